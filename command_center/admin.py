@@ -1,0 +1,86 @@
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
+
+from .models import Category, Deadline, HandlingResult, Org, Person, SupervisionLevel
+
+
+class AppendOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """For transition logs and other audit rows: view, never change or delete."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Org)
+class OrgAdmin(TreeAdmin):  # type: ignore[misc]
+    form = movenodeform_factory(Org)
+    list_display = ["name", "level", "kind", "region_code", "is_command_center"]
+    list_filter = ["level", "kind", "is_command_center"]
+    search_fields = ["name", "region_code"]
+
+
+class PersonInline(admin.StackedInline):  # type: ignore[type-arg]
+    model = Person
+    can_delete = False
+    autocomplete_fields = ["org"]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [PersonInline]
+    list_display = ["username", "first_name", "is_active", "is_staff", "person_org"]
+
+    @admin.display(description="org")
+    def person_org(self, obj: User) -> str:
+        person = getattr(obj, "person", None)
+        return str(person.org) if person else "—"
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["__str__", "user", "org", "badge_no"]
+    list_filter = ["org__level"]
+    search_fields = ["display_name", "user__username", "badge_no"]
+    autocomplete_fields = ["org", "user"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["code", "name", "name_en", "level", "parent", "active"]
+    list_filter = ["level", "active"]
+    search_fields = ["code", "name", "name_en"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(HandlingResult)
+class HandlingResultAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["code", "name", "name_en", "active"]
+
+
+@admin.register(SupervisionLevel)
+class SupervisionLevelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["code", "rank", "name", "name_en"]
+
+
+@admin.register(Deadline)
+class DeadlineAdmin(AppendOnlyAdmin):
+    """Clocks are started, met and cancelled by services only; the admin shows them."""
+
+    list_display = ["kind", "subject_type", "subject_id", "org", "level", "due_at", "met_at", "breached_at", "attempts"]
+    list_filter = ["kind", "level"]
+    date_hierarchy = "due_at"

@@ -1,0 +1,127 @@
+"""Kernel API: auth token, who am I, the org tree I may see, code tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import orgs
+from .models import Category, HandlingResult, Org, SupervisionLevel
+
+
+class TokenView(ObtainAuthToken):
+    """POST {"username", "password"} → {"token"}; use it as `Authorization: Token <token>`."""
+
+    @extend_schema(
+        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class OrgBriefSerializer(serializers.ModelSerializer[Org]):
+    class Meta:
+        model = Org
+        fields = ["id", "name", "level"]
+
+
+class MeSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    org = OrgBriefSerializer(allow_null=True)
+    roles = serializers.ListField(child=serializers.CharField())
+    is_superuser = serializers.BooleanField()
+
+
+class MeView(APIView):
+    """Who the caller is, which org they act for and with which roles."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        person = orgs.person_of(request.user)
+        data = {
+            "username": request.user.get_username(),
+            "display_name": str(person) if person else request.user.get_username(),
+            "org": OrgBriefSerializer(person.org).data if person else None,
+            "roles": person.roles if person else [],
+            "is_superuser": request.user.is_superuser,
+        }
+        return Response(MeSerializer(data).data)
+
+
+class OrgSerializer(serializers.ModelSerializer[Org]):
+    parent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Org
+        fields = ["id", "name", "level", "kind", "parent", "region_code", "lat", "lon", "is_command_center", "depth"]
+
+    def get_parent(self, obj: Org) -> int | None:
+        return self.context["parents"].get(obj.path[: -obj.steplen]) if obj.depth > 1 else None
+
+
+class OrgListView(generics.ListAPIView[Org]):
+    """The org tree the caller may see, in tree order (depth-first); `parent` is an id or null."""
+
+    serializer_class = OrgSerializer
+    filterset_fields = ["level", "kind", "is_command_center"]
+
+    def get_queryset(self) -> Any:
+        return orgs.visible_orgs(self.request.user).order_by("path")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        ctx = super().get_serializer_context()
+        ctx["parents"] = dict(Org.objects.values_list("path", "id"))
+        return ctx
+
+
+class CategorySerializer(serializers.ModelSerializer[Category]):
+    class Meta:
+        model = Category
+        fields = ["code", "name", "name_en", "level", "parent"]
+
+
+class CategoryListView(generics.ListAPIView[Category]):
+    """The incident category table (four levels, six digits). Filter with `level`, `parent`, `prefix`."""
+
+    serializer_class = CategorySerializer
+    pagination_class = None  # a code table: small, cached by clients, always wanted whole
+    filterset_fields = ["level", "parent", "active"]
+
+    def get_queryset(self) -> Any:
+        qs = Category.objects.all()
+        prefix = self.request.query_params.get("prefix")
+        if prefix:
+            qs = qs.filter(code__startswith=prefix)
+        return qs
+
+
+class HandlingResultSerializer(serializers.ModelSerializer[HandlingResult]):
+    class Meta:
+        model = HandlingResult
+        fields = ["code", "name", "name_en", "active"]
+
+
+class HandlingResultListView(generics.ListAPIView[HandlingResult]):
+    serializer_class = HandlingResultSerializer
+    pagination_class = None
+    queryset = HandlingResult.objects.all()
+
+
+class SupervisionLevelSerializer(serializers.ModelSerializer[SupervisionLevel]):
+    class Meta:
+        model = SupervisionLevel
+        fields = ["code", "rank", "name", "name_en"]
+
+
+class SupervisionLevelListView(generics.ListAPIView[SupervisionLevel]):
+    serializer_class = SupervisionLevelSerializer
+    pagination_class = None
+    queryset = SupervisionLevel.objects.all()

@@ -1,0 +1,97 @@
+"""Audit: the append-only transition log every state machine reuses.
+
+A concrete log declares its subject with `related_name="transitions"`::
+
+    class OrderTransition(TransitionLog):
+        subject = models.ForeignKey(DispatchOrder, on_delete=models.PROTECT, related_name="transitions")
+
+and services write rows with `log_transition(order, from_state=..., to_state=..., event=..., actor=...)`.
+Rows can be added, never changed or deleted: `save()` on an existing row, `delete()`, and the queryset's
+`update()` / `delete()` all raise `AppendOnlyError`; the admin mixin in `admin.py` offers neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised on any attempt to change or delete an audit row."""
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("transition logs are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("transition logs are append-only")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise AppendOnlyError("transition logs are append-only")
+
+
+class TransitionLog(models.Model):
+    """One state change: subject (declared by the concrete model), from, to, event, actor, at, reason."""
+
+    from_state = models.CharField(_("from"), max_length=32, blank=True)
+    to_state = models.CharField(_("to"), max_length=32)
+    event = models.CharField(_("event"), max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+        help_text=_("Empty when the system acted (a clock, the simulator)."),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("transition logs are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("transition logs are append-only")
+
+    def __str__(self) -> str:
+        return f"{self.from_state or '∅'} → {self.to_state} ({self.event})"
+
+
+def log_transition(
+    subject: models.Model,
+    *,
+    from_state: str,
+    to_state: str,
+    event: str,
+    actor: Any = None,
+    reason: str = "",
+    at: Any = None,
+) -> TransitionLog:
+    """Append one row to `subject`'s transition log (the model behind its `transitions` relation)."""
+    log_model = subject._meta.get_field("transitions").related_model
+    assert isinstance(log_model, type) and issubclass(log_model, TransitionLog), log_model
+    row = log_model(
+        subject=subject,
+        from_state=from_state,
+        to_state=to_state,
+        event=event,
+        actor=actor,
+        reason=reason,
+        at=at or timezone.now(),
+    )
+    row.save(force_insert=True)
+    return row

@@ -1,0 +1,22 @@
+"""The Celery app. Beat asks a worker to sweep the clocks every `CLOCK_SWEEP_INTERVAL_S` seconds."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "command_center.settings")
+
+app = Celery("command_center")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _schedule(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    interval = settings.CLOCK_SWEEP_INTERVAL_S
+    # A sweep that waited longer than two intervals in the queue is useless: the next one is already due.
+    sender.add_periodic_task(
+        interval, sender.signature("command_center.sweep_deadlines"), name="sweep deadlines", expires=2 * interval
+    )

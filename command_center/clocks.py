@@ -1,0 +1,189 @@
+"""Clocks: deadlines that live in the database, and the sweep that marks them breached.
+
+Apps name their clock kinds with `register()` (in AppConfig.ready) and say what happens on a breach.
+Services call `start()`, `meet()` and `cancel()` inside the transaction that changes the subject, so a
+clock is never left running after its reason is gone. `sweep()` runs at least every second (Celery beat →
+worker); `tasks.sweep_deadlines` wraps it.
+
+Exactly-once breach, step by step (safe with any number of sweepers):
+1. In one transaction, claim up to `batch` open rows with `due_at <= now`, ordered by due time, with
+   `SELECT … FOR UPDATE SKIP LOCKED`: a row another sweeper holds is skipped, never waited for.
+2. For each row, inside a savepoint: set `breached_at`, run the kind's `on_breach`, queue the push.
+3. If `on_breach` raises, the savepoint rolls back that row's breach and the row is pushed forward
+   (`due_at += backoff`, `attempts += 1`, `last_error`) so a poison row cannot wedge the sweep.
+4. Commit. Only now are pushes sent (`broadcast_on_commit`). A row committed as breached is no longer
+   open, so no later sweep can see it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+
+from . import realtime
+from .models import Deadline, Org
+
+log = logging.getLogger(__name__)
+
+BreachHandler = Callable[[Deadline], None]
+
+
+@dataclass(frozen=True)
+class ClockKind:
+    name: str
+    label: str
+    on_breach: BreachHandler | None = None
+
+
+_registry: dict[str, ClockKind] = {}
+
+
+class UnknownClockKind(KeyError):
+    pass
+
+
+def register(name: str, *, label: str, on_breach: BreachHandler | None = None) -> ClockKind:
+    """Name a clock kind ("dispatch.sign") and what happens on breach (besides recording and pushing it).
+
+    `on_breach` runs inside the sweep's transaction: it may write (start an escalation clock, open a
+    reminder row) and queue pushes, and it must not call outside services directly.
+    """
+    kind = ClockKind(name=name, label=label, on_breach=on_breach)
+    _registry[name] = kind
+    return kind
+
+
+def kind(name: str) -> ClockKind:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownClockKind(name) from None
+
+
+def registered() -> dict[str, ClockKind]:
+    return dict(_registry)
+
+
+def _subject_filter(subject: models.Model) -> dict[str, Any]:
+    return {"subject_type": ContentType.objects.get_for_model(subject), "subject_id": subject.pk}
+
+
+def start(subject: models.Model, kind_name: str, *, due: datetime, org: Org, level: int = 0) -> Deadline:
+    """Start a clock of `kind_name` on `subject`, due at `due`, answered for by `org`.
+
+    Call inside the transaction that made the clock necessary. Starting a kind that is already running on
+    the subject is an error (the database refuses it: one open clock per kind per subject).
+    """
+    kind(kind_name)  # refuses an unregistered kind: a typo must not create a clock nothing knows about
+    return Deadline.objects.create(
+        **_subject_filter(subject), kind=kind_name, org=org, level=level, started_at=timezone.now(), due_at=due
+    )
+
+
+def meet(subject: models.Model, kind_name: str, *, at: datetime | None = None) -> int:
+    """The awaited thing happened. Stops the open clock, and records the time on a breached one (met late).
+
+    Returns how many clocks were met.
+    """
+    return (
+        Deadline.objects.filter(**_subject_filter(subject), kind=kind_name, met_at__isnull=True, cancelled_at__isnull=True)
+        .update(met_at=at or timezone.now())
+    )
+
+
+def cancel(subject: models.Model, kind_name: str | None = None) -> int:
+    """The clock's reason is gone (order cancelled, incident merged). Cancels open clocks; all kinds if None."""
+    qs = Deadline.objects.open().filter(**_subject_filter(subject))
+    if kind_name is not None:
+        qs = qs.filter(kind=kind_name)
+    return qs.update(cancelled_at=timezone.now())
+
+
+def open_for(subject: models.Model) -> models.QuerySet[Deadline]:
+    return Deadline.objects.open().filter(**_subject_filter(subject))
+
+
+def deadline_payload(d: Deadline) -> dict[str, Any]:
+    ct = ContentType.objects.get_for_id(d.subject_type_id)
+    k = _registry.get(d.kind)
+    return {
+        "id": d.pk,
+        "kind": d.kind,
+        "label": k.label if k else d.kind,
+        "subject": {"type": f"{ct.app_label}.{ct.model}", "id": d.subject_id},
+        "org": d.org_id,
+        "level": d.level,
+        "due_at": d.due_at,
+        "breached_at": d.breached_at,
+    }
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off for a poison row: 5 s, 10 s, 20 s … capped at 10 minutes."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
+
+
+def sweep(*, now: datetime | None = None, batch: int | None = None) -> int:
+    """Breach every due open deadline (see the module docstring). Returns how many were breached."""
+    batch = batch or settings.CLOCK_SWEEP_BATCH
+    total = 0
+    while True:
+        breached, claimed = _sweep_batch(now or timezone.now(), batch)
+        total += breached
+        if claimed < batch:
+            return total
+
+
+@transaction.atomic
+def _sweep_batch(now: datetime, batch: int) -> tuple[int, int]:
+    rows = list(
+        Deadline.objects.due(now).select_for_update(skip_locked=True, of=("self",)).order_by("due_at", "id")[:batch]
+    )
+    by_org: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    orgs: dict[int, Org] = {}
+    breached = 0
+    for row in rows:
+        try:
+            with transaction.atomic():
+                row.breached_at = now
+                row.save(update_fields=["breached_at"])
+                k = _registry.get(row.kind)
+                if k is None:
+                    log.warning("clocks: breach of unregistered kind %r (deadline %s)", row.kind, row.pk)
+                elif k.on_breach is not None:
+                    k.on_breach(row)
+        except Exception as exc:
+            row.breached_at = None
+            row.attempts += 1
+            row.due_at = now + retry_delay(row.attempts)
+            row.last_error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+            row.save(update_fields=["attempts", "due_at", "last_error"])
+            log.exception("clocks: escalation of deadline %s (%s) failed; retry at %s", row.pk, row.kind, row.due_at)
+            continue
+        breached += 1
+        by_org[row.org_id].append(deadline_payload(row))
+    if by_org:
+        for org in Org.objects.filter(pk__in=by_org):
+            orgs[org.pk] = org
+        # One message per org per batch: a storm of 1,000 breaches is a handful of pushes, not thousands.
+        realtime.broadcast_many_on_commit(
+            (orgs[org_id], "deadlines.breached", {"deadlines": items}) for org_id, items in by_org.items()
+        )
+    return breached, len(rows)
+
+
+def oldest_due_age(now: datetime | None = None) -> float | None:
+    """Seconds since the oldest open deadline fell due (None when nothing is due): the sweeper's lag."""
+    now = now or timezone.now()
+    oldest = Deadline.objects.due(now).order_by("due_at").values_list("due_at", flat=True).first()
+    return None if oldest is None else (now - oldest).total_seconds()

@@ -1,0 +1,40 @@
+"""Project-wide DRF pieces: pagination and the error format every endpoint shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils.translation import gettext as _
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .transitions import InvalidTransition
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus: a refused transition → 409 with the allowed events; a database outage → 503."""
+    if isinstance(exc, InvalidTransition):
+        return Response(
+            {
+                "detail": _("This action is not allowed in the current state."),
+                "state": exc.state,
+                "allowed": exc.allowed,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+        return Response(
+            {"detail": _("The database is unavailable; nothing was saved. Please retry shortly.")},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    return drf_exception_handler(exc, context)

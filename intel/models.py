@@ -1,0 +1,1 @@
+"""Models of the intel app (see DESIGN.md §3); none yet."""

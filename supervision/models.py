@@ -1,0 +1,1 @@
+"""Models of the supervision app (see DESIGN.md §3); none yet."""
