@@ -51,12 +51,13 @@ USERS = [
 
 
 def _child(parent: Org | None, **fields: object) -> Org:
-    existing = (parent.get_children() if parent else Org.get_root_nodes()).filter(name=fields["name"]).first()
+    siblings = parent.get_children() if parent else Org.objects.get_root_nodes()
+    existing = siblings.filter(name=fields["name"]).first()
     if existing:
         return existing  # type: ignore[no-any-return]
     if parent is None:
-        return Org.add_root(**fields)  # type: ignore[no-any-return]
-    return parent.add_child(**fields)  # type: ignore[no-any-return]
+        return Org.objects.add_root(create_kwargs=fields)  # type: ignore[no-any-return]
+    return Org.objects.add_child(parent, create_kwargs=fields)  # type: ignore[no-any-return]
 
 
 @transaction.atomic

@@ -71,7 +71,7 @@ class Org(MP_Node):
     )
     is_command_center = models.BooleanField(_("command center"), default=False)
 
-    node_order_by = ["name"]
+    # No node_order_by: siblings keep insertion order, so adding an org never rewrites other orgs' paths.
 
     class Meta:
         verbose_name = _("organisation")

@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+LOCALE = Path(settings.BASE_DIR) / "locale"
+
+
+def test_login_page_is_chinese_by_default(client, db):
+    r = client.get("/login/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'lang="zh-hans"' in html and "登录" in html and "用户名" in html and "Log in" not in html
+
+
+def test_login_page_in_english_through_the_switcher(client, db):
+    r = client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert r.status_code == 302
+    html = client.get("/login/").content.decode()
+    assert 'lang="en"' in html and "Log in" in html and "登录" not in html
+
+
+def test_pages_need_login(client, db):
+    r = client.get("/")
+    assert r.status_code == 302 and r["Location"].startswith("/login/")
+
+
+def test_duty_logs_in_and_sees_who_and_where_they_are(client, world):
+    r = client.post("/login/", {"username": "duty", "password": "pw-12345"}, follow=True)
+    html = r.content.decode()
+    assert r.status_code == 200 and "示范市公安局情指中心" in html
+    assert "值班员" in html and "接警员" in html  # roles, translated
+    assert "/api/docs/" in html and "/admin/" not in html  # areas that exist, and only those they may open
+
+
+def test_wrong_password_is_said_plainly(client, world):
+    r = client.post("/login/", {"username": "duty", "password": "nope"})
+    assert r.status_code == 200 and "用户名和密码不匹配" in r.content.decode()
+
+
+def test_logout_is_a_post(client, world):
+    client.force_login(world.duty)
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "en"])
+def test_translation_catalogues_are_complete_and_compiled(lang):
+    import polib
+
+    po = polib.pofile(str(LOCALE / lang / "LC_MESSAGES" / "django.po"))
+    assert len(po) > 50
+    if lang == "zh_Hans":
+        assert [e.msgid for e in po.untranslated_entries()] == []
+        assert [e.msgid for e in po.fuzzy_entries()] == []
+    mo = polib.mofile(str(LOCALE / lang / "LC_MESSAGES" / "django.mo"))
+    assert {e.msgid: e.msgstr for e in mo} == {e.msgid: e.msgstr for e in po.translated_entries()}, "run make messages"
+
+
+def test_translations_are_active():
+    with translation.override("zh-hans"):
+        assert translation.gettext("Log in") == "登录"
+        assert translation.gettext("Duty officer") == "值班员"
+    with translation.override("en"):
+        assert translation.gettext("Log in") == "Log in"

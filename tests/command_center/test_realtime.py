@@ -1,0 +1,153 @@
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.test import Client
+
+from command_center import realtime
+from command_center.asgi import application
+from tests.conftest import capture_broadcasts
+
+
+def test_pushes_go_out_only_after_commit(world):
+    with capture_broadcasts() as sent:
+        with transaction.atomic():
+            realtime.broadcast_on_commit(world.station_a1, "thing.changed", {"id": 1})
+            assert sent == []  # nothing inside the transaction
+        assert sent == []  # callbacks run when the outermost block is done
+    assert [m["group"] for m in sent] == [f"org.{o.pk}" for o in (world.city, world.county_a, world.station_a1)]
+    assert all(m["event"] == "thing.changed" and m["data"] == {"id": 1} for m in sent)
+
+
+def test_nothing_is_pushed_after_a_rollback(world):
+    with capture_broadcasts() as sent:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            realtime.broadcast_on_commit(world.station_a1, "thing.changed", {"id": 1})
+            raise RuntimeError("service failed")
+        with transaction.atomic():
+            realtime.broadcast_on_commit(world.station_b1, "other.changed", {"id": 2})
+    assert {m["event"] for m in sent} == {"other.changed"}
+
+
+def test_seq_increases_per_group_and_envelopes_are_complete(world):
+    with capture_broadcasts() as sent:
+        realtime.broadcast_on_commit(world.station_a1, "a", {"n": 1})
+        realtime.broadcast_on_commit(world.station_a1, "b", {"n": 2})
+        realtime.broadcast_on_commit(world.station_a2, "c", {"n": 3})
+    by_group: dict[str, list[int]] = {}
+    for m in sent:
+        assert set(m) == {"group", "event", "seq", "at", "data"}
+        by_group.setdefault(m["group"], []).append(m["seq"])
+    city = f"org.{world.city.pk}"
+    assert by_group[city] == sorted(by_group[city]) and len(set(by_group[city])) == 3
+    assert by_group[city][-1] == realtime.current_seq(city)
+    station = f"org.{world.station_a1.pk}"
+    assert by_group[station][1] == by_group[station][0] + 1
+
+
+def test_payloads_are_made_json_safe(world):
+    from datetime import datetime, timezone
+
+    with capture_broadcasts() as sent:
+        realtime.broadcast_on_commit(world.city, "t", {"at": datetime(2026, 1, 1, tzinfo=timezone.utc)})
+    assert sent[0]["data"] == {"at": "2026-01-01T00:00:00Z"}
+
+
+# --- The WebSocket --------------------------------------------------------------------------------------
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def communicator(cookie: bytes | None = None) -> WebsocketCommunicator:
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return WebsocketCommunicator(application, "/ws/board/", headers=headers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_refuses_anonymous():
+    async def go():
+        comm = communicator()
+        connected, _ = await comm.connect()
+        assert not connected
+        await comm.disconnect()
+
+    asyncio.run(go())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_refuses_a_foreign_origin():
+    from tests.conftest import build_world
+
+    w = build_world()
+    cookie = session_cookie(w.duty)
+
+    async def go():
+        comm = WebsocketCommunicator(
+            application, "/ws/board/", headers=[(b"origin", b"http://evil.example"), (b"cookie", cookie)]
+        )
+        connected, _ = await comm.connect()
+        assert not connected
+
+    asyncio.run(go())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_joins_the_org_group_and_receives_pushes_from_below():
+    from asgiref.sync import sync_to_async
+
+    from tests.conftest import build_world
+
+    w = build_world()
+    cookie = session_cookie(w.county_a_duty)
+
+    async def go():
+        comm = communicator(cookie)
+        connected, _ = await comm.connect()
+        assert connected
+        hello = await comm.receive_json_from(timeout=5)
+        assert hello["event"] == "hello" and hello["data"]["org"]["id"] == w.county_a.pk
+        # A change at a station of this county reaches the county's board, after commit, with the next seq.
+        await sync_to_async(_commit_push)(w.station_a1, "thing.changed", {"id": 7})
+        msg = await comm.receive_json_from(timeout=5)
+        assert msg["event"] == "thing.changed" and msg["data"] == {"id": 7}
+        assert msg["seq"] == hello["seq"] + 1
+        # A change in the other county does not.
+        await sync_to_async(_commit_push)(w.station_b1, "thing.changed", {"id": 8})
+        assert await comm.receive_nothing(timeout=0.5)
+        await comm.disconnect()
+
+    asyncio.run(go())
+
+
+def _commit_push(org, event, data):
+    with transaction.atomic():
+        realtime.broadcast_on_commit(org, event, data)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_is_read_only_but_answers_ping():
+    from tests.conftest import build_world
+
+    w = build_world()
+    cookie = session_cookie(w.station_a1_officer)
+
+    async def go():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=5)
+        await comm.send_json_to({"type": "ping"})
+        assert (await comm.receive_json_from(timeout=5))["event"] == "pong"
+        await comm.send_json_to({"type": "group_add", "group": f"org.{w.city.pk}"})  # ignored
+        assert await comm.receive_nothing(timeout=0.3)
+        await comm.disconnect()
+
+    asyncio.run(go())
+    assert get_channel_layer() is not None
