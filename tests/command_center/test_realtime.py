@@ -1,4 +1,5 @@
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.layers import get_channel_layer
@@ -55,6 +56,12 @@ def test_payloads_are_made_json_safe(world):
     assert sent[0]["data"] == {"at": "2026-01-01T00:00:00Z"}
 
 
+def run_async(fn) -> None:
+    """Run an async test body on a fresh loop in its own thread: Playwright's sync API may own this thread's."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, fn()).result()
+
+
 # --- The WebSocket --------------------------------------------------------------------------------------
 
 
@@ -79,7 +86,7 @@ def test_websocket_refuses_anonymous():
         assert not connected
         await comm.disconnect()
 
-    asyncio.run(go())
+    run_async(go)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -96,7 +103,7 @@ def test_websocket_refuses_a_foreign_origin():
         connected, _ = await comm.connect()
         assert not connected
 
-    asyncio.run(go())
+    run_async(go)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,7 +131,7 @@ def test_websocket_joins_the_org_group_and_receives_pushes_from_below():
         assert await comm.receive_nothing(timeout=0.5)
         await comm.disconnect()
 
-    asyncio.run(go())
+    run_async(go)
 
 
 def _commit_push(org, event, data):
@@ -149,5 +156,5 @@ def test_websocket_is_read_only_but_answers_ping():
         assert await comm.receive_nothing(timeout=0.3)
         await comm.disconnect()
 
-    asyncio.run(go())
+    run_async(go)
     assert get_channel_layer() is not None
