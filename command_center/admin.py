@@ -10,7 +10,7 @@ from treebeard.forms import movenodeform_factory
 from .models import Category, Deadline, HandlingResult, Org, Person, SupervisionLevel
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AppendOnlyAdmin(admin.ModelAdmin):
     """For transition logs and other audit rows: view, never change or delete."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -24,14 +24,14 @@ class AppendOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Org)
-class OrgAdmin(TreeAdmin):  # type: ignore[misc]
+class OrgAdmin(TreeAdmin):
     form = movenodeform_factory(Org)
     list_display = ["name", "level", "kind", "region_code", "is_command_center"]
     list_filter = ["level", "kind", "is_command_center"]
     search_fields = ["name", "region_code"]
 
 
-class PersonInline(admin.StackedInline):  # type: ignore[type-arg]
+class PersonInline(admin.StackedInline):
     model = Person
     can_delete = False
     autocomplete_fields = ["org"]
@@ -52,7 +52,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PersonAdmin(admin.ModelAdmin):
     list_display = ["__str__", "user", "org", "badge_no"]
     list_filter = ["org__level"]
     search_fields = ["display_name", "user__username", "badge_no"]
@@ -60,7 +60,7 @@ class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CategoryAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "name_en", "level", "parent", "active"]
     list_filter = ["level", "active"]
     search_fields = ["code", "name", "name_en"]
@@ -68,12 +68,12 @@ class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(HandlingResult)
-class HandlingResultAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class HandlingResultAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "name_en", "active"]
 
 
 @admin.register(SupervisionLevel)
-class SupervisionLevelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SupervisionLevelAdmin(admin.ModelAdmin):
     list_display = ["code", "rank", "name", "name_en"]
 
 

@@ -19,7 +19,9 @@ class TokenView(ObtainAuthToken):
     """POST {"username", "password"} → {"token"}; use it as `Authorization: Token <token>`."""
 
     @extend_schema(
-        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        request=inline_serializer(
+            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
         responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -57,7 +59,7 @@ class MeView(APIView):
 
 
 class OrgSerializer(serializers.ModelSerializer[Org]):
-    parent = serializers.SerializerMethodField()
+    parent = serializers.SerializerMethodField()  # type: ignore[assignment]
 
     class Meta:
         model = Org
@@ -77,9 +79,7 @@ class OrgListView(generics.ListAPIView[Org]):
         return orgs.visible_orgs(self.request.user).order_by("path")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        ctx = super().get_serializer_context()
-        ctx["parents"] = dict(Org.objects.values_list("path", "id"))
-        return ctx
+        return {**super().get_serializer_context(), "parents": dict(Org.objects.values_list("path", "id"))}
 
 
 class CategorySerializer(serializers.ModelSerializer[Category]):

@@ -59,6 +59,9 @@ class TransitionLog(models.Model):
         abstract = True
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.from_state or '∅'} → {self.to_state} ({self.event})"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("transition logs are append-only")
@@ -66,9 +69,6 @@ class TransitionLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("transition logs are append-only")
-
-    def __str__(self) -> str:
-        return f"{self.from_state or '∅'} → {self.to_state} ({self.event})"
 
 
 def log_transition(
@@ -84,7 +84,7 @@ def log_transition(
     """Append one row to `subject`'s transition log (the model behind its `transitions` relation)."""
     log_model = subject._meta.get_field("transitions").related_model
     assert isinstance(log_model, type) and issubclass(log_model, TransitionLog), log_model
-    row = log_model(
+    row = log_model(  # type: ignore[misc]  # `subject` is declared by the concrete model
         subject=subject,
         from_state=from_state,
         to_state=to_state,

@@ -2,15 +2,16 @@
 
 Apps name their clock kinds with `register()` (in AppConfig.ready) and say what happens on a breach.
 Services call `start()`, `meet()` and `cancel()` inside the transaction that changes the subject, so a
-clock is never left running after its reason is gone. `sweep()` runs at least every second (Celery beat →
-worker); `tasks.sweep_deadlines` wraps it.
+clock is never left running after its reason is gone. `sweep()` runs every `CLOCK_SWEEP_INTERVAL_S`
+(0.5 s; Celery beat → worker); `tasks.sweep_deadlines` wraps it.
 
 Exactly-once breach, step by step (safe with any number of sweepers):
 1. In one transaction, claim up to `batch` open rows with `due_at <= now`, ordered by due time, with
    `SELECT … FOR UPDATE SKIP LOCKED`: a row another sweeper holds is skipped, never waited for.
-2. For each row, inside a savepoint: set `breached_at`, run the kind's `on_breach`, queue the push.
-3. If `on_breach` raises, the savepoint rolls back that row's breach and the row is pushed forward
-   (`due_at += backoff`, `attempts += 1`, `last_error`) so a poison row cannot wedge the sweep.
+2. Mark them all breached in one UPDATE; then, for each row, run the kind's `on_breach` in a savepoint.
+3. If `on_breach` raises, the savepoint rolls back what it wrote, the row's breach is undone and the row
+   is pushed forward (`due_at += backoff`, `attempts += 1`, `last_error`) so a poison row cannot wedge
+   the sweep or block the rows behind it.
 4. Commit. Only now are pushes sent (`broadcast_on_commit`). A row committed as breached is no longer
    open, so no later sweep can see it again.
 """
@@ -95,10 +96,9 @@ def meet(subject: models.Model, kind_name: str, *, at: datetime | None = None) -
 
     Returns how many clocks were met.
     """
-    return (
-        Deadline.objects.filter(**_subject_filter(subject), kind=kind_name, met_at__isnull=True, cancelled_at__isnull=True)
-        .update(met_at=at or timezone.now())
-    )
+    return Deadline.objects.filter(
+        **_subject_filter(subject), kind=kind_name, met_at__isnull=True, cancelled_at__isnull=True
+    ).update(met_at=at or timezone.now())
 
 
 def cancel(subject: models.Model, kind_name: str | None = None) -> int:
@@ -151,25 +151,28 @@ def _sweep_batch(now: datetime, batch: int) -> tuple[int, int]:
     )
     by_org: dict[int, list[dict[str, Any]]] = defaultdict(list)
     orgs: dict[int, Org] = {}
+    # Mark the whole claim in one statement; escalations then run row by row in savepoints.
+    Deadline.objects.filter(pk__in=[r.pk for r in rows]).update(breached_at=now)
     breached = 0
     for row in rows:
-        try:
-            with transaction.atomic():
-                row.breached_at = now
-                row.save(update_fields=["breached_at"])
-                k = _registry.get(row.kind)
-                if k is None:
-                    log.warning("clocks: breach of unregistered kind %r (deadline %s)", row.kind, row.pk)
-                elif k.on_breach is not None:
+        row.breached_at = now
+        k = _registry.get(row.kind)
+        if k is None:
+            log.warning("clocks: breach of unregistered kind %r (deadline %s)", row.kind, row.pk)
+        elif k.on_breach is not None:
+            try:
+                with transaction.atomic():
                     k.on_breach(row)
-        except Exception as exc:
-            row.breached_at = None
-            row.attempts += 1
-            row.due_at = now + retry_delay(row.attempts)
-            row.last_error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
-            row.save(update_fields=["attempts", "due_at", "last_error"])
-            log.exception("clocks: escalation of deadline %s (%s) failed; retry at %s", row.pk, row.kind, row.due_at)
-            continue
+            except Exception as exc:
+                row.breached_at = None
+                row.attempts += 1
+                row.due_at = now + retry_delay(row.attempts)
+                row.last_error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+                row.save(update_fields=["breached_at", "attempts", "due_at", "last_error"])
+                log.exception(
+                    "clocks: escalation of deadline %s (%s) failed; retry at %s", row.pk, row.kind, row.due_at
+                )
+                continue
         breached += 1
         by_org[row.org_id].append(deadline_payload(row))
     if by_org:

@@ -16,7 +16,7 @@ from . import realtime
 from .orgs import person_of
 
 
-class BoardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class BoardConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
 
     async def connect(self) -> None:

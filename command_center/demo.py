@@ -54,10 +54,10 @@ def _child(parent: Org | None, **fields: object) -> Org:
     siblings = parent.get_children() if parent else Org.objects.get_root_nodes()
     existing = siblings.filter(name=fields["name"]).first()
     if existing:
-        return existing  # type: ignore[no-any-return]
+        return existing
     if parent is None:
-        return Org.objects.add_root(create_kwargs=fields)  # type: ignore[no-any-return]
-    return Org.objects.add_child(parent, create_kwargs=fields)  # type: ignore[no-any-return]
+        return Org.objects.add_root(create_kwargs=fields)
+    return Org.objects.add_child(parent, create_kwargs=fields)
 
 
 @transaction.atomic

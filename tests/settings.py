@@ -5,8 +5,8 @@ import os
 # Keys and channels of the suite never mix with a `make run` sharing the same Redis.
 os.environ.setdefault("REDIS_PREFIX", "cctest")
 
-from command_center.settings import *  # noqa: E402,F403
-from command_center.settings import INSTALLED_APPS  # noqa: E402
+from command_center.settings import *  # noqa: F403
+from command_center.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -43,7 +43,7 @@ def test_duty_logs_in_through_the_chinese_login_page(asgi_live_server, page):
     assert hello["event"] == "hello" and hello["data"]["org"]["name"] == "示范市公安局情指中心"
 
     # The language switcher turns the page to English.
-    page.select_option("#lang-select", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("button", name="Log out").is_visible()

@@ -60,7 +60,17 @@ def test_demo_loads_the_city_and_people_and_is_idempotent(db):
     assert Org.objects.filter(kind="partner").count() == 2
     assert Org.objects.filter(level="community").exists()
     users = {u.username: u for u in User.objects.select_related("person__org")}
-    assert set(users) == {"admin", "duty", "commander", "analyst", "supervisor", "station1", "station2", "partner", "volunteer"}
+    assert set(users) == {
+        "admin",
+        "duty",
+        "commander",
+        "analyst",
+        "supervisor",
+        "station1",
+        "station2",
+        "partner",
+        "volunteer",
+    }
     s1, s2 = users["station1"].person.org, users["station2"].person.org
     assert s1.level == s2.level == "station" and s1.get_parent() != s2.get_parent()
     assert users["duty"].check_password("demo12345")

@@ -1,5 +1,6 @@
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 
 import pytest
 from channels.layers import get_channel_layer
@@ -49,10 +50,10 @@ def test_seq_increases_per_group_and_envelopes_are_complete(world):
 
 
 def test_payloads_are_made_json_safe(world):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     with capture_broadcasts() as sent:
-        realtime.broadcast_on_commit(world.city, "t", {"at": datetime(2026, 1, 1, tzinfo=timezone.utc)})
+        realtime.broadcast_on_commit(world.city, "t", {"at": datetime(2026, 1, 1, tzinfo=UTC)})
     assert sent[0]["data"] == {"at": "2026-01-01T00:00:00Z"}
 
 
@@ -129,6 +130,28 @@ def test_websocket_joins_the_org_group_and_receives_pushes_from_below():
         # A change in the other county does not.
         await sync_to_async(_commit_push)(w.station_b1, "thing.changed", {"id": 8})
         assert await comm.receive_nothing(timeout=0.5)
+        await comm.disconnect()
+
+    run_async(go)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_board_socket_stays_connected():
+    """Regression: redis-py's default 5 s read timeout killed a socket idle for 5 s (channels_redis blocks 5 s)."""
+    from asgiref.sync import sync_to_async
+
+    from tests.conftest import build_world
+
+    w = build_world()
+    cookie = session_cookie(w.station_a1_officer)
+
+    async def go():
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=5)
+        assert await comm.receive_nothing(timeout=7, interval=0.5)
+        await sync_to_async(_commit_push)(w.station_a1, "after.idle", {})
+        assert (await comm.receive_json_from(timeout=5))["event"] == "after.idle"
         await comm.disconnect()
 
     run_async(go)

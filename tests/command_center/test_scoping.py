@@ -15,7 +15,9 @@ def test_station_sees_its_own_subtree_only(world):
 
 
 def test_county_sees_its_stations(world):
-    assert names(orgs.visible_orgs(world.county_a_duty)) == sorted(["东城分局", "东湖派出所", "东湖第一社区", "新华派出所"])
+    assert names(orgs.visible_orgs(world.county_a_duty)) == sorted(
+        ["东城分局", "东湖派出所", "东湖第一社区", "新华派出所"]
+    )
 
 
 def test_city_sees_everything(world):
@@ -50,7 +52,8 @@ def test_restrict_includes_what_is_addressed_to_the_org(world):
 
 
 def test_require_refuses_an_action_outside_the_subtree(world):
-    assert orgs.require(world.station_a1_officer, world.station_a1).org == world.station_a1
+    person = orgs.require(world.station_a1_officer, world.station_a1)
+    assert person is not None and person.org == world.station_a1
     assert orgs.require(world.county_a_duty, world.station_a2)
     with pytest.raises(PermissionDenied):
         orgs.require(world.station_a1_officer, world.station_b1)
@@ -77,4 +80,9 @@ def test_roles_map_to_groups_with_permissions(world):
 
 
 def test_lineage_runs_from_root_to_org(world):
-    assert [o.name for o in world.community_a1.lineage()] == ["示范市公安局情指中心", "东城分局", "东湖派出所", "东湖第一社区"]
+    assert [o.name for o in world.community_a1.lineage()] == [
+        "示范市公安局情指中心",
+        "东城分局",
+        "东湖派出所",
+        "东湖第一社区",
+    ]

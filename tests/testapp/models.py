@@ -9,6 +9,9 @@ class Widget(models.Model):
     name = models.CharField(max_length=40)
     state = models.CharField(max_length=20, default="new")
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class WidgetTransition(TransitionLog):
     subject = models.ForeignKey(Widget, on_delete=models.PROTECT, related_name="transitions")
