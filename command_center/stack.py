@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -44,9 +45,12 @@ def start_postgres() -> tuple[str, bool]:
     import pgserver
     import psycopg2
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     pgdata = RUN / "pg"
     was_running = _postgres_running(pgdata)
     t0 = time.monotonic()
+    # pgserver caches a handle per data dir; drop it so a server that died since is noticed and restarted.
+    pgserver.postgres_server.PostgresServer._instances.pop(pgdata.resolve(), None)
     server = pgserver.get_server(pgdata, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
     host = str(socket_dir)
@@ -59,7 +63,7 @@ def start_postgres() -> tuple[str, bool]:
     conn.close()
     say(
         f"PostgreSQL {'adopted' if was_running else 'started'} at {host} "
-        f"({time.monotonic() - t0:.1f} s; data in {pgdata.relative_to(ROOT)})"
+        f"({time.monotonic() - t0:.1f} s; data in {pgdata})"
     )
     return f"postgres://postgres@{quote(host, safe='')}/{DB_NAME}", not was_running
 
@@ -109,12 +113,19 @@ def _port_free(port: int) -> bool:
 
 
 def _redis_pid() -> int | None:
+    """The pid in .run/redis.pid if that process is alive and is a redis-server (pids get reused)."""
+    import psutil
+
     pidfile = RUN / "redis.pid"
     try:
         pid = int(pidfile.read_text().strip())
-        os.kill(pid, 0)
+        proc = psutil.Process(pid)
+        if "redis-server" not in " ".join([proc.name(), *proc.cmdline()]):
+            return None
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
         return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ValueError, psutil.Error):
         return None
 
 
