@@ -41,10 +41,10 @@ bench: $(VENV)/.dev  ## Run every bench/*.py (each prints one JSON object)
 	$(STACK) bench
 
 migrations: $(VENV)/.dev  ## Make migrations after a model change (needs the services)
-	$(STACK) env >/dev/null && eval "$$($(STACK) env 2>/dev/null)" && $(PY) manage.py makemigrations
+	eval "$$($(STACK) env)" && $(PY) manage.py makemigrations
 
 messages: $(VENV)/.dev  ## Refresh locale/*.po from the sources and compile them (needs GNU gettext)
-	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=.run --no-obsolete
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=.run --ignore=tests --no-obsolete
 	$(PY) manage.py compilemessages --ignore=.venv
 
 stop:  ## Stop the embedded PostgreSQL and Redis left running

@@ -51,7 +51,7 @@ USERS = [
 
 
 def _child(parent: Org | None, **fields: object) -> Org:
-    siblings = parent.get_children() if parent else Org.objects.get_root_nodes()
+    siblings = Org.objects.get_children(parent) if parent else Org.objects.get_root_nodes()
     existing = siblings.filter(name=fields["name"]).first()
     if existing:
         return existing

@@ -45,3 +45,13 @@ def test_compose_runs_postgres_redis_web_worker_beat_with_health_checks_and_volu
         assert services[name]["environment"]["DEBUG"] == "0"
     assert set(compose["volumes"]) >= {"pgdata", "redisdata"}
     assert "celery" in services["worker"]["command"] and "beat" in services["beat"]["command"]
+
+
+def test_migrations_are_committed(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()

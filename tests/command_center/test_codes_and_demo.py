@@ -55,7 +55,7 @@ def test_import_command_reads_a_province_csv(db, tmp_path):
 def test_demo_loads_the_city_and_people_and_is_idempotent(db):
     call_command("load_demo")
     city = Org.objects.get(name="示范市公安局情指中心")
-    assert city.is_command_center and city.get_children().filter(level="county").count() == 3
+    assert city.is_command_center and Org.objects.get_children(city).filter(level="county").count() == 3
     assert Org.objects.filter(level="station").count() == 12
     assert Org.objects.filter(kind="partner").count() == 2
     assert Org.objects.filter(level="community").exists()
@@ -72,7 +72,7 @@ def test_demo_loads_the_city_and_people_and_is_idempotent(db):
         "volunteer",
     }
     s1, s2 = users["station1"].person.org, users["station2"].person.org
-    assert s1.level == s2.level == "station" and s1.get_parent() != s2.get_parent()
+    assert s1.level == s2.level == "station" and Org.objects.get_parent(s1) != Org.objects.get_parent(s2)
     assert users["duty"].check_password("demo12345")
     assert users["partner"].person.org.kind == "partner"
     before = (Org.objects.count(), User.objects.count())

@@ -13,7 +13,7 @@ class Command(BaseCommand):
         if not settings.DEMO_ALLOWED:
             raise CommandError("Demo data is disabled here (DEMO_ALLOWED=0): this looks like production.")
         city, created = demo.load()
-        self.stdout.write(f"demo: {city.name} with {city.get_descendant_count()} orgs below it")
+        self.stdout.write(f"demo: {city.name} with {city.subtree().count() - 1} orgs below it")
         self.stdout.write(f"demo users created: {', '.join(created) if created else 'none (all present)'}")
         logins = ", ".join(u.username for u in demo.USERS)
         self.stdout.write(f"demo logins (password {settings.DEMO_PASSWORD}): {logins}")
