@@ -1,5 +1,6 @@
 """The `make run` / `make test` service runner: a killed earlier run must not block the next start."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,10 +56,8 @@ def test_a_running_redis_is_adopted_and_a_wedged_one_replaced(run_dir):
         assert started
         assert int((run_dir / "redis.pid").read_text()) != pid
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_postgres_starts_after_its_server_was_killed(run_dir):
