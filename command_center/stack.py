@@ -264,7 +264,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         url = f"http://127.0.0.1:{port}/"
-        if wait_http(url + "healthz", 60):
+        if wait_http(url + "login/", 60):
             say("")
             say(f"Command Center is up: {url}   (health: {url}healthz, API docs: {url}api/docs/)")
             for line in demo.splitlines():
