@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
@@ -84,3 +85,7 @@ class DeadlineAdmin(AppendOnlyAdmin):
     list_display = ["kind", "subject_type", "subject_id", "org", "level", "due_at", "met_at", "breached_at", "attempts"]
     list_filter = ["kind", "level"]
     date_hierarchy = "due_at"
+
+admin.site.site_header = _("Command Center administration")
+admin.site.site_title = _("Command Center")
+admin.site.index_title = _("Org tree, people, code tables")

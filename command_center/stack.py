@@ -295,6 +295,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     with services() as env:
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # Importing this package set the production module (celery.py's setdefault); tests have their own.
+        env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
         return subprocess.run([PY, "-m", "pytest", *args.pytest_args], env=env, cwd=ROOT).returncode
 
 
