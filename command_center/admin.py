@@ -86,6 +86,7 @@ class DeadlineAdmin(AppendOnlyAdmin):
     list_filter = ["kind", "level"]
     date_hierarchy = "due_at"
 
+
 admin.site.site_header = _("Command Center administration")
 admin.site.site_title = _("Command Center")
 admin.site.index_title = _("Org tree, people, code tables")
