@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
@@ -63,7 +64,27 @@ def run_async(fn) -> None:
         pool.submit(asyncio.run, fn()).result()
 
 
-# --- The WebSocket --------------------------------------------------------------------------------------
+# --- The WebSocket ---
+# The socket tests run the consumer on other threads, so they need committed data: transactional tests.
+
+
+@pytest.fixture
+def tworld(transactional_db):
+    from tests.conftest import build_world
+
+    return build_world()
+
+
+async def open_board(cookie: bytes) -> tuple[WebsocketCommunicator, dict]:
+    """Connect as the cookie's person and read the hello; returns (communicator, hello)."""
+    comm = communicator(cookie)
+    connected, _ = await comm.connect()
+    assert connected
+    return comm, await comm.receive_json_from(timeout=5)
+
+
+async def push(org, event, data) -> None:
+    await sync_to_async(_commit_push)(org, event, data)
 
 
 def session_cookie(user) -> bytes:
@@ -90,12 +111,8 @@ def test_websocket_refuses_anonymous():
     run_async(go)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_websocket_refuses_a_foreign_origin():
-    from tests.conftest import build_world
-
-    w = build_world()
-    cookie = session_cookie(w.duty)
+def test_websocket_refuses_a_foreign_origin(tworld):
+    cookie = session_cookie(tworld.duty)
 
     async def go():
         comm = WebsocketCommunicator(
@@ -107,50 +124,34 @@ def test_websocket_refuses_a_foreign_origin():
     run_async(go)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_websocket_joins_the_org_group_and_receives_pushes_from_below():
-    from asgiref.sync import sync_to_async
-
-    from tests.conftest import build_world
-
-    w = build_world()
+def test_websocket_joins_the_org_group_and_receives_pushes_from_below(tworld):
+    w = tworld
     cookie = session_cookie(w.county_a_duty)
 
     async def go():
-        comm = communicator(cookie)
-        connected, _ = await comm.connect()
-        assert connected
-        hello = await comm.receive_json_from(timeout=5)
+        comm, hello = await open_board(cookie)
         assert hello["event"] == "hello" and hello["data"]["org"]["id"] == w.county_a.pk
         # A change at a station of this county reaches the county's board, after commit, with the next seq.
-        await sync_to_async(_commit_push)(w.station_a1, "thing.changed", {"id": 7})
+        await push(w.station_a1, "thing.changed", {"id": 7})
         msg = await comm.receive_json_from(timeout=5)
         assert msg["event"] == "thing.changed" and msg["data"] == {"id": 7}
         assert msg["seq"] == hello["seq"] + 1
         # A change in the other county does not.
-        await sync_to_async(_commit_push)(w.station_b1, "thing.changed", {"id": 8})
+        await push(w.station_b1, "thing.changed", {"id": 8})
         assert await comm.receive_nothing(timeout=0.5)
         await comm.disconnect()
 
     run_async(go)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_idle_board_socket_stays_connected():
+def test_an_idle_board_socket_stays_connected(tworld):
     """Regression: redis-py's default 5 s read timeout killed a socket idle for 5 s (channels_redis blocks 5 s)."""
-    from asgiref.sync import sync_to_async
-
-    from tests.conftest import build_world
-
-    w = build_world()
-    cookie = session_cookie(w.station_a1_officer)
+    cookie = session_cookie(tworld.station_a1_officer)
 
     async def go():
-        comm = communicator(cookie)
-        assert (await comm.connect())[0]
-        await comm.receive_json_from(timeout=5)
+        comm, _hello = await open_board(cookie)
         assert await comm.receive_nothing(timeout=7, interval=0.5)
-        await sync_to_async(_commit_push)(w.station_a1, "after.idle", {})
+        await push(tworld.station_a1, "after.idle", {})
         assert (await comm.receive_json_from(timeout=5))["event"] == "after.idle"
         await comm.disconnect()
 
@@ -162,17 +163,12 @@ def _commit_push(org, event, data):
         realtime.broadcast_on_commit(org, event, data)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_websocket_is_read_only_but_answers_ping():
-    from tests.conftest import build_world
-
-    w = build_world()
+def test_websocket_is_read_only_but_answers_ping(tworld):
+    w = tworld
     cookie = session_cookie(w.station_a1_officer)
 
     async def go():
-        comm = communicator(cookie)
-        assert (await comm.connect())[0]
-        await comm.receive_json_from(timeout=5)
+        comm, _hello = await open_board(cookie)
         await comm.send_json_to({"type": "ping"})
         assert (await comm.receive_json_from(timeout=5))["event"] == "pong"
         await comm.send_json_to({"type": "group_add", "group": f"org.{w.city.pk}"})  # ignored
