@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -11,6 +12,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import Refused
 from .transitions import InvalidTransition
 
 
@@ -21,7 +23,8 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus: a refused transition → 409 with the allowed events; a database outage → 503."""
+    """DRF's handler, plus: a refused transition → 409 with the allowed events; a refused request → 400 with
+    the field's message; a missing row → 404; a database outage → 503."""
     if isinstance(exc, InvalidTransition):
         return Response(
             {
@@ -31,6 +34,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             },
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, Refused):
+        return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ObjectDoesNotExist):
+        return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
         return Response(
             {"detail": _("The database is unavailable; nothing was saved. Please retry shortly.")},

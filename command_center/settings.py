@@ -234,3 +234,20 @@ LOGGING = {
         "celery.worker.strategy": {"level": "WARNING"},
     },
 }
+
+# --- Incidents: repeat detection (REPEAT) -------------------------------------------------------------------
+REPEAT = {
+    "phone_window_days": env.int("REPEAT_PHONE_WINDOW_DAYS", default=7),
+    "place_window_days": env.int("REPEAT_PLACE_WINDOW_DAYS", default=30),
+    "radius_m": env.float("REPEAT_RADIUS_M", default=150.0),
+    "same_event_minutes": env.int("REPEAT_SAME_EVENT_MINUTES", default=30),
+    "after_handling_hours": env.int("REPEAT_AFTER_HANDLING_HOURS", default=72),
+    # A place becomes a "recurring" line of the ledger at this many incidents of one type in the window.
+    "cluster_min": env.int("REPEAT_CLUSTER_MIN", default=3),
+}
+# Numbers that never count as "the same caller": switchboards, shared phones.
+REPEAT_BLOCKED_NUMBERS = env.list("REPEAT_BLOCKED_NUMBERS", default=[])
+# Export: at most this many rows per file; the response says when it was cut.
+EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=10000)
+# Map tiles for pages with a map; empty means a blank background (works with no tile server).
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")

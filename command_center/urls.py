@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from incidents.urls import api_urlpatterns as incidents_api
+
 from . import api, health, views
 
 api_patterns = [
@@ -14,6 +16,7 @@ api_patterns = [
     path("codes/categories/", api.CategoryListView.as_view(), name="api-categories"),
     path("codes/results/", api.HandlingResultListView.as_view(), name="api-results"),
     path("codes/supervision-levels/", api.SupervisionLevelListView.as_view(), name="api-supervision-levels"),
+    path("", include(incidents_api)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,1 +1,323 @@
-"""Models of the incidents app (see DESIGN.md §3); none yet."""
+"""Incidents (警情, 接警单) and what hangs off them: feedback, callbacks, repeat links and clusters,
+diversions to partners, SLA policies. Fields, constraints and indexes only; writes live in services.py."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from command_center.models import Category, HandlingResult, Org, TransitionLog
+
+LAT = [MinValueValidator(-90), MaxValueValidator(90)]
+LON = [MinValueValidator(-180), MaxValueValidator(180)]
+
+
+class Source(models.TextChoices):
+    PHONE_110 = "110", _("110 call")
+    PHONE_122 = "122", _("122 traffic call")
+    TRANSFER_12345 = "12345", _("Transferred from 12345")
+    SELF_FOUND = "self", _("Found by police (自接警)")
+    VIDEO_PATROL = "video", _("Video patrol")
+    VOLUNTEER = "volunteer", _("Volunteer report")
+    ONLINE = "online", _("Online report")
+
+
+class State(models.TextChoices):
+    """National handling-status codes (警情处理状态) where they exist; the exits have none."""
+
+    RECEIVED = "received", _("01 Received")
+    DISPATCHED = "dispatched", _("02 Dispatched")
+    RESPONDING = "responding", _("03 Responding")
+    SELF_HANDLED = "self_handled", _("04 Self-handled")
+    ON_SCENE = "on_scene", _("05 On scene")
+    SCENE_CLEARED = "scene_cleared", _("06 Scene cleared")
+    CLOSED = "closed", _("07 Closed")
+    DIVERTED = "diverted", _("Diverted to a partner")
+    MERGED = "merged", _("Merged (duplicate)")
+    INVALID = "invalid", _("Invalid call")
+
+
+STATE_CODES = {
+    State.RECEIVED: "01",
+    State.DISPATCHED: "02",
+    State.RESPONDING: "03",
+    State.SELF_HANDLED: "04",
+    State.ON_SCENE: "05",
+    State.SCENE_CLEARED: "06",
+    State.CLOSED: "07",
+}
+
+
+class IncidentSequence(models.Model):
+    """The last number given out per region per day. Incremented inside the intake transaction, so a
+    rolled-back intake gives its number back and the sequence stays without gaps."""
+
+    region = models.CharField(max_length=12)
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["region", "day"], name="incident_sequence_region_day")]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.day} #{self.last}"
+
+
+class Incident(models.Model):
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.PHONE_110)
+    call_id = models.CharField(_("call id"), max_length=64, help_text=_("The telephony system's id of the call."))
+    caller_phone = models.CharField(_("caller phone"), max_length=32, blank=True)
+    phone_key = models.CharField(max_length=32, blank=True, editable=False, help_text="digits, for matching")
+    caller_name = models.CharField(_("caller name"), max_length=60, default="匿名")
+    caller_lat = models.FloatField(_("caller latitude"), null=True, blank=True, validators=LAT)
+    caller_lon = models.FloatField(_("caller longitude"), null=True, blank=True, validators=LON)
+    address = models.CharField(_("address"), max_length=200)
+    address_key = models.CharField(max_length=200, editable=False, help_text="normalised address for matching")
+    lat = models.FloatField(_("latitude"), null=True, blank=True, validators=LAT)
+    lon = models.FloatField(_("longitude"), null=True, blank=True, validators=LON)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"))
+    first_category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("first classification")
+    )
+    level = models.PositiveSmallIntegerField(_("level"), default=3, validators=[MinValueValidator(1), MaxValueValidator(4)])
+    narrative = models.TextField(_("narrative"), blank=True)
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("responsible org"))
+    intake_org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+", verbose_name=_("taken by org"))
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("call-taker")
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RECEIVED)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged", verbose_name=_("merged into")
+    )
+    needs_rectification = models.BooleanField(_("needs rectification"), default=False)
+    # Every step's time, kept apart and never overwritten.
+    reported_at = models.DateTimeField(_("reported at"))
+    answered_at = models.DateTimeField(_("answered at"))
+    intake_done_at = models.DateTimeField(_("intake done at"))
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    scene_cleared_at = models.DateTimeField(_("scene cleared at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-reported_at", "-id"]
+        constraints = [
+            # A retried call never makes two incidents.
+            models.UniqueConstraint(fields=["source", "call_id"], name="incident_source_call_id"),
+            models.CheckConstraint(condition=Q(level__gte=1, level__lte=4), name="incident_level_1_to_4"),
+        ]
+        indexes = [
+            # Lists and boards: an org's open incidents, newest first.
+            models.Index(fields=["org", "state", "-reported_at"], name="incident_org_state"),
+            models.Index(fields=["-reported_at"], name="incident_reported"),
+            # Repeat hints: the same caller within the window.
+            models.Index(fields=["phone_key", "-reported_at"], name="incident_phone"),
+            # Repeat hints: the same address (normalised).
+            models.Index(fields=["address_key", "-reported_at"], name="incident_address"),
+            # Repeat hints: a box around a position (lat range first, lon filtered in the index).
+            models.Index(fields=["lat", "lon"], name="incident_position"),
+            models.Index(fields=["category", "-reported_at"], name="incident_category"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def state_code(self) -> str:
+        return STATE_CODES.get(State(self.state), "")
+
+
+class IncidentTransition(TransitionLog):
+    subject = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="transitions")
+
+
+class Feedback(models.Model):
+    """反馈单: what was done, with what result. 1..N per incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="feedback")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("handling"))
+    result = models.ForeignKey(HandlingResult, on_delete=models.PROTECT, verbose_name=_("result"))
+    rescued = models.PositiveIntegerField(_("rescued"), default=0)
+    injured = models.PositiveIntegerField(_("injured"), default=0)
+    dead = models.PositiveIntegerField(_("dead"), default=0)
+    detained = models.PositiveIntegerField(_("detained"), default=0)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    handover_to = models.CharField(_("handed over to"), max_length=100, blank=True)
+    handover_answer = models.TextField(_("handover answer"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.incident} · {self.result}"
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    BASICALLY = "basically", _("Basically satisfied")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")
+
+
+class Callback(models.Model):
+    """回访: one per closed incident (一警一回访)."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        SMS = "sms", _("SMS")
+
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="callback")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices)
+    text = models.TextField(_("notes"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("callback")
+        verbose_name_plural = _("callbacks")
+
+    def __str__(self) -> str:
+        return f"{self.incident} · {self.get_satisfaction_display()}"
+
+
+class LinkType(models.TextChoices):
+    REPEAT = "repeat", _("Repeat report (重复报警)")
+    URGE = "urge", _("Urging (催办)")
+    HARASS = "harass", _("Harassment (多次骚扰)")
+
+
+class RepeatLink(models.Model):
+    """This incident is another report of `master` (the same event, called in again)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="links")
+    master = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="linked")
+    link_type = models.CharField(_("link type"), max_length=8, choices=LinkType.choices)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("repeat link")
+        verbose_name_plural = _("repeat links")
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "master"], name="repeat_link_once"),
+            models.CheckConstraint(condition=~Q(incident=models.F("master")), name="repeat_link_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident} → {self.master} ({self.link_type})"
+
+
+class RepeatCluster(models.Model):
+    """A line of the repeat ledger (重复警情台账)."""
+
+    class Kind(models.TextChoices):
+        RECURRING = "recurring", _("Recurring at one place (反复多发)")
+        AFTER_HANDLING = "after_handling", _("Again after handling (处置后再发)")
+        SAME_EVENT = "same_event", _("Same event reported again (同类事件反复报警)")
+
+    class Theme(models.TextChoices):
+        GAMBLING = "gambling", _("Gambling")
+        DRUNKENNESS = "drunkenness", _("Drunkenness")
+        NOISE = "noise", _("Noise")
+        VENUE = "venue", _("Venue")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        GOVERNED = "governed", _("In the loop (挂账)")
+        STRUCK_OFF = "struck_off", _("Struck off (销号)")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    theme = models.CharField(_("theme"), max_length=16, choices=Theme.choices, default=Theme.OTHER)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+", verbose_name=_("responsible org"))
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    address = models.CharField(_("address"), max_length=200)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    incidents = models.ManyToManyField(Incident, related_name="clusters")
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("repeat cluster")
+        verbose_name_plural = _("repeat ledger")
+        indexes = [models.Index(fields=["org", "status", "-last_at"], name="cluster_org_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.address} ×{self.count}"
+
+
+class Diversion(models.Model):
+    """分流: a non-police incident handed to a partner, with its own states."""
+
+    class State(models.TextChoices):
+        PUSHED = "pushed", _("Pushed")
+        ACCEPTED = "accepted", _("Accepted")
+        RETURNED = "returned", _("Returned")
+        DONE = "done", _("Done")
+        VOID = "void", _("Void")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="diversions")
+    partner = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="diversions", verbose_name=_("partner"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PUSHED)
+    note = models.TextField(_("note"), blank=True)
+    return_reason = models.TextField(_("return reason"), blank=True)
+    result = models.TextField(_("partner's result"), blank=True)
+    pushed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    pushed_at = models.DateTimeField(_("pushed at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("diversion")
+        verbose_name_plural = _("diversions")
+        ordering = ["-pushed_at", "-id"]
+        indexes = [models.Index(fields=["partner", "state", "-pushed_at"], name="diversion_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.incident} → {self.partner}"
+
+
+class DiversionTransition(TransitionLog):
+    subject = models.ForeignKey(Diversion, on_delete=models.PROTECT, related_name="transitions")
+
+
+class SlaPolicy(models.Model):
+    """Clock lengths by category prefix, level and quick-response ring; the most specific match wins."""
+
+    name = models.CharField(_("name"), max_length=60)
+    category_prefix = models.CharField(_("category prefix"), max_length=6, blank=True, help_text=_("Empty: any category."))
+    level = models.PositiveSmallIntegerField(_("level"), null=True, blank=True, help_text=_("Empty: any level."))
+    ring_minutes = models.PositiveSmallIntegerField(
+        _("quick-response ring (minutes)"), null=True, blank=True, help_text=_("Empty: any ring.")
+    )
+    sign_s = models.PositiveIntegerField(_("sign within (s)"), default=30)
+    arrive_s = models.PositiveIntegerField(_("arrive within (s)"), default=300)
+    feedback_s = models.PositiveIntegerField(_("feed back within (s)"), default=3600)
+    callback_s = models.PositiveIntegerField(_("call back within (s)"), default=86400)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,428 @@
+"""Incidents API: intake, lists with filters, detail with timeline, actions, repeat hints, export,
+and the partner's diversion inbox. Views check scope (404 outside it) and call services."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from command_center import orgs
+from command_center.models import Category, Deadline, HandlingResult, Org, Role
+
+from . import selectors, services
+from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
+from .transitions import INCIDENT, allowed_events
+
+MASKED_ROLES = {Role.PARTNER, Role.VOLUNTEER}
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def sees_phones(user: Any) -> bool:
+    person = orgs.person_of(user)
+    if getattr(user, "is_superuser", False):
+        return True
+    return bool(person and set(person.roles) - MASKED_ROLES)
+
+
+class StrictSerializer(serializers.Serializer[Any]):
+    """Refuses fields it does not know (a typo must not be silently dropped)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({k: [_("Unknown field.")] for k in unknown})
+        return super().to_internal_value(data)
+
+
+class CategoryField(serializers.SlugRelatedField[Category]):
+    def __init__(self, **kwargs: Any):
+        super().__init__(slug_field="code", queryset=Category.objects.filter(active=True), **kwargs)
+
+    default_error_messages = {"does_not_exist": _("Unknown category code {value}."), "invalid": _("Invalid category code.")}
+
+
+class IntakeSerializer(StrictSerializer):
+    call_id = serializers.CharField(max_length=64)
+    source = serializers.ChoiceField(choices=Source.choices, default=Source.PHONE_110)
+    caller_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    caller_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    caller_lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    caller_lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    address = serializers.CharField(max_length=200)
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    category = CategoryField()
+    level = serializers.IntegerField(min_value=1, max_value=4, default=3)
+    narrative = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False)
+    org = serializers.PrimaryKeyRelatedField(queryset=Org.objects.all(), required=False, allow_null=True)
+    reported_at = serializers.DateTimeField(required=False, allow_null=True)
+    answered_at = serializers.DateTimeField(required=False, allow_null=True)
+    repeat_of = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), required=False, allow_null=True)
+    link_type = serializers.ChoiceField(choices=LinkType.choices, default=LinkType.REPEAT)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("lat") is None) != (attrs.get("lon") is None):
+            raise serializers.ValidationError({"lon" if attrs.get("lat") is not None else "lat": [_("Give both latitude and longitude.")]})
+        return attrs
+
+
+class IncidentSerializer(serializers.ModelSerializer[Incident]):
+    state_code = serializers.CharField(read_only=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    org_name = serializers.CharField(source="org.name", read_only=True)
+    allowed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id", "number", "source", "call_id", "caller_phone", "caller_name", "caller_lat", "caller_lon",
+            "address", "lat", "lon", "category", "category_name", "first_category", "level", "narrative",
+            "org", "org_name", "intake_org", "state", "state_code", "allowed", "version", "merged_into",
+            "needs_rectification", "reported_at", "answered_at", "intake_done_at", "dispatched_at", "signed_at",
+            "arrived_at", "scene_cleared_at", "closed_at",
+        ]  # fmt: skip
+
+    def get_allowed(self, obj: Incident) -> list[str]:
+        return allowed_events(INCIDENT, obj.state)
+
+    def to_representation(self, instance: Incident) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and data.get("caller_phone") and not sees_phones(request.user):
+            data["caller_phone"] = mask_phone(data["caller_phone"])
+        return data
+
+
+class FeedbackSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=20000)
+    result = serializers.SlugRelatedField(slug_field="code", queryset=HandlingResult.objects.filter(active=True))
+    rescued = serializers.IntegerField(min_value=0, default=0)
+    injured = serializers.IntegerField(min_value=0, default=0)
+    dead = serializers.IntegerField(min_value=0, default=0)
+    detained = serializers.IntegerField(min_value=0, default=0)
+    arrived_at = serializers.DateTimeField(required=False, allow_null=True)
+    cleared_at = serializers.DateTimeField(required=False, allow_null=True)
+    handover_to = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    handover_answer = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FeedbackReadSerializer(serializers.ModelSerializer[Feedback]):
+    class Meta:
+        model = Feedback
+        fields = ["id", "text", "result", "rescued", "injured", "dead", "detained", "arrived_at", "cleared_at", "handover_to", "handover_answer", "author", "org", "created_at"]
+
+
+class CallbackSerializer(StrictSerializer):
+    channel = serializers.ChoiceField(choices=Callback.Channel.choices)
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
+    text = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class DivertSerializer(StrictSerializer):
+    partner = serializers.PrimaryKeyRelatedField(queryset=Org.objects.filter(kind=Org.Kind.PARTNER))
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class MergeSerializer(StrictSerializer):
+    into = serializers.IntegerField()
+
+
+class LinkSerializer(StrictSerializer):
+    master = serializers.IntegerField()
+    link_type = serializers.ChoiceField(choices=LinkType.choices)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class DiversionSerializer(serializers.ModelSerializer[Diversion]):
+    incident = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Diversion
+        fields = ["id", "incident", "partner", "state", "note", "return_reason", "result", "pushed_at", "accepted_at", "finished_at", "version"]
+
+    def get_incident(self, d: Diversion) -> dict[str, Any]:
+        i = d.incident
+        return {"id": i.pk, "number": i.number, "address": i.address, "category": i.category_id, "category_name": i.category.name, "narrative": i.narrative, "reported_at": i.reported_at}
+
+
+class IncidentFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=State.choices)
+    category = django_filters.CharFilter(method="filter_category", label="category code prefix")
+    level = django_filters.NumberFilter()
+    org = django_filters.NumberFilter(method="filter_org", label="org id (its subtree)")
+    reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
+    reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="has a breached clock not yet met")
+    repeat = django_filters.BooleanFilter(method="filter_repeat", label="linked as a repeat or on the ledger")
+    q = django_filters.CharFilter(method="filter_q", label="number, address or narrative contains")
+
+    class Meta:
+        model = Incident
+        fields = ["state", "category", "level", "org", "source"]
+
+    def filter_category(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        return qs.filter(category__code__startswith=value.rstrip("0") or value)
+
+    def filter_org(self, qs: QuerySet[Incident], name: str, value: int) -> QuerySet[Incident]:
+        org = Org.objects.filter(pk=value).first()
+        return qs.filter(org__path__startswith=org.path) if org else qs.none()
+
+    def filter_overdue(self, qs: QuerySet[Incident], name: str, value: bool) -> QuerySet[Incident]:
+        from django.contrib.contenttypes.models import ContentType
+
+        ct = ContentType.objects.get_for_model(Incident)
+        late = Deadline.objects.filter(subject_type=ct, subject_id=OuterRef("pk"), breached_at__isnull=False, met_at__isnull=True, cancelled_at__isnull=True)
+        return qs.filter(Exists(late)) if value else qs.exclude(Exists(late))
+
+    def filter_repeat(self, qs: QuerySet[Incident], name: str, value: bool) -> QuerySet[Incident]:
+        cond = Q(links__isnull=False) | Q(linked__isnull=False) | Q(clusters__isnull=False)
+        return qs.filter(cond).distinct() if value else qs.exclude(cond)
+
+    def filter_q(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        return qs.filter(Q(number__startswith=value) | Q(address__icontains=value) | Q(narrative__icontains=value))
+
+
+def timeline(i: Incident) -> list[dict[str, Any]]:
+    """Everything that happened to the incident, oldest first."""
+    items: list[dict[str, Any]] = []
+    for t in i.transitions.select_related("actor"):
+        items.append({"type": "transition", "at": t.at, "from": t.from_state, "to": t.to_state, "event": t.event, "actor": t.actor.get_username() if t.actor else None, "reason": t.reason})
+    for f in i.feedback.select_related("result", "author"):
+        items.append({"type": "feedback", "at": f.created_at, "id": f.pk, "result": f.result_id, "result_name": f.result.name, "text": f.text, "actor": f.author.get_username()})
+    cb = Callback.objects.filter(incident=i).select_related("by").first()
+    if cb:
+        items.append({"type": "callback", "at": cb.at, "channel": cb.channel, "satisfaction": cb.satisfaction, "text": cb.text, "actor": cb.by.get_username()})
+    for link in i.links.select_related("master"):
+        items.append({"type": "link", "at": link.created_at, "master": link.master_id, "master_number": link.master.number, "link_type": link.link_type, "reason": link.reason})
+    for d in i.diversions.select_related("partner"):
+        for t in d.transitions.select_related("actor"):
+            items.append({"type": "diversion", "at": t.at, "diversion": d.pk, "partner": d.partner.name, "from": t.from_state, "to": t.to_state, "event": t.event, "actor": t.actor.get_username() if t.actor else None, "reason": t.reason})
+    return sorted(items, key=lambda x: x["at"])
+
+
+class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]):
+    """警情. Create is idempotent on (source, call_id): a retry answers 200 with the stored incident."""
+
+    serializer_class = IncidentSerializer
+    filterset_class = IncidentFilter
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        return selectors.visible_incidents(self.request.user).select_related("category", "org")
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": IntakeSerializer,
+            "feedback": FeedbackSerializer,
+            "callback": CallbackSerializer,
+            "self_handle": ReasonSerializer,
+            "invalidate": ReasonSerializer,
+            "close": ReasonSerializer,
+            "clear_scene": ReasonSerializer,
+            "divert": DivertSerializer,
+            "merge": MergeSerializer,
+            "link": LinkSerializer,
+        }.get(self.action, IncidentSerializer)
+
+    def _input(self, request: Request) -> dict[str, Any]:
+        s = self.get_serializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        return dict(s.validated_data)
+
+    def _answer(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
+        incident = self.get_queryset().get(pk=incident.pk) if self.action != "create" else Incident.objects.select_related("category", "org").get(pk=incident.pk)
+        return Response(IncidentSerializer(incident, context={"request": self.request}).data, status=code)
+
+    @extend_schema(request=IntakeSerializer, responses={201: IncidentSerializer, 200: IncidentSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        v = self._input(request)
+        data = services.IntakeData(**{k: v.get(k) for k in services.IntakeData.__dataclass_fields__ if k in v and k != "extra"})
+        incident, created = services.incident_intake(actor=request.user, data=data)
+        return self._answer(incident, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incident = self.get_object()
+        data = IncidentSerializer(incident, context={"request": request}).data
+        data["timeline"] = timeline(incident)
+        data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data
+        data["hints"] = [h.as_dict() for h in selectors.repeat_hints(request.user, phone=incident.caller_phone, address=incident.address, lat=incident.lat, lon=incident.lon, category=incident.category, exclude_id=incident.pk, now=incident.reported_at)]
+        return Response(data)
+
+    @action(detail=True, methods=["post"], url_path="self-handle")
+    def self_handle(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        return self._answer(services.incident_self_handle(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"]))
+
+    @action(detail=True, methods=["post"])
+    def divert(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        d = services.incident_divert(incident_id=self.get_object().pk, actor=request.user, partner=v["partner"], note=v["note"])
+        return self._answer(d.incident)
+
+    @action(detail=True, methods=["post"])
+    def invalidate(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        return self._answer(services.incident_invalidate(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"]))
+
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        return self._answer(services.incident_merge(incident_id=self.get_object().pk, actor=request.user, into_id=v["into"]))
+
+    @action(detail=True, methods=["post"])
+    def link(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        services.incident_link(incident_id=self.get_object().pk, actor=request.user, master_id=v["master"], link_type=v["link_type"], reason=v["reason"])
+        return self._answer(self.get_object())
+
+    @action(detail=True, methods=["post"])
+    def feedback(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        fb = services.incident_feedback(incident_id=self.get_object().pk, actor=request.user, **v)
+        return Response(FeedbackReadSerializer(fb).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"], url_path="clear-scene")
+    def clear_scene(self, request: Request, pk: str) -> Response:
+        self._input(request)
+        return self._answer(services.incident_clear_scene(incident_id=self.get_object().pk, actor=request.user))
+
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        return self._answer(services.incident_close(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"]))
+
+    @action(detail=True, methods=["post"])
+    def callback(self, request: Request, pk: str) -> Response:
+        v = self._input(request)
+        cb = services.incident_callback(incident_id=self.get_object().pk, actor=request.user, **v)
+        return Response({"incident": cb.incident_id, "channel": cb.channel, "satisfaction": cb.satisfaction, "text": cb.text, "at": cb.at}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter(p, str) for p in ("phone", "address", "lat", "lon", "category")],
+        responses={200: serializers.ListSerializer(child=serializers.DictField())},
+    )
+    @action(detail=False, methods=["get"])
+    def hints(self, request: Request) -> Response:
+        """Earlier incidents like this call, while the call-taker types."""
+        p = request.query_params
+        errors: dict[str, list[str]] = {}
+        lat = lon = None
+        try:
+            if p.get("lat") or p.get("lon"):
+                lat, lon = float(p["lat"]), float(p["lon"])
+                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                    raise ValueError
+        except (KeyError, ValueError):
+            errors["lat"] = [_("Give a valid latitude and longitude.")]
+        category = None
+        if p.get("category"):
+            category = Category.objects.filter(code=p["category"]).first()
+            if category is None:
+                errors["category"] = [_("Unknown category code.")]
+        if errors:
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        hints = selectors.repeat_hints(request.user, phone=p.get("phone", ""), address=p.get("address", ""), lat=lat, lon=lon, category=category)
+        return Response([h.as_dict() for h in hints])
+
+    @extend_schema(parameters=[OpenApiParameter("file", str, enum=["csv", "xlsx"])], responses={200: bytes})
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> HttpResponse:
+        """The filtered list as CSV or XLSX, at most EXPORT_MAX_ROWS rows (headers say if it was cut)."""
+        kind = request.query_params.get("file", "csv")
+        if kind not in ("csv", "xlsx"):
+            return Response({"file": [_("Choose csv or xlsx.")]}, status=status.HTTP_400_BAD_REQUEST)
+        limit = settings.EXPORT_MAX_ROWS
+        qs = self.filter_queryset(self.get_queryset())
+        rows = list(qs[: limit + 1])
+        truncated = len(rows) > limit
+        rows = rows[:limit]
+        show_phone = sees_phones(request.user)
+        header = ["number", "state", "category", "category_name", "level", "address", "caller_name", "caller_phone", "org", "reported_at", "dispatched_at", "arrived_at", "closed_at"]
+        def fmt(v: Any) -> Any:
+            return v.isoformat() if hasattr(v, "isoformat") else v
+        table = [
+            [i.number, i.state, i.category_id, i.category.name, i.level, i.address, i.caller_name, i.caller_phone if show_phone else mask_phone(i.caller_phone) if i.caller_phone else "", i.org.name, fmt(i.reported_at), fmt(i.dispatched_at), fmt(i.arrived_at), fmt(i.closed_at)]
+            for i in rows
+        ]
+        if kind == "csv":
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(header)
+            w.writerows(table)
+            resp = HttpResponse("\ufeff" + buf.getvalue(), content_type="text/csv; charset=utf-8")
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet("incidents")
+            ws.append(header)
+            for r in table:
+                ws.append(r)
+            out = io.BytesIO()
+            wb.save(out)
+            resp = HttpResponse(out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        resp["Content-Disposition"] = f'attachment; filename="incidents.{kind}"'
+        resp["X-Export-Limit"] = str(limit)
+        resp["X-Export-Rows"] = str(len(rows))
+        resp["X-Export-Truncated"] = "true" if truncated else "false"
+        return resp
+
+
+class ReturnSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CompleteSerializer(StrictSerializer):
+    result = serializers.CharField(max_length=5000)
+
+
+class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Diversion]):
+    """The partner's inbox (and, for police, the diversions of their incidents)."""
+
+    serializer_class = DiversionSerializer
+    filterset_fields = ["state"]
+
+    def get_queryset(self) -> QuerySet[Diversion]:
+        qs = Diversion.objects.select_related("incident__category", "partner")
+        return orgs.restrict(qs, self.request.user, org_field="incident__org", addressed_fields=["partner"])
+
+    def get_serializer_class(self) -> Any:
+        return {"return_": ReturnSerializer, "complete": CompleteSerializer}.get(self.action, DiversionSerializer)
+
+    def _answer(self, d: Diversion) -> Response:
+        return Response(DiversionSerializer(self.get_queryset().get(pk=d.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        return self._answer(services.diversion_accept(diversion_id=self.get_object().pk, actor=request.user))
+
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_(self, request: Request, pk: str) -> Response:
+        s = ReturnSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        return self._answer(services.diversion_return(diversion_id=self.get_object().pk, actor=request.user, reason=s.validated_data["reason"]))
+
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str) -> Response:
+        s = CompleteSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        return self._answer(services.diversion_complete(diversion_id=self.get_object().pk, actor=request.user, result=s.validated_data["result"]))

@@ -1,0 +1,188 @@
+"""Reads that are more than a filter: repeat hints while the call-taker types, list filtering, nearest
+station. Every query that returns incidents goes through `orgs.restrict`."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from command_center import orgs
+from command_center.models import Category, Org
+
+from .models import Incident, State
+
+EARTH_M = 6_371_000.0
+HANDLED = [State.SCENE_CLEARED, State.CLOSED, State.SELF_HANDLED]
+
+
+def visible_incidents(user: Any) -> QuerySet[Incident]:
+    """Incidents `user` may see: their subtree's, and those diverted to their (partner) org."""
+    return orgs.restrict(Incident.objects.all(), user, addressed_fields=["diversions__partner"])
+
+
+# --- Matching keys ---------------------------------------------------------------------------------------
+
+_NOT_A_NUMBER = {"", "0", "00000000000", "anonymous", "unknown", "private", "withheld", "匿名", "未知", "无"}
+
+
+def phone_key(phone: str | None) -> str:
+    """Digits only, without +86 / 0086; '' for numbers that must never match (empty, withheld, too short,
+    all one digit, or listed in REPEAT_BLOCKED_NUMBERS — a switchboard, a shared payphone)."""
+    raw = (phone or "").strip().lower()
+    if raw in _NOT_A_NUMBER:
+        return ""
+    digits = re.sub(r"\D", "", raw)
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) >= 11:
+            digits = digits[len(prefix) :]
+    if len(digits) < 5 or len(set(digits)) == 1 or digits in settings.REPEAT_BLOCKED_NUMBERS:
+        return ""
+    return digits
+
+
+def address_key(address: str | None) -> str:
+    """Lower-case, without whitespace and punctuation: '东湖路 12号' and '东湖路12号。' match."""
+    return re.sub(r"[\s\W_]+", "", (address or "").lower())[:200]
+
+
+def box(lat: float, lon: float, radius_m: float) -> Q:
+    dlat = math.degrees(radius_m / EARTH_M)
+    dlon = math.degrees(radius_m / (EARTH_M * max(math.cos(math.radians(lat)), 0.01)))
+    return Q(lat__gte=lat - dlat, lat__lte=lat + dlat, lon__gte=lon - dlon, lon__lte=lon + dlon)
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+# --- Repeat hints ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hint:
+    incident: Incident
+    kind: str  # same_caller | same_address | recurring | after_handling | same_event
+    reason: str
+    distance_m: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        i = self.incident
+        return {
+            "id": i.pk,
+            "number": i.number,
+            "kind": self.kind,
+            "reason": self.reason,
+            "state": i.state,
+            "category": i.category_id,
+            "address": i.address,
+            "reported_at": i.reported_at,
+            "distance_m": None if self.distance_m is None else round(self.distance_m),
+        }
+
+
+def repeat_hints(
+    user: Any,
+    *,
+    phone: str = "",
+    address: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    category: Category | None = None,
+    exclude_id: int | None = None,
+    now: datetime | None = None,
+    limit: int = 20,
+) -> list[Hint]:
+    """Earlier incidents that look like this call, each with its repeat kind and why.
+
+    - same_caller: the same number within REPEAT_PHONE_WINDOW (never for empty or withheld numbers);
+    - same_event: near here, same top-level category, within REPEAT_SAME_EVENT_WINDOW, still open;
+    - after_handling: near here, same category type, handled within REPEAT_AFTER_HANDLING_WINDOW;
+    - recurring: near here (or the same address), same category type, within REPEAT_PLACE_WINDOW;
+    - same_address: the same address text within REPEAT_PLACE_WINDOW (any category).
+    """
+    now = now or timezone.now()
+    cfg = settings.REPEAT
+    base = visible_incidents(user).select_related("category")
+    if exclude_id:
+        base = base.exclude(pk=exclude_id)
+    found: dict[int, Hint] = {}
+
+    def add(hint: Hint) -> None:
+        if hint.incident.pk not in found:  # the first (strongest) reason wins
+            found[hint.incident.pk] = hint
+
+    key = phone_key(phone)
+    if key:
+        since = now - timedelta(days=cfg["phone_window_days"])
+        rows = list(base.filter(phone_key=key, reported_at__gte=since, reported_at__lte=now)[:limit])
+        for inc in rows:
+            add(Hint(inc, "same_caller", _("Same caller number: %(n)d calls in %(d)d days") % {"n": len(rows) + 1, "d": cfg["phone_window_days"]}))
+
+    type_prefix = category.code[:4] if category else ""
+    top_prefix = category.code[:2] if category else ""
+    if lat is not None and lon is not None:
+        since = now - timedelta(days=cfg["place_window_days"])
+        near = list(
+            base.filter(box(lat, lon, cfg["radius_m"]), reported_at__gte=since, reported_at__lte=now)
+            .exclude(state__in=[State.MERGED, State.INVALID])
+            .order_by("-reported_at")[: limit * 3]
+        )
+        for inc in near:
+            if inc.lat is None or inc.lon is None:
+                continue
+            d = distance_m(lat, lon, inc.lat, inc.lon)
+            if d > cfg["radius_m"]:
+                continue
+            code = inc.category_id
+            age = now - inc.reported_at
+            if top_prefix and code.startswith(top_prefix) and age <= timedelta(minutes=cfg["same_event_minutes"]) and inc.state not in HANDLED:
+                add(Hint(inc, "same_event", _("Same kind of event %(m)d min ago, %(d)d m away") % {"m": age.total_seconds() // 60, "d": d}, d))
+            elif type_prefix and code.startswith(type_prefix) and inc.state in HANDLED and age <= timedelta(hours=cfg["after_handling_hours"]):
+                add(Hint(inc, "after_handling", _("Again after handling: the same type was handled here %(h)d h ago") % {"h": age.total_seconds() // 3600}, d))
+            elif type_prefix and code.startswith(type_prefix):
+                add(Hint(inc, "recurring", _("Same type at this place within %(d)d days") % {"d": cfg["place_window_days"]}, d))
+
+    akey = address_key(address)
+    if len(akey) >= 4:
+        since = now - timedelta(days=cfg["place_window_days"])
+        for inc in base.filter(address_key=akey, reported_at__gte=since, reported_at__lte=now)[:limit]:
+            kind = "recurring" if type_prefix and inc.category_id.startswith(type_prefix) else "same_address"
+            add(Hint(inc, kind, _("Same address within %(d)d days") % {"d": cfg["place_window_days"]}))
+
+    order = {"same_event": 0, "same_caller": 1, "after_handling": 2, "recurring": 3, "same_address": 4}
+    return sorted(found.values(), key=lambda h: (order[h.kind], -h.incident.reported_at.timestamp()))[:limit]
+
+
+# --- Where an incident belongs --------------------------------------------------------------------------
+
+
+def nearest_station(user: Any, lat: float, lon: float) -> Org | None:
+    """The station whose area holds the position; until areas are drawn, the nearest station the user may
+    dispatch to (their subtree)."""
+    stations = orgs.visible_orgs(user).filter(level=Org.Level.STATION, kind=Org.Kind.POLICE, lat__isnull=False)
+    best: tuple[float, Org] | None = None
+    for s in stations:
+        assert s.lat is not None and s.lon is not None
+        d = distance_m(lat, lon, s.lat, s.lon)
+        if best is None or d < best[0]:
+            best = (d, s)
+    return best[1] if best else None
+
+
+def command_center_of(org: Org) -> Org:
+    """The nearest command center at or above `org` (the region an incident number belongs to)."""
+    for o in reversed(org.lineage()):
+        if o.is_command_center:
+            return o
+    return org

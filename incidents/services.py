@@ -1,0 +1,584 @@
+"""Every write to an incident, a diversion, feedback or a callback.
+
+Each service: lock the row, check the transition table, write the state with its log row, bump the
+version, start/meet/cancel clocks, queue pushes for after commit — in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from command_center import clocks, orgs, realtime
+from command_center.audit import log_transition
+from command_center.errors import Refused
+from command_center.models import Category, HandlingResult, Org, Role
+from command_center.transitions import InvalidTransition
+
+from . import selectors
+from .models import (
+    Callback,
+    Diversion,
+    Feedback,
+    Incident,
+    LinkType,
+    RepeatCluster,
+    RepeatLink,
+    Satisfaction,
+    SlaPolicy,
+    Source,
+    State,
+)
+from .transitions import Event, next_diversion_state, next_incident_state
+
+# Who may do what: the command center takes and closes calls; stations handle them.
+INTAKE_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER]
+COMMAND_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER]
+HANDLING_ROLES = [Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER]
+CALLBACK_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.SUPERVISOR]
+
+CLOCK_FEEDBACK = "incidents.feedback"
+CLOCK_CALLBACK = "incidents.callback"
+
+
+# --- SLA ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sla:
+    sign_s: int = 30
+    arrive_s: int = 300
+    feedback_s: int = 3600
+    callback_s: int = 86400
+
+
+RING_ARRIVE_S = {1: 60, 3: 180, 5: 300}
+
+
+def sla_for(category_code: str, level: int, ring_minutes: int | None = None) -> Sla:
+    """The most specific policy: a longer category prefix beats a shorter one, a set level or ring beats
+    'any'. Without policies: sign 30 s, arrive by ring (1/3/5 min), feedback 1 h, callback 24 h."""
+    best: tuple[tuple[int, int, int], SlaPolicy] | None = None
+    for p in SlaPolicy.objects.all():
+        if p.category_prefix and not category_code.startswith(p.category_prefix):
+            continue
+        if p.level is not None and p.level != level:
+            continue
+        if p.ring_minutes is not None and p.ring_minutes != ring_minutes:
+            continue
+        score = (len(p.category_prefix), p.level is not None, p.ring_minutes is not None)
+        if best is None or score > best[0]:
+            best = (score, p)
+    if best:
+        p = best[1]
+        return Sla(p.sign_s, p.arrive_s, p.feedback_s, p.callback_s)
+    return Sla(arrive_s=RING_ARRIVE_S.get(ring_minutes or 5, 300))
+
+
+def register_clocks() -> None:
+    clocks.register(CLOCK_FEEDBACK, label=_("Feedback due"))
+    clocks.register(CLOCK_CALLBACK, label=_("Callback due"))
+
+
+# --- Payloads -------------------------------------------------------------------------------------------
+
+
+def incident_payload(i: Incident) -> dict[str, Any]:
+    """What boards get: enough to draw a row and a marker, never the caller's number."""
+    return {
+        "id": i.pk,
+        "number": i.number,
+        "state": i.state,
+        "version": i.version,
+        "category": i.category_id,
+        "level": i.level,
+        "address": i.address,
+        "lat": i.lat,
+        "lon": i.lon,
+        "org": i.org_id,
+        "reported_at": i.reported_at,
+    }
+
+
+def _changed(i: Incident, event: str) -> None:
+    realtime.broadcast_on_commit(i.org, f"incident.{event}", incident_payload(i))
+
+
+# --- Intake ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class IntakeData:
+    call_id: str
+    source: str
+    address: str
+    category: Category
+    level: int = 3
+    caller_phone: str = ""
+    caller_name: str = ""
+    caller_lat: float | None = None
+    caller_lon: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+    narrative: str = ""
+    org: Org | None = None
+    reported_at: datetime | None = None
+    answered_at: datetime | None = None
+    repeat_of: Incident | None = None
+    link_type: str = LinkType.REPEAT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _next_number(region: str, day: Any) -> int:
+    """Take the next number for (region, day). The row stays locked until the intake commits, so numbers
+    are handed out in commit order and a rollback gives its number back: no gaps."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO incidents_incidentsequence (region, day, last) VALUES (%s, %s, 1)
+            ON CONFLICT (region, day) DO UPDATE SET last = incidents_incidentsequence.last + 1
+            RETURNING last
+            """,
+            [region, day],
+        )
+        row = cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
+    """Store a call as an incident (接警). Returns (incident, created).
+
+    The same source + call_id again returns the stored incident (created=False): a retried request never
+    makes two, even when both retries run at once (the unique constraint decides; the loser reads the
+    winner's row).
+    """
+    existing = Incident.objects.filter(source=data.source, call_id=data.call_id).first()
+    if existing is not None:
+        orgs.require(actor, existing.org)
+        return existing, False
+    try:
+        return _intake(actor=actor, data=data), True
+    except IntegrityError:
+        existing = Incident.objects.filter(source=data.source, call_id=data.call_id).first()
+        if existing is None:
+            raise
+        orgs.require(actor, existing.org)
+        return existing, False
+
+
+@transaction.atomic
+def _intake(*, actor: Any, data: IntakeData) -> Incident:
+    person = orgs.person_of(actor)
+    home = person.org if person else Org.objects.filter(depth=1).order_by("path").first()
+    if home is None:
+        raise Refused("org", _("There is no organisation to take the call for."))
+    orgs.require(actor, home, roles=INTAKE_ROLES)
+    org = data.org
+    if org is None and data.lat is not None and data.lon is not None:
+        org = selectors.nearest_station(actor, data.lat, data.lon)
+    org = org or home
+    if not orgs.can_act(actor, org):
+        raise Refused("org", _("This organisation is outside your area."))
+    now = timezone.now()
+    intake_org = selectors.command_center_of(home)
+    region = (intake_org.region_code or "000000")[:6]
+    day = timezone.localdate(now)
+    number = f"{region}{day:%Y%m%d}{_next_number(region, day):06d}"
+    incident = Incident.objects.create(
+        number=number,
+        source=data.source,
+        call_id=data.call_id,
+        caller_phone=data.caller_phone.strip(),
+        phone_key=selectors.phone_key(data.caller_phone),
+        caller_name=data.caller_name.strip() or "匿名",
+        caller_lat=data.caller_lat,
+        caller_lon=data.caller_lon,
+        address=data.address.strip(),
+        address_key=selectors.address_key(data.address),
+        lat=data.lat,
+        lon=data.lon,
+        category=data.category,
+        first_category=data.category,
+        level=data.level,
+        narrative=data.narrative,
+        org=org,
+        intake_org=intake_org,
+        taken_by=actor if getattr(actor, "pk", None) else None,
+        reported_at=data.reported_at or now,
+        answered_at=data.answered_at or data.reported_at or now,
+        intake_done_at=now,
+    )
+    log_transition(incident, from_state="", to_state=State.RECEIVED, event="intake", actor=actor)
+    if data.repeat_of is not None:
+        _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"))
+    _ledger(incident, actor)
+    _changed(incident, "created")
+    return incident
+
+
+def _link(incident: Incident, master: Incident, link_type: str, actor: Any, reason: str) -> RepeatLink:
+    if master.pk == incident.pk:
+        raise Refused("repeat_of", _("An incident cannot repeat itself."))
+    if not orgs.can_act(actor, master.org):
+        raise Refused("repeat_of", _("That incident is outside your area."))
+    return RepeatLink.objects.create(incident=incident, master=master, link_type=link_type, reason=reason, created_by=actor)
+
+
+THEMES = {"0202": RepeatCluster.Theme.GAMBLING, "0206": RepeatCluster.Theme.DRUNKENNESS, "0205": RepeatCluster.Theme.NOISE, "0207": RepeatCluster.Theme.VENUE}
+
+
+def _ledger(incident: Incident, actor: Any) -> None:
+    """Put the incident on the repeat ledger when it makes a place recurring, recurs after handling, or
+    repeats an open event. Adds to the open line of the same kind for the same place and type."""
+    hints = selectors.repeat_hints(
+        actor,
+        address=incident.address,
+        lat=incident.lat,
+        lon=incident.lon,
+        category=incident.category,
+        exclude_id=incident.pk,
+        now=incident.reported_at,
+        limit=50,
+    )
+    by_kind: dict[str, list[Incident]] = {}
+    for h in hints:
+        by_kind.setdefault(h.kind, []).append(h.incident)
+    K = RepeatCluster.Kind
+    wanted: list[tuple[str, list[Incident]]] = []
+    if by_kind.get("same_event"):
+        wanted.append((K.SAME_EVENT, by_kind["same_event"]))
+    if by_kind.get("after_handling"):
+        wanted.append((K.AFTER_HANDLING, by_kind["after_handling"]))
+    recurring = by_kind.get("recurring", []) + by_kind.get("after_handling", [])
+    if len(recurring) + 1 >= settings.REPEAT["cluster_min"]:
+        wanted.append((K.RECURRING, recurring))
+    type_prefix = incident.category_id[:4]
+    for kind, others in wanted:
+        members = [incident, *others]
+        cluster = (
+            RepeatCluster.objects.select_for_update()
+            .filter(kind=kind, status__in=[RepeatCluster.Status.OPEN, RepeatCluster.Status.GOVERNED], category__code__startswith=type_prefix, incidents__in=others)
+            .order_by("pk")
+            .first()
+        )
+        if cluster is None:
+            cluster = RepeatCluster.objects.create(
+                kind=kind,
+                theme=THEMES.get(type_prefix, RepeatCluster.Theme.OTHER),
+                org=incident.org,
+                category=incident.category,
+                address=incident.address,
+                lat=incident.lat,
+                lon=incident.lon,
+                first_at=min(m.reported_at for m in members),
+                last_at=incident.reported_at,
+            )
+        cluster.incidents.add(*members)
+        cluster.count = cluster.incidents.count()
+        cluster.last_at = max(cluster.last_at, incident.reported_at)
+        cluster.save(update_fields=["count", "last_at"])
+        realtime.broadcast_on_commit(cluster.org, "repeat.cluster", {"id": cluster.pk, "kind": cluster.kind, "count": cluster.count, "address": cluster.address, "incident": incident.pk})
+
+
+# --- Transitions ----------------------------------------------------------------------------------------
+
+
+def _lock(incident_id: int) -> Incident:
+    return Incident.objects.select_for_update().select_related("org").get(pk=incident_id)
+
+
+def _move(incident: Incident, event: str, actor: Any, *, reason: str = "", at: datetime | None = None) -> str:
+    """Check `event` against the table, log it, set the new state and bump the version (not saved)."""
+    new = next_incident_state(incident.state, event)
+    log_transition(incident, from_state=incident.state, to_state=new, event=event, actor=actor, reason=reason, at=at)
+    incident.state = new
+    incident.version += 1
+    return new
+
+
+def _save(incident: Incident, *fields: str) -> None:
+    incident.save(update_fields=["state", "version", *fields])
+
+
+@transaction.atomic
+def incident_self_handle(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
+    """Settled on the phone or online (已自处)."""
+    i = _lock(incident_id)
+    orgs.require(actor, i.org, roles=COMMAND_ROLES + [Role.STATION_OFFICER])
+    _move(i, Event.SELF_HANDLE, actor, reason=reason)
+    _save(i)
+    clocks.start(i, CLOCK_FEEDBACK, due=timezone.now() + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s), org=i.org)
+    _changed(i, "updated")
+    return i
+
+
+@transaction.atomic
+def incident_divert(*, incident_id: int, actor: Any, partner: Org, note: str = "") -> Diversion:
+    """Hand a non-police incident to a partner (分流)."""
+    i = _lock(incident_id)
+    orgs.require(actor, i.org, roles=COMMAND_ROLES)
+    if partner.kind != Org.Kind.PARTNER:
+        raise Refused("partner", _("Diversions go to partner agencies only."))
+    _move(i, Event.DIVERT, actor, reason=note)
+    _save(i)
+    d = Diversion.objects.create(incident=i, partner=partner, note=note, pushed_by=actor, pushed_at=timezone.now())
+    log_transition(d, from_state="", to_state=d.state, event="push", actor=actor, reason=note)
+    _changed(i, "updated")
+    realtime.broadcast_on_commit(partner, "diversion.pushed", diversion_payload(d))
+    return d
+
+
+@transaction.atomic
+def incident_invalidate(*, incident_id: int, actor: Any, reason: str) -> Incident:
+    """A prank, a misdial, a silent line (无效警情)."""
+    if not reason.strip():
+        raise Refused("reason", _("Say why the call is invalid."))
+    i = _lock(incident_id)
+    orgs.require(actor, i.org, roles=COMMAND_ROLES)
+    _move(i, Event.INVALIDATE, actor, reason=reason)
+    _save(i)
+    clocks.cancel(i)
+    _changed(i, "updated")
+    return i
+
+
+@transaction.atomic
+def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
+    """This incident is a duplicate of `into`: it leaves the queue and links to the master."""
+    if incident_id == into_id:
+        raise Refused("into", _("An incident cannot be merged into itself."))
+    # Lock both rows in id order, so two merges in opposite directions cannot deadlock.
+    locked = {x.pk: x for x in Incident.objects.select_for_update().select_related("org").filter(pk__in=sorted([incident_id, into_id])).order_by("pk")}
+    if into_id not in locked:
+        raise Refused("into", _("No such incident."))
+    i, master = locked[incident_id], locked[into_id]
+    orgs.require(actor, i.org, roles=COMMAND_ROLES)
+    if not orgs.can_act(actor, master.org):
+        raise Refused("into", _("That incident is outside your area."))
+    if master.state in (State.MERGED, State.INVALID):
+        raise Refused("into", _("Merge into an incident that is still valid."))
+    _move(i, Event.MERGE, actor, reason=master.number)
+    i.merged_into = master
+    _save(i, "merged_into")
+    RepeatLink.objects.get_or_create(incident=i, master=master, defaults={"link_type": LinkType.REPEAT, "reason": _("Merged"), "created_by": actor})
+    clocks.cancel(i)
+    master.version += 1
+    master.save(update_fields=["version"])
+    _changed(i, "updated")
+    _changed(master, "updated")
+    return i
+
+
+@transaction.atomic
+def incident_feedback(*, incident_id: int, actor: Any, text: str, result: HandlingResult, **fields: Any) -> Feedback:
+    """A feedback form (反馈单). The first one meets the feedback clock."""
+    i = _lock(incident_id)
+    person = orgs.require(actor, i.org, roles=HANDLING_ROLES + [Role.CALL_TAKER])
+    _move(i, Event.FEEDBACK, actor)
+    fb = Feedback.objects.create(incident=i, author=actor, org=person.org if person else i.org, text=text, result=result, **fields)
+    _save(i)
+    clocks.meet(i, CLOCK_FEEDBACK)
+    _changed(i, "updated")
+    return fb
+
+
+@transaction.atomic
+def incident_clear_scene(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
+    i = _lock(incident_id)
+    orgs.require(actor, i.org, roles=HANDLING_ROLES)
+    _move(i, Event.CLEAR_SCENE, actor, at=at)
+    i.scene_cleared_at = at or timezone.now()
+    _save(i, "scene_cleared_at")
+    _changed(i, "updated")
+    return i
+
+
+@transaction.atomic
+def incident_close(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
+    """警情处置完毕. Needs a feedback first (except when closed through a partner); starts the callback clock."""
+    i = _lock(incident_id)
+    orgs.require(actor, i.org, roles=HANDLING_ROLES + [Role.CALL_TAKER])
+    if i.state in (State.SCENE_CLEARED, State.SELF_HANDLED) and not i.feedback.exists():
+        raise Refused("feedback", _("File a feedback before closing."))
+    _move(i, Event.CLOSE, actor, reason=reason)
+    _closed(i)
+    return i
+
+
+def _closed(i: Incident) -> None:
+    i.closed_at = timezone.now()
+    _save(i, "closed_at")
+    clocks.cancel(i, CLOCK_FEEDBACK)
+    callback_s = sla_for(i.category_id, i.level).callback_s
+    clocks.start(i, CLOCK_CALLBACK, due=i.closed_at + timedelta(seconds=callback_s), org=i.intake_org)
+    _changed(i, "updated")
+
+
+@transaction.atomic
+def incident_callback(*, incident_id: int, actor: Any, channel: str, satisfaction: str, text: str = "") -> Callback:
+    """回访. Dissatisfied marks the incident for rectification (the loop opens the task later)."""
+    i = _lock(incident_id)
+    orgs.require(actor, i.intake_org, roles=CALLBACK_ROLES)
+    if Callback.objects.filter(incident=i).exists():
+        raise InvalidTransition(i.state, Event.CALLBACK, [])  # one callback per incident (一警一回访)
+    _move(i, Event.CALLBACK, actor, reason=satisfaction)
+    cb = Callback.objects.create(incident=i, channel=channel, satisfaction=satisfaction, text=text, by=actor)
+    i.needs_rectification = satisfaction == Satisfaction.DISSATISFIED
+    _save(i, "needs_rectification")
+    clocks.meet(i, CLOCK_CALLBACK)
+    _changed(i, "updated")
+    return cb
+
+
+@transaction.atomic
+def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: str, reason: str = "") -> RepeatLink:
+    i = _lock(incident_id)
+    orgs.require(actor, i.org, roles=COMMAND_ROLES)
+    master = Incident.objects.filter(pk=master_id).first()
+    if master is None:
+        raise Refused("master", _("No such incident."))
+    link = _link(i, master, link_type, actor, reason)
+    i.version += 1
+    i.save(update_fields=["version"])
+    _changed(i, "updated")
+    return link
+
+
+# --- For the dispatch app: the incident moves with its orders -------------------------------------------
+
+
+@transaction.atomic
+def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
+    """An order went out. The first one moves received → dispatched and starts the feedback clock."""
+    i = _lock(incident_id)
+    first = i.dispatched_at is None
+    _move(i, Event.DISPATCH, actor, at=at)
+    if first:
+        i.dispatched_at = at or timezone.now()
+        clocks.start(i, CLOCK_FEEDBACK, due=i.dispatched_at + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s), org=i.org)
+    _save(i, "dispatched_at")
+    _changed(i, "updated")
+    return i
+
+
+@transaction.atomic
+def incident_mark_responding(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
+    """An order was signed: the first signature moves dispatched → responding (已出警)."""
+    i = _lock(incident_id)
+    _move(i, Event.RESPOND, actor, at=at)
+    i.signed_at = i.signed_at or at or timezone.now()
+    _save(i, "signed_at")
+    _changed(i, "updated")
+    return i
+
+
+@transaction.atomic
+def incident_mark_on_scene(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
+    """A unit arrived: the first arrival moves to on_scene (到达现场)."""
+    i = _lock(incident_id)
+    _move(i, Event.ARRIVE, actor, at=at)
+    i.arrived_at = i.arrived_at or at or timezone.now()
+    _save(i, "arrived_at")
+    _changed(i, "updated")
+    return i
+
+
+# --- Diversions (partner side) --------------------------------------------------------------------------
+
+
+def diversion_payload(d: Diversion) -> dict[str, Any]:
+    return {"id": d.pk, "incident": d.incident_id, "partner": d.partner_id, "state": d.state, "version": d.version}
+
+
+def _lock_diversion(diversion_id: int) -> Diversion:
+    return Diversion.objects.select_for_update().select_related("partner").get(pk=diversion_id)
+
+
+def _move_diversion(d: Diversion, event: str, actor: Any, reason: str = "") -> None:
+    new = next_diversion_state(d.state, event)
+    log_transition(d, from_state=d.state, to_state=new, event=event, actor=actor, reason=reason)
+    d.state = new
+    d.version += 1
+
+
+@transaction.atomic
+def diversion_accept(*, diversion_id: int, actor: Any) -> Diversion:
+    d = _lock_diversion(diversion_id)
+    orgs.require(actor, d.partner, roles=[Role.PARTNER])
+    _move_diversion(d, "accept", actor)
+    d.accepted_at = timezone.now()
+    d.save(update_fields=["state", "version", "accepted_at"])
+    _diversion_changed(d)
+    return d
+
+
+@transaction.atomic
+def diversion_return(*, diversion_id: int, actor: Any, reason: str) -> Diversion:
+    """退回: not ours. The incident goes back to the command center's queue."""
+    if not reason.strip():
+        raise Refused("reason", _("Say why it is returned."))
+    d = _lock_diversion(diversion_id)
+    orgs.require(actor, d.partner, roles=[Role.PARTNER])
+    _move_diversion(d, "return", actor, reason)
+    d.return_reason, d.finished_at = reason, timezone.now()
+    d.save(update_fields=["state", "version", "return_reason", "finished_at"])
+    i = _lock(d.incident_id)
+    _move(i, Event.PARTNER_RETURNED, actor, reason=reason)
+    _save(i)
+    _changed(i, "updated")
+    _diversion_changed(d)
+    return d
+
+
+@transaction.atomic
+def diversion_complete(*, diversion_id: int, actor: Any, result: str) -> Diversion:
+    """The partner's result comes back onto the incident, which closes."""
+    if not result.strip():
+        raise Refused("result", _("Say what was done."))
+    d = _lock_diversion(diversion_id)
+    orgs.require(actor, d.partner, roles=[Role.PARTNER])
+    _move_diversion(d, "complete", actor, result)
+    d.result, d.finished_at = result, timezone.now()
+    d.save(update_fields=["state", "version", "result", "finished_at"])
+    i = _lock(d.incident_id)
+    _move(i, Event.PARTNER_DONE, actor, reason=result)
+    _closed(i)
+    _diversion_changed(d)
+    return d
+
+
+def _diversion_changed(d: Diversion) -> None:
+    payload = diversion_payload(d)
+    realtime.broadcast_on_commit(d.partner, "diversion.updated", payload)
+    realtime.broadcast_on_commit(d.incident.org, "diversion.updated", payload)
+
+
+__all__ = [
+    "IntakeData",
+    "Refused",
+    "Source",
+    "diversion_accept",
+    "diversion_complete",
+    "diversion_return",
+    "incident_callback",
+    "incident_clear_scene",
+    "incident_close",
+    "incident_divert",
+    "incident_feedback",
+    "incident_intake",
+    "incident_invalidate",
+    "incident_link",
+    "incident_mark_dispatched",
+    "incident_mark_on_scene",
+    "incident_mark_responding",
+    "incident_merge",
+    "incident_self_handle",
+    "sla_for",
+]

@@ -1,0 +1,103 @@
+"""The incident and diversion state tables: data, checked by `next_state` (pure, no database).
+
+Events that keep the state (feedback, callback) are listed as self-loops, so one table answers "may
+this happen now?" for every action, and the API's 409 lists what is allowed instead.
+"""
+
+from __future__ import annotations
+
+from command_center.transitions import Table, allowed_events, next_state
+
+from .models import Diversion, State
+
+
+class Event:
+    DISPATCH = "dispatch"  # first dispatch order sent (dispatch app)
+    RESPOND = "respond"  # first order signed
+    ARRIVE = "arrive"  # first unit on scene
+    SELF_HANDLE = "self_handle"
+    DIVERT = "divert"
+    INVALIDATE = "invalidate"
+    MERGE = "merge"
+    FEEDBACK = "feedback"
+    CLEAR_SCENE = "clear_scene"
+    CLOSE = "close"
+    CALLBACK = "callback"
+    PARTNER_DONE = "partner_done"  # the partner completed a diversion: the incident closes
+    PARTNER_RETURNED = "partner_returned"  # the partner sent it back: the command center takes it again
+    RECLASSIFY = "reclassify"
+
+
+R, D, RS, SH, OS, SC, C = (
+    State.RECEIVED,
+    State.DISPATCHED,
+    State.RESPONDING,
+    State.SELF_HANDLED,
+    State.ON_SCENE,
+    State.SCENE_CLEARED,
+    State.CLOSED,
+)
+DIV, M, INV = State.DIVERTED, State.MERGED, State.INVALID
+
+INCIDENT: Table = {
+    R: {
+        Event.DISPATCH: D,
+        Event.SELF_HANDLE: SH,
+        Event.DIVERT: DIV,
+        Event.INVALIDATE: INV,
+        Event.MERGE: M,
+        Event.RECLASSIFY: R,
+    },
+    D: {
+        Event.DISPATCH: D,  # reinforcements
+        Event.RESPOND: RS,
+        Event.ARRIVE: OS,  # a unit can report arrival before anyone signed on paper
+        Event.MERGE: M,
+        Event.FEEDBACK: D,
+        Event.RECLASSIFY: D,
+    },
+    RS: {
+        Event.DISPATCH: RS,
+        Event.RESPOND: RS,
+        Event.ARRIVE: OS,
+        Event.FEEDBACK: RS,
+        Event.RECLASSIFY: RS,
+    },
+    OS: {
+        Event.DISPATCH: OS,
+        Event.RESPOND: OS,
+        Event.ARRIVE: OS,
+        Event.FEEDBACK: OS,
+        Event.CLEAR_SCENE: SC,
+        Event.RECLASSIFY: OS,
+    },
+    SC: {Event.FEEDBACK: SC, Event.CLOSE: C, Event.RECLASSIFY: SC},
+    SH: {Event.FEEDBACK: SH, Event.CLOSE: C},
+    DIV: {Event.PARTNER_DONE: C, Event.PARTNER_RETURNED: R},
+    C: {Event.CALLBACK: C, Event.FEEDBACK: C},
+    M: {},
+    INV: {},
+}
+
+# States in which the incident still needs the command center's attention.
+OPEN_STATES = [R, D, RS, OS, SC, SH, DIV]
+
+DS = Diversion.State
+DIVERSION: Table = {
+    DS.PUSHED: {"accept": DS.ACCEPTED, "return": DS.RETURNED, "void": DS.VOID},
+    DS.ACCEPTED: {"complete": DS.DONE, "return": DS.RETURNED, "void": DS.VOID},
+    DS.RETURNED: {},
+    DS.DONE: {},
+    DS.VOID: {},
+}
+
+
+def next_incident_state(state: str, event: str) -> str:
+    return next_state(INCIDENT, state, event)
+
+
+def next_diversion_state(state: str, event: str) -> str:
+    return next_state(DIVERSION, state, event)
+
+
+__all__ = ["DIVERSION", "INCIDENT", "OPEN_STATES", "Event", "allowed_events", "next_diversion_state", "next_incident_state"]

@@ -1,0 +1,9 @@
+from rest_framework.routers import SimpleRouter
+
+from .api import DiversionViewSet, IncidentViewSet
+
+router = SimpleRouter()
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("diversions", DiversionViewSet, basename="diversion")
+
+api_urlpatterns = router.urls
