@@ -16,13 +16,13 @@ from .models import (
 )
 
 
-class ReadOnlyStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyStateAdmin(admin.ModelAdmin):
     """State changes go through services (API and pages); the admin shows, and edits no state field."""
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -62,7 +62,7 @@ class RepeatLinkAdmin(ReadOnlyStateAdmin):
 
 
 @admin.register(RepeatCluster)
-class RepeatClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RepeatClusterAdmin(admin.ModelAdmin):
     list_display = ["kind", "theme", "status", "address", "count", "last_at", "org"]
     list_filter = ["kind", "theme", "status"]
     readonly_fields = ["kind", "org", "category", "address", "lat", "lon", "first_at", "last_at", "count", "status"]
@@ -70,8 +70,17 @@ class RepeatClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "category_prefix", "level", "ring_minutes", "sign_s", "arrive_s", "feedback_s", "callback_s"]
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "category_prefix",
+        "level",
+        "ring_minutes",
+        "sign_s",
+        "arrive_s",
+        "feedback_s",
+        "callback_s",
+    ]
 
 
 @admin.register(IncidentSequence)

@@ -54,12 +54,15 @@ class CategoryField(serializers.SlugRelatedField[Category]):
     def __init__(self, **kwargs: Any):
         super().__init__(slug_field="code", queryset=Category.objects.filter(active=True), **kwargs)
 
-    default_error_messages = {"does_not_exist": _("Unknown category code {value}."), "invalid": _("Invalid category code.")}
+    default_error_messages = {
+        "does_not_exist": _("Unknown category code {value}."),
+        "invalid": _("Invalid category code."),
+    }
 
 
 class IntakeSerializer(StrictSerializer):
     call_id = serializers.CharField(max_length=64)
-    source = serializers.ChoiceField(choices=Source.choices, default=Source.PHONE_110)
+    source = serializers.ChoiceField(choices=Source.choices, default=Source.PHONE_110)  # type: ignore[assignment]
     caller_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     caller_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     caller_lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
@@ -69,7 +72,9 @@ class IntakeSerializer(StrictSerializer):
     lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
     category = CategoryField()
     level = serializers.IntegerField(min_value=1, max_value=4, default=3)
-    narrative = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False)
+    narrative = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
     org = serializers.PrimaryKeyRelatedField(queryset=Org.objects.all(), required=False, allow_null=True)
     reported_at = serializers.DateTimeField(required=False, allow_null=True)
     answered_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -78,7 +83,9 @@ class IntakeSerializer(StrictSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("lat") is None) != (attrs.get("lon") is None):
-            raise serializers.ValidationError({"lon" if attrs.get("lat") is not None else "lat": [_("Give both latitude and longitude.")]})
+            raise serializers.ValidationError(
+                {"lon" if attrs.get("lat") is not None else "lat": [_("Give both latitude and longitude.")]}
+            )
         return attrs
 
 
@@ -125,7 +132,22 @@ class FeedbackSerializer(StrictSerializer):
 class FeedbackReadSerializer(serializers.ModelSerializer[Feedback]):
     class Meta:
         model = Feedback
-        fields = ["id", "text", "result", "rescued", "injured", "dead", "detained", "arrived_at", "cleared_at", "handover_to", "handover_answer", "author", "org", "created_at"]
+        fields = [
+            "id",
+            "text",
+            "result",
+            "rescued",
+            "injured",
+            "dead",
+            "detained",
+            "arrived_at",
+            "cleared_at",
+            "handover_to",
+            "handover_answer",
+            "author",
+            "org",
+            "created_at",
+        ]
 
 
 class CallbackSerializer(StrictSerializer):
@@ -158,11 +180,31 @@ class DiversionSerializer(serializers.ModelSerializer[Diversion]):
 
     class Meta:
         model = Diversion
-        fields = ["id", "incident", "partner", "state", "note", "return_reason", "result", "pushed_at", "accepted_at", "finished_at", "version"]
+        fields = [
+            "id",
+            "incident",
+            "partner",
+            "state",
+            "note",
+            "return_reason",
+            "result",
+            "pushed_at",
+            "accepted_at",
+            "finished_at",
+            "version",
+        ]
 
     def get_incident(self, d: Diversion) -> dict[str, Any]:
         i = d.incident
-        return {"id": i.pk, "number": i.number, "address": i.address, "category": i.category_id, "category_name": i.category.name, "narrative": i.narrative, "reported_at": i.reported_at}
+        return {
+            "id": i.pk,
+            "number": i.number,
+            "address": i.address,
+            "category": i.category_id,
+            "category_name": i.category.name,
+            "narrative": i.narrative,
+            "reported_at": i.reported_at,
+        }
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -191,7 +233,13 @@ class IncidentFilter(django_filters.FilterSet):
         from django.contrib.contenttypes.models import ContentType
 
         ct = ContentType.objects.get_for_model(Incident)
-        late = Deadline.objects.filter(subject_type=ct, subject_id=OuterRef("pk"), breached_at__isnull=False, met_at__isnull=True, cancelled_at__isnull=True)
+        late = Deadline.objects.filter(
+            subject_type=ct,
+            subject_id=OuterRef("pk"),
+            breached_at__isnull=False,
+            met_at__isnull=True,
+            cancelled_at__isnull=True,
+        )
         return qs.filter(Exists(late)) if value else qs.exclude(Exists(late))
 
     def filter_repeat(self, qs: QuerySet[Incident], name: str, value: bool) -> QuerySet[Incident]:
@@ -206,21 +254,73 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
     """Everything that happened to the incident, oldest first."""
     items: list[dict[str, Any]] = []
     for t in i.transitions.select_related("actor"):
-        items.append({"type": "transition", "at": t.at, "from": t.from_state, "to": t.to_state, "event": t.event, "actor": t.actor.get_username() if t.actor else None, "reason": t.reason})
+        items.append(
+            {
+                "type": "transition",
+                "at": t.at,
+                "from": t.from_state,
+                "to": t.to_state,
+                "event": t.event,
+                "actor": t.actor.get_username() if t.actor else None,
+                "reason": t.reason,
+            }
+        )
     for f in i.feedback.select_related("result", "author"):
-        items.append({"type": "feedback", "at": f.created_at, "id": f.pk, "result": f.result_id, "result_name": f.result.name, "text": f.text, "actor": f.author.get_username()})
+        items.append(
+            {
+                "type": "feedback",
+                "at": f.created_at,
+                "id": f.pk,
+                "result": f.result_id,
+                "result_name": f.result.name,
+                "text": f.text,
+                "actor": f.author.get_username(),
+            }
+        )
     cb = Callback.objects.filter(incident=i).select_related("by").first()
     if cb:
-        items.append({"type": "callback", "at": cb.at, "channel": cb.channel, "satisfaction": cb.satisfaction, "text": cb.text, "actor": cb.by.get_username()})
+        items.append(
+            {
+                "type": "callback",
+                "at": cb.at,
+                "channel": cb.channel,
+                "satisfaction": cb.satisfaction,
+                "text": cb.text,
+                "actor": cb.by.get_username(),
+            }
+        )
     for link in i.links.select_related("master"):
-        items.append({"type": "link", "at": link.created_at, "master": link.master_id, "master_number": link.master.number, "link_type": link.link_type, "reason": link.reason})
+        items.append(
+            {
+                "type": "link",
+                "at": link.created_at,
+                "master": link.master_id,
+                "master_number": link.master.number,
+                "link_type": link.link_type,
+                "reason": link.reason,
+            }
+        )
     for d in i.diversions.select_related("partner"):
-        for t in d.transitions.select_related("actor"):
-            items.append({"type": "diversion", "at": t.at, "diversion": d.pk, "partner": d.partner.name, "from": t.from_state, "to": t.to_state, "event": t.event, "actor": t.actor.get_username() if t.actor else None, "reason": t.reason})
+        for dt in d.transitions.select_related("actor"):
+            items.append(
+                {
+                    "type": "diversion",
+                    "at": dt.at,
+                    "diversion": d.pk,
+                    "partner": d.partner.name,
+                    "from": dt.from_state,
+                    "to": dt.to_state,
+                    "event": dt.event,
+                    "actor": dt.actor.get_username() if dt.actor else None,
+                    "reason": dt.reason,
+                }
+            )
     return sorted(items, key=lambda x: x["at"])
 
 
-class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]):
+class IncidentViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]
+):
     """警情. Create is idempotent on (source, call_id): a retry answers 200 with the stored incident."""
 
     serializer_class = IncidentSerializer
@@ -249,13 +349,18 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
         return dict(s.validated_data)
 
     def _answer(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
-        incident = self.get_queryset().get(pk=incident.pk) if self.action != "create" else Incident.objects.select_related("category", "org").get(pk=incident.pk)
+        incident = (
+            self.get_queryset().get(pk=incident.pk)
+            if self.action != "create"
+            else Incident.objects.select_related("category", "org").get(pk=incident.pk)
+        )
         return Response(IncidentSerializer(incident, context={"request": self.request}).data, status=code)
 
     @extend_schema(request=IntakeSerializer, responses={201: IncidentSerializer, 200: IncidentSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         v = self._input(request)
-        data = services.IntakeData(**{k: v.get(k) for k in services.IntakeData.__dataclass_fields__ if k in v and k != "extra"})
+        fields = {k: v[k] for k in services.IntakeData.__dataclass_fields__ if k in v}
+        data = services.IntakeData(**fields)
         incident, created = services.incident_intake(actor=request.user, data=data)
         return self._answer(incident, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -264,34 +369,60 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
         data = IncidentSerializer(incident, context={"request": request}).data
         data["timeline"] = timeline(incident)
         data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data
-        data["hints"] = [h.as_dict() for h in selectors.repeat_hints(request.user, phone=incident.caller_phone, address=incident.address, lat=incident.lat, lon=incident.lon, category=incident.category, exclude_id=incident.pk, now=incident.reported_at)]
+        data["hints"] = [
+            h.as_dict()
+            for h in selectors.repeat_hints(
+                request.user,
+                phone=incident.caller_phone,
+                address=incident.address,
+                lat=incident.lat,
+                lon=incident.lon,
+                category=incident.category,
+                exclude_id=incident.pk,
+                now=incident.reported_at,
+            )
+        ]
         return Response(data)
 
     @action(detail=True, methods=["post"], url_path="self-handle")
     def self_handle(self, request: Request, pk: str) -> Response:
         v = self._input(request)
-        return self._answer(services.incident_self_handle(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"]))
+        return self._answer(
+            services.incident_self_handle(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"])
+        )
 
     @action(detail=True, methods=["post"])
     def divert(self, request: Request, pk: str) -> Response:
         v = self._input(request)
-        d = services.incident_divert(incident_id=self.get_object().pk, actor=request.user, partner=v["partner"], note=v["note"])
+        d = services.incident_divert(
+            incident_id=self.get_object().pk, actor=request.user, partner=v["partner"], note=v["note"]
+        )
         return self._answer(d.incident)
 
     @action(detail=True, methods=["post"])
     def invalidate(self, request: Request, pk: str) -> Response:
         v = self._input(request)
-        return self._answer(services.incident_invalidate(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"]))
+        return self._answer(
+            services.incident_invalidate(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"])
+        )
 
     @action(detail=True, methods=["post"])
     def merge(self, request: Request, pk: str) -> Response:
         v = self._input(request)
-        return self._answer(services.incident_merge(incident_id=self.get_object().pk, actor=request.user, into_id=v["into"]))
+        return self._answer(
+            services.incident_merge(incident_id=self.get_object().pk, actor=request.user, into_id=v["into"])
+        )
 
     @action(detail=True, methods=["post"])
     def link(self, request: Request, pk: str) -> Response:
         v = self._input(request)
-        services.incident_link(incident_id=self.get_object().pk, actor=request.user, master_id=v["master"], link_type=v["link_type"], reason=v["reason"])
+        services.incident_link(
+            incident_id=self.get_object().pk,
+            actor=request.user,
+            master_id=v["master"],
+            link_type=v["link_type"],
+            reason=v["reason"],
+        )
         return self._answer(self.get_object())
 
     @action(detail=True, methods=["post"])
@@ -308,13 +439,24 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str) -> Response:
         v = self._input(request)
-        return self._answer(services.incident_close(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"]))
+        return self._answer(
+            services.incident_close(incident_id=self.get_object().pk, actor=request.user, reason=v["reason"])
+        )
 
     @action(detail=True, methods=["post"])
     def callback(self, request: Request, pk: str) -> Response:
         v = self._input(request)
         cb = services.incident_callback(incident_id=self.get_object().pk, actor=request.user, **v)
-        return Response({"incident": cb.incident_id, "channel": cb.channel, "satisfaction": cb.satisfaction, "text": cb.text, "at": cb.at}, status=status.HTTP_201_CREATED)
+        return Response(
+            {
+                "incident": cb.incident_id,
+                "channel": cb.channel,
+                "satisfaction": cb.satisfaction,
+                "text": cb.text,
+                "at": cb.at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         parameters=[OpenApiParameter(p, str) for p in ("phone", "address", "lat", "lon", "category")],
@@ -340,7 +482,9 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
                 errors["category"] = [_("Unknown category code.")]
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        hints = selectors.repeat_hints(request.user, phone=p.get("phone", ""), address=p.get("address", ""), lat=lat, lon=lon, category=category)
+        hints = selectors.repeat_hints(
+            request.user, phone=p.get("phone", ""), address=p.get("address", ""), lat=lat, lon=lon, category=category
+        )
         return Response([h.as_dict() for h in hints])
 
     @extend_schema(parameters=[OpenApiParameter("file", str, enum=["csv", "xlsx"])], responses={200: bytes})
@@ -356,11 +500,41 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
         truncated = len(rows) > limit
         rows = rows[:limit]
         show_phone = sees_phones(request.user)
-        header = ["number", "state", "category", "category_name", "level", "address", "caller_name", "caller_phone", "org", "reported_at", "dispatched_at", "arrived_at", "closed_at"]
+        header = [
+            "number",
+            "state",
+            "category",
+            "category_name",
+            "level",
+            "address",
+            "caller_name",
+            "caller_phone",
+            "org",
+            "reported_at",
+            "dispatched_at",
+            "arrived_at",
+            "closed_at",
+        ]
+
         def fmt(v: Any) -> Any:
             return v.isoformat() if hasattr(v, "isoformat") else v
+
         table = [
-            [i.number, i.state, i.category_id, i.category.name, i.level, i.address, i.caller_name, i.caller_phone if show_phone else mask_phone(i.caller_phone) if i.caller_phone else "", i.org.name, fmt(i.reported_at), fmt(i.dispatched_at), fmt(i.arrived_at), fmt(i.closed_at)]
+            [
+                i.number,
+                i.state,
+                i.category_id,
+                i.category.name,
+                i.level,
+                i.address,
+                i.caller_name,
+                i.caller_phone if show_phone else mask_phone(i.caller_phone) if i.caller_phone else "",
+                i.org.name,
+                fmt(i.reported_at),
+                fmt(i.dispatched_at),
+                fmt(i.arrived_at),
+                fmt(i.closed_at),
+            ]
             for i in rows
         ]
         if kind == "csv":
@@ -379,7 +553,9 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
                 ws.append(r)
             out = io.BytesIO()
             wb.save(out)
-            resp = HttpResponse(out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            resp = HttpResponse(
+                out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
         resp["Content-Disposition"] = f'attachment; filename="incidents.{kind}"'
         resp["X-Export-Limit"] = str(limit)
         resp["X-Export-Rows"] = str(len(rows))
@@ -419,10 +595,18 @@ class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def return_(self, request: Request, pk: str) -> Response:
         s = ReturnSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._answer(services.diversion_return(diversion_id=self.get_object().pk, actor=request.user, reason=s.validated_data["reason"]))
+        return self._answer(
+            services.diversion_return(
+                diversion_id=self.get_object().pk, actor=request.user, reason=s.validated_data["reason"]
+            )
+        )
 
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
         s = CompleteSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._answer(services.diversion_complete(diversion_id=self.get_object().pk, actor=request.user, result=s.validated_data["result"]))
+        return self._answer(
+            services.diversion_complete(
+                diversion_id=self.get_object().pk, actor=request.user, result=s.validated_data["result"]
+            )
+        )

@@ -83,7 +83,9 @@ class Incident(models.Model):
     first_category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("first classification")
     )
-    level = models.PositiveSmallIntegerField(_("level"), default=3, validators=[MinValueValidator(1), MaxValueValidator(4)])
+    level = models.PositiveSmallIntegerField(
+        _("level"), default=3, validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
     narrative = models.TextField(_("narrative"), blank=True)
     org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("responsible org"))
     intake_org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+", verbose_name=_("taken by org"))
@@ -305,7 +307,9 @@ class SlaPolicy(models.Model):
     """Clock lengths by category prefix, level and quick-response ring; the most specific match wins."""
 
     name = models.CharField(_("name"), max_length=60)
-    category_prefix = models.CharField(_("category prefix"), max_length=6, blank=True, help_text=_("Empty: any category."))
+    category_prefix = models.CharField(
+        _("category prefix"), max_length=6, blank=True, help_text=_("Empty: any category.")
+    )
     level = models.PositiveSmallIntegerField(_("level"), null=True, blank=True, help_text=_("Empty: any level."))
     ring_minutes = models.PositiveSmallIntegerField(
         _("quick-response ring (minutes)"), null=True, blank=True, help_text=_("Empty: any ring.")

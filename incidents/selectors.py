@@ -127,7 +127,14 @@ def repeat_hints(
         since = now - timedelta(days=cfg["phone_window_days"])
         rows = list(base.filter(phone_key=key, reported_at__gte=since, reported_at__lte=now)[:limit])
         for inc in rows:
-            add(Hint(inc, "same_caller", _("Same caller number: %(n)d calls in %(d)d days") % {"n": len(rows) + 1, "d": cfg["phone_window_days"]}))
+            add(
+                Hint(
+                    inc,
+                    "same_caller",
+                    _("Same caller number: %(n)d calls in %(d)d days")
+                    % {"n": len(rows) + 1, "d": cfg["phone_window_days"]},
+                )
+            )
 
     type_prefix = category.code[:4] if category else ""
     top_prefix = category.code[:2] if category else ""
@@ -146,12 +153,44 @@ def repeat_hints(
                 continue
             code = inc.category_id
             age = now - inc.reported_at
-            if top_prefix and code.startswith(top_prefix) and age <= timedelta(minutes=cfg["same_event_minutes"]) and inc.state not in HANDLED:
-                add(Hint(inc, "same_event", _("Same kind of event %(m)d min ago, %(d)d m away") % {"m": age.total_seconds() // 60, "d": d}, d))
-            elif type_prefix and code.startswith(type_prefix) and inc.state in HANDLED and age <= timedelta(hours=cfg["after_handling_hours"]):
-                add(Hint(inc, "after_handling", _("Again after handling: the same type was handled here %(h)d h ago") % {"h": age.total_seconds() // 3600}, d))
+            if (
+                top_prefix
+                and code.startswith(top_prefix)
+                and age <= timedelta(minutes=cfg["same_event_minutes"])
+                and inc.state not in HANDLED
+            ):
+                add(
+                    Hint(
+                        inc,
+                        "same_event",
+                        _("Same kind of event %(m)d min ago, %(d)d m away") % {"m": age.total_seconds() // 60, "d": d},
+                        d,
+                    )
+                )
+            elif (
+                type_prefix
+                and code.startswith(type_prefix)
+                and inc.state in HANDLED
+                and age <= timedelta(hours=cfg["after_handling_hours"])
+            ):
+                add(
+                    Hint(
+                        inc,
+                        "after_handling",
+                        _("Again after handling: the same type was handled here %(h)d h ago")
+                        % {"h": age.total_seconds() // 3600},
+                        d,
+                    )
+                )
             elif type_prefix and code.startswith(type_prefix):
-                add(Hint(inc, "recurring", _("Same type at this place within %(d)d days") % {"d": cfg["place_window_days"]}, d))
+                add(
+                    Hint(
+                        inc,
+                        "recurring",
+                        _("Same type at this place within %(d)d days") % {"d": cfg["place_window_days"]},
+                        d,
+                    )
+                )
 
     akey = address_key(address)
     if len(akey) >= 4:

@@ -228,10 +228,17 @@ def _link(incident: Incident, master: Incident, link_type: str, actor: Any, reas
         raise Refused("repeat_of", _("An incident cannot repeat itself."))
     if not orgs.can_act(actor, master.org):
         raise Refused("repeat_of", _("That incident is outside your area."))
-    return RepeatLink.objects.create(incident=incident, master=master, link_type=link_type, reason=reason, created_by=actor)
+    return RepeatLink.objects.create(
+        incident=incident, master=master, link_type=link_type, reason=reason, created_by=actor
+    )
 
 
-THEMES = {"0202": RepeatCluster.Theme.GAMBLING, "0206": RepeatCluster.Theme.DRUNKENNESS, "0205": RepeatCluster.Theme.NOISE, "0207": RepeatCluster.Theme.VENUE}
+THEMES = {
+    "0202": RepeatCluster.Theme.GAMBLING,
+    "0206": RepeatCluster.Theme.DRUNKENNESS,
+    "0205": RepeatCluster.Theme.NOISE,
+    "0207": RepeatCluster.Theme.VENUE,
+}
 
 
 def _ledger(incident: Incident, actor: Any) -> None:
@@ -264,7 +271,12 @@ def _ledger(incident: Incident, actor: Any) -> None:
         members = [incident, *others]
         cluster = (
             RepeatCluster.objects.select_for_update()
-            .filter(kind=kind, status__in=[RepeatCluster.Status.OPEN, RepeatCluster.Status.GOVERNED], category__code__startswith=type_prefix, incidents__in=others)
+            .filter(
+                kind=kind,
+                status__in=[RepeatCluster.Status.OPEN, RepeatCluster.Status.GOVERNED],
+                category__code__startswith=type_prefix,
+                incidents__in=others,
+            )
             .order_by("pk")
             .first()
         )
@@ -284,7 +296,17 @@ def _ledger(incident: Incident, actor: Any) -> None:
         cluster.count = cluster.incidents.count()
         cluster.last_at = max(cluster.last_at, incident.reported_at)
         cluster.save(update_fields=["count", "last_at"])
-        realtime.broadcast_on_commit(cluster.org, "repeat.cluster", {"id": cluster.pk, "kind": cluster.kind, "count": cluster.count, "address": cluster.address, "incident": incident.pk})
+        realtime.broadcast_on_commit(
+            cluster.org,
+            "repeat.cluster",
+            {
+                "id": cluster.pk,
+                "kind": cluster.kind,
+                "count": cluster.count,
+                "address": cluster.address,
+                "incident": incident.pk,
+            },
+        )
 
 
 # --- Transitions ----------------------------------------------------------------------------------------
@@ -311,10 +333,12 @@ def _save(incident: Incident, *fields: str) -> None:
 def incident_self_handle(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
     """Settled on the phone or online (已自处)."""
     i = _lock(incident_id)
-    orgs.require(actor, i.org, roles=COMMAND_ROLES + [Role.STATION_OFFICER])
+    orgs.require(actor, i.org, roles=[*COMMAND_ROLES, Role.STATION_OFFICER])
     _move(i, Event.SELF_HANDLE, actor, reason=reason)
     _save(i)
-    clocks.start(i, CLOCK_FEEDBACK, due=timezone.now() + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s), org=i.org)
+    clocks.start(
+        i, CLOCK_FEEDBACK, due=timezone.now() + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s), org=i.org
+    )
     _changed(i, "updated")
     return i
 
@@ -355,7 +379,13 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     if incident_id == into_id:
         raise Refused("into", _("An incident cannot be merged into itself."))
     # Lock both rows in id order, so two merges in opposite directions cannot deadlock.
-    locked = {x.pk: x for x in Incident.objects.select_for_update().select_related("org").filter(pk__in=sorted([incident_id, into_id])).order_by("pk")}
+    locked = {
+        x.pk: x
+        for x in Incident.objects.select_for_update()
+        .select_related("org")
+        .filter(pk__in=sorted([incident_id, into_id]))
+        .order_by("pk")
+    }
     if into_id not in locked:
         raise Refused("into", _("No such incident."))
     i, master = locked[incident_id], locked[into_id]
@@ -367,7 +397,9 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     _move(i, Event.MERGE, actor, reason=master.number)
     i.merged_into = master
     _save(i, "merged_into")
-    RepeatLink.objects.get_or_create(incident=i, master=master, defaults={"link_type": LinkType.REPEAT, "reason": _("Merged"), "created_by": actor})
+    RepeatLink.objects.get_or_create(
+        incident=i, master=master, defaults={"link_type": LinkType.REPEAT, "reason": _("Merged"), "created_by": actor}
+    )
     clocks.cancel(i)
     master.version += 1
     master.save(update_fields=["version"])
@@ -380,9 +412,11 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
 def incident_feedback(*, incident_id: int, actor: Any, text: str, result: HandlingResult, **fields: Any) -> Feedback:
     """A feedback form (反馈单). The first one meets the feedback clock."""
     i = _lock(incident_id)
-    person = orgs.require(actor, i.org, roles=HANDLING_ROLES + [Role.CALL_TAKER])
+    person = orgs.require(actor, i.org, roles=[*HANDLING_ROLES, Role.CALL_TAKER])
     _move(i, Event.FEEDBACK, actor)
-    fb = Feedback.objects.create(incident=i, author=actor, org=person.org if person else i.org, text=text, result=result, **fields)
+    fb = Feedback.objects.create(
+        incident=i, author=actor, org=person.org if person else i.org, text=text, result=result, **fields
+    )
     _save(i)
     clocks.meet(i, CLOCK_FEEDBACK)
     _changed(i, "updated")
@@ -404,7 +438,7 @@ def incident_clear_scene(*, incident_id: int, actor: Any, at: datetime | None = 
 def incident_close(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
     """警情处置完毕. Needs a feedback first (except when closed through a partner); starts the callback clock."""
     i = _lock(incident_id)
-    orgs.require(actor, i.org, roles=HANDLING_ROLES + [Role.CALL_TAKER])
+    orgs.require(actor, i.org, roles=[*HANDLING_ROLES, Role.CALL_TAKER])
     if i.state in (State.SCENE_CLEARED, State.SELF_HANDLED) and not i.feedback.exists():
         raise Refused("feedback", _("File a feedback before closing."))
     _move(i, Event.CLOSE, actor, reason=reason)
@@ -462,7 +496,12 @@ def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | Non
     _move(i, Event.DISPATCH, actor, at=at)
     if first:
         i.dispatched_at = at or timezone.now()
-        clocks.start(i, CLOCK_FEEDBACK, due=i.dispatched_at + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s), org=i.org)
+        clocks.start(
+            i,
+            CLOCK_FEEDBACK,
+            due=i.dispatched_at + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s),
+            org=i.org,
+        )
     _save(i, "dispatched_at")
     _changed(i, "updated")
     return i

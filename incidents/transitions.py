@@ -100,4 +100,12 @@ def next_diversion_state(state: str, event: str) -> str:
     return next_state(DIVERSION, state, event)
 
 
-__all__ = ["DIVERSION", "INCIDENT", "OPEN_STATES", "Event", "allowed_events", "next_diversion_state", "next_incident_state"]
+__all__ = [
+    "DIVERSION",
+    "INCIDENT",
+    "OPEN_STATES",
+    "Event",
+    "allowed_events",
+    "next_diversion_state",
+    "next_incident_state",
+]

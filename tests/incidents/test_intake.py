@@ -92,7 +92,9 @@ def test_an_unknown_category_code_is_named(duty_api):
     assert r.status_code == 400 and "999999" in r.json()["category"][0]
 
 
-@pytest.mark.parametrize("field, value", [("lat", 91), ("lat", -90.5), ("lon", 181), ("lon", "east"), ("level", 5), ("level", 0)])
+@pytest.mark.parametrize(
+    "field, value", [("lat", 91), ("lat", -90.5), ("lon", 181), ("lon", "east"), ("level", 5), ("level", 0)]
+)
 def test_out_of_range_values_are_refused(duty_api, field, value):
     r = duty_api.post("/api/incidents/", call(**{field: value}), format="json")
     assert r.status_code == 400 and field in r.json()
@@ -132,7 +134,7 @@ def _parallel(n, fn):
         try:
             barrier.wait()
             results.append(fn(k))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()

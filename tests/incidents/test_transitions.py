@@ -22,7 +22,7 @@ def test_every_incident_state_and_event(state, event):
 
 
 def test_the_main_path_follows_the_national_codes():
-    s = State.RECEIVED
+    s: str = State.RECEIVED
     for event, expected in [
         (Event.DISPATCH, State.DISPATCHED),
         (Event.RESPOND, State.RESPONDING),
