@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -82,10 +83,23 @@ class OrgListView(generics.ListAPIView[Org]):
         return {**super().get_serializer_context(), "parents": dict(Org.objects.values_list("path", "id"))}
 
 
+@functools.lru_cache(maxsize=4096)
+def pinyin_initials(name: str) -> str:
+    """噪音扰民 → "zyrm": what a call-taker types to find a category without switching input method."""
+    from pypinyin import Style, lazy_pinyin
+
+    return "".join(ch for ch in "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)) if ch.isalnum()).lower()
+
+
 class CategorySerializer(serializers.ModelSerializer[Category]):
+    initials = serializers.SerializerMethodField()
+
     class Meta:
         model = Category
-        fields = ["code", "name", "name_en", "level", "parent"]
+        fields = ["code", "name", "name_en", "level", "parent", "initials"]
+
+    def get_initials(self, obj: Category) -> str:
+        return pinyin_initials(obj.name)
 
 
 class CategoryListView(generics.ListAPIView[Category]):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -97,7 +98,17 @@ def _send_rollback_unsafe(pushes: list[Push]) -> None:
     for recorder in _recorders:
         recorder.extend({"group": g, **env} for g, env in messages)
     try:
-        async_to_sync(_group_send_all)(messages)
+        asyncio.get_running_loop()
+    except RuntimeError:
+        send_now = True  # the usual case: a sync thread (request, Celery task, command)
+    else:
+        send_now = False  # called from a thread that runs an event loop: send from a helper thread
+    try:
+        if send_now:
+            async_to_sync(_group_send_all)(messages)
+        else:
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(async_to_sync(_group_send_all), messages).result()
     except Exception:
         log.exception("realtime: could not send %d pushes", len(messages))
 

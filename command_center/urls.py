@@ -33,6 +33,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    path("", include("incidents.page_urls")),
 ]
 
 if settings.DEBUG:

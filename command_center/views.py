@@ -21,16 +21,19 @@ class Area:
     url: str
 
 
-def areas_for(user: object) -> list[Area]:
+def areas_for(request: HttpRequest) -> list[Area]:
     """The parts of the platform that exist today and that this user may open."""
-    items = [
+    from .context import navigation
+
+    items = [Area(n["title"], "", n["url"]) for n in navigation(request)["nav"]]
+    items += [
         Area(_("API documentation"), _("Every endpoint, tried out in the browser."), reverse("api-docs")),
         Area(_("My account (API)"), _("Who the system thinks you are, as JSON."), reverse("api-me")),
         Area(_("Organisations (API)"), _("The part of the org tree you may see."), reverse("api-orgs")),
         Area(_("Incident categories (API)"), _("The four-level category table."), reverse("api-categories")),
         Area(_("System health"), _("Database, Redis, worker and clock sweeper."), reverse("healthz")),
     ]
-    if getattr(user, "is_staff", False):
+    if getattr(request.user, "is_staff", False):
         items.insert(0, Area(_("Administration"), _("Org tree, people, code tables."), reverse("admin:index")))
     return items
 
@@ -46,6 +49,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "person": person,
             "lineage": lineage,
             "role_labels": [orgs.Role(r).label for r in person.roles] if person else [],
-            "areas": areas_for(request.user),
+            "areas": areas_for(request),
         },
     )

@@ -250,8 +250,15 @@ class IncidentFilter(django_filters.FilterSet):
         return qs.filter(Q(number__startswith=value) | Q(address__icontains=value) | Q(narrative__icontains=value))
 
 
+def _label(choices: Any, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def timeline(i: Incident) -> list[dict[str, Any]]:
-    """Everything that happened to the incident, oldest first."""
+    """Everything that happened to the incident, oldest first (`to_label`: the state's name for people)."""
     items: list[dict[str, Any]] = []
     for t in i.transitions.select_related("actor"):
         items.append(
@@ -260,6 +267,7 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "at": t.at,
                 "from": t.from_state,
                 "to": t.to_state,
+                "to_label": _label(State, t.to_state),
                 "event": t.event,
                 "actor": t.actor.get_username() if t.actor else None,
                 "reason": t.reason,
@@ -310,6 +318,7 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                     "partner": d.partner.name,
                     "from": dt.from_state,
                     "to": dt.to_state,
+                    "to_label": _label(Diversion.State, dt.to_state),
                     "event": dt.event,
                     "actor": dt.actor.get_username() if dt.actor else None,
                     "reason": dt.reason,
@@ -591,7 +600,7 @@ class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def accept(self, request: Request, pk: str) -> Response:
         return self._answer(services.diversion_accept(diversion_id=self.get_object().pk, actor=request.user))
 
-    @action(detail=True, methods=["post"], url_path="return")
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request: Request, pk: str) -> Response:
         s = ReturnSerializer(data=request.data)
         s.is_valid(raise_exception=True)

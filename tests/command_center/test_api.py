@@ -53,8 +53,8 @@ def test_categories_read_api(api, world):
     api.force_authenticate(world.station_a1_officer)
     rows = api.get("/api/codes/categories/").json()
     assert rows == [
-        {"code": "010000", "name": "刑事", "name_en": "", "level": 1, "parent": None},
-        {"code": "010100", "name": "盗窃", "name_en": "", "level": 2, "parent": "010000"},
+        {"code": "010000", "name": "刑事", "name_en": "", "level": 1, "parent": None, "initials": "xs"},
+        {"code": "010100", "name": "盗窃", "name_en": "", "level": 2, "parent": "010000", "initials": "dq"},
     ]
     assert [r["code"] for r in api.get("/api/codes/categories/", {"level": 2}).json()] == ["010100"]
 

@@ -1,0 +1,39 @@
+"""Template context: the navigation a person sees, by role. URL names only: the kernel imports no app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from .models import Role
+from .orgs import person_of
+
+# (title, url name, roles that see it)
+NAV: list[tuple[Any, str, set[Role]]] = [
+    (_("Take a call"), "incidents:intake", {Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER}),
+    (_("Incidents"), "incidents:list", {r for r in Role if r not in (Role.PARTNER, Role.VOLUNTEER)}),
+    (_("Diversion inbox"), "incidents:partner-inbox", {Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER}),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    person = person_of(user)
+    roles = set(person.roles) if person else set()
+    items: list[dict[str, Any]] = []
+    for title, name, allowed in NAV:
+        if user.is_superuser or roles & {str(r) for r in allowed}:
+            try:
+                items.append({"title": title, "url": reverse(name), "active": False})
+            except NoReverseMatch:
+                continue
+    # The longest matching prefix is the current page (/incidents/intake/ is not also /incidents/).
+    current = max((i for i in items if request.path.startswith(i["url"])), key=lambda i: len(i["url"]), default=None)
+    if current:
+        current["active"] = True
+    return {"nav": items}

@@ -1,0 +1,207 @@
+// Incident pages: the intake form (repeat hints while typing, category picker, map) and the action forms
+// of the detail page and the partner inbox. Every write is a call to the API; nothing inline (strict CSP).
+(function () {
+  "use strict";
+
+  function csrf() {
+    const el = document.querySelector("[name=csrfmiddlewaretoken]");
+    return el ? el.value : "";
+  }
+
+  async function api(url, body, method) {
+    const r = await fetch(url, {
+      method: method || "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    return { ok: r.ok, status: r.status, data: data };
+  }
+
+  function errorText(data) {
+    if (!data) return "";
+    if (data.detail) return data.detail + (data.allowed ? " (" + data.allowed.join(", ") + ")" : "");
+    return Object.keys(data).map(function (k) { return k + ": " + [].concat(data[k]).join(" "); }).join("; ");
+  }
+
+  function formJson(form) {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || el.name === "csrfmiddlewaretoken" || el.type === "submit") continue;
+      if (el.hasAttribute("data-int")) out[el.name] = el.value === "" ? 0 : parseInt(el.value, 10);
+      else out[el.name] = el.value;
+    }
+    return out;
+  }
+
+  function text(el, s) { el.textContent = s; return el; }
+
+  // --- Action forms (detail page, partner inbox) --------------------------------------------------------
+  function bindActionForms() {
+    for (const form of document.querySelectorAll("form[data-api]")) {
+      form.addEventListener("submit", async function (ev) {
+        ev.preventDefault();
+        const box = form.closest("[data-t-error]");
+        const errors = box ? box.querySelector(".form-errors") : null;
+        const button = form.querySelector("button[type=submit]");
+        if (button) button.disabled = true;
+        const res = await api(form.dataset.api, formJson(form));
+        if (res.ok) { window.location.reload(); return; }
+        if (button) button.disabled = false;
+        if (errors) { errors.hidden = false; text(errors, (box.dataset.tError || "") + " " + errorText(res.data)); }
+      });
+    }
+  }
+
+  // --- Intake -------------------------------------------------------------------------------------------
+  function debounce(fn, ms) {
+    let t = null;
+    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+
+  function bindIntake(root) {
+    const form = root.querySelector("form");
+    const f = function (name) { return form.elements.namedItem(name); };
+    const hintList = root.querySelector(".hint-list");
+    const errors = form.querySelector(".form-errors");
+    const saved = form.querySelector(".saved");
+    let categories = [];
+    let picked = -1;
+
+    // Category picker: search by code, Chinese name or pinyin initials; arrows + Enter pick.
+    const search = f("category_search"), options = root.querySelector("#category-options");
+    fetch(root.dataset.categoriesUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (rows) { categories = rows; });
+    function matches(q) {
+      q = q.trim().toLowerCase();
+      if (!q) return [];
+      return categories.filter(function (c) {
+        return c.code.indexOf(q) === 0 || c.name.indexOf(q) >= 0 || (c.initials && c.initials.indexOf(q) === 0);
+      }).sort(function (a, b) { return b.level - a.level; }).slice(0, 12);
+    }
+    function choose(c) {
+      f("category").value = c.code;
+      search.value = c.code + " " + c.name;
+      options.hidden = true;
+      search.setAttribute("aria-expanded", "false");
+      refreshHints();
+    }
+    function renderOptions() {
+      const found = matches(search.value);
+      options.replaceChildren();
+      found.forEach(function (c, i) {
+        const li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.dataset.code = c.code;
+        if (i === picked) li.className = "active";
+        text(li, c.code + "  " + c.name);
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(c); });
+        options.appendChild(li);
+      });
+      options.hidden = found.length === 0;
+      search.setAttribute("aria-expanded", found.length ? "true" : "false");
+      return found;
+    }
+    search.addEventListener("input", function () { picked = 0; f("category").value = ""; renderOptions(); });
+    search.addEventListener("keydown", function (e) {
+      const found = matches(search.value);
+      if (e.key === "ArrowDown") { picked = Math.min(picked + 1, found.length - 1); renderOptions(); e.preventDefault(); }
+      else if (e.key === "ArrowUp") { picked = Math.max(picked - 1, 0); renderOptions(); e.preventDefault(); }
+      else if (e.key === "Enter" && found.length) { choose(found[Math.max(picked, 0)]); e.preventDefault(); }
+      else if (e.key === "Escape") { options.hidden = true; }
+    });
+    search.addEventListener("blur", function () { options.hidden = true; });
+
+    // Repeat hints while typing.
+    async function refreshHints() {
+      const q = new URLSearchParams();
+      if (f("caller_phone").value.trim()) q.set("phone", f("caller_phone").value.trim());
+      if (f("address").value.trim()) q.set("address", f("address").value.trim());
+      if (f("lat").value && f("lon").value) { q.set("lat", f("lat").value); q.set("lon", f("lon").value); }
+      if (f("category").value) q.set("category", f("category").value);
+      if (![...q.keys()].length) return;
+      const r = await fetch(root.dataset.hintsUrl + "?" + q.toString(), { credentials: "same-origin" });
+      if (!r.ok) return;
+      const rows = await r.json();
+      hintList.replaceChildren();
+      if (!rows.length) { hintList.appendChild(text(document.createElement("li"), root.dataset.tNone)).className = "muted"; return; }
+      for (const h of rows) {
+        const li = document.createElement("li");
+        li.className = "hint hint-" + h.kind;
+        const a = document.createElement("a");
+        a.href = root.dataset.detailUrl.replace("/0/", "/" + h.id + "/");
+        a.target = "_blank";
+        text(a, h.number);
+        li.appendChild(a);
+        li.appendChild(document.createTextNode(" " + h.reason + " · " + h.address));
+        if (h.kind === "same_event") {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.className = "small";
+          text(b, root.dataset.tLink);
+          b.addEventListener("click", function () { f("repeat_of").value = h.id; text(b, root.dataset.tLinked + " ✓"); });
+          li.appendChild(b);
+        }
+        hintList.appendChild(li);
+      }
+    }
+    const later = debounce(refreshHints, 250);
+    for (const name of ["caller_phone", "address", "lat", "lon"]) f(name).addEventListener("input", later);
+
+    // Map: click to set the position (works with no tile server).
+    const mapEl = root.querySelector("#intake-map");
+    if (mapEl && window.CCMap && window.L) {
+      const map = window.CCMap.create(mapEl, { center: [parseFloat(mapEl.dataset.lat), parseFloat(mapEl.dataset.lon)] });
+      const pin = window.CCMap.pick(map, function (p) { f("lat").value = p.lat; f("lon").value = p.lon; refreshHints(); });
+      const sync = function () { if (f("lat").value && f("lon").value) pin.set(parseFloat(f("lat").value), parseFloat(f("lon").value)); };
+      f("lat").addEventListener("change", sync); f("lon").addEventListener("change", sync);
+    } else if (mapEl) {
+      mapEl.hidden = true;
+    }
+
+    function newCallId() {
+      const rnd = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+      return "WEB-" + rnd;
+    }
+    let callId = newCallId();  // kept across retries of one call, so a double submit never makes two
+
+    async function submit() {
+      errors.hidden = true;
+      for (const el of form.querySelectorAll(".invalid")) el.classList.remove("invalid");
+      const v = formJson(form);
+      const body = {
+        call_id: callId, source: v.source, caller_phone: v.caller_phone, caller_name: v.caller_name,
+        address: v.address, category: v.category, level: parseInt(v.level, 10), narrative: v.narrative,
+      };
+      if (v.lat !== "" || v.lon !== "") { body.lat = v.lat === "" ? null : Number(v.lat); body.lon = v.lon === "" ? null : Number(v.lon); }
+      if (v.repeat_of) { body.repeat_of = parseInt(v.repeat_of, 10); body.link_type = v.link_type; }
+      const res = await api(root.dataset.createUrl, body);
+      if (res.ok) {
+        const a = document.createElement("a");
+        a.href = root.dataset.detailUrl.replace("/0/", "/" + res.data.id + "/");
+        text(a, res.data.number);
+        saved.replaceChildren(document.createTextNode(root.dataset.tSaved + " "), a);
+        form.reset();
+        f("category").value = ""; f("repeat_of").value = "";
+        callId = newCallId();
+        f("caller_phone").focus();
+        return;
+      }
+      errors.hidden = false;
+      text(errors, root.dataset.tError + " " + errorText(res.data));
+      if (res.data) for (const k of Object.keys(res.data)) {
+        const el = f(k === "category" ? "category_search" : k);
+        if (el && el.classList) el.classList.add("invalid");
+      }
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+    form.addEventListener("keydown", function (e) { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); } });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    bindActionForms();
+    const intake = document.querySelector("[data-intake]");
+    if (intake) bindIntake(intake);
+  });
+})();
