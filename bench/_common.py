@@ -175,3 +175,146 @@ def db_single_row_commit(n: int = 500) -> list[float]:
             cur.execute("UPDATE bench_row SET v = now() WHERE id = 1")
         out.append(time.perf_counter() - t0)
     return out
+
+
+async def http_load(
+    port: int, requests: list[bytes], concurrency: int, timeout: float = 120.0
+) -> tuple[list[float], list[int], float]:
+    """Send pre-built HTTP/1.1 requests over `concurrency` keep-alive connections to 127.0.0.1:port.
+
+    Returns (latencies in seconds, status codes, wall time). A plain asyncio client: no library between
+    the bench and the socket, so what is measured is the server.
+    """
+    import asyncio
+
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for r in requests:
+        queue.put_nowait(r)
+    lat: list[float] = []
+    codes: list[int] = []
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                try:
+                    req = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                if reader.at_eof():  # the server closed the connection after the last answer (no keep-alive)
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(req)
+                await writer.drain()
+                status_line = await reader.readline()
+                length, chunked, close = 0, False, False
+                while True:
+                    line = await reader.readline()
+                    if line in (b"\r\n", b""):
+                        break
+                    k, _, v = line.decode("latin-1").partition(":")
+                    if k.lower() == "content-length":
+                        length = int(v.strip())
+                    elif k.lower() == "transfer-encoding" and "chunked" in v.lower():
+                        chunked = True
+                    elif k.lower() == "connection" and "close" in v.lower():
+                        close = True
+                if chunked:
+                    while True:
+                        size = int((await reader.readline()).strip(), 16)
+                        await reader.readexactly(size + 2)
+                        if size == 0:
+                            break
+                elif length:
+                    await reader.readexactly(length)
+                if close:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                lat.append(time.perf_counter() - t0)
+                codes.append(int(status_line.split()[1]) if status_line else 0)
+        finally:
+            writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout)
+    return lat, codes, time.perf_counter() - t0
+
+
+def http_request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: keep-alive"]
+    for k, v in (headers or {}).items():
+        head.append(f"{k}: {v}")
+    if body or method in ("POST", "PUT", "PATCH"):
+        head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def pgbench_insert_tps(seconds: int = 5, clients: int = 4) -> float:
+    """Baseline: pgbench, one single-row INSERT per transaction, on the bench's database."""
+    import re
+    import tempfile
+
+    import pgserver  # type: ignore[import-untyped]
+    from django.db import connection
+
+    pgbench = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_insert (id bigserial primary key, at timestamptz, v text)")
+    s = connection.settings_dict
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write("INSERT INTO bench_insert (at, v) VALUES (now(), 'x');\n")
+        script = f.name
+    args = [str(pgbench), "-n", "-f", script, "-c", str(clients), "-j", "2", "-T", str(seconds), "-U", s["USER"]]
+    if s.get("HOST"):
+        args += ["-h", s["HOST"]]
+    if s.get("PORT"):
+        args += ["-p", str(s["PORT"])]
+    args.append(s["NAME"])
+    env = dict(os.environ, PGPASSWORD=s.get("PASSWORD") or "")
+    out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+    m = re.search(r"tps = ([\d.]+)", out)
+    return float(m.group(1)) if m else float("nan")
+
+
+def serve(env: dict[str, str], mode: str, port: int) -> subprocess.Popen[bytes]:
+    """Start one HTTP serving mode of the project on `port`."""
+    bin_ = Path(sys.executable).parent
+    cmds = {
+        "daphne": [str(bin_ / "daphne"), "-b", "127.0.0.1", "-p", str(port), "command_center.asgi:application"],
+        "uvicorn-1": [str(bin_ / "uvicorn"), "command_center.asgi:application", "--port", str(port),
+                      "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                      "--log-level", "warning"],
+        "uvicorn-2": [str(bin_ / "uvicorn"), "command_center.asgi:application", "--port", str(port),
+                      "--workers", "2", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                      "--log-level", "warning"],
+        "gunicorn-sync-4": [str(bin_ / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{port}",
+                            "-w", "4", "--log-level", "warning"],
+        "gunicorn-gthread-2x4": [str(bin_ / "gunicorn"), "command_center.wsgi:application", "-b",
+                                 f"127.0.0.1:{port}", "-w", "2", "--threads", "4", "-k", "gthread",
+                                 "--log-level", "warning"],
+    }  # fmt: skip
+    (ROOT / ".run" / "static").mkdir(parents=True, exist_ok=True)
+    log = (ROOT / ".run" / "bench").joinpath(f"serve-{mode}.log").open("w")
+    return subprocess.Popen(cmds[mode], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(port: int, path: str, headers: dict[str, str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+            with urllib.request.urlopen(req, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server on {port} not ready")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -98,19 +98,37 @@ def _send_rollback_unsafe(pushes: list[Push]) -> None:
     for recorder in _recorders:
         recorder.extend({"group": g, **env} for g, env in messages)
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        send_now = True  # the usual case: a sync thread (request, Celery task, command)
-    else:
-        send_now = False  # called from a thread that runs an event loop: send from a helper thread
-    try:
-        if send_now:
-            async_to_sync(_group_send_all)(messages)
-        else:
-            with ThreadPoolExecutor(1) as pool:
-                pool.submit(async_to_sync(_group_send_all), messages).result()
+        future = asyncio.run_coroutine_threadsafe(_group_send_all(messages), _sender_loop())
+        future.result(timeout=SEND_TIMEOUT_S)
     except Exception:
         log.exception("realtime: could not send %d pushes", len(messages))
+
+
+# One event loop per process, in a daemon thread, sends every push: the channel layer's Redis connections
+# live with the loop, so a push costs a round trip, not a new loop and a new connection
+# (async_to_sync per push cost ~10 ms). Re-created after a fork (Celery's prefork workers).
+SEND_TIMEOUT_S = 5.0
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid() or not _loop.is_running():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            threading.Thread(target=run, name="realtime-sender", daemon=True).start()
+            ready.wait(5)
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
 
 
 async def _group_send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:

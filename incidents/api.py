@@ -358,11 +358,8 @@ class IncidentViewSet(
         return dict(s.validated_data)
 
     def _answer(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
-        incident = (
-            self.get_queryset().get(pk=incident.pk)
-            if self.action != "create"
-            else Incident.objects.select_related("category", "org").get(pk=incident.pk)
-        )
+        if self.action != "create":  # an action: read back what the service committed, in scope
+            incident = self.get_queryset().get(pk=incident.pk)
         return Response(IncidentSerializer(incident, context={"request": self.request}).data, status=code)
 
     @extend_schema(request=IntakeSerializer, responses={201: IncidentSerializer, 200: IncidentSerializer})

@@ -113,7 +113,8 @@ def repeat_hints(
     """
     now = now or timezone.now()
     cfg = settings.REPEAT
-    base = visible_incidents(user).select_related("category")
+    # user=None: the system asking (the ledger), which sees every incident.
+    base = (visible_incidents(user) if user is not None else Incident.objects.all()).select_related("category")
     if exclude_id:
         base = base.exclude(pk=exclude_id)
     found: dict[int, Hint] = {}

@@ -6,6 +6,7 @@ version, start/meet/cancel clocks, queue pushes for after commit — in one tran
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -188,11 +189,8 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
         raise Refused("org", _("This organisation is outside your area."))
     now = timezone.now()
     intake_org = selectors.command_center_of(home)
-    region = (intake_org.region_code or "000000")[:6]
-    day = timezone.localdate(now)
-    number = f"{region}{day:%Y%m%d}{_next_number(region, day):06d}"
     incident = Incident.objects.create(
-        number=number,
+        number=f"T-{uuid.uuid4().hex[:30]}",  # the real number is taken last, see below
         source=data.source,
         call_id=data.call_id,
         caller_phone=data.caller_phone.strip(),
@@ -218,7 +216,13 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     log_transition(incident, from_state="", to_state=State.RECEIVED, event="intake", actor=actor)
     if data.repeat_of is not None:
         _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"))
-    _ledger(incident, actor)
+    _ledger(incident)
+    # The number comes last: taking it locks the (region, day) sequence row until commit, so every other
+    # intake of the region waits on it. Everything above runs before that, in parallel with other intakes.
+    region = (intake_org.region_code or "000000")[:6]
+    day = timezone.localdate(now)
+    incident.number = f"{region}{day:%Y%m%d}{_next_number(region, day):06d}"
+    incident.save(update_fields=["number"])
     _changed(incident, "created")
     return incident
 
@@ -241,11 +245,11 @@ THEMES = {
 }
 
 
-def _ledger(incident: Incident, actor: Any) -> None:
+def _ledger(incident: Incident) -> None:
     """Put the incident on the repeat ledger when it makes a place recurring, recurs after handling, or
     repeats an open event. Adds to the open line of the same kind for the same place and type."""
     hints = selectors.repeat_hints(
-        actor,
+        None,  # the ledger is the system's, not the call-taker's view
         address=incident.address,
         lat=incident.lat,
         lon=incident.lon,

@@ -1,0 +1,105 @@
+"""Intake through the real HTTP API: token auth, validation, repeat check, gapless number, push.
+
+For each serving mode of the project (ASGI: daphne, uvicorn; WSGI: gunicorn) it posts incidents at a
+fixed concurrency and reports incidents/s, p50 and p99; the baseline is pgbench's single-row-insert tps on
+the same database in the same run. Target (issue 3): ≥ 300 incidents/s and p99 ≤ 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+
+from _common import (
+    free_port,
+    http_load,
+    http_request,
+    pgbench_insert_tps,
+    serve,
+    setup_django,
+    stop,
+    summary,
+    wait_ready,
+)
+
+N = int(os.environ.get("BENCH_INTAKE_N", "3000"))
+CONCURRENCY = int(os.environ.get("BENCH_INTAKE_CONCURRENCY", "16"))
+MODES = os.environ.get("BENCH_INTAKE_MODES", "daphne,uvicorn-2,gunicorn-sync-4,gunicorn-gthread-2x4").split(",")
+
+
+def main() -> None:
+    env = setup_django("cc_bench_intake", "ccbench")
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    from command_center import codes, demo
+    from command_center.models import Category, Person
+
+    codes.load_defaults()
+    city = demo.load_orgs()
+    user = User.objects.create_user("bench-duty", password="bench-pass-123")
+    Person.objects.create(user=user, org=city)
+    user.groups.set(Group.objects.filter(name__in=["call_taker", "duty_officer"]))
+    token = Token.objects.create(user=user).key
+    cats = list(Category.objects.filter(level__gte=2).values_list("code", flat=True))
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Accept": "application/json"}
+    pg_tps = pgbench_insert_tps()
+
+    rnd = random.Random(7)
+    results = {}
+    for mode in MODES:
+        port = free_port()
+        proc = serve(env, mode, port)
+        try:
+            wait_ready(port, "/api/me/", {"Authorization": f"Token {token}"})
+            reqs = []
+            for k in range(N + 200):
+                body = {
+                    "call_id": f"{mode}-{k}",
+                    "source": "110",
+                    "caller_phone": f"139{rnd.randrange(10**8):08d}",
+                    "address": f"示范路{rnd.randrange(500)}号",
+                    "lat": 30.2 + rnd.random() * 0.15,
+                    "lon": 120.05 + rnd.random() * 0.2,
+                    "category": rnd.choice(cats),
+                    "level": rnd.randint(1, 4),
+                    "narrative": "报警人称现场有纠纷，请求出警。",
+                }
+                reqs.append(http_request("POST", "/api/incidents/", json.dumps(body).encode(), headers))
+            asyncio.run(http_load(port, reqs[:200], CONCURRENCY))  # warm-up
+            lat, codes_, wall = asyncio.run(http_load(port, reqs[200:], CONCURRENCY))
+        finally:
+            stop(proc)
+        s = summary([x * 1000 for x in lat])
+        results[mode] = {
+            "incidents_per_s": round(len(lat) / wall, 1),
+            "p50_ms": s["p50"],
+            "p99_ms": s["p99"],
+            "non_201": sum(1 for c in codes_ if c != 201),
+        }
+    best = max(results, key=lambda m: results[m]["incidents_per_s"])
+    out = {
+        "bench": "intake",
+        "machine": {"cpus": os.cpu_count()},
+        "requests": N,
+        "concurrency": CONCURRENCY,
+        "modes": results,
+        "fastest_mode": best,
+        "baseline": {"pgbench_single_row_insert_tps": round(pg_tps, 1)},
+        "ratios": {m: round(r["incidents_per_s"] / pg_tps, 3) for m, r in results.items()},
+        "target": {
+            "incidents_per_s": 300,
+            "p99_ms": 100,
+            "met_by": [m for m, r in results.items() if r["incidents_per_s"] >= 300 and r["p99_ms"] <= 100],
+        },
+    }
+    print(json.dumps(out, ensure_ascii=False))
+    from django.db import connection
+
+    connection.close()
+
+
+if __name__ == "__main__":
+    main()
