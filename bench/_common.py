@@ -255,7 +255,7 @@ def pgbench_insert_tps(seconds: int = 5, clients: int = 4) -> float:
     import re
     import tempfile
 
-    import pgserver  # type: ignore[import-untyped]
+    import pgserver
     from django.db import connection
 
     pgbench = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
