@@ -79,6 +79,7 @@ class Incident(models.Model):
     address_key = models.CharField(max_length=200, editable=False, help_text="normalised address for matching")
     lat = models.FloatField(_("latitude"), null=True, blank=True, validators=LAT)
     lon = models.FloatField(_("longitude"), null=True, blank=True, validators=LON)
+    cell = models.BigIntegerField(null=True, blank=True, editable=False, help_text="grid cell of (lat, lon)")
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"))
     first_category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("first classification")
@@ -125,8 +126,8 @@ class Incident(models.Model):
             models.Index(fields=["phone_key", "-reported_at"], name="incident_phone"),
             # Repeat hints: the same address (normalised).
             models.Index(fields=["address_key", "-reported_at"], name="incident_address"),
-            # Repeat hints: a box around a position (lat range first, lon filtered in the index).
-            models.Index(fields=["lat", "lon"], name="incident_position"),
+            # Repeat hints: the grid cells around a position, newest first (selectors.cells_around).
+            models.Index(fields=["cell", "-reported_at"], name="incident_cell"),
             models.Index(fields=["category", "-reported_at"], name="incident_category"),
         ]
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,10 +53,25 @@ def address_key(address: str | None) -> str:
     return re.sub(r"[\s\W_]+", "", (address or "").lower())[:200]
 
 
-def box(lat: float, lon: float, radius_m: float) -> Q:
+# Positions are bucketed in a grid of CELL_DEG degrees (≈ 220 m north-south): "near here" is then an index
+# lookup on a handful of cells instead of a range scan over latitude.
+CELL_DEG = 0.002
+_LON_CELLS = 200_000  # more than 360 / CELL_DEG
+
+
+def cell_of(lat: float | None, lon: float | None) -> int | None:
+    if lat is None or lon is None:
+        return None
+    return math.floor((lat + 90) / CELL_DEG) * _LON_CELLS + math.floor((lon + 180) / CELL_DEG)
+
+
+def cells_around(lat: float, lon: float, radius_m: float) -> list[int]:
+    """Every cell that a circle of `radius_m` around the position can touch."""
     dlat = math.degrees(radius_m / EARTH_M)
     dlon = math.degrees(radius_m / (EARTH_M * max(math.cos(math.radians(lat)), 0.01)))
-    return Q(lat__gte=lat - dlat, lat__lte=lat + dlat, lon__gte=lon - dlon, lon__lte=lon + dlon)
+    rows = range(math.floor((lat - dlat + 90) / CELL_DEG), math.floor((lat + dlat + 90) / CELL_DEG) + 1)
+    cols = range(math.floor((lon - dlon + 180) / CELL_DEG), math.floor((lon + dlon + 180) / CELL_DEG) + 1)
+    return [r * _LON_CELLS + c for r in rows for c in cols]
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -142,7 +157,7 @@ def repeat_hints(
     if lat is not None and lon is not None:
         since = now - timedelta(days=cfg["place_window_days"])
         near = list(
-            base.filter(box(lat, lon, cfg["radius_m"]), reported_at__gte=since, reported_at__lte=now)
+            base.filter(cell__in=cells_around(lat, lon, cfg["radius_m"]), reported_at__gte=since, reported_at__lte=now)
             .exclude(state__in=[State.MERGED, State.INVALID])
             .order_by("-reported_at")[: limit * 3]
         )

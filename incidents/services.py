@@ -202,6 +202,7 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
         address_key=selectors.address_key(data.address),
         lat=data.lat,
         lon=data.lon,
+        cell=selectors.cell_of(data.lat, data.lon),
         category=data.category,
         first_category=data.category,
         level=data.level,
