@@ -6,6 +6,9 @@ Fields, constraints and indexes only; every write that carries meaning lives in 
 
 from __future__ import annotations
 
+import functools
+import time
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -28,6 +31,9 @@ __all__ = [
     "TransitionLog",
     "log_transition",
 ]
+
+
+_LINEAGE_CACHE: dict[str, tuple[float, list[Org]]] = {}
 
 
 class Org(MP_Node):
@@ -80,9 +86,22 @@ class Org(MP_Node):
         return Org.objects.filter(path__startswith=self.path, depth__gte=self.depth)
 
     def lineage(self) -> list[Org]:
-        """The root first, this org last: the groups a broadcast about this org reaches."""
+        """The root first, this org last: the groups a broadcast about this org reaches.
+
+        Asked on every push and intake, answered from a per-process cache for a minute: a path names one
+        place in the tree, so a moved org gets a new key; the minute bounds how long a renamed or
+        re-created org can be seen as it was.
+        """
+        now = time.monotonic()
+        hit = _LINEAGE_CACHE.get(self.path)
+        if hit is not None and now - hit[0] < 60 and hit[1][-1].pk == self.pk:
+            return list(hit[1])
         prefixes = [self.path[: i * self.steplen] for i in range(1, self.depth + 1)]
-        return list(Org.objects.filter(path__in=prefixes).order_by("depth"))
+        found = list(Org.objects.filter(path__in=prefixes).order_by("depth"))
+        if len(_LINEAGE_CACHE) > 10_000:
+            _LINEAGE_CACHE.clear()
+        _LINEAGE_CACHE[self.path] = (now, found)
+        return list(found)
 
     def contains(self, other: Org) -> bool:
         return other.path.startswith(self.path)
@@ -120,8 +139,9 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.display_name or self.user.get_username()
 
-    @property
+    @functools.cached_property
     def roles(self) -> list[str]:
+        """Asked several times per request (scope checks, masking): read once per Person instance."""
         names = {g.name for g in self.user.groups.all()}
         return [r.value for r in Role if r.value in names]
 

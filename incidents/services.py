@@ -157,13 +157,9 @@ def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
     """Store a call as an incident (接警). Returns (incident, created).
 
     The same source + call_id again returns the stored incident (created=False): a retried request never
-    makes two, even when both retries run at once (the unique constraint decides; the loser reads the
-    winner's row).
+    makes two, even when both retries run at once. The unique constraint decides (no read before the
+    insert: most calls are new); the loser rolls back, before it took a number, and reads the winner's row.
     """
-    existing = Incident.objects.filter(source=data.source, call_id=data.call_id).first()
-    if existing is not None:
-        orgs.require(actor, existing.org)
-        return existing, False
     try:
         return _intake(actor=actor, data=data), True
     except IntegrityError:
