@@ -37,3 +37,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if current:
         current["active"] = True
     return {"nav": items}
+
+
+def realtime(request: HttpRequest) -> dict[str, Any]:
+    """WS_URL: the base of WebSocket URLs for pages ('' = the page's own origin)."""
+    from django.conf import settings
+
+    return {"WS_URL": settings.WS_PUBLIC_URL}

@@ -22,6 +22,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-" + "x" *
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8000)
+# Where browsers open WebSockets (/ws/...). Empty: the page's own origin (one ASGI server for both, or a
+# proxy routing /ws/ to daphne). `make run` serves HTTP with gunicorn and /ws/ with daphne on PORT + 1.
+WS_PUBLIC_URL = env.str("WS_PUBLIC_URL", default="")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo12345")
 # The demo loader refuses to run where this is false (production images set it to 0).
 DEMO_ALLOWED = env.bool("DEMO_ALLOWED", default=True)
@@ -78,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "command_center.context.navigation",
+                "command_center.context.realtime",
             ],
         },
     },

@@ -229,8 +229,13 @@ def wait_http(url: str, timeout: float) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """HTTP on PORT through gunicorn (WSGI, the fastest way this project serves pages and the API:
+    bench/intake.py), WebSockets on WS_PORT (PORT + 1) through daphne (ASGI)."""
     port = os.environ.get("PORT", "8000")
+    ws_port = os.environ.get("WS_PORT", str(int(port) + 1))
+    workers = os.environ.get("WEB_WORKERS", str(2 * (os.cpu_count() or 1)))
     with services() as env:
+        env.setdefault("WS_PUBLIC_URL", f"ws://127.0.0.1:{ws_port}")
         env.setdefault("DEBUG", "1")
         env.setdefault("PYTHONUNBUFFERED", "1")
         manage(env, "migrate", "--noinput")
@@ -242,7 +247,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         bin_ = Path(PY).parent
         children = {
             "web": subprocess.Popen(
-                [str(bin_ / "daphne"), "-b", "127.0.0.1", "-p", port, "command_center.asgi:application"],
+                [str(bin_ / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{port}",
+                 "-w", workers, "--log-level", "warning", "--graceful-timeout", "5"],
+                env=env, cwd=ROOT,
+            ),
+            "ws": subprocess.Popen(
+                [str(bin_ / "daphne"), "-b", "127.0.0.1", "-p", ws_port, "command_center.asgi:application"],
                 env=env, cwd=ROOT,
             ),
             "worker": subprocess.Popen(
@@ -267,6 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if wait_http(url + "login/", 60):
             say("")
             say(f"Command Center is up: {url}   (health: {url}healthz, API docs: {url}api/docs/)")
+            say(f"WebSockets (/ws/): {env['WS_PUBLIC_URL']}")
             for line in demo.splitlines():
                 if line.startswith("demo logins"):
                     say(line)
@@ -288,7 +299,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             if proc.poll() is None:
                 proc.kill()
-        say("stopped web, worker and beat")
+        say("stopped web, ws, worker and beat")
         return code
 
 

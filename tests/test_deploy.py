@@ -33,16 +33,17 @@ def test_check_deploy_reports_nothing_with_debug_off_and_a_real_key():
 def test_compose_runs_postgres_redis_web_worker_beat_with_health_checks_and_volumes():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "ws", "worker", "beat"}
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
     for name in ("postgres", "redis", "worker", "beat"):
         assert "healthcheck" in services[name], name
     assert "HEALTHCHECK" in (ROOT / "Dockerfile").read_text()  # web's health check lives in the image
-    for name in ("web", "worker", "beat"):
+    assert "daphne" in services["ws"]["command"] and "gunicorn" in (ROOT / "Dockerfile").read_text()
+    for name in ("web", "ws", "worker", "beat"):
         deps = services[name]["depends_on"]
         assert deps["postgres"]["condition"] == deps["redis"]["condition"] == "service_healthy"
-        assert services[name]["environment"]["DEBUG"] == "0"
+        assert services[name]["environment"]["DEBUG"] == "0"  # ws/worker/beat get it from the anchor
     assert set(compose["volumes"]) >= {"pgdata", "redisdata"}
     assert "celery" in services["worker"]["command"] and "beat" in services["beat"]["command"]
 

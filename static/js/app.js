@@ -4,3 +4,9 @@ document.addEventListener("DOMContentLoaded", () => {
     el.addEventListener("change", () => el.form.submit());
   }
 });
+
+// The base of WebSocket URLs: the server's WS_PUBLIC_URL, or this page's origin.
+window.ccWsUrl = function (path) {
+  const base = document.body.dataset.wsUrl || location.origin.replace(/^http/, "ws");
+  return base.replace(/\/$/, "") + path;
+};

@@ -34,7 +34,7 @@ def test_duty_logs_in_through_the_chinese_login_page(asgi_live_server, page):
     # The board socket accepts the logged-in officer (session cookie) and says hello.
     hello = page.evaluate(
         """() => new Promise((resolve, reject) => {
-            const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws/board/');
+            const ws = new WebSocket(window.ccWsUrl('/ws/board/'));
             ws.onmessage = (e) => { resolve(JSON.parse(e.data)); ws.close(); };
             ws.onerror = () => reject('socket error');
             setTimeout(() => reject('timeout'), 5000);
