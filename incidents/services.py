@@ -7,7 +7,7 @@ version, start/meet/cancel clocks, queue pushes for after commit — in one tran
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,6 @@ from .models import (
     RepeatLink,
     Satisfaction,
     SlaPolicy,
-    Source,
     State,
 )
 from .transitions import Event, next_diversion_state, next_incident_state
@@ -133,7 +132,6 @@ class IntakeData:
     answered_at: datetime | None = None
     repeat_of: Incident | None = None
     link_type: str = LinkType.REPEAT
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _next_number(region: str, day: Any) -> int:
@@ -603,7 +601,6 @@ def _diversion_changed(d: Diversion) -> None:
 __all__ = [
     "IntakeData",
     "Refused",
-    "Source",
     "diversion_accept",
     "diversion_complete",
     "diversion_return",
