@@ -375,19 +375,7 @@ class IncidentViewSet(
         data = IncidentSerializer(incident, context={"request": request}).data
         data["timeline"] = timeline(incident)
         data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data
-        data["hints"] = [
-            h.as_dict()
-            for h in selectors.repeat_hints(
-                request.user,
-                phone=incident.caller_phone,
-                address=incident.address,
-                lat=incident.lat,
-                lon=incident.lon,
-                category=incident.category,
-                exclude_id=incident.pk,
-                now=incident.reported_at,
-            )
-        ]
+        data["hints"] = [h.as_dict() for h in selectors.hints_for(request.user, incident)]
         return Response(data)
 
     @action(detail=True, methods=["post"], url_path="self-handle")

@@ -219,6 +219,20 @@ def repeat_hints(
     return sorted(found.values(), key=lambda h: (order[h.kind], -h.incident.reported_at.timestamp()))[:limit]
 
 
+def hints_for(user: Any, incident: Incident) -> list[Hint]:
+    """The repeat hints of a stored incident, as they were when it came in."""
+    return repeat_hints(
+        user,
+        phone=incident.caller_phone,
+        address=incident.address,
+        lat=incident.lat,
+        lon=incident.lon,
+        category=incident.category,
+        exclude_id=incident.pk,
+        now=incident.reported_at,
+    )
+
+
 # --- Where an incident belongs --------------------------------------------------------------------------
 
 

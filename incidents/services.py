@@ -557,17 +557,26 @@ def diversion_accept(*, diversion_id: int, actor: Any) -> Diversion:
     return d
 
 
+def _partner_finishes(
+    *, diversion_id: int, actor: Any, event: str, field: str, text: str
+) -> tuple[Diversion, Incident]:
+    """The partner ends a diversion (return or complete): its text is required; both rows come back locked,
+    the diversion first, then its incident."""
+    d = _lock_diversion(diversion_id)
+    orgs.require(actor, d.partner, roles=[Role.PARTNER])
+    _move_diversion(d, event, actor, text)
+    setattr(d, field, text)
+    d.finished_at = timezone.now()
+    d.save(update_fields=["state", "version", field, "finished_at"])
+    return d, _lock(d.incident_id)
+
+
 @transaction.atomic
 def diversion_return(*, diversion_id: int, actor: Any, reason: str) -> Diversion:
     """退回: not ours. The incident goes back to the command center's queue."""
     if not reason.strip():
         raise Refused("reason", _("Say why it is returned."))
-    d = _lock_diversion(diversion_id)
-    orgs.require(actor, d.partner, roles=[Role.PARTNER])
-    _move_diversion(d, "return", actor, reason)
-    d.return_reason, d.finished_at = reason, timezone.now()
-    d.save(update_fields=["state", "version", "return_reason", "finished_at"])
-    i = _lock(d.incident_id)
+    d, i = _partner_finishes(diversion_id=diversion_id, actor=actor, event="return", field="return_reason", text=reason)
     _move(i, Event.PARTNER_RETURNED, actor, reason=reason)
     _save(i)
     _changed(i, "updated")
@@ -580,12 +589,7 @@ def diversion_complete(*, diversion_id: int, actor: Any, result: str) -> Diversi
     """The partner's result comes back onto the incident, which closes."""
     if not result.strip():
         raise Refused("result", _("Say what was done."))
-    d = _lock_diversion(diversion_id)
-    orgs.require(actor, d.partner, roles=[Role.PARTNER])
-    _move_diversion(d, "complete", actor, result)
-    d.result, d.finished_at = result, timezone.now()
-    d.save(update_fields=["state", "version", "result", "finished_at"])
-    i = _lock(d.incident_id)
+    d, i = _partner_finishes(diversion_id=diversion_id, actor=actor, event="complete", field="result", text=result)
     _move(i, Event.PARTNER_DONE, actor, reason=result)
     _closed(i)
     _diversion_changed(d)

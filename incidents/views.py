@@ -68,16 +68,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if incident is None:
         raise Http404
     phone = incident.caller_phone if sees_phones(request.user) else mask_phone(incident.caller_phone)
-    hints = selectors.repeat_hints(
-        request.user,
-        phone=incident.caller_phone,
-        address=incident.address,
-        lat=incident.lat,
-        lon=incident.lon,
-        category=incident.category,
-        exclude_id=incident.pk,
-        now=incident.reported_at,
-    )
+    hints = selectors.hints_for(request.user, incident)
     return render(
         request,
         "incidents/detail.html",
