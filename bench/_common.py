@@ -296,6 +296,8 @@ def serve(env: dict[str, str], mode: str, port: int) -> subprocess.Popen[bytes]:
     }  # fmt: skip
     (ROOT / ".run" / "static").mkdir(parents=True, exist_ok=True)
     log = (ROOT / ".run" / "bench").joinpath(f"serve-{mode}.log").open("w")
+    if mode.startswith("gunicorn"):
+        env = {**env, "CONN_MAX_AGE": "60"}  # as make run and the image serve HTTP (see settings)
     return subprocess.Popen(cmds[mode], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 

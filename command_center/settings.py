@@ -91,8 +91,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/command_center")}
 # A unix-socket directory arrives percent-encoded in the URL host (postgres://user@%2Fpath%2Fto/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
-# Persistent connections leaked under ASGI on this stack (see shared/RECIPES.md): keep them off.
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Persistent connections leaked under ASGI on this stack (see shared/RECIPES.md): off by default, and off
+# for daphne. The WSGI web server (gunicorn) turns them on (CONN_MAX_AGE=60): a new PostgreSQL connection
+# per request cost more than the request's own queries (bench/intake.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # An outage must surface as a quick 503, not a hung request.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 # The forked live server of browser tests must find the same test database (RECIPES pitfall 1).

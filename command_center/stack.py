@@ -249,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "web": subprocess.Popen(
                 [str(bin_ / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{port}",
                  "-w", workers, "--log-level", "warning", "--graceful-timeout", "5"],
-                env=env, cwd=ROOT,
+                env={"CONN_MAX_AGE": "60", **env}, cwd=ROOT,
             ),
             "ws": subprocess.Popen(
                 [str(bin_ / "daphne"), "-b", "127.0.0.1", "-p", ws_port, "command_center.asgi:application"],
