@@ -73,10 +73,11 @@ def person_of(user: Any) -> Person | None:
     """The person a user acts as, or None (anonymous, or a user without a profile)."""
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return None
-    try:
-        return user.person
-    except Person.DoesNotExist:
-        return None
+    # Read the person with its org in one query, once per user object (one request).
+    cache = user.__dict__
+    if "_cc_person" not in cache:
+        cache["_cc_person"] = Person.objects.select_related("org").filter(user_id=user.pk).first()
+    return cache["_cc_person"]
 
 
 def visible_orgs(user: Any) -> models.QuerySet[Org]:

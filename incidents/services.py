@@ -134,21 +134,27 @@ class IntakeData:
     link_type: str = LinkType.REPEAT
 
 
-def _next_number(region: str, day: Any) -> int:
-    """Take the next number for (region, day). The row stays locked until the intake commits, so numbers
-    are handed out in commit order and a rollback gives its number back: no gaps."""
+def _number(incident_id: int, region: str, day: Any) -> str:
+    """Take the next number for (region, day) and write it onto the incident, in one statement. The
+    sequence row stays locked until the intake commits, so numbers are handed out in commit order and a
+    rollback gives its number back: no gaps."""
     with connection.cursor() as cur:
         cur.execute(
             """
-            INSERT INTO incidents_incidentsequence (region, day, last) VALUES (%s, %s, 1)
-            ON CONFLICT (region, day) DO UPDATE SET last = incidents_incidentsequence.last + 1
-            RETURNING last
+            WITH seq AS (
+                INSERT INTO incidents_incidentsequence (region, day, last) VALUES (%s, %s, 1)
+                ON CONFLICT (region, day) DO UPDATE SET last = incidents_incidentsequence.last + 1
+                RETURNING last
+            )
+            UPDATE incidents_incident SET number = %s || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0')
+            FROM seq WHERE incidents_incident.id = %s
+            RETURNING number
             """,
-            [region, day],
+            [region, day, f"{region}{day:%Y%m%d}", incident_id],
         )
         row = cur.fetchone()
     assert row is not None
-    return int(row[0])
+    return str(row[0])
 
 
 def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
@@ -216,8 +222,7 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     # intake of the region waits on it. Everything above runs before that, in parallel with other intakes.
     region = (intake_org.region_code or "000000")[:6]
     day = timezone.localdate(now)
-    incident.number = f"{region}{day:%Y%m%d}{_next_number(region, day):06d}"
-    incident.save(update_fields=["number"])
+    incident.number = _number(incident.pk, region, day)
     _changed(incident, "created")
     return incident
 
