@@ -56,3 +56,20 @@ def test_migrations_are_committed(db):
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_collectstatic_with_the_production_manifest_storage(tmp_path):
+    """The image runs this at build time; a vendored file naming a missing source map used to break it."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DEBUG": "0",
+        "SECRET_KEY": "collectstatic-only",
+        "STATIC_MANIFEST": "1",
+        "STATIC_ROOT": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "command_center.settings",
+    }
+    out = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert list(tmp_path.glob("js/map.*.js"))
