@@ -22,7 +22,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-run: $(VENV)/.runtime  ## Install, migrate, load code tables + demo, start web (ASGI) + worker + beat
+run: $(VENV)/.runtime  ## Install, migrate, load code tables + demo, start web + ws + worker + beat + simulator (SIMULATE=0: none)
 	$(STACK) run
 
 test: $(VENV)/.dev  ## The whole test suite on PostgreSQL and Redis (extra args: make test ARGS="-k clocks")

@@ -295,10 +295,42 @@ def serve(env: dict[str, str], mode: str, port: int) -> subprocess.Popen[bytes]:
                                  "--log-level", "warning"],
     }  # fmt: skip
     (ROOT / ".run" / "static").mkdir(parents=True, exist_ok=True)
+    (ROOT / ".run" / "bench").mkdir(parents=True, exist_ok=True)
     log = (ROOT / ".run" / "bench").joinpath(f"serve-{mode}.log").open("w")
     if mode.startswith("gunicorn"):
         env = {**env, "CONN_MAX_AGE": "60"}  # as make run and the image serve HTTP (see settings)
     return subprocess.Popen(cmds[mode], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server's process tree, by every PostgreSQL and Redis process on this
+    machine, and by this (client) process: read before and after a load to see where its CPU went."""
+    import psutil
+
+    def used(p: psutil.Process) -> float:
+        try:
+            t = p.cpu_times()
+            return float(t.user + t.system)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return 0.0
+
+    out = {"server": 0.0, "postgres": 0.0, "redis": 0.0, "client": used(psutil.Process())}
+    try:
+        root = psutil.Process(server_pid)
+        out["server"] = used(root) + sum(used(c) for c in root.children(recursive=True))
+    except psutil.NoSuchProcess:
+        pass
+    for p in psutil.process_iter(["name"]):
+        name = p.info["name"] or ""
+        if name.startswith("postgres"):
+            out["postgres"] += used(p)
+        elif name.startswith("redis-server"):
+            out["redis"] += used(p)
+    return out
+
+
+def cpu_ms_per(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    return {k: round((after[k] - before[k]) * 1000 / n, 2) for k in before}
 
 
 def wait_ready(port: int, path: str, headers: dict[str, str], timeout: float = 60) -> None:

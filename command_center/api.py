@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +28,14 @@ class TokenView(ObtainAuthToken):
         responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The login throttle (django-axes) counts failures here too; a locked pair gets 429, like the page,
+        # whatever the password (Django's authenticate() turns the lock into "no user", a plain 400).
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        if AxesProxyHandler.is_locked(request._request, credentials={"username": username}):
+            return Response(
+                {"detail": _("Too many failed logins: this account is locked here for a while.")},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
         return super().post(request, *args, **kwargs)
 
 

@@ -95,3 +95,41 @@ def log_transition(
     )
     row.save(force_insert=True)
     return row
+
+
+# The database refuses it too: a trigger on every concrete log's table raises on UPDATE and DELETE, so a
+# raw SQL statement, a shell or another program cannot rewrite history either. Installed after every
+# migrate (apps.py), for every TransitionLog subclass whose table exists: a new app's log is covered
+# without a migration of its own. TRUNCATE is left alone (tests flush their databases with it).
+_TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION cc_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'transition logs are append-only: % on % refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+
+def install_append_only_triggers(using: str = "default") -> list[str]:
+    """Create (or re-create) the refusing trigger on every transition-log table; returns the tables."""
+    from django.apps import apps
+    from django.db import connections
+
+    connection = connections[using]
+    existing = set(connection.introspection.table_names())
+    tables = sorted(
+        m._meta.db_table
+        for m in apps.get_models()
+        if issubclass(m, TransitionLog) and not m._meta.abstract and m._meta.db_table in existing
+    )
+    with connection.cursor() as cur:
+        cur.execute(_TRIGGER_FUNCTION)
+        for table in tables:
+            name = connection.ops.quote_name(table)
+            cur.execute(f"DROP TRIGGER IF EXISTS cc_append_only ON {name}")
+            cur.execute(
+                f"CREATE TRIGGER cc_append_only BEFORE UPDATE OR DELETE ON {name} "
+                "FOR EACH ROW EXECUTE FUNCTION cc_append_only()"
+            )
+    return tables

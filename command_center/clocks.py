@@ -14,6 +14,9 @@ Exactly-once breach, step by step (safe with any number of sweepers):
    the sweep or block the rows behind it.
 4. Commit. Only now are pushes sent (`broadcast_on_commit`). A row committed as breached is no longer
    open, so no later sweep can see it again.
+5. When the push went out, the rows get `pushed_at`. A breach still unpushed 5 s after it was recorded (the
+   worker died between commit and push, Redis was down) is pushed again by `repush()`, which every sweep
+   runs: a breach is recorded exactly once and reaches the boards at least once.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -141,6 +145,7 @@ def sweep(*, now: datetime | None = None, batch: int | None = None) -> int:
         breached, claimed = _sweep_batch(now or timezone.now(), batch)
         total += breached
         if claimed < batch:
+            repush(now=now, batch=batch)
             return total
 
 
@@ -150,7 +155,6 @@ def _sweep_batch(now: datetime, batch: int) -> tuple[int, int]:
         Deadline.objects.due(now).select_for_update(skip_locked=True, of=("self",)).order_by("due_at", "id")[:batch]
     )
     by_org: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    orgs: dict[int, Org] = {}
     # Mark the whole claim in one statement; escalations then run row by row in savepoints.
     Deadline.objects.filter(pk__in=[r.pk for r in rows]).update(breached_at=now)
     breached = 0
@@ -175,14 +179,46 @@ def _sweep_batch(now: datetime, batch: int) -> tuple[int, int]:
                 continue
         breached += 1
         by_org[row.org_id].append(deadline_payload(row))
-    if by_org:
-        for org in Org.objects.filter(pk__in=by_org):
-            orgs[org.pk] = org
-        # One message per org per batch: a storm of 1,000 breaches is a handful of pushes, not thousands.
-        realtime.broadcast_many_on_commit(
-            (orgs[org_id], "deadlines.breached", {"deadlines": items}) for org_id, items in by_org.items()
-        )
+    _push_breaches(by_org)
     return breached, len(rows)
+
+
+def _push_breaches(by_org: dict[int, list[dict[str, Any]]]) -> None:
+    """One message per org (a storm of 1,000 breaches is a handful of pushes, not thousands), after commit;
+    once it went out, the rows are marked pushed (`pushed_at`), else the sweep sends them again later."""
+    if not by_org:
+        return
+    orgs = {org.pk: org for org in Org.objects.filter(pk__in=by_org)}
+    ids = [d["id"] for items in by_org.values() for d in items]
+    realtime.broadcast_many_on_commit(
+        ((orgs[org_id], "deadlines.breached", {"deadlines": items}) for org_id, items in by_org.items()),
+        on_sent=partial(_mark_pushed, ids),
+    )
+
+
+def _mark_pushed(ids: list[int]) -> None:
+    Deadline.objects.filter(pk__in=ids, pushed_at__isnull=True).update(pushed_at=timezone.now())
+
+
+# A breach whose push has not gone out this long after it was recorded is sent again by the sweep.
+REPUSH_AFTER = timedelta(seconds=5)
+
+
+@transaction.atomic
+def repush(*, now: datetime | None = None, batch: int | None = None) -> int:
+    """Send again the breaches whose push did not go out (a worker killed between commit and push, Redis
+    down). Boards may see such a breach twice; each carries its deadline id."""
+    now = now or timezone.now()
+    rows = list(
+        Deadline.objects.filter(breached_at__isnull=False, pushed_at__isnull=True, breached_at__lte=now - REPUSH_AFTER)
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("breached_at", "id")[: batch or settings.CLOCK_SWEEP_BATCH]
+    )
+    by_org: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_org[row.org_id].append(deadline_payload(row))
+    _push_breaches(by_org)
+    return len(rows)
 
 
 def oldest_due_age(now: datetime | None = None) -> float | None:

@@ -9,9 +9,15 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from . import memo
 from .models import Category, HandlingResult, SupervisionLevel
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codes"
+
+
+def active_categories() -> dict[str, Category]:
+    """Every active category by code, from the per-process memory (memo.py): asked on every intake."""
+    return memo.remember("codes.categories", lambda: {c.code: c for c in Category.objects.filter(active=True)})
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

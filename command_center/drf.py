@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
@@ -24,7 +24,7 @@ class Pagination(PageNumberPagination):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus: a refused transition → 409 with the allowed events; a refused request → 400 with
-    the field's message; a missing row → 404; a database outage → 503."""
+    the field's message; a value the database cannot hold → 400; a missing row → 404; a database outage → 503."""
     if isinstance(exc, InvalidTransition):
         return Response(
             {
@@ -36,6 +36,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, Refused):
         return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        # A value the database cannot hold (a date in year 172 with a +18:19 offset, a number past bigint):
+        # the request's fault, not the server's.
+        return Response(
+            {"detail": _("A value in the request is out of range: %(why)s") % {"why": str(exc).splitlines()[0]}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, ObjectDoesNotExist):
         return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:

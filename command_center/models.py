@@ -7,7 +7,6 @@ Fields, constraints and indexes only; every write that carries meaning lives in 
 from __future__ import annotations
 
 import functools
-import time
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -31,9 +30,6 @@ __all__ = [
     "TransitionLog",
     "log_transition",
 ]
-
-
-_LINEAGE_CACHE: dict[str, tuple[float, list[Org]]] = {}
 
 
 class Org(MP_Node):
@@ -88,19 +84,15 @@ class Org(MP_Node):
     def lineage(self) -> list[Org]:
         """The root first, this org last: the groups a broadcast about this org reaches.
 
-        Asked on every push and intake, answered from a per-process cache for a minute: a path names one
-        place in the tree, so a moved org gets a new key; the minute bounds how long a renamed or
-        re-created org can be seen as it was.
+        Asked on every push and intake, answered from the per-process memory (memo.py).
         """
-        now = time.monotonic()
-        hit = _LINEAGE_CACHE.get(self.path)
-        if hit is not None and now - hit[0] < 60 and hit[1][-1].pk == self.pk:
-            return list(hit[1])
+        from . import memo
+
         prefixes = [self.path[: i * self.steplen] for i in range(1, self.depth + 1)]
-        found = list(Org.objects.filter(path__in=prefixes).order_by("depth"))
-        if len(_LINEAGE_CACHE) > 10_000:
-            _LINEAGE_CACHE.clear()
-        _LINEAGE_CACHE[self.path] = (now, found)
+        found = memo.remember(
+            ("org.lineage", self.pk, self.path),
+            lambda: list(Org.objects.filter(path__in=prefixes).order_by("depth")),
+        )
         return list(found)
 
     def contains(self, other: Org) -> bool:
@@ -262,6 +254,9 @@ class Deadline(models.Model):
     met_at = models.DateTimeField(_("met at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
+    # When the breach reached the boards. A breach is recorded exactly once; its push is retried by the sweep
+    # until it went out (a worker killed between commit and push, Redis down): pushed at least once.
+    pushed_at = models.DateTimeField(_("pushed at"), null=True, blank=True)
     # Poison-row handling: a breach whose escalation raised is retried later, not in a tight loop.
     attempts = models.PositiveSmallIntegerField(_("failed attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
@@ -279,6 +274,12 @@ class Deadline(models.Model):
             models.Index(fields=["subject_type", "subject_id", "kind"], name="deadline_subject"),
             # Overdue lists by org.
             models.Index(fields=["org", "breached_at"], name="deadline_org_breached"),
+            # The sweep's second look: breaches whose push did not go out.
+            models.Index(
+                fields=["breached_at"],
+                condition=Q(breached_at__isnull=False, pushed_at__isnull=True),
+                name="deadline_unpushed",
+            ),
         ]
         constraints = [
             # One running clock of a kind per subject: starting it twice is a bug, not a second clock.

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils.translation import gettext as _
 
 from .models import Org, Person, Role
@@ -73,11 +74,26 @@ def person_of(user: Any) -> Person | None:
     """The person a user acts as, or None (anonymous, or a user without a profile)."""
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return None
-    # Read the person with its org in one query, once per user object (one request).
+    # Read the person with its org and role names in one query, once per user object (one request).
     cache = user.__dict__
     if "_cc_person" not in cache:
-        cache["_cc_person"] = Person.objects.select_related("org").filter(user_id=user.pk).first()
+        person = with_roles(Person.objects.select_related("org")).filter(user_id=user.pk).first()
+        cache["_cc_person"] = adopt_roles(person)
     return cache["_cc_person"]
+
+
+def with_roles(qs: models.QuerySet[Any], user_field: str = "user_id") -> models.QuerySet[Any]:
+    """Annotate `role_names` (the user's group names) onto rows that carry a user id in `user_field`."""
+    groups = Group.objects.filter(user=OuterRef(user_field)).values("name")
+    return qs.annotate(role_names=ArraySubquery(groups))
+
+
+def adopt_roles(person: Person | None) -> Person | None:
+    """Fill `person.roles` from the `role_names` annotation (see with_roles) so it costs no query."""
+    if person is not None and hasattr(person, "role_names"):
+        names = set(person.role_names)
+        person.__dict__["roles"] = [r.value for r in Role if r.value in names]
+    return person
 
 
 def visible_orgs(user: Any) -> models.QuerySet[Org]:

@@ -6,6 +6,7 @@ Everything that differs between a laptop, CI and production comes from the envir
 (see `command_center/stack.py`).
 """
 
+import os
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -13,7 +14,7 @@ import environ
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-RUN_DIR = BASE_DIR / ".run"
+RUN_DIR = Path(os.environ.get("CC_RUN_DIR") or BASE_DIR / ".run")  # see command_center/stack.py
 
 env = environ.Env()
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "treebeard",
     "channels",
+    "axes",
     "command_center",
     "incidents",
     "dispatch",
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "command_center.middleware.DefaultLanguageMiddleware",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a refused login (too many failures) into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "command_center.urls"
@@ -150,6 +155,9 @@ CLOCK_SWEEP_LAG_ALARM_S = env.float("CLOCK_SWEEP_LAG_ALARM_S", default=10.0)
 # /healthz calls the worker down when its heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE_S = env.float("WORKER_HEARTBEAT_MAX_AGE_S", default=15.0)
 
+# How long a worker process keeps the org tree and code tables it read (command_center/memo.py).
+PROCESS_CACHE_S = env.float("PROCESS_CACHE_S", default=60.0)
+
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -161,6 +169,20 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins of one username from one address
+# (the page or the token API), that pair is refused for AXES_COOLOFF_MINUTES; a success resets the count.
+# Username and address together: a stranger cannot lock an officer out from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)  # 1 behind the TLS proxy of compose
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -193,8 +215,9 @@ MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / ".run" / "media"))
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: a request without credentials then gets 401 with `WWW-Authenticate: Token`.
+        "command_center.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -210,6 +233,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name with another app's get names of their own (no hashed suffixes).
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "dispatch.models.Unit.Kind",
+        "DispatchOrderKindEnum": "dispatch.models.DispatchOrder.Kind",
+        "OrgLevelEnum": "command_center.models.Org.Level",
+        "IncidentSourceEnum": "incidents.models.Source",
+        "AnalysisStateEnum": "intel.models.Analysis.State",
+        "DirectiveStateEnum": "intel.models.Directive.State",
+        "DirectiveSourceEnum": "intel.models.Directive.Source",
+        "IssuableSourceEnum": "intel.models.ISSUABLE_SOURCES",
+        "TaskStateEnum": "intel.models.Task.State",
+        "ReminderLevelEnum": "supervision.models.Reminder.Level",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------------------
@@ -259,3 +295,73 @@ REPEAT_BLOCKED_NUMBERS = env.list("REPEAT_BLOCKED_NUMBERS", default=[])
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=10000)
 # Map tiles for pages with a map; empty means a blank background (works with no tile server).
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+
+# --- The loop 研交办督结: directives, tasks, reports (intel) and supervision ---------------------------------
+# A directive's clocks by risk colour, in seconds: sign (签收) from issuing, report (反馈) from issuing. Red is
+# the tightest. A directive may set its own (`sign_within_s`, `report_within_s`).
+DIRECTIVE_CLOCKS = {
+    "red": {
+        "sign_s": env.int("DIRECTIVE_RED_SIGN_S", default=600),
+        "report_s": env.int("DIRECTIVE_RED_REPORT_S", default=86400),
+    },
+    "yellow": {
+        "sign_s": env.int("DIRECTIVE_YELLOW_SIGN_S", default=1800),
+        "report_s": env.int("DIRECTIVE_YELLOW_REPORT_S", default=3 * 86400),
+    },
+    "blue": {
+        "sign_s": env.int("DIRECTIVE_BLUE_SIGN_S", default=7200),
+        "report_s": env.int("DIRECTIVE_BLUE_REPORT_S", default=7 * 86400),
+    },
+}
+# Files on directives and reports: stored under MEDIA_ROOT/loop/, served only by a view that checks the caller
+# may see the task or directive. At most this many bytes per file and files per upload, of these types
+# (checked against the file's name and its first bytes, not only what the browser claims).
+LOOP_UPLOAD_MAX_BYTES = env.int("LOOP_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+LOOP_UPLOAD_MAX_FILES = env.int("LOOP_UPLOAD_MAX_FILES", default=10)
+LOOP_UPLOAD_TYPES = env.list(
+    "LOOP_UPLOAD_TYPES",
+    default=[
+        "image/jpeg",
+        "image/png",
+        "application/pdf",
+        "text/plain",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "video/mp4",
+    ],
+)
+# Supervision: after a reminder (催办), how long a task may stay where it is before a formal 督办 is raised.
+SUPERVISION_ESCALATE_AFTER_S = {
+    "red": env.int("SUPERVISION_RED_ESCALATE_S", default=1800),
+    "yellow": env.int("SUPERVISION_YELLOW_ESCALATE_S", default=4 * 3600),
+    "blue": env.int("SUPERVISION_BLUE_ESCALATE_S", default=24 * 3600),
+}
+
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------------------
+# Scripts and styles only from our own origin: no inline script, no inline style attribute, nothing from a
+# CDN (every library is vendored). Map tiles and the WebSocket server may live elsewhere (settings above).
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+_TILE_ORIGIN = _origin(MAP_TILE_URL)
+_WS_ORIGIN = _origin(WS_PUBLIC_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *([_TILE_ORIGIN] if _TILE_ORIGIN else [])],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *([_WS_ORIGIN] if _WS_ORIGIN else [])],
+        "media-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}

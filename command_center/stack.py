@@ -21,11 +21,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN = ROOT / ".run"
+# Where the embedded services keep their data and the runner its bookkeeping (CC_RUN_DIR moves it: the
+# fault tests run a whole `make run` of their own beside the developer's).
+RUN = Path(os.environ.get("CC_RUN_DIR") or ROOT / ".run").resolve()
 PY = sys.executable
 DB_NAME = "command_center"
 
@@ -228,9 +231,90 @@ def wait_http(url: str, timeout: float) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Child:
+    argv: list[str]
+    env: dict[str, str]
+    essential: bool = True  # when it exits, everything stops; a demo extra (the simulator) just goes away
+
+
+def children(env: dict[str, str], *, port: str, ws_port: str, workers: str) -> dict[str, Child]:
+    """The processes `make run` starts, in start order: web, ws, worker, beat and, unless SIMULATE=0, the
+    simulator (demo mode: a realistic day of calls at SIMULATE_SPEED times real time, 1 by default)."""
+    bin_ = Path(PY).parent
+    out = {
+        "web": Child(
+            [str(bin_ / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{port}",
+             "-w", workers, "--log-level", "warning", "--graceful-timeout", "5"],
+            {"CONN_MAX_AGE": "60", **env},
+        ),
+        "ws": Child([str(bin_ / "daphne"), "-b", "127.0.0.1", "-p", ws_port, "command_center.asgi:application"], env),
+        "worker": Child(
+            [str(bin_ / "celery"), "-A", "command_center", "worker", "-l", "INFO", "-c", "2", "-n", "worker@%h"], env
+        ),
+        "beat": Child(
+            [str(bin_ / "celery"), "-A", "command_center", "beat", "-l", "WARNING",
+             "-s", str(RUN / "celerybeat-schedule"), "--pidfile="],
+            env,
+        ),
+    }  # fmt: skip
+    if env.get("SIMULATE", "1").strip().lower() not in ("0", "false", "no", "off", ""):
+        speed = env.get("SIMULATE_SPEED", "1").strip() or "1"
+        out["sim"] = Child([PY, str(ROOT / "manage.py"), "simulate", "--speed", speed], env, essential=False)
+    return out
+
+
+CHILDREN = "children.json"
+
+
+def record_children(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Note the children's pids and start times, so a run that was SIGKILLed can be cleared away by the next."""
+    import json
+
+    import psutil
+
+    rows = []
+    for name, proc in procs.items():
+        with contextlib.suppress(psutil.Error):
+            rows.append({"name": name, "pid": proc.pid, "started": psutil.Process(proc.pid).create_time()})
+    (RUN / CHILDREN).write_text(json.dumps(rows))
+
+
+def clear_orphans() -> list[str]:
+    """Stop what a killed run left behind (web still holding the port, a worker still sweeping): only
+    processes whose pid AND start time match the record, so a reused pid is never touched."""
+    import json
+
+    import psutil
+
+    path = RUN / CHILDREN
+    try:
+        rows = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    found = []
+    for row in rows:
+        try:
+            proc = psutil.Process(int(row["pid"]))
+            if abs(proc.create_time() - float(row["started"])) > 0.01:
+                continue
+            for p in [*proc.children(recursive=True), proc]:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            found.append(str(row["name"]))
+        except (psutil.Error, KeyError, ValueError, TypeError):
+            continue
+    if found:
+        say(f"stopped what a killed run left running: {', '.join(found)}")
+        time.sleep(0.5)  # let the ports go
+    path.unlink(missing_ok=True)
+    return found
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """HTTP on PORT through gunicorn (WSGI, the fastest way this project serves pages and the API:
-    bench/intake.py), WebSockets on WS_PORT (PORT + 1) through daphne (ASGI)."""
+    bench/intake.py), WebSockets on WS_PORT (PORT + 1) through daphne (ASGI), a Celery worker and beat, and
+    the simulator (SIMULATE=0 leaves it out)."""
     port = os.environ.get("PORT", "8000")
     ws_port = os.environ.get("WS_PORT", str(int(port) + 1))
     workers = os.environ.get("WEB_WORKERS", str(2 * (os.cpu_count() or 1)))
@@ -244,27 +328,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             [PY, str(ROOT / "manage.py"), "load_demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True
         ).stdout
         print(demo, end="")
-        bin_ = Path(PY).parent
-        children = {
-            "web": subprocess.Popen(
-                [str(bin_ / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{port}",
-                 "-w", workers, "--log-level", "warning", "--graceful-timeout", "5"],
-                env={"CONN_MAX_AGE": "60", **env}, cwd=ROOT,
-            ),
-            "ws": subprocess.Popen(
-                [str(bin_ / "daphne"), "-b", "127.0.0.1", "-p", ws_port, "command_center.asgi:application"],
-                env=env, cwd=ROOT,
-            ),
-            "worker": subprocess.Popen(
-                [str(bin_ / "celery"), "-A", "command_center", "worker", "-l", "INFO", "-c", "2", "-n", "worker@%h"],
-                env=env, cwd=ROOT,
-            ),
-            "beat": subprocess.Popen(
-                [str(bin_ / "celery"), "-A", "command_center", "beat", "-l", "WARNING",
-                 "-s", str(RUN / "celerybeat-schedule"), "--pidfile="],
-                env=env, cwd=ROOT,
-            ),
-        }  # fmt: skip
+        # Started only now: the simulator needs the migrated schema, the code tables and the demo city.
+        plan = children(env, port=port, ws_port=ws_port, workers=workers)
+        clear_orphans()
+        procs = {name: subprocess.Popen(c.argv, env=c.env, cwd=ROOT) for name, c in plan.items()}
+        record_children(procs)
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
@@ -281,25 +349,34 @@ def cmd_run(args: argparse.Namespace) -> int:
             for line in demo.splitlines():
                 if line.startswith("demo logins"):
                     say(line)
+            if "sim" in procs:
+                say(f"Simulator: a live day of calls at {plan['sim'].argv[-1]}x real time (SIMULATE=0 turns it off)")
             say("Ctrl-C stops everything; data stays in .run/ for next time.")
         code = 0
         while not stopping:
-            for name, proc in children.items():
-                if proc.poll() is not None:
-                    say(f"{name} exited with {proc.returncode}; stopping the rest")
-                    stopping, code = True, 1
-                    break
+            for name, proc in list(procs.items()):
+                if proc.poll() is None:
+                    continue
+                if not plan[name].essential:
+                    say(f"{name} exited with {proc.returncode}; the rest keeps running")
+                    del procs[name]
+                    continue
+                say(f"{name} exited with {proc.returncode}; stopping the rest")
+                stopping, code = True, 1
+                break
             time.sleep(0.5)
-        for proc in children.values():
+        # The simulator first (it finishes the action under way), then the servers it talks to.
+        for proc in reversed(list(procs.values())):
             if proc.poll() is None:
                 proc.terminate()
         deadline = time.monotonic() + 15
-        for proc in children.values():
+        for proc in procs.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))
             if proc.poll() is None:
                 proc.kill()
-        say("stopped web, ws, worker and beat")
+        (RUN / CHILDREN).unlink(missing_ok=True)
+        say(f"stopped {', '.join(plan)}")
         return code
 
 
@@ -349,7 +426,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m command_center.stack")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("run", help="migrate, load codes and demo, start web + worker + beat").set_defaults(fn=cmd_run)
+    run = sub.add_parser("run", help="migrate, load codes and demo, start web, ws, worker, beat and the simulator")
+    run.set_defaults(fn=cmd_run)
     t = sub.add_parser("test", help="run pytest with the services")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
     t.set_defaults(fn=cmd_test)

@@ -1,11 +1,13 @@
-from django.conf import settings
-from django.conf.urls.static import static
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from dispatch.urls import api_urlpatterns as dispatch_api
 from incidents.urls import api_urlpatterns as incidents_api
+from intel.urls import api_urlpatterns as intel_api
+from supervision.urls import api_urlpatterns as supervision_api
 
 from . import api, health, views
 
@@ -16,9 +18,18 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("codes/categories/", api.CategoryListView.as_view(), name="api-categories"),
     path("codes/results/", api.HandlingResultListView.as_view(), name="api-results"),
     path("codes/supervision-levels/", api.SupervisionLevelListView.as_view(), name="api-supervision-levels"),
+    path("", include(dispatch_api)),  # before incidents: it adds incidents/<pk>/recommendations|dispatch/
     path("", include(incidents_api)),
+    path("", include(intel_api)),  # the loop 研交办督结: analyses, directives, tasks, files, clusters/<pk>/govern/
+    path("", include(supervision_api)),  # reminders, 督办 orders, watch list, review queue, overdue list
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script under the CSP. Swagger UI
+    # writes a <style> element of its own: inline styles are allowed on this page alone (scripts stay strict).
+    path(
+        "docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]
 
 urlpatterns = [
@@ -34,7 +45,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("", include("incidents.page_urls")),
+    path("", include("dispatch.page_urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA is never served as such, not even in DEBUG: uploaded files go out only through views that check
+# the caller may see what they belong to.

@@ -5,3 +5,36 @@ from django.utils.translation import gettext_lazy as _
 class DispatchConfig(AppConfig):
     name = "dispatch"
     verbose_name = _("Dispatch")
+    # `manage.py load_demo` calls this after the demo city and its people exist.
+    demo_loader = "dispatch.demo.load_demo"
+
+    def ready(self) -> None:
+        from command_center.models import Role
+        from command_center.orgs import ROLE_PERMISSIONS
+
+        from .services import register_clocks
+
+        register_clocks()
+        # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.
+        view = {"dispatch.view_unit", "dispatch.view_dispatchorder", "dispatch.view_shift"}
+        for role in (
+            Role.CALL_TAKER,
+            Role.DUTY_OFFICER,
+            Role.COMMANDER,
+            Role.STATION_OFFICER,
+            Role.ANALYST,
+            Role.SUPERVISOR,
+        ):
+            ROLE_PERMISSIONS.setdefault(role, set()).update(view)
+        ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(
+            {
+                *view,
+                "dispatch.add_unit",
+                "dispatch.change_unit",
+                "dispatch.add_shift",
+                "dispatch.change_shift",
+                "dispatch.delete_shift",
+                "dispatch.view_unittransition",
+                "dispatch.view_ordertransition",
+            }
+        )

@@ -7,14 +7,15 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import orgs
+from command_center import memo, orgs
 from command_center.models import Category, Org
 
 from .models import Incident, State
@@ -84,9 +85,29 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 # --- Repeat hints ---------------------------------------------------------------------------------------
 
 
+class Earlier(NamedTuple):
+    """What a hint reads of an earlier incident (the rest of the row stays on disk; no model instance)."""
+
+    id: int
+    number: str
+    state: str
+    category_id: str
+    address: str
+    reported_at: datetime
+    lat: float | None
+    lon: float | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+HINT_FIELDS = Earlier._fields
+
+
 @dataclass
 class Hint:
-    incident: Incident
+    incident: Earlier
     kind: str  # same_caller | same_address | recurring | after_handling | same_event
     reason: str
     distance_m: float | None = None
@@ -128,39 +149,121 @@ def repeat_hints(
     """
     now = now or timezone.now()
     cfg = settings.REPEAT
-    # user=None: the system asking (the ledger), which sees every incident.
-    base = (visible_incidents(user) if user is not None else Incident.objects.all()).select_related("category")
+    # user=None: the system asking, which sees every incident.
+    base = visible_incidents(user) if user is not None else Incident.objects.all()
     if exclude_id:
         base = base.exclude(pk=exclude_id)
+    since_place = now - timedelta(days=cfg["place_window_days"])
+    by_phone: list[Earlier] = []
+    key = phone_key(phone)
+    if key:
+        since = now - timedelta(days=cfg["phone_window_days"])
+        by_phone = _rows(base.filter(phone_key=key, reported_at__gte=since, reported_at__lte=now)[:limit])
+    near: list[Earlier] = []
+    if lat is not None and lon is not None:
+        near = _rows(
+            base.filter(
+                cell__in=cells_around(lat, lon, cfg["radius_m"]), reported_at__gte=since_place, reported_at__lte=now
+            )
+            .exclude(state__in=[State.MERGED, State.INVALID])
+            .order_by("-reported_at")[: limit * 3]
+        )
+    at_address: list[Earlier] = []
+    akey = address_key(address)
+    if len(akey) >= 4:
+        at_address = _rows(base.filter(address_key=akey, reported_at__gte=since_place, reported_at__lte=now)[:limit])
+    return _classify(
+        by_phone=by_phone, near=near, at_address=at_address, lat=lat, lon=lon, category=category, now=now, limit=limit
+    )
+
+
+def _rows(qs: QuerySet[Incident]) -> list[Earlier]:
+    return [Earlier._make(row) for row in qs.values_list(*HINT_FIELDS)]
+
+
+# The ledger's read at intake: the incidents near the call and at its address, in one statement of a fixed
+# shape (the incident_cell and incident_address indexes, newest first). System view: no scope.
+_LEDGER_SQL = f"""
+    (SELECT 'n', {", ".join(HINT_FIELDS)} FROM incidents_incident
+      WHERE cell = ANY(%(cells)s) AND reported_at >= %(since)s AND reported_at <= %(now)s
+        AND state NOT IN ('merged', 'invalid')
+      ORDER BY reported_at DESC LIMIT %(near_limit)s)
+    UNION ALL
+    (SELECT 'a', {", ".join(HINT_FIELDS)} FROM incidents_incident
+      WHERE %(by_address)s AND address_key = %(akey)s AND reported_at >= %(since)s AND reported_at <= %(now)s
+      ORDER BY reported_at DESC LIMIT %(limit)s)
+"""  # noqa: S608  # fixed column names, values are parameters
+
+
+def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
+    """What the repeat ledger needs of a new call, read before it is stored (see services._intake)."""
+    cfg = settings.REPEAT
+    now = incident.reported_at
+    cells = (
+        []
+        if incident.lat is None or incident.lon is None
+        else cells_around(incident.lat, incident.lon, cfg["radius_m"])
+    )
+    akey = incident.address_key
+    params: dict[str, Any] = {
+        "cells": cells,
+        "since": now - timedelta(days=cfg["place_window_days"]),
+        "now": now,
+        "near_limit": limit * 3,
+        "akey": akey,
+        "by_address": len(akey) >= 4,  # a short address ("门口") says nothing about the place
+        "limit": limit,
+    }
+    near: list[Earlier] = []
+    at_address: list[Earlier] = []
+    with connection.cursor() as cur:
+        cur.execute(_LEDGER_SQL, params)
+        for tag, *values in cur.fetchall():
+            (near if tag == "n" else at_address).append(Earlier._make(values))
+    return _classify(
+        by_phone=[],
+        near=near,
+        at_address=at_address,
+        lat=incident.lat,
+        lon=incident.lon,
+        category=incident.category,
+        now=now,
+        limit=limit,
+    )
+
+
+def _classify(
+    *,
+    by_phone: list[Earlier],
+    near: list[Earlier],
+    at_address: list[Earlier],
+    lat: float | None,
+    lon: float | None,
+    category: Category | None,
+    now: datetime,
+    limit: int,
+) -> list[Hint]:
+    """Give each earlier incident its strongest repeat kind and the reason, strongest first."""
+    cfg = settings.REPEAT
     found: dict[int, Hint] = {}
 
     def add(hint: Hint) -> None:
         if hint.incident.pk not in found:  # the first (strongest) reason wins
             found[hint.incident.pk] = hint
 
-    key = phone_key(phone)
-    if key:
-        since = now - timedelta(days=cfg["phone_window_days"])
-        rows = list(base.filter(phone_key=key, reported_at__gte=since, reported_at__lte=now)[:limit])
-        for inc in rows:
-            add(
-                Hint(
-                    inc,
-                    "same_caller",
-                    _("Same caller number: %(n)d calls in %(d)d days")
-                    % {"n": len(rows) + 1, "d": cfg["phone_window_days"]},
-                )
+    for inc in by_phone:
+        add(
+            Hint(
+                inc,
+                "same_caller",
+                _("Same caller number: %(n)d calls in %(d)d days")
+                % {"n": len(by_phone) + 1, "d": cfg["phone_window_days"]},
             )
+        )
 
     type_prefix = category.code[:4] if category else ""
     top_prefix = category.code[:2] if category else ""
     if lat is not None and lon is not None:
-        since = now - timedelta(days=cfg["place_window_days"])
-        near = list(
-            base.filter(cell__in=cells_around(lat, lon, cfg["radius_m"]), reported_at__gte=since, reported_at__lte=now)
-            .exclude(state__in=[State.MERGED, State.INVALID])
-            .order_by("-reported_at")[: limit * 3]
-        )
         for inc in near:
             if inc.lat is None or inc.lon is None:
                 continue
@@ -208,12 +311,9 @@ def repeat_hints(
                     )
                 )
 
-    akey = address_key(address)
-    if len(akey) >= 4:
-        since = now - timedelta(days=cfg["place_window_days"])
-        for inc in base.filter(address_key=akey, reported_at__gte=since, reported_at__lte=now)[:limit]:
-            kind = "recurring" if type_prefix and inc.category_id.startswith(type_prefix) else "same_address"
-            add(Hint(inc, kind, _("Same address within %(d)d days") % {"d": cfg["place_window_days"]}))
+    for inc in at_address:
+        kind = "recurring" if type_prefix and inc.category_id.startswith(type_prefix) else "same_address"
+        add(Hint(inc, kind, _("Same address within %(d)d days") % {"d": cfg["place_window_days"]}))
 
     order = {"same_event": 0, "same_caller": 1, "after_handling": 2, "recurring": 3, "same_address": 4}
     return sorted(found.values(), key=lambda h: (order[h.kind], -h.incident.reported_at.timestamp()))[:limit]
@@ -239,7 +339,12 @@ def hints_for(user: Any, incident: Incident) -> list[Hint]:
 def nearest_station(user: Any, lat: float, lon: float) -> Org | None:
     """The station whose area holds the position; until areas are drawn, the nearest station the user may
     dispatch to (their subtree)."""
-    stations = orgs.visible_orgs(user).filter(level=Org.Level.STATION, kind=Org.Kind.POLICE, lat__isnull=False)
+    person = orgs.person_of(user)
+    root = "" if getattr(user, "is_superuser", False) or person is None else person.org.path
+    stations = memo.remember(
+        ("incidents.stations", root, person.org.pk if person else None, getattr(user, "is_superuser", False)),
+        lambda: list(orgs.visible_orgs(user).filter(level=Org.Level.STATION, kind=Org.Kind.POLICE, lat__isnull=False)),
+    )
     best: tuple[float, Org] | None = None
     for s in stations:
         assert s.lat is not None and s.lon is not None

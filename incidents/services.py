@@ -6,7 +6,6 @@ version, start/meet/cancel clocks, queue pushes for after commit — in one tran
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,11 +15,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import clocks, orgs, realtime
+from command_center import clocks, hooks, orgs, realtime
 from command_center.audit import log_transition
 from command_center.errors import Refused
 from command_center.models import Category, HandlingResult, Org, Role
-from command_center.transitions import InvalidTransition
+from command_center.transitions import InvalidTransition, next_state
 
 from . import selectors
 from .models import (
@@ -35,7 +34,7 @@ from .models import (
     SlaPolicy,
     State,
 )
-from .transitions import Event, next_diversion_state, next_incident_state
+from .transitions import CLUSTER, Event, next_diversion_state, next_incident_state
 
 # Who may do what: the command center takes and closes calls; stations handle them.
 INTAKE_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER]
@@ -134,27 +133,50 @@ class IntakeData:
     link_type: str = LinkType.REPEAT
 
 
-def _number(incident_id: int, region: str, day: Any) -> str:
-    """Take the next number for (region, day) and write it onto the incident, in one statement. The
-    sequence row stays locked until the intake commits, so numbers are handed out in commit order and a
-    rollback gives its number back: no gaps."""
-    with connection.cursor() as cur:
-        cur.execute(
-            """
+# The incident row, its first log row and its number, in one statement. The (region, day) sequence row is
+# taken in the same statement and stays locked until the intake commits, so numbers are handed out in
+# commit order and a rollback (a duplicate call_id, anything later) gives its number back: no gaps.
+_INSERT_SQL: str | None = None
+_INSERT_FIELDS: list[Any] = []
+
+
+def _insert_sql() -> str:
+    global _INSERT_SQL
+    if _INSERT_SQL is None:
+        fields = [f for f in Incident._meta.concrete_fields if f.attname not in ("id", "number")]
+        _INSERT_FIELDS[:] = fields
+        cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+        vals = ", ".join(["%s"] * len(fields))
+        _INSERT_SQL = f"""
             WITH seq AS (
                 INSERT INTO incidents_incidentsequence (region, day, last) VALUES (%s, %s, 1)
                 ON CONFLICT (region, day) DO UPDATE SET last = incidents_incidentsequence.last + 1
                 RETURNING last
+            ), inc AS (
+                INSERT INTO incidents_incident (number, {cols})
+                SELECT %s || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0'), {vals} FROM seq
+                RETURNING id, number
+            ), log AS (
+                INSERT INTO incidents_incidenttransition (from_state, to_state, event, actor_id, at, reason, subject_id)
+                SELECT '', %s, 'intake', %s, %s, '', inc.id FROM inc
             )
-            UPDATE incidents_incident SET number = %s || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0')
-            FROM seq WHERE incidents_incident.id = %s
-            RETURNING number
-            """,
-            [region, day, f"{region}{day:%Y%m%d}", incident_id],
-        )
+            SELECT id, number FROM inc
+        """  # noqa: S608  # column names from the model, values are parameters
+    return _INSERT_SQL
+
+
+def _insert(incident: Incident, *, region: str, day: Any, actor_id: int | None) -> None:
+    """Store a new incident with its number and its `received` log row (sets pk and number)."""
+    sql = _insert_sql()
+    values = [f.get_db_prep_save(f.pre_save(incident, True), connection) for f in _INSERT_FIELDS]
+    params = [region, day, f"{region}{day:%Y%m%d}", *values, incident.state, actor_id, incident.intake_done_at]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
         row = cur.fetchone()
     assert row is not None
-    return str(row[0])
+    incident.pk, incident.number = row
+    incident._state.adding = False
+    incident._state.db = connection.alias
 
 
 def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
@@ -162,7 +184,7 @@ def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
 
     The same source + call_id again returns the stored incident (created=False): a retried request never
     makes two, even when both retries run at once. The unique constraint decides (no read before the
-    insert: most calls are new); the loser rolls back, before it took a number, and reads the winner's row.
+    insert: most calls are new); the loser rolls back, with the number it took, and reads the winner's row.
     """
     try:
         return _intake(actor=actor, data=data), True
@@ -176,6 +198,9 @@ def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
 
 @transaction.atomic
 def _intake(*, actor: Any, data: IntakeData) -> Incident:
+    """Steps: scope and routing from memory (the person came with the request, the org tree and stations are
+    cached); one read of the earlier incidents nearby for the repeat ledger; one statement that stores the
+    row, its log row and its number; ledger lines only when the call repeats something; push after commit."""
     person = orgs.person_of(actor)
     home = person.org if person else Org.objects.filter(depth=1).order_by("path").first()
     if home is None:
@@ -189,8 +214,7 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
         raise Refused("org", _("This organisation is outside your area."))
     now = timezone.now()
     intake_org = selectors.command_center_of(home)
-    incident = Incident.objects.create(
-        number=f"T-{uuid.uuid4().hex[:30]}",  # the real number is taken last, see below
+    incident = Incident(
         source=data.source,
         call_id=data.call_id,
         caller_phone=data.caller_phone.strip(),
@@ -214,15 +238,13 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
         answered_at=data.answered_at or data.reported_at or now,
         intake_done_at=now,
     )
-    log_transition(incident, from_state="", to_state=State.RECEIVED, event="intake", actor=actor)
+    # Read before the insert: what was here before this call (nothing of it is stored yet).
+    earlier = selectors.ledger_hints(incident)
+    region = (intake_org.region_code or "000000")[:6]
+    _insert(incident, region=region, day=timezone.localdate(now), actor_id=getattr(actor, "pk", None))
     if data.repeat_of is not None:
         _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"))
-    _ledger(incident)
-    # The number comes last: taking it locks the (region, day) sequence row until commit, so every other
-    # intake of the region waits on it. Everything above runs before that, in parallel with other intakes.
-    region = (intake_org.region_code or "000000")[:6]
-    day = timezone.localdate(now)
-    incident.number = _number(incident.pk, region, day)
+    _ledger(incident, earlier)
     _changed(incident, "created")
     return incident
 
@@ -245,24 +267,15 @@ THEMES = {
 }
 
 
-def _ledger(incident: Incident) -> None:
+def _ledger(incident: Incident, hints: list[selectors.Hint]) -> None:
     """Put the incident on the repeat ledger when it makes a place recurring, recurs after handling, or
-    repeats an open event. Adds to the open line of the same kind for the same place and type."""
-    hints = selectors.repeat_hints(
-        None,  # the ledger is the system's, not the call-taker's view
-        address=incident.address,
-        lat=incident.lat,
-        lon=incident.lon,
-        category=incident.category,
-        exclude_id=incident.pk,
-        now=incident.reported_at,
-        limit=50,
-    )
-    by_kind: dict[str, list[Incident]] = {}
+    repeats an open event (`hints`: selectors.ledger_hints). Adds to the open line of the same kind for the
+    same place and type."""
+    by_kind: dict[str, list[selectors.Earlier]] = {}
     for h in hints:
         by_kind.setdefault(h.kind, []).append(h.incident)
     K = RepeatCluster.Kind
-    wanted: list[tuple[str, list[Incident]]] = []
+    wanted: list[tuple[str, list[selectors.Earlier]]] = []
     if by_kind.get("same_event"):
         wanted.append((K.SAME_EVENT, by_kind["same_event"]))
     if by_kind.get("after_handling"):
@@ -272,14 +285,13 @@ def _ledger(incident: Incident) -> None:
         wanted.append((K.RECURRING, recurring))
     type_prefix = incident.category_id[:4]
     for kind, others in wanted:
-        members = [incident, *others]
         cluster = (
             RepeatCluster.objects.select_for_update()
             .filter(
                 kind=kind,
                 status__in=[RepeatCluster.Status.OPEN, RepeatCluster.Status.GOVERNED],
                 category__code__startswith=type_prefix,
-                incidents__in=others,
+                incidents__in=[o.pk for o in others],
             )
             .order_by("pk")
             .first()
@@ -293,10 +305,10 @@ def _ledger(incident: Incident) -> None:
                 address=incident.address,
                 lat=incident.lat,
                 lon=incident.lon,
-                first_at=min(m.reported_at for m in members),
+                first_at=min([incident.reported_at, *(o.reported_at for o in others)]),
                 last_at=incident.reported_at,
             )
-        cluster.incidents.add(*members)
+        cluster.incidents.add(incident, *[o.pk for o in others])
         cluster.count = cluster.incidents.count()
         cluster.last_at = max(cluster.last_at, incident.reported_at)
         cluster.save(update_fields=["count", "last_at"])
@@ -317,7 +329,8 @@ def _ledger(incident: Incident) -> None:
 
 
 def _lock(incident_id: int) -> Incident:
-    return Incident.objects.select_for_update().select_related("org").get(pk=incident_id)
+    # of=("self",): lock the incident, not its org (FOR UPDATE on an org would block every insert pointing at it).
+    return Incident.objects.select_for_update(of=("self",)).select_related("org").get(pk=incident_id)
 
 
 def _move(incident: Incident, event: str, actor: Any, *, reason: str = "", at: datetime | None = None) -> str:
@@ -385,7 +398,7 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     # Lock both rows in id order, so two merges in opposite directions cannot deadlock.
     locked = {
         x.pk: x
-        for x in Incident.objects.select_for_update()
+        for x in Incident.objects.select_for_update(of=("self",))
         .select_related("org")
         .filter(pk__in=sorted([incident_id, into_id]))
         .order_by("pk")
@@ -472,6 +485,9 @@ def incident_callback(*, incident_id: int, actor: Any, channel: str, satisfactio
     _save(i, "needs_rectification")
     clocks.meet(i, CLOCK_CALLBACK)
     _changed(i, "updated")
+    if i.needs_rectification:
+        # Hook for the loop (intel listens, see command_center/hooks.py): open a rectification task after commit.
+        hooks.emit_on_commit(hooks.INCIDENT_DISSATISFIED, incident_id=i.pk)
     return cb
 
 
@@ -487,6 +503,40 @@ def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: st
     i.save(update_fields=["version"])
     _changed(i, "updated")
     return link
+
+
+# --- For the loop (intel): a repeat cluster put into the loop and struck off (挂账销号) -----------------------
+
+
+def cluster_payload(c: RepeatCluster) -> dict[str, Any]:
+    return {"id": c.pk, "kind": c.kind, "status": c.status, "count": c.count, "address": c.address, "org": c.org_id}
+
+
+@transaction.atomic
+def repeat_cluster_move(*, cluster_id: int, event: str) -> RepeatCluster:
+    """Move a ledger line by CLUSTER's table (govern, strike_off, reopen) inside the caller's transaction.
+
+    Called by the intel services that own the reason (a directive issued, its task approved, withdrawn); they
+    checked the actor. Locks the cluster row (of=self: never its org).
+    """
+    c = RepeatCluster.objects.select_for_update(of=("self",)).select_related("org").get(pk=cluster_id)
+    c.status = next_state(CLUSTER, c.status, event)
+    c.save(update_fields=["status"])
+    realtime.broadcast_on_commit(c.org, "repeat.cluster", cluster_payload(c))
+    return c
+
+
+def incident_rectified(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
+    """The rectification (整改) opened by a dissatisfied callback was approved: the mark comes off. Called by
+    the loop inside its own transaction (it checked the actor); a no-op when there is no mark."""
+    i = _lock(incident_id)
+    if not i.needs_rectification:
+        return i
+    _move(i, Event.RECTIFIED, actor, reason=reason)
+    i.needs_rectification = False
+    _save(i, "needs_rectification")
+    _changed(i, "updated")
+    return i
 
 
 # --- For the dispatch app: the incident moves with its orders -------------------------------------------
@@ -541,7 +591,7 @@ def diversion_payload(d: Diversion) -> dict[str, Any]:
 
 
 def _lock_diversion(diversion_id: int) -> Diversion:
-    return Diversion.objects.select_for_update().select_related("partner").get(pk=diversion_id)
+    return Diversion.objects.select_for_update(of=("self",)).select_related("partner").get(pk=diversion_id)
 
 
 def _move_diversion(d: Diversion, event: str, actor: Any, reason: str = "") -> None:
@@ -626,5 +676,6 @@ __all__ = [
     "incident_mark_responding",
     "incident_merge",
     "incident_self_handle",
+    "repeat_cluster_move",
     "sla_for",
 ]

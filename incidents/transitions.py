@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from command_center.transitions import Table, allowed_events, next_state
 
-from .models import Diversion, State
+from .models import Diversion, RepeatCluster, State
 
 
 class Event:
@@ -23,6 +23,7 @@ class Event:
     CLEAR_SCENE = "clear_scene"
     CLOSE = "close"
     CALLBACK = "callback"
+    RECTIFIED = "rectified"  # the rectification a dissatisfied callback opened was approved (the loop)
     PARTNER_DONE = "partner_done"  # the partner completed a diversion: the incident closes
     PARTNER_RETURNED = "partner_returned"  # the partner sent it back: the command center takes it again
     RECLASSIFY = "reclassify"
@@ -74,7 +75,7 @@ INCIDENT: Table = {
     SC: {Event.FEEDBACK: SC, Event.CLOSE: C, Event.RECLASSIFY: SC},
     SH: {Event.FEEDBACK: SH, Event.CLOSE: C},
     DIV: {Event.PARTNER_DONE: C, Event.PARTNER_RETURNED: R},
-    C: {Event.CALLBACK: C, Event.FEEDBACK: C},
+    C: {Event.CALLBACK: C, Event.FEEDBACK: C, Event.RECTIFIED: C},
     M: {},
     INV: {},
 }
@@ -92,6 +93,16 @@ DIVERSION: Table = {
 }
 
 
+# The repeat ledger's line (挂账销号), moved by the loop (intel): put into the loop as a directive, struck off
+# when its task is approved, back to open if the directive is withdrawn.
+CS = RepeatCluster.Status
+CLUSTER: Table = {
+    CS.OPEN: {"govern": CS.GOVERNED},
+    CS.GOVERNED: {"strike_off": CS.STRUCK_OFF, "reopen": CS.OPEN},
+    CS.STRUCK_OFF: {},
+}
+
+
 def next_incident_state(state: str, event: str) -> str:
     return next_state(INCIDENT, state, event)
 
@@ -101,6 +112,7 @@ def next_diversion_state(state: str, event: str) -> str:
 
 
 __all__ = [
+    "CLUSTER",
     "DIVERSION",
     "INCIDENT",
     "OPEN_STATES",

@@ -5,3 +5,44 @@ from django.utils.translation import gettext_lazy as _
 class IntelConfig(AppConfig):
     name = "intel"
     verbose_name = _("Intel")
+    # `manage.py load_demo` calls this after the demo city and its people exist.
+    demo_loader = "intel.demo.load_demo"
+
+    def ready(self) -> None:
+        from command_center import hooks
+        from command_center.models import Role
+        from command_center.orgs import ROLE_PERMISSIONS
+
+        from . import services
+
+        services.register_clocks()
+        # A dissatisfied callback (incidents) opens a rectification task: incidents cannot import intel, so it
+        # emits an after-commit hook that the loop listens to.
+        hooks.listen(hooks.INCIDENT_DISSATISFIED, services.rectification_open)
+        # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.
+        view = {
+            "intel.view_analysis",
+            "intel.view_directive",
+            "intel.view_task",
+            "intel.view_taskreport",
+            "intel.view_closurereport",
+        }
+        for role in (
+            Role.CALL_TAKER,
+            Role.DUTY_OFFICER,
+            Role.COMMANDER,
+            Role.STATION_OFFICER,
+            Role.ANALYST,
+            Role.SUPERVISOR,
+        ):
+            ROLE_PERMISSIONS.setdefault(role, set()).update(view)
+        ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(
+            {
+                *view,
+                "intel.view_attachment",
+                "intel.view_taskdirective",
+                "intel.view_analysistransition",
+                "intel.view_directivetransition",
+                "intel.view_tasktransition",
+            }
+        )

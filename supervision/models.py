@@ -1,1 +1,147 @@
-"""Models of the supervision app (see DESIGN.md §3); none yet."""
+"""Supervision (督): reminders (催办) when a task clock breaks, formal supervision orders (督办) when it breaks
+again, and the commanders' watch list (盯办). Fields, constraints and indexes only; writes live in services.py.
+
+Supervision sits above intel (it imports the loop's tasks); the loop knows nothing of it: supervision hooks
+into the kernel's clock registry for the loop's clock kinds (apps.py).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from command_center.models import Deadline, Org, SupervisionLevel
+from incidents.models import Incident
+from intel.models import Task
+
+
+class Reminder(models.Model):
+    """催办: one clock's breach told to the org that must act. Never lost (written in the sweep's transaction
+    that marks the breach), never doubled (unique per deadline, level and recipient)."""
+
+    class Level(models.IntegerChoices):
+        REMINDER = 1, _("Reminder (催办)")
+        SUPERVISION = 2, _("Formal supervision (督办)")
+
+    deadline = models.ForeignKey(Deadline, on_delete=models.PROTECT, related_name="+", verbose_name=_("deadline"))
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, default=Level.REMINDER)
+    recipient = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("recipient"))
+    task = models.ForeignKey(
+        Task, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders", verbose_name=_("task")
+    )
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["deadline", "level", "recipient"], name="reminder_once_per_breach"),
+        ]
+        indexes = [
+            # The inbox: an org's reminders, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="reminder_inbox"),
+            # A task's reminders (how many breaches so far: the escalation's count).
+            models.Index(fields=["task", "created_at"], name="reminder_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} → {self.recipient}"
+
+
+class SupervisionOrder(models.Model):
+    """督办: a formal supervision order on a task that broke a clock again, with a level from the code table
+    (督办级别); each further breach raises the next level."""
+
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="supervision_orders", verbose_name=_("task"))
+    org = models.ForeignKey(
+        Org, on_delete=models.PROTECT, related_name="supervision_orders", verbose_name=_("supervised org")
+    )
+    level = models.ForeignKey(SupervisionLevel, on_delete=models.PROTECT, related_name="+", verbose_name=_("level"))
+    deadline = models.OneToOneField(
+        Deadline,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("breach"),
+        help_text=_("The breach that raised it: one order per breach."),
+    )
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("supervision order")
+        verbose_name_plural = _("supervision orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["org", "-created_at"], name="supervision_order_org")]
+
+    def __str__(self) -> str:
+        return f"{self.level} · {self.task}"
+
+
+class Watch(models.Model):
+    """盯办: a commander puts a task or an incident on their board's watch list; it shows there until the
+    subject closes or the watch is ended."""
+
+    task = models.ForeignKey(
+        Task, on_delete=models.PROTECT, null=True, blank=True, related_name="watches", verbose_name=_("task")
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, null=True, blank=True, related_name="watches", verbose_name=_("incident")
+    )
+    org = models.ForeignKey(
+        Org,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("org of the subject"),
+        help_text=_("Whose it is."),
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    by_org = models.ForeignKey(
+        Org, on_delete=models.PROTECT, related_name="watches", verbose_name=_("board"), help_text=_("Where it shows.")
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("watch")
+        verbose_name_plural = _("watch list")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(task__isnull=False, incident__isnull=True) | Q(task__isnull=True, incident__isnull=False),
+                name="watch_task_or_incident",
+            ),
+            # One running watch per subject per board.
+            models.UniqueConstraint(
+                fields=["by_org", "task"],
+                condition=Q(ended_at__isnull=True, task__isnull=False),
+                name="watch_task_once",
+            ),
+            models.UniqueConstraint(
+                fields=["by_org", "incident"],
+                condition=Q(ended_at__isnull=True, incident__isnull=False),
+                name="watch_incident_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["by_org", "-created_at"], condition=Q(ended_at__isnull=True), name="watch_board")
+        ]
+
+    def __str__(self) -> str:
+        return f"盯办 {self.task or self.incident}"

@@ -135,17 +135,35 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+def _clear_content_types(**_kwargs: Any) -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+
+
+def _live_server_setup() -> None:
+    """In the server process: use the test database, and forget content-type ids at every request. The
+    server lives for the whole session while each transactional test flushes the tables, and the content
+    types come back with new ids: a cached old id (clocks name their subject by content type) breaks the
+    next browser test's inserts."""
+    from channels.testing.live import set_database_connection
+    from django.core.signals import request_started
+
+    set_database_connection()
+    request_started.connect(_clear_content_types, dispatch_uid="tests.live.clear_content_types")
+
+
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """Daphne (HTTP + WebSocket) in a child process, on the test database."""
     from functools import partial
 
-    from channels.testing.live import make_application, set_database_connection
+    from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     proc = DaphneProcess(
-        "127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler), setup=set_database_connection
+        "127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler), setup=_live_server_setup
     )
     proc.daemon = True  # a stuck child must never keep pytest from exiting
     with django_db_blocker.unblock():

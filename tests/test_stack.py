@@ -81,3 +81,19 @@ def test_postgres_starts_after_its_server_was_killed(run_dir):
             assert cur.fetchone() == (1,)
     finally:
         stack.stop_postgres()
+
+
+def test_make_run_starts_the_simulator_last_unless_turned_off():
+    env = {"DATABASE_URL": "postgres://db", "REDIS_URL": "redis://r"}
+    plan = stack.children(env, port="8000", ws_port="8001", workers="2")
+    assert list(plan) == ["web", "ws", "worker", "beat", "sim"]
+    sim = plan["sim"]
+    assert sim.argv[1:] == [str(stack.ROOT / "manage.py"), "simulate", "--speed", "1"]  # real time by default
+    assert sim.env["DATABASE_URL"] == "postgres://db" and sim.env["REDIS_URL"] == "redis://r"
+    # The servers are essential (one exiting stops everything); the demo's simulator is not.
+    assert not sim.essential and all(c.essential for name, c in plan.items() if name != "sim")
+    fast = stack.children({**env, "SIMULATE_SPEED": "10"}, port="8000", ws_port="8001", workers="2")
+    assert fast["sim"].argv[-2:] == ["--speed", "10"]
+    for off in ("0", "false", "no", "off"):
+        plan = stack.children({**env, "SIMULATE": off}, port="8000", ws_port="8001", workers="2")
+        assert list(plan) == ["web", "ws", "worker", "beat"]

@@ -67,3 +67,10 @@ def test_schema_and_docs_are_served(api, world):
     docs = api.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"//cdn" not in docs.content  # vendored, no CDN
+
+
+def test_a_value_the_database_cannot_hold_is_a_400_not_a_500(api, world):
+    """Found by schemathesis: a date with a +18:19 offset in year 172 reached PostgreSQL as a filter."""
+    api.force_authenticate(world.duty)
+    r = api.get("/api/orders/", {"sent_before": "0172-11-02T00:37:51+18:19"})
+    assert r.status_code == 400 and "out of range" in r.json()["detail"]

@@ -54,3 +54,35 @@ def test_state_tables_are_data_and_refuse_unknown_events():
     with pytest.raises(InvalidTransition) as exc:
         next_state(table, "busy", "start")
     assert exc.value.allowed == ["drop", "finish"] and exc.value.state == "busy"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE {t} SET reason = 'rewritten' WHERE id = %s",
+        "DELETE FROM {t} WHERE id = %s",
+    ],
+)
+def test_the_database_refuses_changes_too(logged, sql):
+    from django.db import DatabaseError, connection, transaction
+
+    _w, row = logged
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(sql.format(t=WidgetTransition._meta.db_table), [row.pk])
+    assert WidgetTransition.objects.get(pk=row.pk).reason == "ok"
+
+
+def test_every_transition_log_table_has_the_trigger(db):
+    from django.apps import apps
+    from django.db import connection
+
+    from command_center.audit import TransitionLog
+
+    logs = {m._meta.db_table for m in apps.get_models() if issubclass(m, TransitionLog)}
+    assert {"incidents_incidenttransition", "dispatch_ordertransition"} <= logs
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'cc_append_only'"
+        )
+        guarded = {r[0] for r in cur.fetchall()}
+    assert logs <= guarded

@@ -142,3 +142,32 @@ def test_oldest_due_age_reports_the_sweepers_lag(world, widget):
     assert clocks.oldest_due_age(now) is None
     clocks.start(widget, "testapp.respond", due=now - timedelta(seconds=42), org=world.station_a1)
     assert clocks.oldest_due_age(now) == pytest.approx(42)
+
+
+def test_a_pushed_breach_is_marked_and_not_sent_again(world, widget):
+    now = timezone.now()
+    d = clocks.start(widget, "testapp.respond", due=now, org=world.station_a1)
+    with capture_broadcasts():
+        clocks.sweep(now=now + timedelta(seconds=1))
+    d.refresh_from_db()
+    assert d.pushed_at is not None
+    with capture_broadcasts() as again:
+        assert clocks.repush(now=now + timedelta(minutes=5)) == 0
+    assert again == []
+
+
+def test_a_breach_whose_push_was_lost_is_pushed_by_a_later_sweep(world, widget):
+    """The worker died between commit and push: the breach is recorded, its push never happened."""
+    now = timezone.now()
+    d = clocks.start(widget, "testapp.respond", due=now, org=world.station_a1)
+    assert clocks.sweep(now=now + timedelta(seconds=1)) == 1  # after-commit callbacks never run here
+    d.refresh_from_db()
+    assert d.breached_at is not None and d.pushed_at is None
+    with capture_broadcasts() as early:
+        assert clocks.repush(now=now + timedelta(seconds=3)) == 0  # not yet: the first push may be on its way
+    assert early == []
+    with capture_broadcasts() as sent:
+        assert clocks.sweep(now=now + timedelta(seconds=7)) == 0  # nothing new is breached...
+    assert {m["data"]["deadlines"][0]["id"] for m in sent} == {d.pk}  # ...but the lost push goes out
+    d.refresh_from_db()
+    assert d.pushed_at is not None and d.breached_at == now + timedelta(seconds=1)  # recorded once

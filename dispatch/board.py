@@ -1,0 +1,488 @@
+"""What the live screens load over REST: the dispatch board (指挥调度台), the station inbox (派出所接收岗) and
+the big screen (一屏展). Reads only; every query goes through the scoped selectors (`orgs.restrict`).
+
+Each state carries `seq`, the caller's group sequence (realtime.current_seq) read *before* any row: an
+event with a higher seq may already be reflected in the rows (the screen applies it again, which is
+harmless: payloads carry versions), but no event with a lower or equal seq can be missing from them. A
+screen applies only events with `seq > state.seq` and reloads when it sees a gap.
+
+Alerts (the board's strip): there is no table of pushes, so the strip is derived from the rows that the
+pushes report — open breaches (deadlines breached and neither met nor cancelled: `deadlines.breached` /
+`order.overdue`), orders returned today (`order.returned`) and repeat-ledger lines added to today
+(`repeat.cluster`). The keys (`breach:<deadline>`, `returned:<order>`, `repeat:<cluster>`) are the ones the
+screen gives the same pushes, so a reload and a push never show one alert twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
+
+from command_center import clocks, codes, orgs, realtime
+from command_center.models import Deadline, Org, Role
+from incidents import selectors as incident_selectors
+from incidents.models import Incident, RepeatCluster, State
+from incidents.transitions import OPEN_STATES
+
+from . import selectors
+from .models import LIVE_ORDER_STATES, DispatchOrder, Unit
+from .services import order_payload
+
+# Who may load which screen's state (pages check the same sets, see views.py).
+BOARD_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.SUPERVISOR, Role.ANALYST]
+INBOX_ROLES = [Role.STATION_OFFICER, Role.DUTY_OFFICER, Role.COMMANDER]
+
+MAX_INCIDENTS = 500  # the board's queue; more open incidents than this and `truncated` says so
+MAX_ALERTS = 60
+MAX_INBOX_ORDERS = 200
+SIGN_TARGET_S = 30  # the field's measure: signed within 30 seconds (30秒签收率)
+STATION_RING_MIN = 5  # an order to a station (no unit) is held to the widest ring
+
+
+def seq_of(user: Any) -> int:
+    """The caller's group sequence (their org's group, the one /ws/board/ joins); 0 without a person."""
+    person = orgs.person_of(user)
+    return realtime.current_seq(realtime.org_group(person.org_id)) if person else 0
+
+
+def today_start(now: datetime | None = None) -> datetime:
+    """Midnight of the local (Asia/Shanghai) calendar day."""
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _category_names() -> dict[str, str]:
+    return {code: c.name for code, c in codes.active_categories().items()}
+
+
+def _top_code(code: str) -> str:
+    return code[:2] + "0000"
+
+
+# --- Rows ------------------------------------------------------------------------------------------------
+
+
+def order_row(o: DispatchOrder, overdue: Iterable[str] = ()) -> dict[str, Any]:
+    """An order as the screens draw it: the push payload (so REST and pushes share one shape) plus the
+    addressed org's name and the clocks that broke and are not met yet."""
+    row = order_payload(o)
+    row["org_name"] = o.org.name
+    row["overdue"] = sorted(overdue)
+    return row
+
+
+def _unmet(qs: QuerySet[Deadline]) -> QuerySet[Deadline]:
+    """Running clocks and broken ones not met since (a late signature meets a breached sign clock)."""
+    return qs.filter(met_at__isnull=True, cancelled_at__isnull=True)
+
+
+def urgency(row: dict[str, Any]) -> tuple[int, int, str]:
+    """The queue's order: a broken clock first, then a running clock or a call still waiting for dispatch,
+    then the rest (scene cleared, self-handled, diverted); within each, by level (1 most urgent), then
+    oldest first. static/js/board.js sorts pushes with the same rule."""
+    if any(c["breached_at"] for c in row["clocks"]):
+        group = 0
+    elif row["clocks"] or row["state"] == State.RECEIVED:
+        group = 1
+    else:
+        group = 2
+    reported = row["reported_at"]
+    return group, row["level"], reported.isoformat() if isinstance(reported, datetime) else str(reported)
+
+
+# --- The board -------------------------------------------------------------------------------------------
+
+
+# An order's row as the board reads it: the columns of the push payload (services.order_payload), read as
+# plain values (model instances cost most of a large board's time). tests/dispatch/test_board.py holds the
+# two shapes equal.
+_ORDER_COLUMNS = (
+    "id", "incident_id", "org_id", "unit_id", "kind", "state", "version", "ring_minutes", "sent_at",
+    "delivered_at", "signed_at", "arrived_at", "done_at", "returned_at", "cancelled_at", "sign_due_at",
+    "arrive_due_at", "feedback_due_at",
+)  # fmt: skip
+_ORDER_NAMES = {
+    "unit_call_sign": F("unit__call_sign"),
+    "org_name": F("org__name"),
+    "dispatcher_name": F("dispatcher__username"),
+    "signed_by_name": F("signed_by__username"),
+}
+
+
+def _order_row(r: dict[str, Any], brief: dict[str, Any], overdue: Iterable[str]) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "incident": brief,
+        "org": r["org_id"],
+        "unit": r["unit_id"],
+        "unit_call_sign": r["unit_call_sign"],
+        "kind": r["kind"],
+        "state": r["state"],
+        "version": r["version"],
+        "ring_minutes": r["ring_minutes"],
+        "dispatcher": r["dispatcher_name"],
+        "signed_by": r["signed_by_name"],
+        **{f: r[f] for f in _ORDER_COLUMNS[8:]},
+        "org_name": r["org_name"],
+        "overdue": sorted(overdue),
+    }
+
+
+def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
+    """Open incidents of the caller's area, and any incident with a live order addressed into it (a
+    station of another county sent as reinforcement still sees what it was sent to), with their orders
+    and unmet clocks, most urgent first. Returns (rows, truncated). Four queries of plain rows."""
+    orders_qs = selectors.visible_orders(user)
+    live_for_us = orders_qs.filter(state__in=LIVE_ORDER_STATES).values("incident_id")
+    qs = incident_selectors.visible_incidents(user).filter(state__in=OPEN_STATES) | Incident.objects.filter(
+        pk__in=live_for_us
+    )
+    incidents = list(
+        qs.order_by("level", "reported_at", "id").values(
+            "id", "number", "state", "version", "category_id", "level", "address", "lat", "lon", "org_id",
+            "reported_at", org_name=F("org__name"),
+        )[: MAX_INCIDENTS + 1]
+    )  # fmt: skip
+    truncated = len(incidents) > MAX_INCIDENTS
+    incidents = incidents[:MAX_INCIDENTS]
+    ids = [i["id"] for i in incidents]
+    orders = list(
+        orders_qs.filter(incident_id__in=ids)
+        .exclude(state=DispatchOrder.State.CANCELLED)
+        .order_by("sent_at", "id")
+        .values(*_ORDER_COLUMNS, **_ORDER_NAMES)
+    )
+    incident_of_order = {o["id"]: o["incident_id"] for o in orders}
+    ct_incident = ContentType.objects.get_for_model(Incident)
+    ct_order = ContentType.objects.get_for_model(DispatchOrder)
+    deadlines = orgs.restrict(_unmet(Deadline.objects.all()), user).filter(
+        Q(subject_type=ct_incident, subject_id__in=ids)
+        | Q(subject_type=ct_order, subject_id__in=list(incident_of_order))
+    )
+    clocks_by_incident: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    overdue: dict[int, list[str]] = defaultdict(list)
+    registered = clocks.registered()
+    for d in deadlines.order_by("due_at", "id").values(
+        "id", "subject_type_id", "subject_id", "kind", "due_at", "breached_at"
+    ):
+        k = registered.get(d["kind"])
+        is_order = d["subject_type_id"] == ct_order.pk
+        row = {
+            "id": d["id"],
+            "kind": d["kind"],
+            "label": k.label if k else d["kind"],
+            "order": d["subject_id"] if is_order else None,
+            "due_at": d["due_at"],
+            "breached_at": d["breached_at"],
+        }
+        clocks_by_incident[incident_of_order[d["subject_id"]] if is_order else d["subject_id"]].append(row)
+        if is_order and d["breached_at"]:
+            overdue[d["subject_id"]].append(d["kind"])
+    names = _category_names()
+    briefs = {
+        i["id"]: {
+            "id": i["id"], "number": i["number"], "category": i["category_id"], "level": i["level"],
+            "address": i["address"], "lat": i["lat"], "lon": i["lon"],
+        }
+        for i in incidents
+    }  # fmt: skip
+    orders_by_incident: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for o in orders:
+        orders_by_incident[o["incident_id"]].append(_order_row(o, briefs[o["incident_id"]], overdue.get(o["id"], ())))
+    rows = []
+    for i in incidents:
+        rows.append(
+            {
+                "id": i["id"],
+                "number": i["number"],
+                "state": i["state"],
+                "version": i["version"],
+                "category": i["category_id"],
+                "category_name": names.get(i["category_id"], i["category_id"]),
+                "level": i["level"],
+                "address": i["address"],
+                "lat": i["lat"],
+                "lon": i["lon"],
+                "org": i["org_id"],
+                "org_name": i["org_name"],
+                "reported_at": i["reported_at"],
+                "clocks": clocks_by_incident.get(i["id"], []),
+                "orders": orders_by_incident.get(i["id"], []),
+            }
+        )
+    rows.sort(key=urgency)
+    return rows, truncated
+
+
+def board_units(user: Any) -> list[dict[str, Any]]:
+    """The units of the caller's area in the shape of their pushes (services.unit_payload); the org's name
+    is in `orgs`."""
+    rows = (
+        selectors.visible_units(user)
+        .order_by("call_sign")
+        .values(
+            "id", "call_sign", "kind", "org", "status", "ring_minutes", "capabilities", "lat", "lon", "position_at",
+            "version",
+        )
+    )  # fmt: skip
+    return [dict(r) for r in rows]
+
+
+def board_orgs(user: Any) -> list[dict[str, Any]]:
+    """The police orgs of the caller's area (names for the org ids pushes carry), in tree order."""
+    rows = orgs.visible_orgs(user).filter(kind=Org.Kind.POLICE).order_by("path")
+    return [dict(r) for r in rows.values("id", "name", "level", "lat", "lon")]
+
+
+def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
+    rows = list(
+        orgs.restrict(_unmet(Deadline.objects.filter(breached_at__isnull=False)), user).order_by("-breached_at", "-id")[
+            :limit
+        ]
+    )
+    ct_incident = ContentType.objects.get_for_model(Incident)
+    ct_order = ContentType.objects.get_for_model(DispatchOrder)
+    order_ids = [d.subject_id for d in rows if d.subject_type_id == ct_order.pk]
+    incident_ids = [d.subject_id for d in rows if d.subject_type_id == ct_incident.pk]
+    orders = DispatchOrder.objects.select_related("incident", "org", "unit").in_bulk(order_ids)
+    incidents = {i.pk: i for i in Incident.objects.filter(pk__in=incident_ids).only("id", "number", "address")}
+    registered = clocks.registered()
+    out = []
+    for d in rows:
+        k = registered.get(d.kind)
+        alert: dict[str, Any] = {
+            "key": f"breach:{d.pk}",
+            "kind": "breach",
+            "at": d.breached_at,
+            "clock": d.kind,
+            "label": k.label if k else d.kind,
+            "due_at": d.due_at,
+            "order": None,
+            "incident": None,
+            "text": "",
+        }
+        o = orders.get(d.subject_id) if d.subject_type_id == ct_order.pk else None
+        if o is not None:
+            alert["order"] = o.pk
+            alert["incident"] = {"id": o.incident_id, "number": o.incident.number}
+            alert["text"] = o.unit.call_sign if o.unit else o.org.name
+        i = incidents.get(d.subject_id) if d.subject_type_id == ct_incident.pk else None
+        if i is not None:
+            alert["incident"] = {"id": i.pk, "number": i.number}
+            alert["text"] = i.address
+        out.append(alert)
+    return out
+
+
+def board_alerts(user: Any, *, now: datetime | None = None, limit: int = MAX_ALERTS) -> list[dict[str, Any]]:
+    """The strip: open breaches, orders returned today, repeat-ledger lines added to today; newest first."""
+    since = today_start(now)
+    alerts = _breach_alerts(user, limit=limit)
+    returned = (
+        selectors.visible_orders(user)
+        .filter(state=DispatchOrder.State.RETURNED, returned_at__gte=since)
+        .select_related("incident", "org", "unit")
+        .order_by("-returned_at")[:limit]
+    )
+    for o in returned:
+        alerts.append(
+            {
+                "key": f"returned:{o.pk}",
+                "kind": "returned",
+                "at": o.returned_at,
+                "order": o.pk,
+                "incident": {"id": o.incident_id, "number": o.incident.number},
+                "text": f"{o.unit.call_sign if o.unit else o.org.name}: {o.return_reason}",
+            }
+        )
+    clusters = orgs.restrict(RepeatCluster.objects.all(), user).filter(
+        last_at__gte=since, status=RepeatCluster.Status.OPEN
+    )
+    for c in clusters.order_by("-last_at")[:limit]:
+        alerts.append(
+            {
+                "key": f"repeat:{c.pk}",
+                "kind": "repeat",
+                "at": c.last_at,
+                "cluster": c.pk,
+                "repeat_kind": c.kind,
+                "count": c.count,
+                "incident": None,
+                "text": c.address,
+            }
+        )
+    alerts.sort(key=lambda a: a["at"], reverse=True)
+    return alerts[:limit]
+
+
+def board_state(user: Any) -> dict[str, Any]:
+    """GET /api/board/: everything the dispatch board draws. `seq` first (see the module docstring)."""
+    seq = seq_of(user)
+    incidents, truncated = board_incidents(user)
+    return {
+        "seq": seq,
+        "at": timezone.now(),
+        "incidents": incidents,
+        "truncated": truncated,
+        "units": board_units(user),
+        "orgs": board_orgs(user),
+        "alerts": board_alerts(user),
+    }
+
+
+# --- The station inbox -----------------------------------------------------------------------------------
+
+
+def inbox_state(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """GET /api/board/inbox/: the orders addressed to the caller's station (and below it) that are live
+    or ended today, newest first, each with what the station needs to act: the incident's narrative and
+    category name, the actions the state allows, the broken clocks. Never the caller's number."""
+    from .transitions import ORDER, allowed_events
+
+    seq = seq_of(user)
+    since = today_start(now)
+    qs = (
+        selectors.visible_orders(user)
+        .filter(Q(state__in=LIVE_ORDER_STATES) | Q(sent_at__gte=since))
+        .select_related("incident", "org", "unit", "dispatcher", "signed_by")
+        .order_by("-sent_at", "-id")[:MAX_INBOX_ORDERS]
+    )
+    orders = list(qs)
+    overdue = selectors.overdue_clocks([o.pk for o in orders])
+    names = _category_names()
+    rows = []
+    for o in orders:
+        row = order_row(o, overdue.get(o.pk, ()))
+        row["incident"].update(
+            {
+                "state": o.incident.state,
+                "category_name": names.get(o.incident.category_id, o.incident.category_id),
+                "narrative": o.incident.narrative,
+                "reported_at": o.incident.reported_at,
+            }
+        )
+        row["note"] = o.note
+        row["return_reason"] = o.return_reason
+        row["allowed"] = allowed_events(ORDER, o.state)
+        rows.append(row)
+    person = orgs.person_of(user)
+    return {
+        "seq": seq,
+        "at": timezone.now(),
+        "org": {"id": person.org_id, "name": person.org.name} if person else None,
+        "orders": rows,
+        "tasks": [],  # directives' tasks (指令任务) join the inbox with the loop (intel app)
+    }
+
+
+# --- The big screen --------------------------------------------------------------------------------------
+
+
+def _rate(on_time: int, total: int) -> dict[str, Any]:
+    return {"on_time": on_time, "total": total, "rate": round(on_time / total, 4) if total else None}
+
+
+def order_rates(user: Any, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """Today's measures, in SQL over the caller's orders:
+
+    - sign within 30 s: of the orders sent today that were signed, or are still unsigned more than 30 s
+      after sending, the share signed within 30 s. Returned and cancelled orders that were never signed
+      are left out (the station refused or the center called it off: no signature was owed).
+    - arrive within ring: of the orders signed today that arrived, or are still on the way past their
+      ring, the share that arrived within the unit's ring (1/3/5 minutes; an order to a station, 5) of
+      the signature. Orders cancelled before arrival are left out.
+    """
+    now = now or timezone.now()
+    since = today_start(now)
+    sign_limit = timedelta(seconds=SIGN_TARGET_S)
+    S = DispatchOrder.State
+    sent = selectors.visible_orders(user).filter(sent_at__gte=since)
+    sign = sent.aggregate(
+        on_time=Count("id", filter=Q(signed_at__isnull=False, signed_at__lte=F("sent_at") + sign_limit)),
+        total=Count(
+            "id",
+            filter=Q(signed_at__isnull=False)
+            | Q(signed_at__isnull=True, state__in=[S.SENT, S.DELIVERED], sent_at__lt=now - sign_limit),
+        ),
+    )
+    ring = ExpressionWrapper(
+        Coalesce(F("ring_minutes"), Value(STATION_RING_MIN)) * Value(timedelta(minutes=1)),
+        output_field=DurationField(),
+    )
+    signed = (
+        selectors.visible_orders(user)
+        .filter(signed_at__gte=since)
+        .annotate(arrive_by=ExpressionWrapper(F("signed_at") + ring, output_field=DateTimeField()))
+    )
+    arrive = signed.aggregate(
+        on_time=Count("id", filter=Q(arrived_at__isnull=False, arrived_at__lte=F("arrive_by"))),
+        total=Count(
+            "id",
+            filter=Q(arrived_at__isnull=False) | Q(arrived_at__isnull=True, state=S.SIGNED, arrive_by__lt=now),
+        ),
+    )
+    return {"sign": _rate(sign["on_time"], sign["total"]), "arrive": _rate(arrive["on_time"], arrive["total"])}
+
+
+def board_stats(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """GET /api/board/stats/: the big screen's numbers for today (local calendar day) in the caller's area:
+    incidents by top-level category and by state, open incidents, open breaches, units by status, and
+    the two measures (order_rates)."""
+    now = now or timezone.now()
+    seq = seq_of(user)
+    since = today_start(now)
+    today = incident_selectors.visible_incidents(user).filter(reported_at__gte=since)
+    names = _category_names()
+    by_top = today.annotate(top=Substr("category_id", 1, 2)).values("top").annotate(n=Count("id")).order_by("top")
+    by_category = [
+        {"code": _top_code(r["top"]), "name": names.get(_top_code(r["top"]), r["top"]), "count": r["n"]} for r in by_top
+    ]
+    state_counts = dict(today.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    by_state = [
+        {"state": s.value, "label": str(s.label), "count": state_counts[s.value]} for s in State if s in state_counts
+    ]
+    open_count = incident_selectors.visible_incidents(user).filter(state__in=OPEN_STATES).count()
+    breaches = _breach_alerts(user, limit=20)
+    breach_count = orgs.restrict(_unmet(Deadline.objects.filter(breached_at__isnull=False)), user).count()
+    units = dict(selectors.visible_units(user).values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {
+        "seq": seq,
+        "at": now,
+        "since": since,
+        "total": sum(r["count"] for r in by_category),
+        "open": open_count,
+        "by_category": by_category,
+        "by_state": by_state,
+        "breaches": {"open": breach_count, "items": breaches},
+        "rates": order_rates(user, now=now),
+        "units": {s.value: units.get(s.value, 0) for s in Unit.Status},
+    }
+
+
+__all__ = [
+    "BOARD_ROLES",
+    "INBOX_ROLES",
+    "board_alerts",
+    "board_incidents",
+    "board_state",
+    "board_stats",
+    "inbox_state",
+    "order_rates",
+    "urgency",
+]

@@ -1,0 +1,142 @@
+"""The live screens: the dispatch board (指挥调度台), the station inbox (派出所接收岗, phone-sized) and the big
+screen (一屏展). Each page is a shell: it loads its state over REST (board_api.py), follows /ws/board/, and
+acts through the API (static/js/board.js, inbox.js, wall.js), so pages and API share one write path.
+
+Who opens what: call-takers, duty officers and commanders the board; station officers the inbox (the
+board and the big screen send them there); commanders, duty officers, supervisors and analysts the big
+screen. Anyone else gets 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from command_center import orgs
+from command_center.models import HandlingResult, Role
+from incidents.models import State as IncidentState
+
+from .models import DispatchOrder, Unit
+from .services import ORDER_CLOCKS
+
+BOARD_PAGE_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER]
+INBOX_PAGE_ROLES = [Role.STATION_OFFICER]
+WALL_PAGE_ROLES = [Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR, Role.ANALYST]
+
+DEFAULT_CENTER = (30.2741, 120.1551)
+
+
+def _has(request: HttpRequest, roles: Sequence[str]) -> bool:
+    if request.user.is_superuser:
+        return True
+    person = orgs.person_of(request.user)
+    return person is not None and person.has_role(*roles)
+
+
+def _map_center(request: HttpRequest) -> tuple[float, float]:
+    """The caller's org's position, or the first placed org of their area, or the default."""
+    person = orgs.person_of(request.user)
+    if person is not None and person.org.lat is not None and person.org.lon is not None:
+        return person.org.lat, person.org.lon
+    placed = orgs.visible_orgs(request.user).filter(lat__isnull=False, lon__isnull=False).order_by("path").first()
+    if placed is not None and placed.lat is not None and placed.lon is not None:
+        return placed.lat, placed.lon
+    return DEFAULT_CENTER
+
+
+def _labels() -> dict[str, Any]:
+    """Names the scripts show, in the page's language."""
+    return {
+        "incident_state": {s.value: str(s.label) for s in IncidentState},
+        "order_state": {s.value: str(s.label) for s in DispatchOrder.State},
+        "order_kind": {s.value: str(s.label) for s in DispatchOrder.Kind},
+        "unit_status": {s.value: str(s.label) for s in Unit.Status},
+        "unit_kind": {s.value: str(s.label) for s in Unit.Kind},
+        "clock": {k: str(v) for k, v in ORDER_CLOCKS.items()},
+        "t": {
+            "offline": _("Offline — reconnecting"),
+            "syncing": _("Loading…"),
+            "live": _("Live"),
+            "caught_up": _("Caught up"),
+            "gap": _("Missed updates — reloading"),
+            "sound_on": _("Sound on"),
+            "sound_off": _("Sound off"),
+            "sound_enable": _("Tap to enable sound"),
+            "no_incidents": _("No open incidents."),
+            "no_orders": _("No orders yet."),
+            "no_alerts": _("No alerts."),
+            "no_recommendations": _("No available unit can take this category nearby."),
+            "pick_incident": _("Pick an incident in the queue (↑ ↓)."),
+            "recommendations": _("Recommended units"),
+            "dispatch_unit": _("Dispatch unit"),
+            "dispatch_station": _("To station"),
+            "dispatched": _("Dispatched"),
+            "failed": _("Not done"),
+            "breach": _("Overdue"),
+            "returned": _("Order returned"),
+            "repeat": _("Repeat"),
+            "sign": _("Sign"),
+            "arrive": _("Arrived on scene"),
+            "feedback": _("Feedback"),
+            "submit_feedback": _("File feedback and finish"),
+            "return": _("Return the order"),
+            "return_reason": _("Why is it returned?"),
+            "within_ring": _("in ring"),
+            "outside_ring": _("outside ring"),
+            "stale": _("position stale"),
+            "min": _("min"),
+            "orders": _("Orders"),
+            "ago": _("ago"),
+            "sent": _("sent"),
+            "finished_today": _("Finished today"),
+            "open_detail": _("Open the incident"),
+        },
+    }
+
+
+def _context(request: HttpRequest) -> dict[str, Any]:
+    lat, lon = _map_center(request)
+    person = orgs.person_of(request.user)
+    return {
+        "tile_url": settings.MAP_TILE_URL,
+        "center_lat": lat,
+        "center_lon": lon,
+        "org_name": person.org.name if person else "",
+        "screen_labels": _labels(),
+    }
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    if not _has(request, BOARD_PAGE_ROLES):
+        if _has(request, INBOX_PAGE_ROLES):
+            return redirect("dispatch:inbox")
+        raise PermissionDenied
+    return render(request, "dispatch/board.html", _context(request))
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    if not _has(request, INBOX_PAGE_ROLES):
+        if _has(request, BOARD_PAGE_ROLES):
+            return redirect("dispatch:board")
+        raise PermissionDenied
+    context = _context(request)
+    context["results"] = HandlingResult.objects.filter(active=True)
+    return render(request, "dispatch/inbox.html", context)
+
+
+@login_required
+def wall(request: HttpRequest) -> HttpResponse:
+    if not _has(request, WALL_PAGE_ROLES):
+        if _has(request, INBOX_PAGE_ROLES):
+            return redirect("dispatch:inbox")
+        raise PermissionDenied
+    return render(request, "dispatch/wall.html", _context(request))

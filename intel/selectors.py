@@ -1,0 +1,116 @@
+"""Reads of the loop that are more than a filter. Every query that returns analyses, directives, tasks or
+files goes through `orgs.restrict`.
+
+Who sees what:
+- an analysis: its org's subtree;
+- a directive: the issuing org's subtree, and every org with one of its tasks in its subtree (a county sees
+  the city's directive to its stations);
+- a task: its org's subtree, and the subtree of the org that issued any directive it carries;
+- a file: whoever sees the directive or the task (through the report) it belongs to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+
+from command_center import orgs
+from command_center.models import Deadline
+
+from .models import Analysis, Attachment, Directive, Task, TaskDirective
+
+TASK_CLOCK_PREFIX = "intel.task."
+
+
+def visible_analyses(user: Any) -> QuerySet[Analysis]:
+    return orgs.restrict(Analysis.objects.all(), user)
+
+
+def visible_directives(user: Any) -> QuerySet[Directive]:
+    issued = orgs.restrict(Directive.objects.all(), user, org_field="issuer_org")
+    received = orgs.restrict(TaskDirective.objects.all(), user).values("directive_id")
+    return issued | Directive.objects.filter(pk__in=received)
+
+
+def visible_tasks(user: Any) -> QuerySet[Task]:
+    own = orgs.restrict(Task.objects.all(), user)
+    issued = orgs.restrict(TaskDirective.objects.all(), user, org_field="directive__issuer_org").values("task_id")
+    return own | Task.objects.filter(pk__in=issued)
+
+
+def visible_attachments(user: Any) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(
+        Q(directive__in=visible_directives(user).values("pk")) | Q(report__task__in=visible_tasks(user).values("pk"))
+    )
+
+
+def overdue_clocks(task_ids: list[int]) -> dict[int, list[str]]:
+    """The broken, not yet met clocks of these tasks: {task id: [kind, …]} (one query for a page)."""
+    found: dict[int, list[str]] = defaultdict(list)
+    if not task_ids:
+        return found
+    rows = Deadline.objects.filter(
+        subject_type=ContentType.objects.get_for_model(Task),
+        subject_id__in=task_ids,
+        kind__startswith=TASK_CLOCK_PREFIX,
+        breached_at__isnull=False,
+        met_at__isnull=True,
+        cancelled_at__isnull=True,
+    ).values_list("subject_id", "kind")
+    for subject_id, kind in rows:
+        found[subject_id].append(kind)
+    return found
+
+
+def overdue_task_ids() -> QuerySet[Deadline, Any]:
+    """Subquery of task ids with a broken clock not yet met (the `overdue` filter)."""
+    return Deadline.objects.filter(
+        subject_type=ContentType.objects.get_for_model(Task),
+        kind__startswith=TASK_CLOCK_PREFIX,
+        breached_at__isnull=False,
+        met_at__isnull=True,
+        cancelled_at__isnull=True,
+    ).values("subject_id")
+
+
+def directive_progress(d: Directive) -> list[dict[str, Any]]:
+    """Per recipient: its task, the task's state and times, returns and broken clocks (recipient order)."""
+    carried = list(TaskDirective.objects.filter(directive=d).select_related("task", "org").order_by("org__path", "id"))
+    late = overdue_clocks([td.task_id for td in carried])
+    rows = []
+    for td in carried:
+        t = td.task
+        rows.append(
+            {
+                "org": td.org_id,
+                "org_name": td.org.name,
+                "task": t.pk,
+                "state": t.state,
+                "version": t.version,
+                "merged": td.merged,
+                "withdrawn": td.withdrawn_at is not None,
+                "issued_at": td.added_at,
+                "sign_due_at": t.sign_due_at,
+                "signed_at": t.signed_at,
+                "report_due_at": t.report_due_at,
+                "reported_at": t.reported_at,
+                "approved_at": td.approved_at,
+                "rework_count": t.rework_count,
+                "overdue": sorted(late.get(t.pk, [])),
+            }
+        )
+    return rows
+
+
+def progress_counts(directive_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{directive id: {task state: how many}} for a page of directives (one query)."""
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = TaskDirective.objects.filter(directive_id__in=directive_ids, withdrawn_at__isnull=True).values_list(
+        "directive_id", "task__state", "approved_at"
+    )
+    for directive_id, state, approved_at in rows:
+        counts[directive_id]["approved" if approved_at else state] += 1
+    return {k: dict(v) for k, v in counts.items()}

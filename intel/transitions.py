@@ -1,0 +1,90 @@
+"""The loop's state tables: analysis, directive and task — data, checked by `next_state` (pure, no database).
+
+Task: `issued → signed → in_progress → reported → approved`, or `returned` (the reviewer sends the report
+back with a reason) → `in_progress` again (rework), or `withdrawn` when every directive it carried was
+withdrawn. `merge` (another directive of the same subject joins) keeps the state, so it is listed as a
+self-loop in every open state: one table answers "may this happen now?" for every action.
+"""
+
+from __future__ import annotations
+
+from command_center.transitions import Table, allowed_events, next_state
+
+from .models import Analysis, Directive, Task
+
+
+class Event:
+    ISSUE = "issue"
+    SIGN = "sign"
+    START = "start"
+    REPORT = "report"
+    APPROVE = "approve"
+    RETURN = "return"
+    MERGE = "merge"
+    WITHDRAW = "withdraw"
+    CLOSE = "close"
+    PUBLISH = "publish"
+    EDIT = "edit"
+
+
+T = Task.State
+
+TASK: Table = {
+    T.ISSUED: {Event.SIGN: T.SIGNED, Event.MERGE: T.ISSUED, Event.WITHDRAW: T.WITHDRAWN},
+    T.SIGNED: {Event.START: T.IN_PROGRESS, Event.MERGE: T.SIGNED, Event.WITHDRAW: T.WITHDRAWN},
+    T.IN_PROGRESS: {Event.REPORT: T.REPORTED, Event.MERGE: T.IN_PROGRESS, Event.WITHDRAW: T.WITHDRAWN},
+    T.REPORTED: {
+        Event.APPROVE: T.APPROVED,
+        Event.RETURN: T.RETURNED,
+        Event.MERGE: T.REPORTED,
+        Event.WITHDRAW: T.WITHDRAWN,
+    },
+    T.RETURNED: {Event.START: T.IN_PROGRESS, Event.MERGE: T.RETURNED, Event.WITHDRAW: T.WITHDRAWN},
+    T.APPROVED: {},
+    T.WITHDRAWN: {},
+}
+
+# What the station does (sign, start, report) and what the reviewer does (approve, return).
+STATION_EVENTS = [Event.SIGN, Event.START, Event.REPORT]
+REVIEW_EVENTS = [Event.APPROVE, Event.RETURN]
+
+D = Directive.State
+
+DIRECTIVE: Table = {
+    D.ISSUED: {Event.CLOSE: D.CLOSED, Event.WITHDRAW: D.WITHDRAWN},
+    D.CLOSED: {},
+    D.WITHDRAWN: {},
+}
+
+A = Analysis.State
+
+ANALYSIS: Table = {
+    A.DRAFT: {Event.EDIT: A.DRAFT, Event.PUBLISH: A.PUBLISHED},
+    A.PUBLISHED: {},
+}
+
+
+def next_task_state(state: str, event: str) -> str:
+    return next_state(TASK, state, event)
+
+
+def next_directive_state(state: str, event: str) -> str:
+    return next_state(DIRECTIVE, state, event)
+
+
+def next_analysis_state(state: str, event: str) -> str:
+    return next_state(ANALYSIS, state, event)
+
+
+__all__ = [
+    "ANALYSIS",
+    "DIRECTIVE",
+    "REVIEW_EVENTS",
+    "STATION_EVENTS",
+    "TASK",
+    "Event",
+    "allowed_events",
+    "next_analysis_state",
+    "next_directive_state",
+    "next_task_state",
+]

@@ -1,0 +1,250 @@
+// CCBoardModel: the dispatch board's data (incidents with their orders and clocks, units, alerts), loaded
+// from GET /api/board/ and kept current by the pushes of /ws/board/. Shared by the board and the big
+// screen. Pure data: the pages draw it. Load after live.js.
+//
+// The rules mirror dispatch/board.py, so a reload and a stream of pushes give the same picture:
+// - an order's running clock follows its state: sent/delivered → sign, signed → arrive, arrived → report
+//   back; `overdue` lists its clocks that broke and are not met yet (order.overdue, deadlines.breached);
+// - the queue: a broken clock first, then a running clock or a call waiting for dispatch, then the rest;
+//   within each by level (1 first), then oldest first;
+// - alerts are keyed `breach:<deadline>`, `returned:<order>`, `repeat:<cluster>`; a breach leaves the
+//   strip when its clock is met (the order moved past it).
+(function () {
+  "use strict";
+
+  const OPEN_STATES = ["received", "dispatched", "responding", "on_scene", "scene_cleared", "self_handled", "diverted"];
+  const LIVE_ORDER = ["sent", "delivered", "signed", "arrived"];
+  const ORDER_CLOCK = { sent: "dispatch.sign", delivered: "dispatch.sign", signed: "dispatch.arrive", arrived: "dispatch.feedback" };
+  const CLOCK_DUE = { "dispatch.sign": "sign_due_at", "dispatch.arrive": "arrive_due_at", "dispatch.feedback": "feedback_due_at" };
+  // A clock is met (or gone) once the order is past the states that keep it running.
+  const CLOCK_RUNS_IN = {
+    "dispatch.sign": ["sent", "delivered"],
+    "dispatch.arrive": ["signed"],
+    "dispatch.feedback": ["arrived"],
+  };
+
+  function create() {
+    const m = {
+      incidents: new Map(),
+      units: new Map(),
+      orgs: new Map(),
+      alerts: new Map(),
+      truncated: false,
+      listeners: [],
+    };
+
+    function changed(what, detail) { for (const fn of m.listeners) fn(what, detail); }
+
+    function fresh(old, row) { return !old || old.version == null || row.version == null || row.version >= old.version; }
+
+    function orgName(id) { const o = m.orgs.get(id); return o ? o.name : ""; }
+
+    m.load = function (state) {
+      m.incidents.clear(); m.units.clear(); m.orgs.clear(); m.alerts.clear();
+      for (const o of state.orgs || []) m.orgs.set(o.id, o);
+      for (const u of state.units || []) { u.org_name = orgName(u.org); m.units.set(u.id, u); }
+      for (const i of state.incidents || []) {
+        i.clocks = (i.clocks || []).filter(function (c) { return c.order == null; }); // orders' clocks are derived
+        m.incidents.set(i.id, i);
+      }
+      for (const a of state.alerts || []) m.alerts.set(a.key, a);
+      m.truncated = !!state.truncated;
+      changed("all");
+    };
+
+    // The running clocks of an incident: its own (from REST) and its live orders'.
+    m.clocksOf = function (inc) {
+      const out = (inc.clocks || []).slice();
+      for (const o of inc.orders || []) {
+        const kind = ORDER_CLOCK[o.state];
+        if (kind && o[CLOCK_DUE[kind]]) {
+          out.push({ kind: kind, order: o.id, due_at: o[CLOCK_DUE[kind]], breached: (o.overdue || []).indexOf(kind) >= 0 });
+        }
+        // A broken clock that the state has moved past is met; one still listed is shown as broken.
+        for (const k of o.overdue || []) {
+          if (k !== kind && CLOCK_RUNS_IN[k] && CLOCK_RUNS_IN[k].indexOf(o.state) >= 0) {
+            out.push({ kind: k, order: o.id, due_at: o[CLOCK_DUE[k]], breached: true });
+          }
+        }
+      }
+      for (const c of out) if (c.breached == null) c.breached = !!c.breached_at;
+      return out;
+    };
+
+    m.urgency = function (inc) {
+      const cs = m.clocksOf(inc);
+      const group = cs.some(function (c) { return c.breached; }) ? 0 : (cs.length || inc.state === "received" ? 1 : 2);
+      return [group, inc.level, Date.parse(inc.reported_at) || 0];
+    };
+
+    m.queue = function () {
+      const rows = Array.from(m.incidents.values());
+      const keys = new Map(rows.map(function (r) { return [r.id, m.urgency(r)]; }));
+      rows.sort(function (a, b) {
+        const ka = keys.get(a.id), kb = keys.get(b.id);
+        for (let i = 0; i < ka.length; i++) {
+          if (ka[i] < kb[i]) return -1;
+          if (ka[i] > kb[i]) return 1;
+        }
+        return a.id - b.id;
+      });
+      return rows;
+    };
+
+    function stubIncident(brief, at) {
+      return {
+        id: brief.id, number: brief.number, state: "dispatched", version: null, category: brief.category,
+        category_name: CCLive.categoryName(brief.category), level: brief.level, address: brief.address,
+        lat: brief.lat, lon: brief.lon, org: null, org_name: "", reported_at: at, clocks: [], orders: [], stub: true,
+      };
+    }
+
+    function upsertOrder(o, at) {
+      let inc = m.incidents.get(o.incident.id);
+      let stub = false;
+      if (!inc) {
+        if (LIVE_ORDER.indexOf(o.state) < 0) return { stub: false };
+        inc = stubIncident(o.incident, o.sent_at || at);
+        m.incidents.set(inc.id, inc);
+        stub = true;
+      }
+      const list = inc.orders || (inc.orders = []);
+      const k = list.findIndex(function (x) { return x.id === o.id; });
+      const old = k >= 0 ? list[k] : null;
+      if (!fresh(old, o)) return { stub: stub, inc: inc };
+      const row = Object.assign({}, old || {}, o);
+      row.org_name = row.org_name || orgName(o.org);
+      // Broken clocks stay listed until the order moves past them (met late).
+      row.overdue = ((old && old.overdue) || o.overdue || []).filter(function (kind) {
+        return CLOCK_RUNS_IN[kind] && CLOCK_RUNS_IN[kind].indexOf(row.state) >= 0;
+      });
+      if (row.state === "cancelled") { if (k >= 0) list.splice(k, 1); }
+      else if (k >= 0) list[k] = row;
+      else list.push(row);
+      // Breach alerts of clocks this order has now met leave the strip.
+      for (const a of Array.from(m.alerts.values())) {
+        if (a.kind === "breach" && a.order === o.id && CLOCK_RUNS_IN[a.clock] && CLOCK_RUNS_IN[a.clock].indexOf(row.state) < 0) {
+          m.alerts.delete(a.key);
+        }
+      }
+      return { stub: stub, inc: inc, order: row, isNew: !old };
+    }
+
+    function markOverdue(orderId, kind) {
+      for (const inc of m.incidents.values()) {
+        for (const o of inc.orders || []) {
+          if (o.id === orderId) {
+            o.overdue = o.overdue || [];
+            if (o.overdue.indexOf(kind) < 0 && CLOCK_RUNS_IN[kind] && CLOCK_RUNS_IN[kind].indexOf(o.state) >= 0) o.overdue.push(kind);
+            return { inc: inc, order: o };
+          }
+        }
+      }
+      return null;
+    }
+
+    function addAlert(a) {
+      const old = m.alerts.get(a.key);
+      m.alerts.set(a.key, Object.assign({}, old || {}, a, old ? { text: a.text || old.text, incident: a.incident || old.incident } : {}));
+      return !old;
+    }
+
+    // apply(envelope) -> {stub: true when an order came for an unknown incident (reload to fill it in),
+    //                     alert: kind of a new alert, newIncident, newOrder}
+    m.apply = function (env) {
+      const d = env.data || {};
+      const out = {};
+      const ev = env.event;
+      if (ev === "incident.created" || ev === "incident.updated") {
+        const old = m.incidents.get(d.id);
+        if (!fresh(old, d)) return out;
+        if (OPEN_STATES.indexOf(d.state) < 0) {
+          const live = old && (old.orders || []).some(function (o) { return LIVE_ORDER.indexOf(o.state) >= 0; });
+          if (!live) { m.incidents.delete(d.id); changed("incidents"); return out; }
+        }
+        const row = Object.assign({ clocks: [], orders: [] }, old || {}, d);
+        row.stub = false;
+        row.category_name = (old && old.category === d.category && old.category_name) || CCLive.categoryName(d.category);
+        row.org_name = orgName(d.org) || (old && old.org_name) || "";
+        if (["closed", "merged", "invalid"].indexOf(d.state) >= 0) row.clocks = [];
+        m.incidents.set(d.id, row);
+        if (!old && ev === "incident.created") out.newIncident = row;
+        changed("incidents");
+      } else if (ev.indexOf("order.") === 0 && ev !== "order.overdue") {
+        const r = upsertOrder(d, env.at);
+        out.stub = r.stub;
+        if (r.isNew && ev === "order.sent") out.newOrder = r.order;
+        if (ev === "order.returned") {
+          if (addAlert({
+            key: "returned:" + d.id, kind: "returned", at: env.at, order: d.id,
+            incident: { id: d.incident.id, number: d.incident.number }, text: d.unit_call_sign || orgName(d.org),
+          })) out.alert = "returned";
+        }
+        changed("incidents");
+        if (ev === "order.returned") changed("alerts");
+      } else if (ev === "order.overdue") {
+        const r = upsertOrder(d.order, env.at);
+        out.stub = r.stub;
+        markOverdue(d.order.id, d.clock);
+        if (addAlert({
+          key: "breach:" + d.deadline, kind: "breach", at: d.breached_at || env.at, clock: d.clock, label: d.label,
+          due_at: d.due_at, order: d.order.id, incident: { id: d.order.incident.id, number: d.order.incident.number },
+          text: d.order.unit_call_sign || orgName(d.order.org),
+        })) out.alert = "breach";
+        changed("incidents"); changed("alerts");
+      } else if (ev === "deadlines.breached") {
+        for (const dl of d.deadlines || []) {
+          const a = { key: "breach:" + dl.id, kind: "breach", at: dl.breached_at || env.at, clock: dl.kind, label: dl.label, due_at: dl.due_at, text: "" };
+          if (dl.subject && dl.subject.type === "dispatch.dispatchorder") {
+            const found = markOverdue(dl.subject.id, dl.kind);
+            a.order = dl.subject.id;
+            if (found) { a.incident = { id: found.inc.id, number: found.inc.number }; a.text = found.order.unit_call_sign || found.order.org_name; }
+          } else if (dl.subject && dl.subject.type === "incidents.incident") {
+            const inc = m.incidents.get(dl.subject.id);
+            if (inc) {
+              a.incident = { id: inc.id, number: inc.number };
+              a.text = inc.address;
+              for (const c of inc.clocks || []) if (c.kind === dl.kind) c.breached_at = dl.breached_at;
+            }
+          }
+          if (addAlert(a)) out.alert = "breach";
+        }
+        changed("incidents"); changed("alerts");
+      } else if (ev === "repeat.cluster") {
+        const inc = m.incidents.get(d.incident);
+        const isNew = addAlert({
+          key: "repeat:" + d.id, kind: "repeat", at: env.at, cluster: d.id, repeat_kind: d.kind, count: d.count,
+          incident: inc ? { id: inc.id, number: inc.number } : null, text: d.address,
+        });
+        if (isNew) out.alert = "repeat";
+        changed("alerts");
+      } else if (ev === "unit.updated") {
+        const old = m.units.get(d.id);
+        if (fresh(old, d)) {
+          m.units.set(d.id, Object.assign({}, old || {}, d, { org_name: orgName(d.org) || (old && old.org_name) || "" }));
+          changed("units", [d.id]);
+        }
+      } else if (ev === "units.positions") {
+        const ids = [];
+        for (const u of d.units || []) {
+          const old = m.units.get(u.id);
+          if (fresh(old, u)) {
+            m.units.set(u.id, Object.assign({}, old || {}, u, { org_name: orgName(u.org) || (old && old.org_name) || "" }));
+            ids.push(u.id);
+          }
+        }
+        if (ids.length) changed("units", ids);
+      }
+      return out;
+    };
+
+    m.sortedAlerts = function () {
+      return Array.from(m.alerts.values()).sort(function (a, b) { return (Date.parse(b.at) || 0) - (Date.parse(a.at) || 0); });
+    };
+
+    m.orgName = orgName;
+    return m;
+  }
+
+  window.CCBoardModel = { create: create, LIVE_ORDER: LIVE_ORDER, OPEN_STATES: OPEN_STATES };
+})();

@@ -1,0 +1,28 @@
+"""Admin for supervision: reminders and 督办 orders are written by the sweep, watches by commanders through
+the API; the admin shows them and changes nothing."""
+
+from django.contrib import admin
+
+from intel.admin import ReadOnlyAdmin
+
+from .models import Reminder, SupervisionOrder, Watch
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = ["recipient", "level", "task", "created_at", "acknowledged_at"]
+    list_filter = ["level"]
+    search_fields = ["text", "recipient__name"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SupervisionOrder)
+class SupervisionOrderAdmin(ReadOnlyAdmin):
+    list_display = ["task", "org", "level", "created_at"]
+    list_filter = ["level"]
+    search_fields = ["reason", "org__name"]
+
+
+@admin.register(Watch)
+class WatchAdmin(ReadOnlyAdmin):
+    list_display = ["task", "incident", "org", "by_org", "by", "created_at", "ended_at"]

@@ -1,0 +1,383 @@
+"""Supervision API: the reminders inbox (催办), 督办 orders, the commanders' watch list (盯办), the
+supervisors' review queue and the overdue list. Views check scope (404 outside it) and call services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from command_center import clocks
+from command_center.drf import Pagination
+from command_center.models import Deadline, Org
+from dispatch.api import NoBodySerializer, PersonBriefField
+from incidents.api import StrictSerializer
+from incidents.selectors import visible_incidents
+from incidents.transitions import OPEN_STATES
+from intel.api import TaskSerializer
+from intel.models import OPEN_TASK_STATES, Task
+from intel.selectors import overdue_clocks, visible_tasks
+
+from . import selectors, services
+from .models import Reminder, SupervisionOrder, Watch
+
+
+def _subtree(qs: QuerySet[Any], org_id: int, field: str) -> QuerySet[Any]:
+    org = Org.objects.filter(pk=org_id).first()
+    return qs.filter(**{f"{field}__path__startswith": org.path}) if org else qs.none()
+
+
+class TaskBriefSerializer(serializers.ModelSerializer[Task]):
+    org_name = serializers.CharField(source="org.name", read_only=True)
+
+    class Meta:
+        model = Task
+        fields = ["id", "title", "colour", "state", "version", "org", "org_name", "sign_due_at", "report_due_at"]
+
+
+# --- Reminders ------------------------------------------------------------------------------------------
+
+
+class ReminderSerializer(serializers.ModelSerializer[Reminder]):
+    recipient_name = serializers.CharField(source="recipient.name", read_only=True)
+    task = TaskBriefSerializer(read_only=True, allow_null=True)
+    clock = serializers.CharField(source="deadline.kind", read_only=True)
+    due_at = serializers.DateTimeField(source="deadline.due_at", read_only=True)
+    acknowledged_by = PersonBriefField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Reminder
+        fields = [
+            "id", "level", "recipient", "recipient_name", "task", "deadline", "clock", "due_at", "text",
+            "created_at", "acknowledged_at", "acknowledged_by",
+        ]  # fmt: skip
+
+
+class ReminderFilter(django_filters.FilterSet):
+    level = django_filters.TypedChoiceFilter(choices=Reminder.Level.choices, coerce=int)
+    task = django_filters.NumberFilter(field_name="task_id")
+    recipient = django_filters.NumberFilter(method="filter_recipient", label="recipient org id (its subtree)")
+    acknowledged = django_filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Reminder
+        fields = ["level", "task", "recipient", "acknowledged"]
+
+    def filter_recipient(self, qs: QuerySet[Reminder], name: str, value: int) -> QuerySet[Reminder]:
+        return _subtree(qs, value, "recipient")
+
+
+class ReminderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Reminder]):
+    """催办: reminders about tasks the caller sees — a station's inbox of its own, the issuing command
+    center's board of its directives' tasks — newest first."""
+
+    serializer_class = ReminderSerializer
+    filterset_class = ReminderFilter
+
+    def get_queryset(self) -> QuerySet[Reminder]:
+        return selectors.visible_reminders(self.request.user).select_related(
+            "recipient", "task__org", "deadline", "acknowledged_by__person"
+        )
+
+    def get_serializer_class(self) -> Any:
+        return NoBodySerializer if self.action == "acknowledge" else ReminderSerializer
+
+    @extend_schema(request=NoBodySerializer, responses=ReminderSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        """The recipient saw it (its own people)."""
+        r = self.get_object()
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        services.reminder_acknowledge(reminder_id=r.pk, actor=request.user)
+        return Response(ReminderSerializer(self.get_queryset().get(pk=r.pk)).data)
+
+
+# --- 督办 orders ----------------------------------------------------------------------------------------
+
+
+class SupervisionOrderSerializer(serializers.ModelSerializer[SupervisionOrder]):
+    org_name = serializers.CharField(source="org.name", read_only=True)
+    task = TaskBriefSerializer(read_only=True)
+    level = serializers.CharField(source="level.code", read_only=True)
+    level_rank = serializers.IntegerField(source="level.rank", read_only=True)
+    level_name = serializers.CharField(source="level.name", read_only=True)
+    clock = serializers.CharField(source="deadline.kind", read_only=True)
+
+    class Meta:
+        model = SupervisionOrder
+        fields = [
+            "id", "task", "org", "org_name", "level", "level_rank", "level_name", "deadline", "clock", "reason",
+            "created_at",
+        ]  # fmt: skip
+
+
+class SupervisionOrderFilter(django_filters.FilterSet):
+    task = django_filters.NumberFilter(field_name="task_id")
+    org = django_filters.NumberFilter(method="filter_org", label="supervised org id (its subtree)")
+    level = django_filters.CharFilter(field_name="level_id")
+    open = django_filters.BooleanFilter(method="filter_open", label="its task is not approved or withdrawn")
+
+    class Meta:
+        model = SupervisionOrder
+        fields = ["task", "org", "level", "open"]
+
+    def filter_org(self, qs: QuerySet[SupervisionOrder], name: str, value: int) -> QuerySet[SupervisionOrder]:
+        return _subtree(qs, value, "org")
+
+    def filter_open(self, qs: QuerySet[SupervisionOrder], name: str, value: bool) -> QuerySet[SupervisionOrder]:
+        return qs.filter(task__state__in=OPEN_TASK_STATES) if value else qs.exclude(task__state__in=OPEN_TASK_STATES)
+
+
+class SupervisionOrderViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[SupervisionOrder]
+):
+    """督办: formal supervision orders on tasks the caller sees, newest first."""
+
+    serializer_class = SupervisionOrderSerializer
+    filterset_class = SupervisionOrderFilter
+
+    def get_queryset(self) -> QuerySet[SupervisionOrder]:
+        return selectors.visible_orders(self.request.user).select_related("org", "task__org", "level", "deadline")
+
+
+# --- Watch list -----------------------------------------------------------------------------------------
+
+
+class WatchIncidentSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    state = serializers.CharField()
+    address = serializers.CharField()
+    org = serializers.IntegerField(source="org_id")
+
+
+class WatchSerializer(serializers.ModelSerializer[Watch]):
+    task = TaskBriefSerializer(read_only=True, allow_null=True)
+    incident = WatchIncidentSerializer(read_only=True, allow_null=True)
+    org_name = serializers.CharField(source="org.name", read_only=True)
+    by = PersonBriefField(read_only=True)
+    closed = serializers.SerializerMethodField(help_text="The subject closed: it leaves the board.")
+
+    class Meta:
+        model = Watch
+        fields = ["id", "task", "incident", "org", "org_name", "by", "by_org", "note", "created_at", "ended_at",
+                  "closed"]  # fmt: skip
+
+    def get_closed(self, obj: Watch) -> bool:
+        if obj.task is not None:
+            return obj.task.state not in OPEN_TASK_STATES
+        return obj.incident is not None and obj.incident.state not in OPEN_STATES
+
+
+class WatchCreateSerializer(StrictSerializer):
+    task = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    incident = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("task") is None) == (attrs.get("incident") is None):
+            msg = _("Name a task or an incident.")
+            raise serializers.ValidationError({"task": [msg], "incident": [msg]})
+        return attrs
+
+
+class WatchViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Watch],
+):
+    """盯办: what the commanders of the caller's area keep an eye on, until it closes (`?all=true` also lists
+    ended watches and closed subjects). Commanders add (`{"task": id}` or `{"incident": id}`) and end
+    (DELETE) watches."""
+
+    serializer_class = WatchSerializer
+
+    def get_queryset(self) -> QuerySet[Watch]:
+        qs = selectors.visible_watches(self.request.user).select_related(
+            "task__org", "incident", "org", "by__person", "by_org"
+        )
+        if self.action == "list" and self.request.query_params.get("all", "").lower() not in ("1", "true", "yes"):
+            qs = selectors.open_watches(qs)
+        return qs
+
+    def get_serializer_class(self) -> Any:
+        return WatchCreateSerializer if self.action == "create" else WatchSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("all", bool, description="Also ended watches and closed subjects")])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=WatchCreateSerializer, responses={201: WatchSerializer, 200: WatchSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        s = WatchCreateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        v = s.validated_data
+        task = incident = None
+        if v.get("task") is not None:
+            task = visible_tasks(request.user).select_related("org").filter(pk=v["task"]).first()
+            if task is None:
+                return Response({"task": [_("Not found in your area.")]}, status=status.HTTP_400_BAD_REQUEST)
+        else:
+            incident = visible_incidents(request.user).select_related("org").filter(pk=v["incident"]).first()
+            if incident is None:
+                return Response({"incident": [_("Not found in your area.")]}, status=status.HTTP_400_BAD_REQUEST)
+        w, created = services.watch_add(actor=request.user, task=task, incident=incident, note=v["note"])
+        data = WatchSerializer(selectors.visible_watches(request.user).get(pk=w.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        w = self.get_object()
+        services.watch_end(watch_id=w.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Review queue ---------------------------------------------------------------------------------------
+
+
+class ReviewIncidentSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    address = serializers.CharField()
+    category = serializers.CharField(source="category_id")
+    category_name = serializers.CharField(source="category.name")
+    org = serializers.IntegerField(source="org_id")
+    org_name = serializers.CharField(source="org.name")
+    closed_at = serializers.DateTimeField(allow_null=True)
+    rectification = serializers.DictField(allow_null=True, help_text="{directive, state} of its rectification")
+
+
+class ReviewListSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    results = TaskSerializer(many=True)
+
+
+class ReviewIncidentListSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    results = ReviewIncidentSerializer(many=True)
+
+
+class ReviewSerializer(serializers.Serializer[Any]):
+    tasks = ReviewListSerializer(help_text="Reported tasks awaiting a decision, oldest first.")
+    incidents = ReviewIncidentListSerializer(help_text="Closed incidents marked for rectification, newest first.")
+
+
+class ReviewView(generics.GenericAPIView[Any]):
+    """The supervisors' queue: reports awaiting approval or return in the caller's area, and closed incidents
+    a dissatisfied callback marked for rectification (with the loop's rectification, when opened). At most
+    `limit` of each (default 100)."""
+
+    serializer_class = ReviewSerializer
+    pagination_class = None
+    queryset = Task.objects.none()
+
+    @extend_schema(parameters=[OpenApiParameter("limit", int, description="1–500, default 100")])
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("limit", "100")
+        if not raw.isdigit() or not 1 <= int(raw) <= 500:
+            return Response({"limit": [_("Give a whole number from 1 to 500.")]}, status=status.HTTP_400_BAD_REQUEST)
+        limit = int(raw)
+        from django.db.models import Prefetch
+
+        from intel.models import TaskDirective
+
+        tasks_qs = selectors.review_tasks(request.user)
+        tasks = list(
+            tasks_qs.select_related("org", "signed_by__person", "approved_by__person").prefetch_related(
+                Prefetch("carried", queryset=TaskDirective.objects.select_related("directive__issuer_org"))
+            )[:limit]
+        )
+        incidents_qs = selectors.review_incidents(request.user)
+        incidents = list(incidents_qs[:limit])
+        rect = selectors.rectification_states([i.pk for i in incidents])
+        for i in incidents:
+            i.rectification = rect.get(i.pk)  # type: ignore[attr-defined]
+        data = {
+            "tasks": {
+                "count": tasks_qs.count(),
+                "results": TaskSerializer(
+                    tasks, many=True, context={"overdue": overdue_clocks([t.pk for t in tasks])}
+                ).data,
+            },
+            "incidents": {
+                "count": incidents_qs.count(),
+                "results": ReviewIncidentSerializer(incidents, many=True).data,
+            },
+        }
+        return Response(data)
+
+
+# --- Overdue list ---------------------------------------------------------------------------------------
+
+
+class OverdueItemSerializer(serializers.ModelSerializer[Deadline]):
+    label = serializers.SerializerMethodField()  # type: ignore[assignment]  # named like Field.label
+    org_name = serializers.CharField(source="org.name", read_only=True)
+    subject = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deadline
+        fields = ["id", "kind", "label", "org", "org_name", "level", "started_at", "due_at", "breached_at", "subject"]
+
+    def get_label(self, obj: Deadline) -> str:
+        registered = clocks.registered()
+        return str(registered[obj.kind].label) if obj.kind in registered else obj.kind
+
+    def get_subject(self, obj: Deadline) -> dict[str, Any]:
+        return dict(self.context.get("subjects", {}).get(obj.pk, {}))
+
+
+class OverdueGroupSerializer(serializers.Serializer[Any]):
+    org = serializers.IntegerField()
+    org_name = serializers.CharField()
+    kind = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # named like Field.label
+    count = serializers.IntegerField()
+
+
+class OverduePageSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    groups = OverdueGroupSerializer(many=True, help_text="Counts by org and clock kind (all pages).")
+    results = OverdueItemSerializer(many=True)
+
+
+class OverdueView(generics.GenericAPIView[Deadline]):
+    """超期: clocks of every kind in the caller's area that broke and are still not met — counts by org and
+    kind (`groups`) and the clocks themselves, longest overdue first. Filters: `org` (its subtree), `kind`
+    (a prefix: `intel.` for the loop's, `dispatch.sign` for one kind)."""
+
+    serializer_class = OverdueItemSerializer
+    pagination_class = Pagination
+    queryset = Deadline.objects.none()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("org", int), OpenApiParameter("kind", str)],
+        responses=OverduePageSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        qs = selectors.overdue_deadlines(request.user).select_related("org")
+        raw_org = request.query_params.get("org")
+        if raw_org:
+            if not raw_org.isdigit():
+                return Response({"org": [_("Give an organisation id.")]}, status=status.HTTP_400_BAD_REQUEST)
+            qs = _subtree(qs, int(raw_org), "org")
+        if request.query_params.get("kind"):
+            qs = qs.filter(kind__startswith=request.query_params["kind"])
+        qs = qs.order_by("due_at", "id")
+        page = self.paginate_queryset(qs)
+        rows = list(page if page is not None else qs)
+        context = {"subjects": selectors.deadline_subjects(rows)}
+        response = self.get_paginated_response(OverdueItemSerializer(rows, many=True, context=context).data)
+        response.data["groups"] = selectors.overdue_groups(qs.order_by())
+        return response

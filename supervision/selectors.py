@@ -1,0 +1,117 @@
+"""Reads of supervision: the reminders inbox, 督办 orders, the watch list, the review queue and the overdue
+list. Everything is scoped through `orgs.restrict` (directly, or through the loop's visible tasks, which
+use it): a reminder or an order is seen by whoever sees its task; a watch by its board's subtree."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, QuerySet
+
+from command_center import clocks, orgs
+from command_center.models import Deadline, Org
+from incidents.models import Incident, State
+from incidents.selectors import visible_incidents
+from incidents.transitions import OPEN_STATES
+from intel.models import OPEN_TASK_STATES, Directive, Task
+from intel.selectors import visible_tasks
+
+from .models import Reminder, SupervisionOrder, Watch
+
+
+def visible_reminders(user: Any) -> QuerySet[Reminder]:
+    return Reminder.objects.filter(task__in=visible_tasks(user).values("pk"))
+
+
+def visible_orders(user: Any) -> QuerySet[SupervisionOrder]:
+    return SupervisionOrder.objects.filter(task__in=visible_tasks(user).values("pk"))
+
+
+def visible_watches(user: Any) -> QuerySet[Watch]:
+    return orgs.restrict(Watch.objects.all(), user, org_field="by_org")
+
+
+def open_watches(qs: QuerySet[Watch]) -> QuerySet[Watch]:
+    """Watches still running whose subject is still open: what a board shows."""
+    return (
+        qs.filter(ended_at__isnull=True)
+        .exclude(task__state__in=_closed_task_states())
+        .exclude(incident__state__in=[s for s in State.values if s not in OPEN_STATES])
+    )
+
+
+def _closed_task_states() -> list[str]:
+    return [s for s in Task.State.values if s not in OPEN_TASK_STATES]
+
+
+def review_tasks(user: Any) -> QuerySet[Task]:
+    """Reported tasks awaiting a decision, oldest report first."""
+    return visible_tasks(user).filter(state=Task.State.REPORTED).order_by("reported_at", "id")
+
+
+def review_incidents(user: Any) -> QuerySet[Incident]:
+    """Closed incidents marked for rectification (a dissatisfied callback), newest first; see
+    `rectification_states` for the loop's answer to each."""
+    return (
+        visible_incidents(user)
+        .filter(state=State.CLOSED, needs_rectification=True)
+        .select_related("org", "category")
+        .order_by("-closed_at", "-id")
+    )
+
+
+def rectification_states(incident_ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = Directive.objects.filter(incident_id__in=incident_ids, source=Directive.Source.RECTIFICATION).values_list(
+        "incident_id", "pk", "state"
+    )
+    return {incident_id: {"directive": pk, "state": state} for incident_id, pk, state in rows}
+
+
+def overdue_deadlines(user: Any) -> QuerySet[Deadline]:
+    """Clocks of every kind in the caller's area that broke and are not yet met or cancelled."""
+    return orgs.restrict(Deadline.objects.all(), user).filter(
+        breached_at__isnull=False, met_at__isnull=True, cancelled_at__isnull=True
+    )
+
+
+def overdue_groups(qs: QuerySet[Deadline]) -> list[dict[str, Any]]:
+    """Counts by org and kind, org path order."""
+    rows = list(qs.values("org", "kind").annotate(n=Count("id")).order_by("org", "kind"))
+    names = dict(Org.objects.filter(pk__in={r["org"] for r in rows}).values_list("pk", "name"))
+    paths = dict(Org.objects.filter(pk__in={r["org"] for r in rows}).values_list("pk", "path"))
+    registered = clocks.registered()
+    out = [
+        {
+            "org": r["org"],
+            "org_name": names.get(r["org"], ""),
+            "kind": r["kind"],
+            "label": str(registered[r["kind"]].label) if r["kind"] in registered else r["kind"],
+            "count": r["n"],
+        }
+        for r in rows
+    ]
+    return sorted(out, key=lambda g: (paths.get(g["org"], ""), g["kind"]))
+
+
+def deadline_subjects(rows: list[Deadline]) -> dict[int, dict[str, Any]]:
+    """A line to show for each deadline's subject (a task's title, an incident's number), one query per type."""
+    by_type: dict[int, list[int]] = defaultdict(list)
+    for d in rows:
+        by_type[d.subject_type_id].append(d.subject_id)
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for type_id, ids in by_type.items():
+        ct = ContentType.objects.get_for_id(type_id)
+        model = ct.model_class()
+        label = f"{ct.app_label}.{ct.model}"
+        if model is Task:
+            for pk, title in Task.objects.filter(pk__in=ids).values_list("pk", "title"):
+                found[(type_id, pk)] = {"type": label, "id": pk, "title": title}
+        elif model is Incident:
+            for pk, number in Incident.objects.filter(pk__in=ids).values_list("pk", "number"):
+                found[(type_id, pk)] = {"type": label, "id": pk, "title": number}
+        else:
+            for pk in ids:
+                found[(type_id, pk)] = {"type": label, "id": pk, "title": f"{ct.model} #{pk}"}
+    return {d.pk: found.get((d.subject_type_id, d.subject_id), {}) for d in rows}

