@@ -28,6 +28,7 @@ Listener = Callable[..., Any]
 
 # Event names, one place: a typo must not make an event nobody hears.
 INCIDENT_DISSATISFIED = "incidents.callback_dissatisfied"  # kwargs: incident_id
+INCIDENT_MERGED = "incidents.merged"  # kwargs: incident_id, actor_id (who merged it)
 
 _listeners: dict[str, list[Listener]] = {}
 

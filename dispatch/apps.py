@@ -9,12 +9,14 @@ class DispatchConfig(AppConfig):
     demo_loader = "dispatch.demo.load_demo"
 
     def ready(self) -> None:
+        from command_center import hooks
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
 
-        from .services import register_clocks
+        from .services import orders_cancel_for_merged, register_clocks
 
         register_clocks()
+        hooks.listen(hooks.INCIDENT_MERGED, orders_cancel_for_merged)
         # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.
         view = {"dispatch.view_unit", "dispatch.view_dispatchorder", "dispatch.view_shift"}
         for role in (

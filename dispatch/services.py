@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -536,6 +537,24 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> DispatchOrde
     return o
 
 
+def orders_cancel_for_merged(*, incident_id: int, actor_id: int) -> int:
+    """The incident was merged into another (a duplicate): its orders still out are called off, so no
+    station signs for or drives to a duplicate, and their units are free again. A hook listener
+    (command_center/hooks.py): runs after the merge commits, and again changes nothing."""
+    incident = Incident.objects.select_related("merged_into").filter(pk=incident_id).first()
+    if incident is None or incident.state != IncidentState.MERGED:
+        return 0
+    actor = get_user_model().objects.get(pk=actor_id)
+    reason = _("Merged into %(number)s") % {"number": incident.merged_into.number if incident.merged_into else "-"}
+    S = DispatchOrder.State
+    live = DispatchOrder.objects.filter(incident_id=incident_id, state__in=[S.SENT, S.DELIVERED, S.SIGNED])
+    cancelled = 0
+    for order_id in live.order_by("pk").values_list("pk", flat=True):
+        order_cancel(order_id=order_id, actor=actor, reason=reason)
+        cancelled += 1
+    return cancelled
+
+
 __all__ = [
     "CLOCK_ARRIVE",
     "CLOCK_FEEDBACK",
@@ -551,6 +570,7 @@ __all__ = [
     "order_payload",
     "order_return",
     "order_sign",
+    "orders_cancel_for_merged",
     "register_clocks",
     "shift_add",
     "unit_payload",

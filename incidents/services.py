@@ -422,6 +422,8 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     master.save(update_fields=["version"])
     _changed(i, "updated")
     _changed(master, "updated")
+    # A dispatched duplicate may still have orders out: dispatch calls them off after commit.
+    hooks.emit_on_commit(hooks.INCIDENT_MERGED, incident_id=i.pk, actor_id=actor.pk)
     return i
 
 

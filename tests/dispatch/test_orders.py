@@ -532,3 +532,24 @@ def test_the_incident_timeline_api_still_reads(coded, duty, order, incident):
     assert body["state"] == "responding"
     assert Incident.objects.get(pk=incident.pk).signed_at is not None
     assert timezone.now() - reload(order).signed_at < timedelta(minutes=1)
+
+
+def test_merging_a_dispatched_duplicate_calls_its_orders_off_and_frees_the_units(coded, duty, incident, car):
+    """The duplicate leaves the queue: no station signs for it, no car drives to it, no clock runs on it."""
+    master = make_incident(coded)
+    order = dispatch(coded, incident, unit=car)
+    returned = dispatch(coded, incident, org=coded.station_a2)
+    services.order_return(
+        order_id=returned.pk, actor=make_person("a2", coded.station_a2, Role.STATION_OFFICER), reason="无警力"
+    )
+    with capture_broadcasts() as sent:
+        r = duty.post(f"/api/incidents/{incident.pk}/merge/", {"into": master.pk}, format="json")
+    assert r.status_code == 200, r.content
+    order, returned, car = reload(order), reload(returned), reload(car)
+    assert order.state == DispatchOrder.State.CANCELLED and master.number in order.cancel_reason
+    assert returned.state == DispatchOrder.State.RETURNED  # ended orders stay as they were
+    assert car.status == Unit.Status.AVAILABLE
+    assert not clocks.open_for(order).exists()
+    assert "order.cancelled" in {m["event"] for m in sent}
+    # Heard once: a second delivery of the hook changes nothing.
+    assert services.orders_cancel_for_merged(incident_id=incident.pk, actor_id=coded.duty.pk) == 0
