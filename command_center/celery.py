@@ -1,4 +1,5 @@
-"""The Celery app. Beat asks a worker to sweep the clocks every `CLOCK_SWEEP_INTERVAL_S` seconds."""
+"""The Celery app. Beat asks a worker to sweep the clocks every `CLOCK_SWEEP_INTERVAL_S` seconds, and to
+run each of settings.HOUSEKEEPING (task name → seconds between runs; the apps' own tasks, by name)."""
 
 import os
 
@@ -20,3 +21,5 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
     sender.add_periodic_task(
         interval, sender.signature("command_center.sweep_deadlines"), name="sweep deadlines", expires=2 * interval
     )
+    for name, every in settings.HOUSEKEEPING.items():
+        sender.add_periodic_task(every, sender.signature(name), name=name, expires=every)

@@ -144,6 +144,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(RUN_DIR / "celerybeat-schedule"))
+# Beat's slower chores: task name → seconds between runs (command_center/celery.py).
+HOUSEKEEPING = {
+    "intel.delete_orphan_files": 3600.0,  # files left on disk by a report whose transaction rolled back
+}
 # How often beat asks a worker to sweep the clocks (at least every second). Half a second keeps the
 # due → pushed lag of a 1,000-deadline storm under 1.5 s at p99 (bench/sweep.py); an idle sweep is one
 # index probe.

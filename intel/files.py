@@ -10,9 +10,13 @@ under MEDIA_ROOT/loop/ with random names (models.LoopStorage) and go out only th
 from __future__ import annotations
 
 import hashlib
+import logging
 import mimetypes
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +27,9 @@ from django.utils.translation import gettext as _
 
 from command_center.errors import Refused
 
-from .models import Attachment, Directive, TaskReport
+from .models import Attachment, Directive, TaskReport, loop_storage
+
+log = logging.getLogger(__name__)
 
 # The first bytes each known type starts with (offset, bytes). Types without an entry are judged by name only.
 SIGNATURES: dict[str, list[tuple[int, bytes]]] = {
@@ -123,7 +129,7 @@ def store(
     """Write checked files to the loop storage and record them on the directive or the report.
 
     Called inside the service's transaction; a rollback leaves the file on disk without a row (an orphan that
-    no endpoint can reach), never a row without its file.
+    no endpoint can reach), never a row without its file. `orphans_delete` (beat, hourly) removes those.
     """
     now = timezone.now()
     stored = []
@@ -142,3 +148,25 @@ def store(
         a.save()
         stored.append(a)
     return stored
+
+
+def orphans_delete(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete files under the loop storage that no Attachment names: a report whose transaction rolled back
+    after its files were written, or a process that died in between. Only files older than `older_than`,
+    so an upload whose transaction is still open is never touched. Returns how many were deleted."""
+    root = Path(loop_storage.location)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    old = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file() and p.stat().st_mtime < cutoff}
+    if not old:
+        return 0
+    known = set(Attachment.objects.filter(file__in=list(old)).values_list("file", flat=True))
+    deleted = 0
+    for name, path in old.items():
+        if name not in known:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    if deleted:
+        log.info("loop files: deleted %d orphans", deleted)
+    return deleted

@@ -115,3 +115,38 @@ def test_utf8_text_and_a_configured_type(coded, task, settings):
     r = report(api_as(coded.station_a1_officer), task, files)
     assert r.status_code == 200, r.content
     assert [a["content_type"] for a in r.json()["reports"][0]["attachments"]] == ["text/plain", "image/gif"]
+
+
+def test_files_a_rolled_back_report_left_behind_are_deleted_by_the_hourly_sweep(coded, task, media):
+    """A report whose transaction fails after its files were written leaves orphans on disk (no endpoint can
+    reach them); the sweep deletes old orphans and never a stored attachment or a file still being saved."""
+    import os
+    import time
+
+    from intel import files
+    from intel.models import loop_storage
+
+    station = api_as(coded.station_a1_officer)
+    assert report(station, task, [png("现场照片.png")]).status_code == 200
+    kept = Path(Attachment.objects.get().file.path)
+    root = Path(loop_storage.location)
+    orphan, fresh = root / "2026" / "11" / "orphan.png", root / "2026" / "11" / "fresh.png"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(PNG)
+    fresh.write_bytes(PNG)
+    two_hours_ago = time.time() - 7200
+    for path in (orphan, kept):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    assert files.orphans_delete() == 1
+    assert not orphan.exists() and kept.is_file() and fresh.is_file()
+    assert files.orphans_delete() == 0
+
+
+def test_beat_runs_the_orphan_sweep_hourly():
+    from command_center.celery import app
+
+    app.loader.import_default_modules()
+    app.finalize()
+    entry = app.conf.beat_schedule["intel.delete_orphan_files"]
+    assert entry["schedule"] == 3600.0 and entry["task"] in app.tasks
