@@ -4,7 +4,9 @@
 // - follow(): the /ws/board/ socket with the REST reload protocol. On every (re)connect the server says
 //   `hello`; the screen then loads its state over REST (which carries the group's `seq`, read before the
 //   rows), applies the events that arrived meanwhile with a higher seq, and from then on applies events in
-//   order. A gap in the seqs (the channel layer dropped a message) reloads the state. The status element
+//   order. A gap in the seqs (the channel layer dropped a message) reloads the state, unless the missing
+//   ones arrive within REORDER_MS: several web processes number a group's pushes from one Redis counter
+//   but send them independently, so seq 7 may overtake seq 6 by a few milliseconds. The status element
 //   shows offline / loading / live, and when the screen last caught up.
 // - sound: WebAudio beeps (no audio file), muted with a toggle that is remembered; browsers start audio
 //   only after a gesture, so the first tap or key anywhere unlocks it.
@@ -183,6 +185,8 @@
   // follow({load, onState, onEvent, status, t}) -> {reload}
   //   load(): Promise of the REST state ({seq, at, ...}); onState(state) replaces the screen's model;
   //   onEvent(envelope) applies one push. `status` is the element that shows the connection.
+  const REORDER_MS = 250;
+
   function follow(opts) {
     const t = opts.t || {};
     let ws = null;
@@ -204,11 +208,20 @@
       el.title = (extra || label) + (lastSeq == null ? "" : " · seq " + lastSeq);
     }
 
+    let ahead = new Map(); // seq -> envelope that overtook a missing one
+    let gapTimer = null;
+
+    function forgetAhead() {
+      ahead = new Map();
+      if (gapTimer) { clearTimeout(gapTimer); gapTimer = null; }
+    }
+
     let generation = 0;
     async function reload(why) {
       const mine = ++generation; // a newer reload (a reconnect meanwhile) wins over this one
       loading = true;
       buffer = [];
+      forgetAhead();
       show(why === "gap" ? "gap" : "syncing");
       let state = null;
       while (state === null) {
@@ -241,7 +254,22 @@
       if (loading) { buffer.push(env); return; }
       if (typeof env.seq !== "number" || lastSeq === null) return;
       if (env.seq <= lastSeq) return; // already in the state, or a duplicate
-      if (env.seq > lastSeq + 1) { reload("gap"); return; } // something was lost on the way
+      if (env.seq > lastSeq + 1) {
+        // Out of order or lost: wait a moment for the missing ones, then reload.
+        ahead.set(env.seq, env);
+        if (!gapTimer) gapTimer = setTimeout(function () { gapTimer = null; reload("gap"); }, REORDER_MS);
+        return;
+      }
+      apply(env);
+      while (!loading && ahead.has(lastSeq + 1)) {
+        const next = ahead.get(lastSeq + 1);
+        ahead.delete(lastSeq + 1);
+        apply(next);
+      }
+      if (!loading && ahead.size === 0 && gapTimer) { clearTimeout(gapTimer); gapTimer = null; }
+    }
+
+    function apply(env) {
       lastSeq = env.seq;
       if (env.at) setServerTime(env.at);
       try {
