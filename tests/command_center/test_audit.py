@@ -86,3 +86,23 @@ def test_every_transition_log_table_has_the_trigger(db):
         )
         guarded = {r[0] for r in cur.fetchall()}
     assert logs <= guarded
+
+
+def test_every_log_in_the_admin_is_read_only_even_for_a_superuser(rf, db):
+    """Walk the admin site: each transition log registered there refuses add, change and delete, and its
+    change page is a read-only view, also for a superuser."""
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+
+    from command_center.audit import TransitionLog
+
+    root = get_user_model().objects.create_superuser("root", password="pw-12345")
+    request = rf.get("/")
+    request.user = root
+    logs = [(model, ma) for model, ma in admin.site._registry.items() if issubclass(model, TransitionLog)]
+    assert len(logs) >= 3
+    for model, model_admin in logs:
+        assert not model_admin.has_add_permission(request), model
+        assert not model_admin.has_change_permission(request), model
+        assert not model_admin.has_delete_permission(request), model
+        assert not model_admin.get_actions(request), model  # no bulk "delete selected"
