@@ -21,24 +21,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from command_center import codes, orgs
-from command_center.models import Category, Deadline, HandlingResult, Org, Role
+from command_center.models import Category, Deadline, HandlingResult, Org
 
 from . import selectors, services
 from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
+from .selectors import mask_phone, sees_phones
 from .transitions import INCIDENT, allowed_events
-
-MASKED_ROLES = {Role.PARTNER, Role.VOLUNTEER}
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
-
-
-def sees_phones(user: Any) -> bool:
-    person = orgs.person_of(user)
-    if getattr(user, "is_superuser", False):
-        return True
-    return bool(person and set(person.roles) - MASKED_ROLES)
 
 
 class StrictSerializer(serializers.Serializer[Any]):
@@ -92,6 +80,15 @@ class IntakeSerializer(StrictSerializer):
     repeat_of = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), required=False, allow_null=True)
     link_type = serializers.ChoiceField(choices=LinkType.choices, default=LinkType.REPEAT)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        data: Any = getattr(self, "initial_data", None)
+        if request is not None and hasattr(data, "get") and data.get("repeat_of") not in (None, ""):
+            # Another area's incident reads as one that does not exist (not "outside your area": an oracle).
+            # Only when one is named: most calls link nothing, and intake is the hot path.
+            self.fields["repeat_of"].queryset = selectors.visible_incidents(request.user)  # type: ignore[attr-defined]
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("lat") is None) != (attrs.get("lon") is None):
             raise serializers.ValidationError(
@@ -139,7 +136,8 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "scene_cleared_at": _datetime(i.scene_cleared_at), "closed_at": _datetime(i.closed_at),
         }  # fmt: skip
         request = self.context.get("request")
-        if request is not None and data["caller_phone"] and not sees_phones(request.user):
+        # Masked unless the reader may see it: a serializer given no reader shows no number in full.
+        if data["caller_phone"] and (request is None or not sees_phones(request.user)):
             data["caller_phone"] = mask_phone(data["caller_phone"])
         return data
 

@@ -16,12 +16,30 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from command_center import memo, orgs
-from command_center.models import Category, Org
+from command_center.models import Category, Org, Role
 
 from .models import Incident, State
 
 EARTH_M = 6_371_000.0
 HANDLED = [State.SCENE_CLEARED, State.CLOSED, State.SELF_HANDLED]
+
+
+# Partners (12345, 综治中心) and volunteers get what they need to act without the caller's number: lists,
+# details and exports show it masked (138****8000); repeat hints never match on it for them (a match would
+# give the number away digit by digit); boards and pushes never carry it for anyone.
+MASKED_ROLES = {Role.PARTNER, Role.VOLUNTEER}
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def sees_phones(user: Any) -> bool:
+    """Whether `user` reads callers' numbers in full: anyone with a role beyond partner and volunteer."""
+    if getattr(user, "is_superuser", False):
+        return True
+    person = orgs.person_of(user)
+    return bool(person and set(person.roles) - MASKED_ROLES)
 
 
 def visible_incidents(user: Any) -> QuerySet[Incident]:
@@ -141,7 +159,8 @@ def repeat_hints(
 ) -> list[Hint]:
     """Earlier incidents that look like this call, each with its repeat kind and why.
 
-    - same_caller: the same number within REPEAT_PHONE_WINDOW (never for empty or withheld numbers);
+    - same_caller: the same number within REPEAT_PHONE_WINDOW (never for empty or withheld numbers, nor for
+      a reader who sees numbers masked);
     - same_event: near here, same top-level category, within REPEAT_SAME_EVENT_WINDOW, still open;
     - after_handling: near here, same category type, handled within REPEAT_AFTER_HANDLING_WINDOW;
     - recurring: near here (or the same address), same category type, within REPEAT_PLACE_WINDOW;
@@ -155,7 +174,7 @@ def repeat_hints(
         base = base.exclude(pk=exclude_id)
     since_place = now - timedelta(days=cfg["place_window_days"])
     by_phone: list[Earlier] = []
-    key = phone_key(phone)
+    key = phone_key(phone) if user is None or sees_phones(user) else ""
     if key:
         since = now - timedelta(days=cfg["phone_window_days"])
         by_phone = _rows(base.filter(phone_key=key, reported_at__gte=since, reported_at__lte=now)[:limit])

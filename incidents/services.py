@@ -89,7 +89,12 @@ def register_clocks() -> None:
 
 
 def incident_payload(i: Incident) -> dict[str, Any]:
-    """What boards get: enough to draw a row and a marker, never the caller's number."""
+    """What boards get: enough to draw a row and a marker, never the caller's number (nor name).
+
+    A push goes to groups (an org and its ancestors), and every socket in a group gets the same message:
+    it cannot be masked per reader, and a group may hold people who must not read numbers (partners and
+    volunteers: selectors.MASKED_ROLES). So no push carries a number; a screen that needs one fetches the
+    incident over REST, which masks it per reader (selectors.sees_phones)."""
     return {
         "id": i.pk,
         "number": i.number,
@@ -243,17 +248,18 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     region = (intake_org.region_code or "000000")[:6]
     _insert(incident, region=region, day=timezone.localdate(now), actor_id=getattr(actor, "pk", None))
     if data.repeat_of is not None:
-        _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"))
+        _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"), field="repeat_of")
     _ledger(incident, earlier)
     _changed(incident, "created")
     return incident
 
 
-def _link(incident: Incident, master: Incident, link_type: str, actor: Any, reason: str) -> RepeatLink:
+def _link(incident: Incident, master: Incident, link_type: str, actor: Any, reason: str, *, field: str) -> RepeatLink:
     if master.pk == incident.pk:
-        raise Refused("repeat_of", _("An incident cannot repeat itself."))
+        raise Refused(field, _("An incident cannot repeat itself."))
     if not orgs.can_act(actor, master.org):
-        raise Refused("repeat_of", _("That incident is outside your area."))
+        # As for an id that does not exist: another area's incident numbers are not the caller's to probe.
+        raise Refused(field, _("No such incident."))
     return RepeatLink.objects.create(
         incident=incident, master=master, link_type=link_type, reason=reason, created_by=actor
     )
@@ -403,12 +409,14 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
         .filter(pk__in=sorted([incident_id, into_id]))
         .order_by("pk")
     }
-    if into_id not in locked:
-        raise Refused("into", _("No such incident."))
-    i, master = locked[incident_id], locked[into_id]
+    if incident_id not in locked:
+        raise Incident.DoesNotExist
+    i = locked[incident_id]
     orgs.require(actor, i.org, roles=COMMAND_ROLES)
-    if not orgs.can_act(actor, master.org):
-        raise Refused("into", _("That incident is outside your area."))
+    master = locked.get(into_id)
+    if master is None or not orgs.can_act(actor, master.org):
+        # Another area's incident answers as one that does not exist: its id is not the caller's to probe.
+        raise Refused("into", _("No such incident."))
     if master.state in (State.MERGED, State.INVALID):
         raise Refused("into", _("Merge into an incident that is still valid."))
     _move(i, Event.MERGE, actor, reason=master.number)
@@ -497,10 +505,10 @@ def incident_callback(*, incident_id: int, actor: Any, channel: str, satisfactio
 def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: str, reason: str = "") -> RepeatLink:
     i = _lock(incident_id)
     orgs.require(actor, i.org, roles=COMMAND_ROLES)
-    master = Incident.objects.filter(pk=master_id).first()
+    master = Incident.objects.select_related("org").filter(pk=master_id).first()
     if master is None:
         raise Refused("master", _("No such incident."))
-    link = _link(i, master, link_type, actor, reason)
+    link = _link(i, master, link_type, actor, reason, field="master")
     i.version += 1
     i.save(update_fields=["version"])
     _changed(i, "updated")

@@ -17,7 +17,7 @@ from command_center import orgs
 from command_center.models import HandlingResult, Org, Role
 
 from . import selectors
-from .api import IncidentFilter, mask_phone, sees_phones, timeline
+from .api import IncidentFilter, timeline
 from .models import Callback, Diversion, LinkType, Satisfaction, Source, State
 from .services import INTAKE_ROLES
 from .transitions import INCIDENT, allowed_events
@@ -67,7 +67,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if incident is None:
         raise Http404
-    phone = incident.caller_phone if sees_phones(request.user) else mask_phone(incident.caller_phone)
+    phone = (
+        incident.caller_phone if selectors.sees_phones(request.user) else selectors.mask_phone(incident.caller_phone)
+    )
     hints = selectors.hints_for(request.user, incident)
     return render(
         request,

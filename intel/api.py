@@ -7,6 +7,7 @@ the supervision app's (supervision/api.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters
@@ -45,7 +46,13 @@ class XlsxRenderer(BaseRenderer):
     render_style = "binary"
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> Any:
-        return data
+        if isinstance(data, bytes):
+            return data
+        # Not a workbook: an error (404, 403) to a request for one. It goes out as the JSON it is.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return JSONRenderer().render(data)
 
 
 class JSONListField(serializers.JSONField):
@@ -260,8 +267,16 @@ class DirectiveSerializer(serializers.ModelSerializer[Directive]):
     def get_counts(self, obj: Directive) -> dict[str, int]:
         counts = self.context.get("counts")
         if counts is None:
-            counts = selectors.progress_counts([obj.pk])
+            counts = selectors.progress_counts([obj.pk], _reader(self.context))
         return counts.get(obj.pk, {})
+
+
+def _reader(context: Mapping[str, Any]) -> Any:
+    """Who reads the serialized directive: its progress shows only the tasks they see."""
+    request = context.get("request")
+    if request is None:
+        raise ValueError("serialize a directive with the request in the context: its progress depends on the reader")
+    return request.user
 
 
 class DirectiveDetailSerializer(DirectiveSerializer):
@@ -272,7 +287,8 @@ class DirectiveDetailSerializer(DirectiveSerializer):
 
     @extend_schema_field(DirectiveProgressSerializer(many=True))
     def get_progress(self, obj: Directive) -> list[dict[str, Any]]:
-        return DirectiveProgressSerializer(selectors.directive_progress(obj), many=True).data  # type: ignore[return-value]
+        rows = selectors.directive_progress(obj, _reader(self.context))
+        return DirectiveProgressSerializer(rows, many=True).data  # type: ignore[return-value]
 
 
 class DirectiveCreateSerializer(StrictSerializer):
@@ -355,7 +371,8 @@ class DirectiveViewSet(
         qs = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(qs)
         rows = list(page if page is not None else qs)
-        context = {**self.get_serializer_context(), "counts": selectors.progress_counts([d.pk for d in rows])}
+        counts = selectors.progress_counts([d.pk for d in rows], request.user)
+        context = {**self.get_serializer_context(), "counts": counts}
         data = DirectiveSerializer(rows, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
@@ -422,6 +439,9 @@ class DirectiveViewSet(
         d = self.get_object()
         stored = getattr(d, "closure_report", None)
         data = stored.data if stored is not None else reports.closure_data(d, final=False)
+        tasks = [r["task"] for r in data["recipients"]]
+        seen = set(selectors.visible_tasks(request.user).filter(pk__in=tasks).values_list("pk", flat=True))
+        data = reports.for_reader(data, seen)
         if request.accepted_renderer.format == "xlsx":
             response = HttpResponse(reports.closure_xlsx(data), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="directive-{d.pk}-closure.xlsx"'
@@ -709,4 +729,4 @@ class ClusterGovernView(generics.GenericAPIView[RepeatCluster]):
             .prefetch_related("recipients", "attachments")
             .get(pk=d.pk)
         )
-        return Response(DirectiveDetailSerializer(d).data, status=status.HTTP_201_CREATED)
+        return Response(DirectiveDetailSerializer(d, context={"request": request}).data, status=status.HTTP_201_CREATED)

@@ -142,18 +142,31 @@ def closure_data(d: Directive, *, final: bool, at: datetime | None = None) -> di
             "sign_within_s": d.sign_within_s,
             "report_within_s": d.report_within_s,
         },
-        "summary": {
-            "recipients": len(recipients),
-            "approved": sum(1 for r in recipients if r["approved_at"]),
-            "returns": sum(len(r["returns"]) for r in recipients),
-            "overdue_steps": sum(len(r["overdue"]) for r in recipients),
-            "on_time": sum(1 for r in recipients if r["approved_at"] and not r["overdue"]),
-        },
+        "summary": summary(recipients),
         "recipients": recipients,
     }
     # JSON-safe now: stored in a JSONField and served as it is.
     result: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     return result
+
+
+def summary(recipients: list[dict[str, Any]]) -> dict[str, int]:
+    return {
+        "recipients": len(recipients),
+        "approved": sum(1 for r in recipients if r["approved_at"]),
+        "returns": sum(len(r["returns"]) for r in recipients),
+        "overdue_steps": sum(len(r["overdue"]) for r in recipients),
+        "on_time": sum(1 for r in recipients if r["approved_at"] and not r["overdue"]),
+    }
+
+
+def for_reader(data: dict[str, Any], task_ids: set[int]) -> dict[str, Any]:
+    """The report as one reader may see it: only the recipients whose task (`task_ids`) they see, the summary
+    counted over those. The issuer's area sees every task, so it reads the report as it was stored."""
+    mine = [r for r in data["recipients"] if r["task"] in task_ids]
+    if len(mine) == len(data["recipients"]):
+        return data
+    return {**data, "summary": summary(mine), "recipients": mine}
 
 
 def _when(value: str | None) -> str:

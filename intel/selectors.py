@@ -6,7 +6,9 @@ Who sees what:
 - a directive: the issuing org's subtree, and every org with one of its tasks in its subtree (a county sees
   the city's directive to its stations);
 - a task: its org's subtree, and the subtree of the org that issued any directive it carries;
-- a file: whoever sees the directive or the task (through the report) it belongs to.
+- a file: whoever sees the directive or the task (through the report) it belongs to;
+- a directive's progress, counts and closure report: the lines of the tasks the reader sees (a station
+  given a directive with others sees its own line, not theirs).
 """
 
 from __future__ import annotations
@@ -76,9 +78,20 @@ def overdue_task_ids() -> QuerySet[Deadline, Any]:
     ).values("subject_id")
 
 
-def directive_progress(d: Directive) -> list[dict[str, Any]]:
-    """Per recipient: its task, the task's state and times, returns and broken clocks (recipient order)."""
-    carried = list(TaskDirective.objects.filter(directive=d).select_related("task", "org").order_by("org__path", "id"))
+def seen_by(qs: QuerySet[TaskDirective], user: Any) -> QuerySet[TaskDirective]:
+    """The recipients' lines of a directive whose task `user` sees (None: the system, every line). A directive
+    to two stations is each station's to read, but neither sees the other's task: its state, its report."""
+    return qs if user is None else qs.filter(task__in=visible_tasks(user).values("pk"))
+
+
+def directive_progress(d: Directive, user: Any) -> list[dict[str, Any]]:
+    """Per recipient whose task `user` sees: its task, the task's state and times, returns and broken clocks
+    (recipient order)."""
+    carried = list(
+        seen_by(TaskDirective.objects.filter(directive=d), user)
+        .select_related("task", "org")
+        .order_by("org__path", "id")
+    )
     late = overdue_clocks([td.task_id for td in carried])
     rows = []
     for td in carried:
@@ -105,12 +118,11 @@ def directive_progress(d: Directive) -> list[dict[str, Any]]:
     return rows
 
 
-def progress_counts(directive_ids: list[int]) -> dict[int, dict[str, int]]:
-    """{directive id: {task state: how many}} for a page of directives (one query)."""
+def progress_counts(directive_ids: list[int], user: Any) -> dict[int, dict[str, int]]:
+    """{directive id: {task state: how many}} of the tasks `user` sees, for a page of directives (one query)."""
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    rows = TaskDirective.objects.filter(directive_id__in=directive_ids, withdrawn_at__isnull=True).values_list(
-        "directive_id", "task__state", "approved_at"
-    )
+    carried = TaskDirective.objects.filter(directive_id__in=directive_ids, withdrawn_at__isnull=True)
+    rows = seen_by(carried, user).values_list("directive_id", "task__state", "approved_at")
     for directive_id, state, approved_at in rows:
         counts[directive_id]["approved" if approved_at else state] += 1
     return {k: dict(v) for k, v in counts.items()}
