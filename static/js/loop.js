@@ -39,6 +39,7 @@
       if (data === null || mine !== generation) return;
       state = data;
       opts.draw(state);
+      CCLive.tickCountdowns(root);
     }
     const refresh = debounce(fetchRows, 250);
     const live = CCLive.follow({
@@ -51,7 +52,7 @@
         if (data === null) return null;
         return { seq: seq.data.seq, at: seq.data.at, rows: data };
       },
-      onState: function (s) { generation++; state = s.rows; opts.draw(state); },
+      onState: function (s) { generation++; state = s.rows; opts.draw(state); CCLive.tickCountdowns(root); },
       onEvent: function (env) { if (opts.concerns(env, state)) refresh(); },
     });
     setInterval(function () { CCLive.tickCountdowns(root); }, 500);

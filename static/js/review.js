@@ -34,6 +34,7 @@
       odList: root.querySelector(".od-list"),
       odCount: root.querySelector(".od-count"),
       odKind: root.querySelector("[name=od-kind]"),
+      odFilter: root.querySelector(".od-filter"),
       wList: root.querySelector(".w-list"),
       wCount: root.querySelector(".w-count"),
       wForm: root.querySelector(".watch-form"),
@@ -44,12 +45,13 @@
     let detail = null; // the selected task's detail (GET /api/tasks/{id}/)
     let notice = { text: "", kind: "" };
     let generation = 0;
+    let odOrg = null; // the overdue list narrowed to one org's subtree (a click on its count)
 
     async function load() {
       const kind = el.odKind.value;
       const [r, o, w] = await Promise.all([
         CCLive.api(ds.reviewUrl),
-        CCLive.api(ds.overdueUrl + "?page_size=100" + (kind ? "&kind=" + encodeURIComponent(kind) : "")),
+        CCLive.api(ds.overdueUrl + "?page_size=100" + (kind ? "&kind=" + encodeURIComponent(kind) : "") + (odOrg ? "&org=" + odOrg.id : "")),
         CCLive.api(ds.watchUrl + "?page_size=200"),
       ]);
       if (!r.ok || !o.ok || !w.ok) return null;
@@ -149,6 +151,7 @@
           h("span", { class: "colour-chip c-" + t.colour, text: L.colour[t.colour] || t.colour }),
           h("h2", { text: t.title }),
           h("span", { class: "state st-" + t.state, text: L.task_state[t.state] || t.state }),
+          ["approved", "withdrawn"].indexOf(t.state) < 0 ? watchButton({ task: t.id }, watchedTask(t.id)) : null,
         ]),
         h("p", { class: "dir-meta" }, [
           h("b", { text: t.org_name }),
@@ -244,8 +247,15 @@
       const o = state.overdue;
       el.odCount.textContent = String(o.count || 0);
       el.odGroups.replaceChildren(...(o.groups.length ? o.groups.map(function (g) {
-        return h("tr", { dataset: { org: g.org, kind: g.kind } }, [h("td", { text: g.org_name }), h("td", { text: g.label }), h("td", { class: "num", text: String(g.count) })]);
+        return h("tr", {
+          class: "od-group" + (odOrg && odOrg.id === g.org ? " on" : ""), dataset: { org: g.org, kind: g.kind }, tabindex: "0",
+          title: ds.tFilter,
+          onclick: function () { odOrg = odOrg && odOrg.id === g.org ? null : { id: g.org, name: g.org_name }; page.refresh(); },
+          onkeydown: function (e) { if (e.key === "Enter") e.currentTarget.click(); },
+        }, [h("td", { text: g.org_name }), h("td", { text: g.label }), h("td", { class: "num", text: String(g.count) })]);
       }) : [h("tr", {}, [h("td", { colspan: "3", class: "muted", text: ds.tNoOverdue })])]));
+      el.odFilter.hidden = !odOrg;
+      if (odOrg) el.odFilter.replaceChildren(h("span", { text: odOrg.name }), h("button", { type: "button", class: "chip-x", "aria-label": "×", onclick: function () { odOrg = null; page.refresh(); }, text: "×" }));
       el.odList.replaceChildren(...o.results.map(function (d) {
         const s = d.subject || {};
         const isTask = s.type === "intel.task", isIncident = s.type === "incidents.incident";
