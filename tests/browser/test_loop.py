@@ -208,6 +208,7 @@ def test_a_red_directive_goes_round_the_loop(asgi_live_server, browser, closing)
     card.get_by_label("附件（照片、文件）").set_input_files(
         files=[{"name": "巡逻照片.png", "mimeType": "image/png", "buffer": PNG}]
     )
+    s1.screenshot(path=str(ARTIFACTS / "loop-inbox-report.png"), full_page=True)
     card.get_by_role("button", name="提交反馈").click()
     expect(card).to_have_attribute("data-state", "reported")
     expect(card).to_contain_text("已反馈，等待审核")
