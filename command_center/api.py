@@ -69,6 +69,27 @@ class MeView(APIView):
         return Response(MeSerializer(data).data)
 
 
+class LiveSerializer(serializers.Serializer[Any]):
+    seq = serializers.IntegerField(help_text="The caller's group sequence (/ws/board/), 0 without a person.")
+    at = serializers.DateTimeField(help_text="Server time.")
+
+
+class LiveView(APIView):
+    """Where the caller's live feed (/ws/board/) stands: the group `seq` now. A screen that builds its state
+    from several list endpoints reads this first, then the lists, and applies only pushes with a higher seq
+    (the screens' state endpoints carry their own `seq`)."""
+
+    @extend_schema(responses=LiveSerializer)
+    def get(self, request: Request) -> Response:
+        from django.utils import timezone
+
+        from . import realtime
+
+        person = orgs.person_of(request.user)
+        seq = realtime.current_seq(realtime.org_group(person.org_id)) if person else 0
+        return Response({"seq": seq, "at": timezone.now()})
+
+
 class OrgSerializer(serializers.ModelSerializer[Org]):
     parent = serializers.SerializerMethodField()  # type: ignore[assignment]
 

@@ -105,9 +105,14 @@ def meet(subject: models.Model, kind_name: str, *, at: datetime | None = None) -
     ).update(met_at=at or timezone.now())
 
 
-def cancel(subject: models.Model, kind_name: str | None = None) -> int:
-    """The clock's reason is gone (order cancelled, incident merged). Cancels open clocks; all kinds if None."""
-    qs = Deadline.objects.open().filter(**_subject_filter(subject))
+def cancel(subject: models.Model, kind_name: str | None = None, *, breached: bool = False) -> int:
+    """The clock's reason is gone (order cancelled, incident merged). Cancels open clocks; all kinds if None.
+
+    `breached=True` also closes clocks that broke and were never met (their breach stays recorded): the
+    subject itself is gone, so nothing will ever meet them and they must leave the lists of open breaches."""
+    qs = Deadline.objects.filter(**_subject_filter(subject), met_at__isnull=True, cancelled_at__isnull=True)
+    if not breached:
+        qs = qs.filter(breached_at__isnull=True)
     if kind_name is not None:
         qs = qs.filter(kind=kind_name)
     return qs.update(cancelled_at=timezone.now())

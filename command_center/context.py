@@ -18,6 +18,8 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Station inbox"), "dispatch:inbox", {Role.STATION_OFFICER}),
     (_("Incidents"), "incidents:list", {r for r in Role if r not in (Role.PARTNER, Role.VOLUNTEER)}),
     (_("Diversion inbox"), "incidents:partner-inbox", {Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER}),
+    (_("Analysis workspace"), "intel:workspace", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
+    (_("Supervision desk"), "supervision:review", {Role.SUPERVISOR, Role.COMMANDER}),
     (_("Big screen"), "dispatch:wall", {Role.COMMANDER}),
 ]
 

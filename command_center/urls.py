@@ -14,6 +14,7 @@ from . import api, health, views
 api_patterns: list[URLPattern | URLResolver] = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
     path("me/", api.MeView.as_view(), name="api-me"),
+    path("live/", api.LiveView.as_view(), name="api-live"),
     path("orgs/", api.OrgListView.as_view(), name="api-orgs"),
     path("codes/categories/", api.CategoryListView.as_view(), name="api-categories"),
     path("codes/results/", api.HandlingResultListView.as_view(), name="api-results"),
@@ -46,6 +47,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("incidents.page_urls")),
     path("", include("dispatch.page_urls")),
+    path("", include("intel.page_urls")),
+    path("", include("supervision.page_urls")),
 ]
 # MEDIA is never served as such, not even in DEBUG: uploaded files go out only through views that check
 # the caller may see what they belong to.

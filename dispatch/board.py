@@ -10,7 +10,9 @@ Alerts (the board's strip): there is no table of pushes, so the strip is derived
 pushes report — open breaches (deadlines breached and neither met nor cancelled: `deadlines.breached` /
 `order.overdue`), orders returned today (`order.returned`) and repeat-ledger lines added to today
 (`repeat.cluster`). The keys (`breach:<deadline>`, `returned:<order>`, `repeat:<cluster>`) are the ones the
-screen gives the same pushes, so a reload and a push never show one alert twice.
+screen gives the same pushes, so a reload and a push never show one alert twice. The apps above add theirs
+through command_center.screens (supervision: `reminder:<id>` 催办 and `supervision:<id>` 督办, from
+`reminder.created` and `supervision.ordered`); an alert that `covers` a deadline replaces its breach alert.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
-from command_center import clocks, codes, orgs, realtime
+from command_center import clocks, codes, orgs, realtime, screens
 from command_center.models import Deadline, Org, Role
 from incidents import selectors as incident_selectors
 from incidents.models import Incident, RepeatCluster, State
@@ -252,9 +254,9 @@ def board_orgs(user: Any) -> list[dict[str, Any]]:
 
 def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
     rows = list(
-        orgs.restrict(_unmet(Deadline.objects.filter(breached_at__isnull=False)), user).order_by("-breached_at", "-id")[
-            :limit
-        ]
+        orgs.restrict(_unmet(Deadline.objects.filter(breached_at__isnull=False)), user)
+        .select_related("org")
+        .order_by("-breached_at", "-id")[:limit]
     )
     ct_incident = ContentType.objects.get_for_model(Incident)
     ct_order = ContentType.objects.get_for_model(DispatchOrder)
@@ -275,7 +277,7 @@ def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
             "due_at": d.due_at,
             "order": None,
             "incident": None,
-            "text": "",
+            "text": d.org.name,  # whose clock it is; an order or an incident says more below
         }
         o = orders.get(d.subject_id) if d.subject_type_id == ct_order.pk else None
         if o is not None:
@@ -291,9 +293,14 @@ def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
 
 
 def board_alerts(user: Any, *, now: datetime | None = None, limit: int = MAX_ALERTS) -> list[dict[str, Any]]:
-    """The strip: open breaches, orders returned today, repeat-ledger lines added to today; newest first."""
+    """The strip: open breaches, orders returned today, repeat-ledger lines added to today, and what the
+    apps above add (screens.provide_alerts: the loop's reminders 催办 and 督办 orders); newest first. A
+    contributed alert that `covers` a deadline replaces that deadline's generic breach alert."""
     since = today_start(now)
-    alerts = _breach_alerts(user, limit=limit)
+    extra = screens.collect_alerts(screens.BOARD, user)
+    covered = {f"breach:{a['covers']}" for a in extra if a.get("covers")}
+    alerts = [a for a in _breach_alerts(user, limit=limit + len(covered)) if a["key"] not in covered][:limit]
+    alerts.extend(extra)
     returned = (
         selectors.visible_orders(user)
         .filter(state=DispatchOrder.State.RETURNED, returned_at__gte=since)
@@ -332,7 +339,8 @@ def board_alerts(user: Any, *, now: datetime | None = None, limit: int = MAX_ALE
 
 
 def board_state(user: Any) -> dict[str, Any]:
-    """GET /api/board/: everything the dispatch board draws. `seq` first (see the module docstring)."""
+    """GET /api/board/: everything the dispatch board draws, and the fields the apps above add
+    (screens.provide: the commanders' watch list 盯办). `seq` first (see the module docstring)."""
     seq = seq_of(user)
     incidents, truncated = board_incidents(user)
     return {
@@ -343,6 +351,7 @@ def board_state(user: Any) -> dict[str, Any]:
         "units": board_units(user),
         "orgs": board_orgs(user),
         "alerts": board_alerts(user),
+        **screens.collect(screens.BOARD, user),
     }
 
 
@@ -352,7 +361,10 @@ def board_state(user: Any) -> dict[str, Any]:
 def inbox_state(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """GET /api/board/inbox/: the orders addressed to the caller's station (and below it) that are live
     or ended today, newest first, each with what the station needs to act: the incident's narrative and
-    category name, the actions the state allows, the broken clocks. Never the caller's number."""
+    category name, the actions the state allows, the broken clocks. Never the caller's number.
+
+    `tasks` (the directives' tasks, 指令任务) and `reminders` (催办 and 督办) come from the apps above
+    (screens.provide: intel, supervision); `tasks` is always there, empty when no app fills it."""
     from .transitions import ORDER, allowed_events
 
     seq = seq_of(user)
@@ -387,7 +399,8 @@ def inbox_state(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         "at": timezone.now(),
         "org": {"id": person.org_id, "name": person.org.name} if person else None,
         "orders": rows,
-        "tasks": [],  # directives' tasks (指令任务) join the inbox with the loop (intel app)
+        "tasks": [],
+        **screens.collect(screens.INBOX, user),
     }
 
 

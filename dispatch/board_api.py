@@ -126,8 +126,11 @@ class AlertIncidentSerializer(serializers.Serializer[Any]):
 
 
 class AlertSerializer(serializers.Serializer[Any]):
-    key = serializers.CharField(help_text="breach:<deadline id>, returned:<order id> or repeat:<cluster id>.")
-    kind = serializers.ChoiceField(choices=["breach", "returned", "repeat"])
+    key = serializers.CharField(
+        help_text="breach:<deadline id>, returned:<order id>, repeat:<cluster id>; from the loop (supervision) "
+        "reminder:<reminder id> (催办) and supervision:<order id> (督办)."
+    )
+    kind = serializers.ChoiceField(choices=["breach", "returned", "repeat", "reminder", "supervision"])
     at = serializers.DateTimeField()
     text = serializers.CharField()
     incident = AlertIncidentSerializer(allow_null=True)
@@ -138,6 +141,11 @@ class AlertSerializer(serializers.Serializer[Any]):
     cluster = serializers.IntegerField(required=False)
     repeat_kind = serializers.CharField(required=False)
     count = serializers.IntegerField(required=False)
+    task = serializers.IntegerField(required=False, help_text="reminder, supervision: the loop's task.")
+    covers = serializers.IntegerField(
+        required=False, help_text="reminder, supervision: the deadline whose breach alert this one replaces."
+    )
+    org_name = serializers.CharField(required=False, help_text="reminder, supervision: who must act.")
 
 
 class BoardStateSerializer(serializers.Serializer[Any]):
@@ -148,6 +156,11 @@ class BoardStateSerializer(serializers.Serializer[Any]):
     units = BoardUnitSerializer(many=True)
     orgs = BoardOrgSerializer(many=True)
     alerts = AlertSerializer(many=True, help_text="Newest first.")
+    watch = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="The watch list (盯办, supervision): open watches of the area, in the shape of GET /api/watch/.",
+    )
 
 
 class InboxOrderIncidentSerializer(OrderIncidentSerializer):
@@ -174,7 +187,18 @@ class InboxStateSerializer(serializers.Serializer[Any]):
     at = serializers.DateTimeField()
     org = OrgNameSerializer(allow_null=True)
     orders = InboxOrderSerializer(many=True, help_text="Live, or sent today; newest first.")
-    tasks = serializers.ListField(child=serializers.DictField(), help_text="Directive tasks (empty for now).")
+    tasks = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Directive tasks (指令任务, the loop) addressed to the caller's org and below it, open or closed "
+        "today, newest first: the `task.*` push payload plus `actions`, `last_return_reason`, `carried` (the "
+        "directives with content and files), `overdue` and `can_act`.",
+    )
+    reminders = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Reminders (催办, level 1) and 督办 notices (level 2) to the caller's org and below, on open tasks, "
+        "unacknowledged or from today, newest first: the `reminder.created` payload plus `can_ack`.",
+    )
 
 
 class CountSerializer(serializers.Serializer[Any]):
@@ -243,7 +267,8 @@ class BoardStatsView(APIView):
 
 
 class InboxView(APIView):
-    """派出所接收岗: the orders addressed to the caller's station, live or sent today, newest first."""
+    """派出所接收岗: the orders addressed to the caller's station, live or sent today, newest first; the
+    directive tasks and the reminders (催办, 督办) addressed to it."""
 
     @extend_schema(responses=InboxStateSerializer)
     def get(self, request: Request) -> Response:

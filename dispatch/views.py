@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from command_center import orgs
+from command_center import orgs, screens
 from command_center.models import HandlingResult, Role
 from incidents.models import State as IncidentState
 
@@ -51,9 +51,10 @@ def _map_center(request: HttpRequest) -> tuple[float, float]:
     return DEFAULT_CENTER
 
 
-def _labels() -> dict[str, Any]:
-    """Names the scripts show, in the page's language."""
-    return {
+def _labels(screen: str | None = None) -> dict[str, Any]:
+    """Names the scripts show, in the page's language, with what the apps above add to `screen`
+    (command_center.screens: the loop's task states, reminders)."""
+    own: dict[str, Any] = {
         "incident_state": {s.value: str(s.label) for s in IncidentState},
         "order_state": {s.value: str(s.label) for s in DispatchOrder.State},
         "order_kind": {s.value: str(s.label) for s in DispatchOrder.Kind},
@@ -99,9 +100,13 @@ def _labels() -> dict[str, Any]:
             "open_detail": _("Open the incident"),
         },
     }
+    if screen is None:
+        return own
+    extra = screens.labels(screen)
+    return {**own, **{k: v for k, v in extra.items() if k != "t"}, "t": {**own["t"], **extra.get("t", {})}}
 
 
-def _context(request: HttpRequest) -> dict[str, Any]:
+def _context(request: HttpRequest, screen: str | None = None) -> dict[str, Any]:
     lat, lon = _map_center(request)
     person = orgs.person_of(request.user)
     return {
@@ -109,7 +114,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         "center_lat": lat,
         "center_lon": lon,
         "org_name": person.org.name if person else "",
-        "screen_labels": _labels(),
+        "screen_labels": _labels(screen),
     }
 
 
@@ -119,7 +124,7 @@ def board(request: HttpRequest) -> HttpResponse:
         if _has(request, INBOX_PAGE_ROLES):
             return redirect("dispatch:inbox")
         raise PermissionDenied
-    return render(request, "dispatch/board.html", _context(request))
+    return render(request, "dispatch/board.html", _context(request, screens.BOARD))
 
 
 @login_required
@@ -128,7 +133,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         if _has(request, BOARD_PAGE_ROLES):
             return redirect("dispatch:board")
         raise PermissionDenied
-    context = _context(request)
+    context = _context(request, screens.INBOX)
     context["results"] = HandlingResult.objects.filter(active=True)
     return render(request, "dispatch/inbox.html", context)
 

@@ -9,16 +9,20 @@ class IntelConfig(AppConfig):
     demo_loader = "intel.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import hooks
+        from command_center import hooks, screens
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
 
-        from . import services
+        from . import selectors, services, views
 
         services.register_clocks()
         # A dissatisfied callback (incidents) opens a rectification task: incidents cannot import intel, so it
         # emits an after-commit hook that the loop listens to.
         hooks.listen(hooks.INCIDENT_DISSATISFIED, services.rectification_open)
+        # The station inbox (dispatch, below) shows the loop's tasks; the board names their states and clocks.
+        screens.provide(screens.INBOX, "tasks", selectors.inbox_tasks)
+        screens.provide_labels(screens.INBOX, views.screen_labels)
+        screens.provide_labels(screens.BOARD, views.screen_labels)
         # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.
         view = {
             "intel.view_analysis",

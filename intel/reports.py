@@ -177,6 +177,14 @@ def _when(value: str | None) -> str:
     return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M:%S") if parsed else value
 
 
+def _choice(choices: Any, value: str) -> str:
+    """A stored state or decision as people read it (the raw value if the table no longer has it)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def closure_xlsx(data: dict[str, Any]) -> bytes:
     """The closure report as a workbook: summary per recipient, the reports, the late steps."""
     from openpyxl import Workbook
@@ -210,7 +218,7 @@ def closure_xlsx(data: dict[str, Any]) -> bytes:
         _("State"),
         _("Issued at"),
         _("Signed at"),
-        _("Reported at"),
+        _("Report filed at"),
         _("Approved at"),
         _("Returns for rework"),
         _("Return reasons"),
@@ -224,7 +232,7 @@ def closure_xlsx(data: dict[str, Any]) -> bytes:
         ws.append(
             [
                 r["org_name"],
-                r["state"],
+                _choice(Task.State, r["state"]),
                 _when(r["issued_at"]),
                 _when(r["signed_at"]),
                 _when(r["reported_at"]),
@@ -239,7 +247,7 @@ def closure_xlsx(data: dict[str, Any]) -> bytes:
         ws.column_dimensions[col].width = width
 
     reports_ws = wb.create_sheet(_("Reports")[:31])
-    reports_ws.append([_("Recipient"), _("Reported at"), _("Author"), _("Report"), _("Checklist"), _("Decision"),
+    reports_ws.append([_("Recipient"), _("Report filed at"), _("Author"), _("Report"), _("Checklist"), _("Decision"),
                        _("Reviewer's reason"), _("Files")])  # fmt: skip
     for cell in reports_ws[1]:
         cell.font = bold
@@ -253,7 +261,7 @@ def closure_xlsx(data: dict[str, Any]) -> bytes:
                     rep["author"] or "",
                     rep["text"],
                     checklist,
-                    rep["decision"],
+                    _choice(TaskReport.Decision, rep["decision"]),
                     rep["reason"],
                     "；".join(f["name"] for f in rep["files"]),
                 ]

@@ -14,6 +14,7 @@ Who sees what:
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -22,7 +23,7 @@ from django.db.models import Q, QuerySet
 from command_center import orgs
 from command_center.models import Deadline
 
-from .models import Analysis, Attachment, Directive, Task, TaskDirective
+from .models import OPEN_TASK_STATES, Analysis, Attachment, Directive, Task, TaskDirective
 
 TASK_CLOCK_PREFIX = "intel.task."
 
@@ -126,3 +127,72 @@ def progress_counts(directive_ids: list[int], user: Any) -> dict[int, dict[str, 
     for directive_id, state, approved_at in rows:
         counts[directive_id]["approved" if approved_at else state] += 1
     return {k: dict(v) for k, v in counts.items()}
+
+
+# --- The station inbox (派出所接收岗) ---------------------------------------------------------------------
+
+MAX_INBOX_TASKS = 200
+
+
+def inbox_tasks(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The `tasks` of the station inbox (GET /api/board/inbox/, contributed through command_center.screens):
+    the tasks addressed to the caller's org and below it — never those it merely issued — that are open, or
+    closed (approved, withdrawn) today; newest first. Each row is the push payload (services.task_payload,
+    so pushes merge into it) plus what the station needs to act: the checklist (`actions`), the reviewer's
+    last reason, the directives it carries with their content and files (`carried`), the broken clocks not
+    yet met (`overdue`), and `can_act` — whether the caller may sign, start and report it (the recipient's own
+    officers only)."""
+    from django.utils import timezone
+
+    from .services import RECIPIENT_ROLES, task_payload
+
+    local = timezone.localtime(now or timezone.now())
+    since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    person = orgs.person_of(user)
+    qs = (
+        orgs.restrict(Task.objects.all(), user)
+        .filter(Q(state__in=OPEN_TASK_STATES) | Q(approved_at__gte=since) | Q(withdrawn_at__gte=since))
+        .select_related("org")
+        .order_by("-issued_at", "-id")
+    )
+    tasks = list(qs[:MAX_INBOX_TASKS])
+    ids = [t.pk for t in tasks]
+    carried: dict[int, list[TaskDirective]] = defaultdict(list)
+    for td in (
+        TaskDirective.objects.filter(task_id__in=ids, withdrawn_at__isnull=True)
+        .select_related("directive__issuer_org")
+        .prefetch_related("directive__attachments")
+        .order_by("directive_id")
+    ):
+        carried[td.task_id].append(td)
+    late = overdue_clocks(ids)
+    may_act = person is not None and person.has_role(*RECIPIENT_ROLES)
+    rows = []
+    for t in tasks:
+        tds = carried.get(t.pk, [])
+        row = task_payload(t, [td.directive_id for td in tds])
+        row.update(
+            {
+                "actions": list(t.actions),
+                "last_return_reason": t.last_return_reason,
+                "carried": [
+                    {
+                        "id": td.directive_id,
+                        "title": td.directive.title,
+                        "content": td.directive.content,
+                        "colour": td.directive.colour,
+                        "issuer_org_name": td.directive.issuer_org.name,
+                        "issued_at": td.directive.issued_at,
+                        "attachments": [
+                            {"id": a.pk, "name": a.name, "size": a.size, "url": f"/api/attachments/{a.pk}/"}
+                            for a in td.directive.attachments.all()
+                        ],
+                    }
+                    for td in tds
+                ],
+                "overdue": sorted(late.get(t.pk, [])),
+                "can_act": bool(may_act and person is not None and person.org_id == t.org_id),
+            }
+        )
+        rows.append(row)
+    return rows

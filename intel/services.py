@@ -16,8 +16,10 @@ that approval while the approval waits for the sweep's deadline row.
 Clocks (kinds registered in apps.py): `intel.task.sign` and `intel.task.report` start when a task is issued
 (lengths by the directive's colour, settings.DIRECTIVE_CLOCKS, or the directive's own); signing meets the
 first, reporting the second; a return starts a new report clock for the rework. `intel.task.escalate` is
-started by supervision after a reminder (催办) and cancelled here as soon as the task moves on. Approval and
-withdrawal cancel whatever still runs. A breach pushes `task.overdue`; supervision adds reminders and 督办.
+started by supervision after a reminder (催办) and met here as soon as the station acts (sign, start, report;
+late when it had broken and raised a 督办). Approval and withdrawal cancel whatever still runs, and close a
+clock that broke and was never met (its breach stays recorded), so the open-breach lists let it go. A breach
+pushes `task.overdue`; supervision adds reminders and 督办.
 
 Pushes go to the task's org and to the issuing org of every directive it carries (each group once):
 `task.issued|merged|signed|started|reported|approved|returned|withdrawn|updated|overdue`, and
@@ -559,7 +561,7 @@ def directive_withdraw(*, directive_id: int, actor: Any, reason: str = "") -> Di
         _move(t, Event.WITHDRAW, actor, reason=reason or d.title, at=now)
         t.withdrawn_at = now
         _save(t, "withdrawn_at")
-        clocks.cancel(t)
+        clocks.cancel(t, breached=True)  # broken and never met: nothing will meet them now
         _task_changed(t, "withdrawn")
     if d.source == Directive.Source.REPEAT_GOVERNANCE and d.cluster_id is not None:
         cluster = RepeatCluster.objects.filter(pk=d.cluster_id).values_list("status", flat=True).first()
@@ -629,7 +631,7 @@ def task_sign(*, task_id: int, actor: Any) -> Task:
     t.signed_at, t.signed_by = now, _actor(actor)
     _save(t, "signed_at", "signed_by")
     clocks.meet(t, CLOCK_SIGN, at=now)
-    clocks.cancel(t, CLOCK_ESCALATE)
+    clocks.meet(t, CLOCK_ESCALATE, at=now)  # acted after the reminder: met (late, if a 督办 was raised)
     _task_changed(t, "signed")
     return t
 
@@ -643,7 +645,7 @@ def task_start(*, task_id: int, actor: Any) -> Task:
     _move(t, Event.START, actor, at=now)
     t.started_at = t.started_at or now
     _save(t, "started_at")
-    clocks.cancel(t, CLOCK_ESCALATE)
+    clocks.meet(t, CLOCK_ESCALATE, at=now)  # acted after the reminder: met (late, if a 督办 was raised)
     _task_changed(t, "started")
     return t
 
@@ -697,7 +699,7 @@ def task_report(
     t.reported_at = now
     _save(t, "reported_at")
     clocks.meet(t, CLOCK_REPORT, at=now)
-    clocks.cancel(t, CLOCK_ESCALATE)
+    clocks.meet(t, CLOCK_ESCALATE, at=now)  # acted after the reminder: met (late, if a 督办 was raised)
     _task_changed(t, "reported")
     return report
 
@@ -726,7 +728,7 @@ def task_approve(*, task_id: int, actor: Any, note: str = "") -> Task:
             note.strip(),
         )
         report.save(update_fields=["decision", "decided_by", "decided_at", "reason"])
-    clocks.cancel(t)
+    clocks.cancel(t, breached=True)
     carried = TaskDirective.objects.filter(task=t, withdrawn_at__isnull=True)
     directive_ids = sorted(carried.values_list("directive_id", flat=True))
     carried.update(approved_at=now)

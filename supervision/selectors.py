@@ -5,10 +5,12 @@ use it): a reminder or an order is seen by whoever sees its task; a watch by its
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from command_center import clocks, orgs
 from command_center.models import Deadline, Org
@@ -115,3 +117,104 @@ def deadline_subjects(rows: list[Deadline]) -> dict[int, dict[str, Any]]:
             for pk in ids:
                 found[(type_id, pk)] = {"type": label, "id": pk, "title": f"{ct.model} #{pk}"}
     return {d.pk: found.get((d.subject_type_id, d.subject_id), {}) for d in rows}
+
+
+# --- What supervision adds to the live screens (command_center.screens, registered in apps.py) ------------
+
+MAX_INBOX_REMINDERS = 50
+MAX_BOARD_ALERTS = 60
+
+
+def _unmet_deadline() -> Q:
+    return Q(deadline__met_at__isnull=True, deadline__cancelled_at__isnull=True)
+
+
+def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The inbox's `reminders`: 催办 and 督办 (level 2) addressed to the caller's org and below it, on tasks
+    still open, not yet acknowledged or sent today; newest first. Each row is the push payload
+    (services.reminder_payload) plus `can_ack`: whether the caller may acknowledge it (the recipient's own
+    people)."""
+    from .services import reminder_payload
+
+    local = timezone.localtime(now or timezone.now())
+    since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    person = orgs.person_of(user)
+    qs = (
+        orgs.restrict(Reminder.objects.all(), user, org_field="recipient")
+        .filter(task__state__in=OPEN_TASK_STATES)
+        .filter(Q(acknowledged_at__isnull=True) | Q(created_at__gte=since))
+        .select_related("recipient", "task", "deadline")
+        .order_by("-created_at", "-id")
+    )
+    rows = []
+    for r in qs[:MAX_INBOX_REMINDERS]:
+        row = reminder_payload(r)
+        row["can_ack"] = person is not None and person.org_id == r.recipient_id
+        rows.append(row)
+    return rows
+
+
+def board_alerts(user: Any) -> list[dict[str, Any]]:
+    """The loop's alerts on the dispatch board's strip: reminders (催办, key `reminder:<id>`) and 督办 orders
+    (`supervision:<id>`) on tasks the caller sees, while the task is open and the broken clock they are
+    about is not met. Each `covers` its deadline: the board shows it instead of the bare breach. A 督办's own
+    level-2 reminder is not shown beside it (the order stands for both)."""
+    registered = clocks.registered()
+
+    def label(kind: str) -> str:
+        return str(registered[kind].label) if kind in registered else kind
+
+    out: list[dict[str, Any]] = []
+    reminders = (
+        visible_reminders(user)
+        .filter(_unmet_deadline(), level=Reminder.Level.REMINDER, task__state__in=OPEN_TASK_STATES)
+        .select_related("recipient", "task", "deadline")
+        .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
+    )
+    for r in reminders:
+        assert r.task is not None
+        out.append(
+            {
+                "key": f"reminder:{r.pk}",
+                "kind": "reminder",
+                "at": r.created_at,
+                "task": r.task_id,
+                "clock": r.deadline.kind,
+                "label": label(r.deadline.kind),
+                "covers": r.deadline_id,
+                "incident": None,
+                "org_name": r.recipient.name,
+                "text": r.task.title,
+            }
+        )
+    orders = (
+        visible_orders(user)
+        .filter(_unmet_deadline(), task__state__in=OPEN_TASK_STATES)
+        .select_related("org", "task", "deadline", "level")
+        .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
+    )
+    for o in orders:
+        out.append(
+            {
+                "key": f"supervision:{o.pk}",
+                "kind": "supervision",
+                "at": o.created_at,
+                "task": o.task_id,
+                "clock": o.deadline.kind,
+                "label": o.level.name,
+                "covers": o.deadline_id,
+                "incident": None,
+                "org_name": o.org.name,
+                "text": o.task.title,
+            }
+        )
+    return out
+
+
+def board_watch(user: Any) -> list[dict[str, Any]]:
+    """The board's `watch`: the watch list (盯办) of the caller's area whose subjects are still open, newest
+    first, in the shape of GET /api/watch/ (the board fetches that list when a watch is added or ended)."""
+    from .api import WatchSerializer
+
+    qs = open_watches(visible_watches(user)).select_related("task__org", "incident", "org", "by__person", "by_org")
+    return list(WatchSerializer(qs[:MAX_BOARD_ALERTS], many=True).data)

@@ -56,15 +56,19 @@ def escalate_after(colour: str) -> timedelta:
 
 
 def reminder_payload(r: Reminder) -> dict[str, Any]:
+    """What inboxes and boards get: enough to show the reminder without a read (names included)."""
     return {
         "id": r.pk,
         "level": r.level,
         "recipient": r.recipient_id,
+        "recipient_name": r.recipient.name,
         "task": r.task_id,
+        "task_title": r.task.title if r.task is not None else "",
         "deadline": r.deadline_id,
         "clock": r.deadline.kind,
         "text": r.text,
         "created_at": r.created_at,
+        "acknowledged_at": r.acknowledged_at,
     }
 
 
@@ -72,9 +76,12 @@ def order_payload(o: SupervisionOrder) -> dict[str, Any]:
     return {
         "id": o.pk,
         "task": o.task_id,
+        "task_title": o.task.title,
         "org": o.org_id,
+        "org_name": o.org.name,
         "level": {"code": o.level.code, "rank": o.level.rank, "name": o.level.name},
         "deadline": o.deadline_id,
+        "clock": o.deadline.kind,
         "reason": o.reason,
         "created_at": o.created_at,
     }
@@ -181,7 +188,7 @@ def reminder_acknowledge(*, reminder_id: int, actor: Any) -> Reminder:
     """The recipient saw the reminder (its own people only). Acknowledging twice keeps the first time."""
     r = (
         Reminder.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("recipient", "deadline")
+        .select_related("recipient", "deadline", "task")
         .get(pk=reminder_id)
     )
     orgs.require(actor, r.recipient)

@@ -15,6 +15,8 @@
       queue: root.querySelector(".queue-list"),
       queueCount: root.querySelector(".queue .count"),
       alerts: root.querySelector(".alerts"),
+      watch: root.querySelector(".watch-list"),
+      watchStrip: root.querySelector(".watch-strip"),
       detail: root.querySelector(".detail-body"),
       units: root.querySelector(".unit-list"),
       unitCounts: root.querySelector(".unit-counts"),
@@ -138,9 +140,25 @@
     }
 
     // --- Alerts -------------------------------------------------------------------------------------------
+    function loopAlert(a) {
+      // 催办 / 督办 (supervision): who must act, on which task, for which clock (or at which 督办 level).
+      const label = a.kind === "supervision" ? a.label : ((L10N.task_clock || {})[a.clock] || a.label || "");
+      return h("li", {
+        class: "alert a-" + a.kind, dataset: { key: a.key, task: a.task || "" }, tabindex: "0",
+        title: (a.org_name || "") + " · " + (a.text || ""),
+      }, [
+        h("time", { text: CCLive.clockTime(a.at) }),
+        h("b", { text: a.kind === "supervision" ? t.supervision : t.reminder }),
+        label ? h("span", { text: label }) : null,
+        a.org_name ? h("span", { class: "who", text: a.org_name }) : null,
+        a.text ? h("span", { class: "txt", text: a.text }) : null,
+      ]);
+    }
+
     function drawAlerts() {
       const rows = model.sortedAlerts().slice(0, 40);
       el.alerts.replaceChildren(...(rows.length ? rows.map(function (a) {
+        if (a.kind === "reminder" || a.kind === "supervision") return loopAlert(a);
         const what = a.kind === "breach" ? (a.label || t.breach) : a.kind === "returned" ? t.returned : t.repeat + (a.count ? " ×" + a.count : "");
         return h("li", {
           class: "alert a-" + a.kind, dataset: { key: a.key, order: a.order || "", incident: a.incident ? a.incident.id : "" },
@@ -154,6 +172,41 @@
           a.text ? h("span", { class: "txt", text: a.text }) : null,
         ]);
       }) : [h("li", { class: "empty", text: t.no_alerts })]));
+    }
+
+    // --- Watch list (盯办) --------------------------------------------------------------------------------
+    const TASK_DUE = { issued: "sign_due_at", signed: "report_due_at", in_progress: "report_due_at", returned: "report_due_at" };
+    function drawWatch() {
+      if (!el.watch) return;
+      const rows = Array.from(model.watch.values()).sort(function (a, b) { return b.id - a.id; });
+      el.watchStrip.hidden = !rows.length;
+      el.watch.replaceChildren(...rows.map(function (w) {
+        if (w.task) {
+          const tk = w.task;
+          const due = tk[TASK_DUE[tk.state]];
+          return h("li", { class: "watch w-task c-" + tk.colour, dataset: { id: w.id, task: tk.id, state: tk.state }, title: w.note || "" }, [
+            h("i", { class: "wdot" }),
+            h("b", { text: tk.title }),
+            h("span", { class: "who", text: tk.org_name }),
+            h("span", { class: "wstate", text: (L10N.task_state || {})[tk.state] || tk.state }),
+            due ? h("span", { class: "clk", dataset: { due: due } }, CCLive.countdown(Date.parse(due) - CCLive.now())) : null,
+          ]);
+        }
+        const inc = w.incident || {};
+        return h("li", {
+          class: "watch w-incident", dataset: { id: w.id, incident: inc.id, state: inc.state }, tabindex: "0", role: "button", title: w.note || "",
+          onclick: function () { if (model.incidents.has(inc.id)) select(inc.id, true); },
+        }, [
+          h("i", { class: "wdot" }),
+          h("b", { class: "num", text: inc.number }),
+          h("span", { class: "txt", text: inc.address }),
+          h("span", { class: "wstate", text: L10N.incident_state[inc.state] || inc.state }),
+        ]);
+      }));
+    }
+    async function fetchWatch() {
+      const res = await CCLive.api(((L10N.urls || {}).watch || "/api/watch/") + "?page_size=200");
+      if (res.ok) model.setWatch(res.data.results || res.data);
     }
 
     // --- Units --------------------------------------------------------------------------------------------
@@ -317,7 +370,7 @@
     const dirty = new Set();
     let frame = 0;
     function redraw(what) {
-      if (what === "all") { dirty.add("incidents"); dirty.add("alerts"); dirty.add("units"); }
+      if (what === "all") { dirty.add("incidents"); dirty.add("alerts"); dirty.add("units"); dirty.add("watch"); }
       else dirty.add(what);
       if (frame) return;
       frame = requestAnimationFrame(function () {
@@ -325,6 +378,7 @@
         if (dirty.has("incidents")) { drawQueue(); drawDetail(); }
         if (dirty.has("alerts")) drawAlerts();
         if (dirty.has("units")) drawUnits();
+        if (dirty.has("watch")) drawWatch();
         if (dirty.has("incidents") || dirty.has("units")) drawMap();
         dirty.clear();
       });
@@ -336,7 +390,8 @@
     function apply(env) {
       const out = model.apply(env);
       if (out.stub) { clearTimeout(refill); refill = setTimeout(function () { live.reload("gap"); }, 1500); }
-      if (out.alert) CCLive.sound.play(out.alert === "breach" ? "alert" : "soft");
+      if (out.watch) fetchWatch();
+      if (out.alert) CCLive.sound.play(["breach", "reminder", "supervision"].indexOf(out.alert) >= 0 ? "alert" : "soft");
       else if (out.newIncident && out.newIncident.state === "received") CCLive.sound.play("soft");
       if ((env.event === "unit.updated" || env.event === "units.positions") && selected != null) {
         clearTimeout(recsLater);

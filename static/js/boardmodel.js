@@ -8,7 +8,11 @@
 // - the queue: a broken clock first, then a running clock or a call waiting for dispatch, then the rest;
 //   within each by level (1 first), then oldest first;
 // - alerts are keyed `breach:<deadline>`, `returned:<order>`, `repeat:<cluster>`; a breach leaves the
-//   strip when its clock is met (the order moved past it).
+//   strip when its clock is met (the order moved past it);
+// - the loop's alerts (supervision): `reminder:<id>` (催办) and `supervision:<id>` (督办), each `covers`
+//   the deadline it is about, whose bare breach alert it replaces; they leave when the task moves past the
+//   clock (signed, reported, approved, withdrawn);
+// - the watch list (盯办): watched tasks and incidents until they close.
 (function () {
   "use strict";
 
@@ -23,12 +27,23 @@
     "dispatch.feedback": ["arrived"],
   };
 
+  // The loop's task clocks, and the task states in which each still runs (a reminder about it stays).
+  const TASK_CLOCK_RUNS_IN = {
+    "intel.task.sign": ["issued"],
+    "intel.task.report": ["signed", "in_progress", "returned"],
+  };
+  const TASK_OPEN = ["issued", "signed", "in_progress", "reported", "returned"];
+  // A station's act meets the escalation clock that a reminder started.
+  const TASK_ACTS = ["task.signed", "task.started", "task.reported", "task.approved", "task.withdrawn"];
+
   function create() {
     const m = {
       incidents: new Map(),
       units: new Map(),
       orgs: new Map(),
       alerts: new Map(),
+      covered: new Set(), // deadline ids whose breach a reminder or a 督办 stands for
+      watch: new Map(),
       truncated: false,
       listeners: [],
     };
@@ -47,7 +62,10 @@
         i.clocks = (i.clocks || []).filter(function (c) { return c.order == null; }); // orders' clocks are derived
         m.incidents.set(i.id, i);
       }
-      for (const a of state.alerts || []) m.alerts.set(a.key, a);
+      m.covered.clear();
+      for (const a of state.alerts || []) { m.alerts.set(a.key, a); if (a.covers) m.covered.add(a.covers); }
+      m.watch.clear();
+      for (const w of state.watch || []) m.watch.set(w.id, w);
       m.truncated = !!state.truncated;
       changed("all");
     };
@@ -144,6 +162,7 @@
     }
 
     function addAlert(a) {
+      if (a.kind === "breach" && m.covered.has(parseInt(a.key.slice(7), 10))) return false;
       const old = m.alerts.get(a.key);
       m.alerts.set(a.key, Object.assign({}, old || {}, a, old ? { text: a.text || old.text, incident: a.incident || old.incident } : {}));
       return !old;
@@ -151,10 +170,44 @@
 
     // apply(envelope) -> {stub: true when an order came for an unknown incident (reload to fill it in),
     //                     alert: kind of a new alert, newIncident, newOrder}
+    function cover(deadlineId) {
+      m.covered.add(deadlineId);
+      m.alerts.delete("breach:" + deadlineId);
+    }
+
+    // A task moved: its reminders and 督办 whose clock no longer runs leave the strip; its watch row follows.
+    function taskMoved(ev, d) {
+      let changedAlerts = false;
+      for (const a of Array.from(m.alerts.values())) {
+        if ((a.kind !== "reminder" && a.kind !== "supervision") || a.task !== d.id) continue;
+        const runs = TASK_CLOCK_RUNS_IN[a.clock];
+        const gone = TASK_OPEN.indexOf(d.state) < 0 || (runs ? runs.indexOf(d.state) < 0 : TASK_ACTS.indexOf(ev) >= 0);
+        if (gone) { m.alerts.delete(a.key); changedAlerts = true; }
+      }
+      let changedWatch = false;
+      for (const w of Array.from(m.watch.values())) {
+        if (!w.task || w.task.id !== d.id) continue;
+        if (w.task.version != null && d.version != null && d.version < w.task.version) continue;
+        if (TASK_OPEN.indexOf(d.state) < 0) m.watch.delete(w.id);
+        else w.task = Object.assign({}, w.task, { state: d.state, version: d.version, sign_due_at: d.sign_due_at, report_due_at: d.report_due_at, title: d.title, colour: d.colour });
+        changedWatch = true;
+      }
+      if (changedAlerts) changed("alerts");
+      if (changedWatch) changed("watch");
+    }
+
     m.apply = function (env) {
       const d = env.data || {};
       const out = {};
       const ev = env.event;
+      if (ev === "incident.updated") {
+        for (const w of Array.from(m.watch.values())) {
+          if (!w.incident || w.incident.id !== d.id) continue;
+          if (OPEN_STATES.indexOf(d.state) < 0) m.watch.delete(w.id);
+          else w.incident = Object.assign({}, w.incident, { state: d.state });
+          changed("watch");
+        }
+      }
       if (ev === "incident.created" || ev === "incident.updated") {
         const old = m.incidents.get(d.id);
         if (!fresh(old, d)) return out;
@@ -194,7 +247,7 @@
         changed("incidents"); changed("alerts");
       } else if (ev === "deadlines.breached") {
         for (const dl of d.deadlines || []) {
-          const a = { key: "breach:" + dl.id, kind: "breach", at: dl.breached_at || env.at, clock: dl.kind, label: dl.label, due_at: dl.due_at, text: "" };
+          const a = { key: "breach:" + dl.id, kind: "breach", at: dl.breached_at || env.at, clock: dl.kind, label: dl.label, due_at: dl.due_at, text: orgName(dl.org) };
           if (dl.subject && dl.subject.type === "dispatch.dispatchorder") {
             const found = markOverdue(dl.subject.id, dl.kind);
             a.order = dl.subject.id;
@@ -210,6 +263,26 @@
           if (addAlert(a)) out.alert = "breach";
         }
         changed("incidents"); changed("alerts");
+      } else if (ev === "reminder.created") {
+        cover(d.deadline);
+        if (d.level === 1 && addAlert({
+          key: "reminder:" + d.id, kind: "reminder", at: d.created_at || env.at, task: d.task, clock: d.clock,
+          covers: d.deadline, incident: null, org_name: d.recipient_name || orgName(d.recipient), text: d.task_title || "",
+        })) out.alert = "reminder";
+        changed("alerts");
+      } else if (ev === "supervision.ordered") {
+        cover(d.deadline);
+        if (addAlert({
+          key: "supervision:" + d.id, kind: "supervision", at: d.created_at || env.at, task: d.task, clock: d.clock,
+          label: d.level ? d.level.name : "", covers: d.deadline, incident: null, org_name: d.org_name || orgName(d.org),
+          text: d.task_title || "",
+        })) out.alert = "supervision";
+        changed("alerts");
+      } else if (ev.indexOf("task.") === 0 && ev !== "task.overdue") {
+        taskMoved(ev, d);
+      } else if (ev === "watch.added" || ev === "watch.removed") {
+        if (ev === "watch.removed") { if (m.watch.delete(d.id)) changed("watch"); }
+        out.watch = true; // the push names ids only: the screen fetches the list (GET /api/watch/)
       } else if (ev === "repeat.cluster") {
         const inc = m.incidents.get(d.incident);
         const isNew = addAlert({
@@ -240,6 +313,12 @@
 
     m.sortedAlerts = function () {
       return Array.from(m.alerts.values()).sort(function (a, b) { return (Date.parse(b.at) || 0) - (Date.parse(a.at) || 0); });
+    };
+
+    m.setWatch = function (rows) {
+      m.watch.clear();
+      for (const w of rows || []) if (!w.closed) m.watch.set(w.id, w);
+      changed("watch");
     };
 
     m.orgName = orgName;

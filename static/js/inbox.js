@@ -2,6 +2,7 @@
 // then arrival, then the feedback form (反馈单: text + result code) which also finishes the order.
 // The inbox reports `deliver/` when it first shows an order. State: GET /api/board/inbox/; live:
 // /ws/board/ as the station's org; actions: the orders API and the incident's feedback API.
+// The second tab, directive tasks (指令任务), and the reminders (催办/督办) above the tabs: inboxtasks.js.
 (function () {
   "use strict";
 
@@ -228,8 +229,14 @@
 
     // --- Live ---------------------------------------------------------------------------------------------
     let refill = 0;
+    const tasks = window.CCInboxTasks ? CCInboxTasks.create(root, { labels: L10N }) : null;
     function apply(env) {
       const d = env.data || {};
+      const handled = tasks ? tasks.apply(env) : false;
+      if (handled) {
+        if (handled === "refill") { clearTimeout(refill); refill = setTimeout(function () { live.reload("connect"); }, 300); }
+        return;
+      }
       if (env.event.indexOf("order.") === 0 && env.event !== "order.overdue") {
         const isNew = !orders.has(d.id);
         merge(d.id, d);
@@ -271,17 +278,30 @@
         for (const id of Array.from(orders.keys())) if (!seen.has(id)) orders.delete(id);
         for (const c of cards.values()) c.dataset.key = ""; // redraw every card's body from the new rows
         draw();
+        if (tasks) tasks.load(state.tasks, state.reminders);
       },
       onEvent: apply,
     });
 
-    // Tabs: orders now; directives' tasks (指令任务) join later.
-    for (const tab of root.querySelectorAll("[role=tab]")) {
-      tab.addEventListener("click", function () {
-        for (const other of root.querySelectorAll("[role=tab]")) {
-          const on = other === tab;
-          other.setAttribute("aria-selected", on ? "true" : "false");
-          root.querySelector("[data-panel=" + other.dataset.tab + "]").hidden = !on;
+    // Tabs: dispatch orders and directive tasks (指令任务); ← → moves between them.
+    const tabs = Array.from(root.querySelectorAll("[role=tab]"));
+    function showTab(tab) {
+      for (const other of tabs) {
+        const on = other === tab;
+        other.setAttribute("aria-selected", on ? "true" : "false");
+        other.tabIndex = on ? 0 : -1;
+        root.querySelector("[data-panel=" + other.dataset.tab + "]").hidden = !on;
+      }
+    }
+    for (const tab of tabs) {
+      tab.addEventListener("click", function () { showTab(tab); });
+      tab.addEventListener("keydown", function (e) {
+        const k = tabs.indexOf(tab);
+        if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+          const next = tabs[(k + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+          showTab(next);
+          next.focus();
+          e.preventDefault();
         }
       });
     }

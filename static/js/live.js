@@ -108,6 +108,23 @@
     try { data = await r.json(); } catch (e) { data = null; }
     return { ok: r.ok, status: r.status, data: data };
   }
+  // A multipart POST (files): the browser sets the boundary; the answer is read like api()'s.
+  async function postForm(url, formData) {
+    let r;
+    try {
+      r = await fetch(url, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
+        credentials: "same-origin",
+        body: formData,
+      });
+    } catch (e) {
+      return { ok: false, status: 0, data: null };
+    }
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    return { ok: r.ok, status: r.status, data: data };
+  }
   function errorText(data) {
     if (!data) return "";
     if (data.detail) return data.detail + (data.allowed ? " (" + data.allowed.join(", ") + ")" : "");
@@ -353,6 +370,7 @@
     age: age,
     tickCountdowns: tickCountdowns,
     api: api,
+    postForm: postForm,
     errorText: errorText,
     sound: sound,
     soundButton: soundButton,

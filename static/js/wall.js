@@ -102,13 +102,14 @@
     }
 
     function drawBreaches() {
-      const rows = model.sortedAlerts().filter(function (a) { return a.kind === "breach"; }).slice(0, 14);
+      // Breaches, and the loop's reminders and 督办 that stand for a task's breach (they cover it on the board).
+      const rows = model.sortedAlerts().filter(function (a) { return ["breach", "reminder", "supervision"].indexOf(a.kind) >= 0; }).slice(0, 14);
       q(".breach-list").replaceChildren(...(rows.length ? rows.map(function (a) {
         return h("li", { class: "breach", dataset: { key: a.key, order: a.order || "" } }, [
           h("time", { text: CCLive.clockTime(a.at) }),
           h("b", { text: a.label || t.breach }),
           a.incident ? h("span", { class: "num", text: a.incident.number.slice(-6) }) : null,
-          h("span", { class: "txt", text: a.text || "" }),
+          h("span", { class: "txt", text: (a.org_name ? a.org_name + " · " : "") + (a.text || "") }),
         ]);
       }) : [h("li", { class: "empty", text: t.no_alerts })]));
     }

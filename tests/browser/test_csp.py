@@ -11,15 +11,16 @@ import pytest
 from command_center import codes
 from incidents import services
 from incidents.models import Incident
+from intel import services as intel_services
 from tests.conftest import build_world
 
 PAGES = {
     "duty": ["/", "/incidents/intake/", "/incidents/", "/incidents/{incident}/", "/dispatch/board/", "/dispatch/wall/"],
     "station1": ["/dispatch/inbox/"],
     "partner": ["/partner/"],
-    "commander": ["/dispatch/wall/"],
-    "analyst": ["/"],
-    "supervisor": ["/"],
+    "commander": ["/dispatch/wall/", "/supervision/"],
+    "analyst": ["/", "/intel/", "/intel/directives/{directive}/", "/intel/directives/{directive}/report/"],
+    "supervisor": ["/", "/supervision/"],
 }
 WATCH = """
 window.__csp = [];
@@ -51,6 +52,12 @@ def test_no_page_breaks_the_content_security_policy(asgi_live_server: str, brows
             call_id="csp-1", source="110", address="东湖路12号", category=codes.active_categories()["020500"]
         ),
     )
+    directive = intel_services.directive_issue(
+        actor=w.analyst,
+        data=intel_services.DirectiveData(
+            title="CSP 检查", content="请落实", recipients=[w.station_a1], colour="red", actions=["巡逻"]
+        ),
+    )
     base = asgi_live_server
     problems: list[str] = []
     for username, paths in PAGES.items():
@@ -61,7 +68,7 @@ def test_no_page_breaks_the_content_security_policy(asgi_live_server: str, brows
         page.on("pageerror", lambda e, page=page, problems=problems: problems.append(f"{page.url}: {e}"))
         login(page, base, username)
         for path in paths:
-            response = page.goto(base + path.format(incident=incident.pk))
+            response = page.goto(base + path.format(incident=incident.pk, directive=directive.pk))
             assert response is not None and response.status == 200, (username, path)
             assert "default-src 'self'" in (response.headers.get("content-security-policy") or "")
             page.wait_for_timeout(600)  # scripts start, sockets open, maps draw

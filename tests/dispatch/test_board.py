@@ -36,7 +36,8 @@ def group_seq(org) -> int:
 
 def test_board_state_shape(coded, duty, order, incident, car):
     body = duty.get("/api/board/").json()
-    assert set(body) == {"seq", "at", "incidents", "truncated", "units", "orgs", "alerts"}
+    # `watch` is supervision's (command_center.screens): the watch list 盯办.
+    assert set(body) == {"seq", "at", "incidents", "truncated", "units", "orgs", "alerts", "watch"}
     assert body["seq"] == group_seq(coded.city) and body["truncated"] is False
     row = next(i for i in body["incidents"] if i["id"] == incident.pk)
     assert row["number"] == incident.number and row["state"] == "dispatched" and row["category_name"] == "噪音扰民"
@@ -51,7 +52,7 @@ def test_board_state_shape(coded, duty, order, incident, car):
     [u] = [u for u in body["units"] if u["id"] == car.pk]
     assert u == json_safe(services.unit_payload(Unit.objects.get(pk=car.pk)))  # the push's shape
     assert {o["name"] for o in body["orgs"]} >= {"东湖派出所", "西溪派出所"} and "12345热线" not in str(body["orgs"])
-    assert body["alerts"] == []
+    assert body["alerts"] == [] and body["watch"] == []
 
 
 def test_the_seq_is_read_before_any_row(coded, duty, order, monkeypatch):
