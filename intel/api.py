@@ -437,11 +437,7 @@ class DirectiveViewSet(
         """办结报告: stored when the directive closed (`final: true`); before that, a preview of the same data
         (`final: false`)."""
         d = self.get_object()
-        stored = getattr(d, "closure_report", None)
-        data = stored.data if stored is not None else reports.closure_data(d, final=False)
-        tasks = [r["task"] for r in data["recipients"]]
-        seen = set(selectors.visible_tasks(request.user).filter(pk__in=tasks).values_list("pk", flat=True))
-        data = reports.for_reader(data, seen)
+        data = reports.for_user(d, request.user)
         if request.accepted_renderer.format == "xlsx":
             response = HttpResponse(reports.closure_xlsx(data), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="directive-{d.pk}-closure.xlsx"'

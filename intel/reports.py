@@ -169,6 +169,18 @@ def for_reader(data: dict[str, Any], task_ids: set[int]) -> dict[str, Any]:
     return {**data, "summary": summary(mine), "recipients": mine}
 
 
+def for_user(d: Directive, user: Any) -> dict[str, Any]:
+    """The closure report of `d` (stored when it closed, else a preview) as `user` may read it: the one
+    path for the API, the XLSX and the page."""
+    from .selectors import visible_tasks
+
+    stored = getattr(d, "closure_report", None)
+    data = stored.data if stored is not None else closure_data(d, final=False)
+    tasks = [r["task"] for r in data["recipients"]]
+    seen = set(visible_tasks(user).filter(pk__in=tasks).values_list("pk", flat=True))
+    return for_reader(data, seen)
+
+
 def _when(value: str | None) -> str:
     """An ISO time from the data as people read it, in the server's zone."""
     if not value:

@@ -173,6 +173,5 @@ def report_page(request: HttpRequest, pk: int) -> HttpResponse:
     """办结报告: the stored report of a closed directive (a preview while it is open), with the XLSX link."""
     _allowed(request)
     d = _visible_directive(request, pk)
-    stored = getattr(d, "closure_report", None)
-    data = stored.data if stored is not None else reports.closure_data(d, final=False)
+    data = reports.for_user(d, request.user)  # a station on a shared directive reads its own line only
     return render(request, "intel/report.html", {"directive": d, "report": _times(data)})

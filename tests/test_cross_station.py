@@ -128,6 +128,7 @@ TABLE: dict[str, list[Probe]] = {
     "api/schema/": [Skip("the API schema")],
     "api/docs/": [Skip("the API docs")],
     "api/me/": [Read()],
+    "api/live/": [Read()],
     "api/orgs/": [Read(kind="org")],
     "api/codes/categories/": [Read()],
     "api/codes/results/": [Read()],
@@ -323,6 +324,17 @@ TABLE: dict[str, list[Probe]] = {
     "dispatch/board/": [Read(page=True, ok=frozenset({200, 302}))],
     "dispatch/inbox/": [Read(page=True, ok=frozenset({200, 302}))],
     "dispatch/wall/": [Read(page=True, ok=frozenset({200, 302}))],
+    "intel/": [Read(page=True, ok=frozenset({200, 302, 403}))],
+    "intel/directives/<int:pk>/": [
+        Refuse("directive", page=True),
+        Read(page=True, pk=lambda s: s.shared.pk, ok=frozenset({200, 302, 403})),
+    ],
+    "intel/directives/<int:pk>/report/": [
+        Refuse("directive", page=True),
+        Refuse(pk=lambda s: s.closed_directive.pk, kind="closed", page=True),
+        Read(page=True, pk=lambda s: s.shared.pk, ok=frozenset({200, 302, 403})),
+    ],
+    "supervision/": [Read(page=True, ok=frozenset({200, 302, 403}))],
 }
 
 ADMIN_PREFIX = "admin/"
