@@ -137,6 +137,18 @@ def peak_per_minute(incidents_per_day: float) -> float:
     return incidents_per_day / (1440 * mean * (1 + 0.06 * dup * 0.92))
 
 
+def plan_calls(maker: Any, start_s: float, hours: float) -> list[tuple[float, Any]]:
+    """The calls of `hours` from `start_s` (seconds after midnight) on the simulator's curve: (simulated
+    seconds from the start, call), drawn by `maker` (a sim_calls.CallMaker)."""
+    t, end = 0.0, hours * 3600
+    out: list[tuple[float, Any]] = []
+    while True:
+        t += maker.gap(start_s + t)
+        if t > end:
+            return out
+        out.append((t, maker.make()))
+
+
 # --- Setup (synchronous Django, before the day) ----------------------------------------------------------
 
 
@@ -402,14 +414,7 @@ class Day:
             coro.close()  # one cancelled while it waited to begin was never started
 
     def plan(self) -> list[tuple[float, Any]]:
-        """The day's calls: (simulated seconds from the start, call), on the curve from START for HOURS."""
-        t, end = 0.0, HOURS * 3600
-        out: list[tuple[float, Any]] = []
-        while True:
-            t += self.maker.gap(self.start_s + t)
-            if t > end:
-                return out
-            out.append((t, self.maker.make()))
+        return plan_calls(self.maker, self.start_s, HOURS)
 
     async def run(self, plan: list[tuple[float, Any]], clock: Any) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
