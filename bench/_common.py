@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -61,7 +61,7 @@ def ratio(a: float | None, b: float | None, digits: int = 2) -> float | None:
     return round(a / b, digits)
 
 
-def pct(values: list[float], p: float) -> float:
+def pct(values: Sequence[float], p: float) -> float:
     if not values:
         return float("nan")
     xs = sorted(values)
@@ -69,7 +69,7 @@ def pct(values: list[float], p: float) -> float:
     return xs[k]
 
 
-def summary(values: list[float]) -> dict[str, float]:
+def summary(values: Sequence[float]) -> dict[str, float]:
     return {
         "n": len(values),
         "p50": round(pct(values, 50), 4),
