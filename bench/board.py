@@ -28,9 +28,10 @@ Measured, for every message every board receives:
   (out of order, not lost) are counted apart;
 - CPU by role during the load (web, ws, Celery, PostgreSQL, Redis, boards, load generator, and whatever
   else the machine was doing), to see where the time went.
-Baseline from the same run: a Redis PUBLISH → subscriber round trip (`redis_pubsub_rtt`).
-Environment: BENCH_BOARD_RATE (50), BENCH_BOARD_SECONDS (30), BENCH_BOARD_CLIENTS (200),
-BENCH_BOARD_DISPATCH (0.2).
+Baseline from the same run, on the same Redis (`push_baseline`): a PUBLISH → subscriber round trip, and
+redis-benchmark's PUBLISH.
+Environment: BENCH_BOARD_RATE (50; quick 10), BENCH_BOARD_SECONDS (30; quick 10), BENCH_BOARD_CLIENTS
+(200; quick 40), BENCH_BOARD_DISPATCH (0.2).
 Target (issue 4): p99 ≤ 150 ms, every gap recovered.
 """
 
@@ -53,12 +54,24 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from _common import free_port, platform, redis_pubsub_rtt, serve, setup_django, stop, summary, wait_ready
+from _common import (
+    free_port,
+    machine,
+    platform,
+    push_baseline,
+    ratio,
+    serve,
+    setup_django,
+    size,
+    stop,
+    summary,
+    wait_ready,
+)
 
-RATE = float(os.environ.get("BENCH_BOARD_RATE", "50"))  # incidents per second
-SECONDS = float(os.environ.get("BENCH_BOARD_SECONDS", "30"))
-CLIENTS = int(os.environ.get("BENCH_BOARD_CLIENTS", "200"))
-DISPATCH_SHARE = float(os.environ.get("BENCH_BOARD_DISPATCH", "0.2"))  # of the incidents, dispatched at once
+RATE = size("BENCH_BOARD_RATE", 50.0, 10.0)  # incidents per second
+SECONDS = size("BENCH_BOARD_SECONDS", 30.0, 10.0)
+CLIENTS = size("BENCH_BOARD_CLIENTS", 200, 40)
+DISPATCH_SHARE = size("BENCH_BOARD_DISPATCH", 0.2, 0.2)  # of the incidents, dispatched at once
 CONNECTIONS = 16  # HTTP connections of the load generator (reopened when gunicorn closes one)
 SETTLE_S = 5.0  # after the last request: at least this long for the last pushes to arrive …
 QUIET_S = 3.0  # … and until no board has received anything for this long (at most MAX_SETTLE_S)
@@ -333,7 +346,7 @@ def main() -> None:
     cats = list(Category.objects.filter(level__gte=2).values_list("code", flat=True))
     paths = {o.pk: o.path for o in Org.objects.all()}
     note(f"{len(board_users)} board users made")
-    base_rtt = redis_pubsub_rtt()
+    baseline = push_baseline()
 
     web_port = free_port()
     web = serve(env, "gunicorn-sync-4", web_port)
@@ -353,7 +366,7 @@ def main() -> None:
             result = run_load(ws_base, http_base, web_port, web.pid, token, specs, stations, cats)
     finally:
         stop(web)
-    print(json.dumps(report(result, paths, base_rtt, login_s), ensure_ascii=False))
+    print(json.dumps(report(result, paths, baseline, login_s), ensure_ascii=False))
     from django.db import connection
 
     connection.close()
@@ -541,7 +554,7 @@ class Dispatcher:
 # --- Report --------------------------------------------------------------------------------------------
 
 
-def report(res: dict[str, Any], paths: dict[int, str], base_rtt: list[float], login_s: float) -> dict[str, Any]:
+def report(res: dict[str, Any], paths: dict[int, str], baseline: dict[str, Any], login_s: float) -> dict[str, Any]:
     created: dict[int, tuple[int, float]] = {}  # incident id -> (org, done time)
     for row in res["posted"] + res["closing"]:
         body = row["body"]
@@ -610,13 +623,14 @@ def report(res: dict[str, Any], paths: dict[int, str], base_rtt: list[float], lo
                 unrecovered.append({"board_org": b["org"], **g})
         fetch_failures += len(b["failures"])
     lat = summary(lat_ms)
-    rtt = summary([x * 1000 for x in base_rtt])
+    rtt = baseline["redis_pubsub_rtt_ms"]
+    publish_p99 = baseline["redis_benchmark_publish_1_client"].get("p99_ms")
     posted = res["posted"]
     http_ms = [(r["done"] - r["due"]) * 1000 for r in posted]
     duration = res["t1"] - res["t0"]
     return {
         "bench": "board",
-        "machine": {"cpus": os.cpu_count(), "load_average_1m_before_load": round(res["load_avg_before"], 2)},
+        "machine": machine() | {"load_average_1m_before_load": round(res["load_avg_before"], 2)},
         "boards": {
             "total": len(res["boards"]),
             "by_level": {
@@ -660,10 +674,11 @@ def report(res: dict[str, Any], paths: dict[int, str], base_rtt: list[float], lo
             "missed_and_never_fetched": missed_total - missed_recovered,
             "unrecovered_examples": unrecovered,
         },
-        "baseline": {"redis_pubsub_rtt_ms": rtt},
+        "baseline": baseline,
         "ratios": {
-            "p50_over_redis_rtt_p50": round(lat["p50"] / rtt["p50"], 1) if lat["n"] else None,
-            "p99_over_redis_rtt_p99": round(lat["p99"] / rtt["p99"], 1) if lat["n"] else None,
+            "p50_over_redis_rtt_p50": ratio(lat["p50"], rtt["p50"], 1) if lat["n"] else None,
+            "p99_over_redis_rtt_p99": ratio(lat["p99"], rtt["p99"], 1) if lat["n"] else None,
+            "p99_over_redis_benchmark_publish_p99": ratio(lat["p99"], publish_p99, 1) if lat["n"] else None,
         },
         "target": {
             "p99_ms": 150,

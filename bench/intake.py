@@ -1,35 +1,41 @@
 """Intake through the real HTTP API: token auth, validation, repeat check, gapless number, push.
 
 For each serving mode of the project (ASGI: daphne, uvicorn; WSGI: gunicorn) it posts incidents at a
-fixed concurrency and reports incidents/s, p50 and p99; the baseline is pgbench's single-row-insert tps on
-the same database in the same run. Target (issue 3): ≥ 300 incidents/s and p99 ≤ 100 ms.
+fixed concurrency and reports incidents/s, p50 and p99; the baseline is pgbench's single-row INSERT on the
+same database in the same run (tps with 4 clients; one insert's latency with 1), and the ratios read the
+intake against it. Environment: BENCH_INTAKE_N (3,000; quick 300), BENCH_INTAKE_CONCURRENCY (16),
+BENCH_INTAKE_MODES (all five; quick: gunicorn-sync-4).
+Target (issue 3): ≥ 300 incidents/s and p99 ≤ 100 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 from typing import Any
 
 from _common import (
     cpu_ms_per,
     cpu_snapshot,
+    db_baseline,
     free_port,
     http_load,
     http_request,
-    pgbench_insert_tps,
+    machine,
+    ratio,
     serve,
     setup_django,
+    size,
     stop,
     summary,
     wait_ready,
 )
 
-N = int(os.environ.get("BENCH_INTAKE_N", "3000"))
-CONCURRENCY = int(os.environ.get("BENCH_INTAKE_CONCURRENCY", "16"))
-MODES = os.environ.get("BENCH_INTAKE_MODES", "daphne,uvicorn-2,gunicorn-sync-4,gunicorn-gthread-2x4").split(",")
+N = size("BENCH_INTAKE_N", 3000, 300)
+CONCURRENCY = size("BENCH_INTAKE_CONCURRENCY", 16, 16)
+ALL_MODES = "daphne,uvicorn-2,gunicorn-sync-4,gunicorn-gthread-2x4"
+MODES = size("BENCH_INTAKE_MODES", ALL_MODES, "gunicorn-sync-4").split(",")
 
 
 def analyze() -> None:
@@ -55,7 +61,9 @@ def main() -> None:
     token = Token.objects.create(user=user).key
     cats = list(Category.objects.filter(level__gte=2).values_list("code", flat=True))
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Accept": "application/json"}
-    pg_tps = pgbench_insert_tps()
+    baseline = db_baseline()
+    pg_tps = baseline["pgbench_single_row_insert"].get("tps")
+    pg_p99 = baseline["pgbench_single_row_insert_1_client"].get("latency_ms", {}).get("p99")
 
     rnd = random.Random(7)
     results: dict[str, dict[str, Any]] = {}
@@ -96,13 +104,16 @@ def main() -> None:
     best = max(results, key=lambda m: results[m]["incidents_per_s"])
     out = {
         "bench": "intake",
-        "machine": {"cpus": os.cpu_count()},
+        "machine": machine(),
         "requests": N,
         "concurrency": CONCURRENCY,
         "modes": results,
         "fastest_mode": best,
-        "baseline": {"pgbench_single_row_insert_tps": round(pg_tps, 1)},
-        "ratios": {m: round(r["incidents_per_s"] / pg_tps, 3) for m, r in results.items()},
+        "baseline": baseline,
+        "ratios": {
+            "incidents_per_s_over_pgbench_tps": {m: ratio(r["incidents_per_s"], pg_tps, 3) for m, r in results.items()},
+            "p99_over_pgbench_1_client_p99": {m: ratio(r["p99_ms"], pg_p99, 1) for m, r in results.items()},
+        },
         "target": {
             "incidents_per_s": 300,
             "p99_ms": 100,

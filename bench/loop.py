@@ -1,20 +1,21 @@
 """The loop 研交办督结 at the demo city's size (12 stations): issuing a directive to every station (new tasks,
 and merged into open ones), approving a task whose approval closes a directive (the closure report is
 written then), and a breach storm — 1,000 task clocks due at once, each writing a reminder (催办), starting
-an escalation clock and pushing to the station and the issuer. Baseline in the same run: the same 1,000
-tasks' clocks of a kind with no escalation at all, swept the same way (the kernel's cost of a breach).
+an escalation clock and pushing to the station and the issuer. Baselines in the same run: the same 1,000
+tasks' clocks of a kind with no escalation at all, swept the same way (the kernel's cost of a breach), and
+pgbench's single-row INSERT on the same database (`db_baseline`).
+Environment: BENCH_LOOP_DIRECTIVES (84 × 12 stations ≈ 1,000 tasks; quick 10).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import timedelta
 
-from _common import setup_django, summary
+from _common import db_baseline, machine, ratio, setup_django, size, summary
 
-DIRECTIVES = int(os.environ.get("BENCH_LOOP_DIRECTIVES", "84"))  # × 12 stations ≈ 1,000 tasks
+DIRECTIVES = size("BENCH_LOOP_DIRECTIVES", 84, 10)  # × 12 stations ≈ 1,000 tasks
 
 
 def main() -> None:
@@ -94,10 +95,13 @@ def main() -> None:
     storm_n = clocks.sweep(now=latest + timedelta(minutes=11))
     storm_s = time.perf_counter() - t0
     reminders = Reminder.objects.count()
+    baseline = db_baseline()
+    pg_p50 = baseline["pgbench_single_row_insert_1_client"].get("latency_ms", {}).get("p50")
+    storm_ms = storm_s * 1000 / max(storm_n, 1)
 
     out = {
         "bench": "loop",
-        "machine": {"cpus": os.cpu_count()},
+        "machine": machine(),
         "stations": len(stations),
         "issue_to_12_stations_ms": summary(issue_ms),
         "issue_merged_into_12_open_tasks_ms": summary(merge_ms),
@@ -109,16 +113,17 @@ def main() -> None:
             "ms_per_breach": round(storm_s * 1000 / max(storm_n, 1), 2),
         },
         "baseline": {
+            **baseline,
             "breach_without_escalation": {
                 "deadlines": baseline_n,
                 "seconds": round(baseline_s, 2),
                 "ms_per_breach": round(baseline_s * 1000 / max(baseline_n, 1), 2),
-            }
+            },
         },
         "ratios": {
-            "escalated_breach_over_bare_breach": round(
-                (storm_s / max(storm_n, 1)) / (baseline_s / max(baseline_n, 1)), 1
-            )
+            "escalated_breach_over_bare_breach": ratio(storm_s / max(storm_n, 1), baseline_s / max(baseline_n, 1), 1),
+            "escalated_breach_ms_over_pgbench_1_client_p50": ratio(storm_ms, pg_p50, 1),
+            "issue_p50_over_pgbench_1_client_p50": ratio(summary(issue_ms)["p50"], pg_p50, 1),
         },
     }
     print(json.dumps(out, ensure_ascii=False))

@@ -1,21 +1,22 @@
 """Unit recommendation at scale: 2,000 units over the demo city (about 70 % available; kinds, rings and
 capabilities mixed; each on the roster of its nearest station), then recommendations for random incident
 positions and categories — through the selector as a city and as a county duty officer, with 10 and 50
-results, and through the API (`GET /api/incidents/{id}/recommendations/`). Baseline in the same run: a
-primary-key SELECT round trip on the same database. Target (issue 4): p99 ≤ 50 ms for 2,000 units.
+results, and through the API (`GET /api/incidents/{id}/recommendations/`). Baselines in the same run, on
+the same database: pgbench's single-row INSERT (`db_baseline`) and a primary-key SELECT round trip.
+Environment: BENCH_RECOMMEND_UNITS (2,000), BENCH_RECOMMEND_QUERIES (500; quick 100).
+Target (issue 4): p99 ≤ 50 ms for 2,000 units.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 
-from _common import setup_django, summary
+from _common import db_baseline, machine, ratio, setup_django, size, summary
 
-UNITS = int(os.environ.get("BENCH_RECOMMEND_UNITS", "2000"))
-QUERIES = int(os.environ.get("BENCH_RECOMMEND_QUERIES", "500"))
+UNITS = size("BENCH_RECOMMEND_UNITS", 2000, 2000)
+QUERIES = size("BENCH_RECOMMEND_QUERIES", 500, 100)
 # The demo city's extent (command_center/demo.py): where incidents and units are.
 LAT, LON = (30.15, 30.40), (120.00, 120.30)
 
@@ -144,6 +145,8 @@ def main() -> None:
             cur.fetchone()
 
     base = timed(pk_select)
+    baseline = {**db_baseline(), "pk_select_ms": summary(base)}
+    pg_p99 = baseline["pgbench_single_row_insert_1_client"].get("latency_ms", {}).get("p99")
     with connection.cursor() as cur:
         cur.execute(
             "EXPLAIN SELECT id, lat, lon, kind FROM dispatch_unit WHERE status = 'available' "
@@ -152,7 +155,7 @@ def main() -> None:
         plan = " / ".join(r[0].strip() for r in cur.fetchall()[:2])
     out = {
         "bench": "recommend",
-        "machine": {"cpus": os.cpu_count()},
+        "machine": machine(),
         "units": UNITS,
         "available": available,
         "load_s": round(load_s, 1),
@@ -164,8 +167,12 @@ def main() -> None:
         },
         "results_per_query": {"min": min(found), "max": max(found)},
         "box_query_plan": plan,
-        "baseline": {"pk_select_ms": summary(base)},
-        "ratios": {"city_limit_10_p99_over_pk_select_p99": round(summary(city_10)["p99"] / summary(base)["p99"], 1)},
+        "baseline": baseline,
+        "ratios": {
+            "city_limit_10_p99_over_pk_select_p99": ratio(summary(city_10)["p99"], summary(base)["p99"], 1),
+            "city_limit_10_p99_over_pgbench_1_client_p99": ratio(summary(city_10)["p99"], pg_p99, 1),
+            "api_limit_10_p99_over_pgbench_1_client_p99": ratio(summary(via_api)["p99"], pg_p99, 1),
+        },
         "target": {
             "p99_ms": 50,
             "met": all(summary(x)["p99"] <= 50 for x in (city_10, city_50, county_10, via_api)),

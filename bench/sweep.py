@@ -4,7 +4,10 @@ Runs the real platform (daphne, a Celery worker, beat ticking every second) on a
 measures, for the 1,000:
 - breach lag: due → breached_at recorded by the sweep;
 - push lag: due → the `deadlines.breached` message arriving at a WebSocket client of the city board.
-Baselines from the same run: a Redis PUBLISH→subscriber round trip, and a single-row UPDATE commit.
+Baselines from the same run: for the database path pgbench's single-row INSERT (`db_baseline`) and a
+single-row UPDATE commit through Django; for the push path the Redis PUBLISH → subscriber round trip and
+redis-benchmark's PUBLISH (`push_baseline`).
+Environment: BENCH_DEADLINES (100,000; quick 10,000), BENCH_STORM (1,000; quick 200).
 Target (issue 2): breach/push lag p99 ≤ 1.5 s on a 2-core machine.
 """
 
@@ -12,16 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import platform as pyplatform
 import random
 import time
 from datetime import timedelta
 
-from _common import db_single_row_commit, platform, redis_pubsub_rtt, setup_django, summary
+from _common import (
+    db_baseline,
+    db_single_row_commit,
+    machine,
+    platform,
+    push_baseline,
+    ratio,
+    setup_django,
+    size,
+    summary,
+)
 
-TOTAL = int(os.environ.get("BENCH_DEADLINES", "100000"))
-STORM = int(os.environ.get("BENCH_STORM", "1000"))
+TOTAL = size("BENCH_DEADLINES", 100_000, 10_000)
+STORM = size("BENCH_STORM", 1000, 200)
 LEAD_S = 25  # the storm falls due this long after the rows are written and the platform is up
 
 
@@ -57,7 +68,7 @@ def main() -> None:
         )
     Deadline.objects.bulk_create(rows, batch_size=5000)
     base_db = db_single_row_commit()
-    base_redis = redis_pubsub_rtt()
+    baseline = {**db_baseline(), **push_baseline()}
 
     with platform(env) as base:
         # Now that the platform is up, set the storm's second: LEAD_S from now, all 1,000 within it.
@@ -73,21 +84,23 @@ def main() -> None:
     push_lag = [received[i] - due_at[i].timestamp() for i in storm_ids if i in received]
     b = summary(breach_lag)
     p = summary(push_lag)
-    rtt = summary(base_redis)
+    rtt = baseline["redis_pubsub_rtt_ms"]
     upd = summary(base_db)
+    pg_p99 = baseline["pgbench_single_row_insert_1_client"].get("latency_ms", {}).get("p99")
     result = {
         "bench": "sweep",
-        "machine": {"cpus": os.cpu_count(), "python": pyplatform.python_version()},
+        "machine": machine(),
         "deadlines_open": TOTAL,
         "due_in_same_second": STORM,
         "breached": b["n"],
         "pushed_to_websocket": p["n"],
         "breach_lag_s": b,
         "push_lag_s": p,
-        "baseline": {"redis_pubsub_rtt_s": rtt, "db_single_row_commit_s": upd},
+        "baseline": {**baseline, "db_single_row_commit_s": upd},
         "ratios": {
-            "push_p99_over_redis_rtt_p99": round(p["p99"] / rtt["p99"], 1) if p["n"] else None,
-            "breach_p99_over_db_single_row_commit_p99": round(b["p99"] / upd["p99"], 1) if b["n"] else None,
+            "push_p99_over_redis_rtt_p99": ratio(p["p99"] * 1000, rtt["p99"], 1) if p["n"] else None,
+            "breach_p99_over_pgbench_1_client_p99": ratio(b["p99"] * 1000, pg_p99, 1) if b["n"] else None,
+            "breach_p99_over_db_single_row_commit_p99": ratio(b["p99"], upd["p99"], 1) if b["n"] else None,
         },
         "sweep_interval_s": float(env.get("CLOCK_SWEEP_INTERVAL_S", "0.5")),
         "target": {"p99_s": 1.5, "met": bool(b["n"] == STORM and p["n"] == STORM and max(b["p99"], p["p99"]) <= 1.5)},

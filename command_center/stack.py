@@ -388,23 +388,81 @@ def cmd_test(args: argparse.Namespace) -> int:
         return subprocess.run([PY, "-m", "pytest", *args.pytest_args], env=env, cwd=ROOT).returncode
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Run every bench/*.py; each prints one JSON object, collected into bench/results.json."""
+def bench_scripts(names: list[str]) -> list[Path]:
+    """bench/*.py to run: all (but the _helpers and table.py) or the ones named (`day`, `day.py`)."""
+    every = {p.stem: p for p in sorted((ROOT / "bench").glob("*.py")) if not p.name.startswith("_")}
+    every.pop("table", None)  # prints the README's table from the results; not a bench
+    if not names:
+        return list(every.values())
+    wanted = [n.removesuffix(".py").removeprefix("bench/") for n in names]
+    unknown = [n for n in wanted if n not in every]
+    if unknown:
+        raise SystemExit(f"no such bench: {', '.join(unknown)} (there are: {', '.join(every)})")
+    return [every[n] for n in wanted]
+
+
+def bench_result(stdout: str) -> dict[str, object]:
+    """The one JSON object a bench prints on stdout (progress goes to stderr); ValueError otherwise."""
     import json
 
-    code, results = 0, {}
+    objects = []
+    for line in stdout.splitlines():
+        if line.lstrip().startswith("{"):
+            value = json.loads(line)
+            if isinstance(value, dict):
+                objects.append(value)
+    if len(objects) != 1:
+        raise ValueError(f"a bench must print exactly one JSON object on stdout, this one printed {len(objects)}")
+    return objects[0]
+
+
+def merge_results(path: Path, name: str, entry: dict[str, object]) -> dict[str, object]:
+    """Put `entry` under `name` in the results file, keeping the other benches' earlier entries."""
+    import json
+
+    try:
+        results = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        results = {}
+    results[name] = entry
+    path.write_text(json.dumps(dict(sorted(results.items())), ensure_ascii=False, indent=2) + "\n")
+    return results
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run bench/*.py (all, or the ones named); each prints one JSON object, merged into bench/results.json
+    under its name with the time it ran (earlier entries of benches not run stay). `--quick` (or
+    BENCH_QUICK=1) runs them with small sizes and keeps the numbers apart, in bench/results-quick.json."""
+    from datetime import datetime
+
+    scripts = bench_scripts(args.names)
+    quick = args.quick or os.environ.get("BENCH_QUICK", "").strip().lower() not in ("", "0", "false", "no", "off")
+    path = ROOT / "bench" / ("results-quick.json" if quick else "results.json")
+    code = 0
     with services() as env:
-        for script in sorted((ROOT / "bench").glob("*.py")):
-            if script.name.startswith("_"):
-                continue
-            say(f"bench {script.name}")
+        env["BENCH_QUICK"] = "1" if quick else "0"
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        for script in scripts:
+            say(f"bench {script.name}{' (quick)' if quick else ''}")
+            started = datetime.now().astimezone()
+            t0 = time.monotonic()
             out = subprocess.run([PY, str(script)], env=env, cwd=ROOT / "bench", stdout=subprocess.PIPE, text=True)
             print(out.stdout, end="", flush=True)
-            code |= out.returncode
-            lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-            results[script.stem] = json.loads(lines[-1]) if lines else {"error": f"exit {out.returncode}"}
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
-    say("wrote bench/results.json")
+            try:
+                if out.returncode != 0:
+                    raise ValueError(f"exit {out.returncode}")
+                entry = bench_result(out.stdout)
+            except ValueError as exc:
+                code |= 1
+                say(f"bench {script.name} failed ({exc}); {path.name} keeps its earlier entry")
+                continue
+            entry["run"] = {
+                "at": started.isoformat(timespec="seconds"),
+                "wall_s": round(time.monotonic() - t0, 1),
+                "quick": quick,
+            }
+            merge_results(path, script.stem, entry)
+            say(f"bench {script.name}: wrote bench/{path.name}")
     return code
 
 
@@ -431,7 +489,10 @@ def main() -> int:
     t = sub.add_parser("test", help="run pytest with the services")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
     t.set_defaults(fn=cmd_test)
-    sub.add_parser("bench", help="run every bench/*.py").set_defaults(fn=cmd_bench)
+    b = sub.add_parser("bench", help="run every bench/*.py, or the ones named; merge into bench/results.json")
+    b.add_argument("names", nargs="*", help="benches to run (day, intake, …); all when none")
+    b.add_argument("--quick", action="store_true", help="small sizes; results go to bench/results-quick.json")
+    b.set_defaults(fn=cmd_bench)
     sub.add_parser("env", help="start the services and print their URLs as shell exports").set_defaults(fn=cmd_env)
     sub.add_parser("stop", help="stop the embedded services").set_defaults(fn=cmd_stop)
     args = parser.parse_args()
