@@ -20,6 +20,25 @@ from command_center.wsgi import application
 
 EXAMPLES_PER_OPERATION = 6
 
+# Load schemathesis's lazily imported parts now, at collection: pytest rewrites the modules of every plugin
+# it finds (schemathesis is one), and CPython 3.11's parser can fail ("AST constructor recursion depth
+# mismatch", gh-106905) when that compile happens mid-suite while another thread is compiling too.
+schemathesis.openapi.from_dict(
+    {
+        "openapi": "3.0.3",
+        "info": {"title": "warm-up", "version": "1"},
+        "paths": {
+            "/x/{id}/": {
+                "post": {
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    }
+).get_all_operations().__next__().ok().as_strategy()  # type: ignore[union-attr]
+
 
 @pytest.fixture(autouse=True)
 def keep_the_test_connection() -> Iterator[None]:
