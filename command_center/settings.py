@@ -123,15 +123,15 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis's pub/sub layer, bounded and closing sockets whose feed lost messages
+        # (command_center/pubsub.py); realtime.py publishes each push once per group.
+        "BACKEND": "command_center.pubsub.BoardChannelLayer",
         "CONFIG": {
-            # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s channels_redis blocks in
-            # BZPOPMIN: an idle board socket then dies with "Timeout reading". Give reads more room.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": f"{REDIS_PREFIX}:asgi",
-            # Boards at a city level get every breach of every station: give the group room.
+            # Messages queued per socket before it is closed (its screen reconnects and reloads): a city board
+            # hears every push of every station; at 50 incidents/s that is 20 s behind.
             "capacity": 1000,
-            "expiry": 30,
         },
     }
 }
