@@ -123,14 +123,15 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        # channels_redis's pub/sub layer, bounded and closing sockets whose feed lost messages
-        # (command_center/pubsub.py); realtime.py publishes each push once per group.
+        # channels_redis's pub/sub layer, writing each group message straight to the process's sockets,
+        # bounded, closing sockets whose feed lost messages (pubsub.py); realtime.py publishes once per group.
         "BACKEND": "command_center.pubsub.BoardChannelLayer",
         "CONFIG": {
+            # The subscriber reads with its own 0.1 s timeout; this bounds (un)subscribing when Redis hangs.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": f"{REDIS_PREFIX}:asgi",
-            # Messages queued per socket before it is closed (its screen reconnects and reloads): a city board
-            # hears every push of every station; at 50 incidents/s that is 20 s behind.
+            # Messages held for a socket (while it connects) before it is closed, its screen to reconnect and
+            # reload: a city board hears every push of every station; at 50 incidents/s that is 20 s of them.
             "capacity": 1000,
         },
     }
