@@ -14,19 +14,34 @@ from django.utils import timezone
 
 from . import realtime
 from .orgs import person_of
+from .pubsub import Feed
+
+# Close code for "your feed lost messages, reconnect and reload" (pubsub.RESET): the page reconnects on any
+# close, and its hello makes it reload over REST.
+CLOSE_RESYNC = 4000
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    feed: Feed | None = None
+    closing = False
 
     async def connect(self) -> None:
         info = await database_sync_to_async(self._who)()
         if info is None:
+            self.closing = True
             await self.close(code=4403)  # before accept: the handshake is refused (HTTP 403)
             return
         org_id, org_name = info
         self.group = realtime.org_group(org_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # The group's pushes come through a feed: the process's reader writes each to this socket as it
+        # arrives (pubsub.py), holding them until the hello below is out.
+        self.feed = self.channel_layer.open_feed(self.channel_name, self._write)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception:  # Redis is away: the handshake fails, the page retries; leave nothing behind
+            self.feed.close()
+            raise
         await self.accept()
         seq = await database_sync_to_async(realtime.current_seq)(self.group)
         await self.send_json(
@@ -37,6 +52,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
                 "data": {"org": {"id": org_id, "name": org_name}, "group": self.group},
             }
         )
+        await self.feed.release()
 
     def _who(self) -> tuple[int, str] | None:
         person = person_of(self.scope.get("user"))
@@ -45,6 +61,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         return person.org_id, person.org.name
 
     async def disconnect(self, code: int) -> None:
+        if self.feed is not None:
+            self.feed.close()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -52,14 +70,19 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"event": "pong", "at": timezone.now().isoformat()})
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # A board event touches no database: skip channels' close_old_connections() before it, a thread
-        # hop for every message to every socket — about a quarter of daphne's CPU per delivered message
-        # with 200 boards (bench/board.py).
-        if message.get("type") == realtime.MESSAGE_TYPE:
-            await self.board_event(message)
-            return
-        await super().dispatch(message)
+    async def _write(self, message: dict[str, Any]) -> None:
+        """The feed's handler, run by the process's reader: the envelope's JSON text, encoded once by the web
+        process for every socket of the group, goes out as it is. It must not wait (pubsub.py)."""
+        if not self.closing:
+            await self.send(text_data=message["text"])
 
     async def board_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["envelope"])
+        """A push that came through channels' queue instead of the feed (not in normal operation)."""
+        await self._write(message)
+
+    async def feed_reset(self, message: dict[str, Any]) -> None:
+        """pubsub.RESET: this socket's feed lost messages (it fell behind, or Redis went away): close, so the
+        screen reconnects and reloads."""
+        if not self.closing:
+            self.closing = True
+            await self.close(code=CLOSE_RESYNC)

@@ -10,24 +10,27 @@ Envelope: `{"event": str, "seq": int, "at": iso-8601, "data": payload}`.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from . import redis as kredis
 from .models import Org
+from .pubsub import BoardChannelLayer
 
 log = logging.getLogger(__name__)
 
-# The consumer method a group message is dispatched to (`board_event` in consumers.py).
+# The type of a push on the channel layer: its socket's feed writes its `text` (consumers.py `_write`).
 MESSAGE_TYPE = "board.event"
 
 Push = tuple[str, str, Any]  # (group, event, data)
@@ -39,9 +42,7 @@ def org_group(org_id: int) -> str:
 
 
 def _json_safe(value: Any) -> Any:
-    """Payloads cross msgpack in channels_redis: turn datetimes, decimals and UUIDs into strings now."""
-    import json
-
+    """Payloads are JSON on the wire: turn datetimes, decimals and UUIDs into strings now."""
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
@@ -101,75 +102,55 @@ def _send_rollback_unsafe(pushes: list[Push], on_sent: Callable[[], None] | None
             log.exception("realtime: the after-send step failed")
 
 
-# The group fan-out of channels_redis (group_send), done with the process's synchronous Redis client in two
-# round trips for all pushes of a commit: (1) number each push and read each group's members, (2) one
-# script that drops each member channel's expired messages and queues the new one unless the channel is
-# at capacity. channels_redis's own group_send takes two round trips per group through an event loop
-# in another thread (~3 ms of CPU for one intake's four groups). Consumers read with the unchanged layer.
-_ENQUEUE = """
-local n = #KEYS
-local now, expiry, cutoff = tonumber(ARGV[3 * n + 1]), tonumber(ARGV[3 * n + 2]), tonumber(ARGV[3 * n + 3])
-local over = 0
-for i = 1, n do
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, cutoff)
-    if redis.call('ZCARD', KEYS[i]) < tonumber(ARGV[n + i]) then
-        redis.call('ZADD', KEYS[i], now + tonumber(ARGV[2 * n + i]) / 1e6, ARGV[i])
-        redis.call('EXPIRE', KEYS[i], expiry)
-    else
-        over = over + 1
-    end
+# The fan-out: one script per commit numbers each push in its group (INCR) and PUBLISHes it once to the
+# group's channel of the pub/sub channel layer (command_center/pubsub.py); each ASGI process subscribed to
+# the group copies it to its own sockets in memory. One round trip, atomic: two web processes' pushes to a
+# group can no longer overtake each other (numbering and sending were two round trips before). The message
+# is the layer's wire format, msgpack `{"type": MESSAGE_TYPE, "text": <the envelope as JSON>}`, which
+# Redis's cmsgpack builds around the JSON text with the number put in: the envelope is encoded once, here,
+# and every socket sends that text as it is.
+_PUBLISH = """
+local out = {}
+for i = 1, #KEYS do
+    local seq = redis.call('INCR', KEYS[i])
+    local k = 3 * i - 1
+    redis.call('PUBLISH', ARGV[k], cmsgpack.pack({type = ARGV[1], text = ARGV[k + 1] .. seq .. ARGV[k + 2]}))
+    out[i] = seq
 end
-return over
+return out
 """
 
 
+@functools.cache
+def _publish_script() -> Any:
+    return kredis.client().register_script(_PUBLISH)  # EVALSHA, loaded again if Redis restarted
+
+
+def _layer() -> BoardChannelLayer:
+    layer = get_channel_layer()
+    if not isinstance(layer, BoardChannelLayer) or len(layer.hosts) != 1:
+        raise RuntimeError("realtime: the channel layer must be command_center.pubsub.BoardChannelLayer, one host")
+    if layer.hosts[0].get("address", settings.REDIS_URL) != settings.REDIS_URL:
+        raise RuntimeError("realtime: the channel layer must live on REDIS_URL (realtime publishes there)")
+    return layer
+
+
 def _fan_out(pushes: list[Push], at: str) -> None:
-    layer: Any = get_channel_layer()
-    if layer is not None and layer.ring_size != 1:  # members are read through REDIS_URL: the layer lives there
-        raise RuntimeError("realtime: the channel layer must use exactly one Redis host (REDIS_URL)")
-    r = kredis.client()
-    groups = list(dict.fromkeys(group for group, _event, _data in pushes))
-    now = time.time()
-    pipe = r.pipeline(transaction=False)
-    for group, _event, _data in pushes:
-        pipe.incr(kredis.key("seq", group))
-    if layer is not None:
-        for group in groups:
-            pipe.zremrangebyscore(layer._group_key(group), 0, int(now) - layer.group_expiry)
-            pipe.zrange(layer._group_key(group), 0, -1)
-    results = pipe.execute()
-    seqs = results[: len(pushes)]
-    members = {g: [c.decode() for c in results[len(pushes) + 2 * k + 1]] for k, g in enumerate(groups)}
-    messages = [
-        (group, {"event": event, "seq": int(seq), "at": at, "data": data})
-        for (group, event, data), seq in zip(pushes, seqs, strict=True)
-    ]
+    layer = _layer()
+    tail_at = ', "at": ' + json.dumps(at) + ', "data": '
+    encoded: dict[int, str] = {}  # id(data) -> its JSON: one payload usually goes to several groups
+    args: list[str] = [MESSAGE_TYPE]
+    for group, event, data in pushes:
+        if id(data) not in encoded:
+            encoded[id(data)] = json.dumps(data, ensure_ascii=False)
+        head = '{"event": ' + json.dumps(event, ensure_ascii=False) + ', "seq": '
+        args += [layer.group_channel_name(group), head, tail_at + encoded[id(data)] + "}"]
+    seqs = _publish_script()(keys=[kredis.key("seq", group) for group, _e, _d in pushes], args=args)
     for recorder in _recorders:
-        recorder.extend({"group": g, **env} for g, env in messages)
-    if layer is None:
-        return
-    keys: list[str] = []
-    payloads: list[bytes] = []
-    capacities: list[int] = []
-    for group, envelope in messages:
-        if not members[group]:
-            continue
-        _conns, key_to_message, key_to_capacity = layer._map_channel_keys_to_connection(
-            members[group], {"type": MESSAGE_TYPE, "envelope": envelope}
+        recorder.extend(
+            {"group": group, "event": event, "seq": int(seq), "at": at, "data": data}
+            for (group, event, data), seq in zip(pushes, seqs, strict=True)
         )
-        for key, payload in key_to_message.items():
-            keys.append(key)
-            payloads.append(payload)
-            capacities.append(key_to_capacity[key])
-    if not keys:
-        return
-    # Messages to one channel keep their order: each gets a score a microsecond after the one before.
-    order = list(range(len(keys)))
-    over = r.eval(
-        _ENQUEUE, len(keys), *keys, *payloads, *capacities, *order, now, layer.expiry, int(now) - int(layer.expiry)
-    )
-    if over:
-        log.info("realtime: %d messages dropped, their channels were full", over)
 
 
 # --- Test support ---------------------------------------------------------------------------------------

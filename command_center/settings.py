@@ -123,15 +123,16 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis's pub/sub layer, writing each group message straight to the process's sockets,
+        # bounded, closing sockets whose feed lost messages (pubsub.py); realtime.py publishes once per group.
+        "BACKEND": "command_center.pubsub.BoardChannelLayer",
         "CONFIG": {
-            # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s channels_redis blocks in
-            # BZPOPMIN: an idle board socket then dies with "Timeout reading". Give reads more room.
+            # The subscriber reads with its own 0.1 s timeout; this bounds (un)subscribing when Redis hangs.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": f"{REDIS_PREFIX}:asgi",
-            # Boards at a city level get every breach of every station: give the group room.
+            # Messages held for a socket (while it connects) before it is closed, its screen to reconnect and
+            # reload: a city board hears every push of every station; at 50 incidents/s that is 20 s of them.
             "capacity": 1000,
-            "expiry": 30,
         },
     }
 }

@@ -5,9 +5,9 @@
 //   `hello`; the screen then loads its state over REST (which carries the group's `seq`, read before the
 //   rows), applies the events that arrived meanwhile with a higher seq, and from then on applies events in
 //   order. A gap in the seqs (the channel layer dropped a message) reloads the state, unless the missing
-//   ones arrive within REORDER_MS: several web processes number a group's pushes from one Redis counter
-//   but send them independently, so seq 7 may overtake seq 6 by a few milliseconds. The status element
-//   shows offline / loading / live, and when the screen last caught up.
+//   ones arrive within REORDER_MS: a guard only since the server numbers and publishes each push in one
+//   atomic step (realtime.py), before which two web processes' pushes could overtake each other by a few
+//   milliseconds. The status element shows offline / loading / live, and when the screen last caught up.
 // - sound: WebAudio beeps (no audio file), muted with a toggle that is remembered; browsers start audio
 //   only after a gesture, so the first tap or key anywhere unlocks it.
 // - small DOM, time and API helpers.

@@ -1,4 +1,5 @@
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 
@@ -10,7 +11,10 @@ from django.db import transaction
 from django.test import Client
 
 from command_center import realtime
+from command_center import redis as kredis
 from command_center.asgi import application
+from command_center.consumers import CLOSE_RESYNC
+from command_center.pubsub import BoardChannelLayer
 from tests.conftest import capture_broadcasts
 
 
@@ -201,24 +205,58 @@ def test_many_pushes_reach_several_boards_in_order(tworld):
     run_async(go)
 
 
-def test_a_full_channel_drops_and_the_board_sees_the_gap(tworld, settings):
-    """channels_redis's capacity holds: a board that does not read loses messages, and seq shows the gap."""
+def test_a_lost_message_shows_as_a_seq_gap(tworld, monkeypatch):
+    """Numbers are given out whether or not a message arrives: the next one that does shows the gap, and the
+    screen reloads (tests/browser/test_dispatch.py step 8 follows a page through that reload)."""
+    w = tworld
+    cookie = session_cookie(w.station_a1_officer)
+    real = BoardChannelLayer.group_channel_name
+
+    async def go():
+        comm, hello = await open_board(cookie)
+        await push(w.station_a1, "first", {})
+        # The second push is numbered and published, but on a channel nobody hears: lost on the way.
+        monkeypatch.setattr(BoardChannelLayer, "group_channel_name", lambda self, group: real(self, group) + ".void")
+        await push(w.station_a1, "lost", {})
+        monkeypatch.setattr(BoardChannelLayer, "group_channel_name", real)
+        await push(w.station_a1, "third", {})
+        got = [await comm.receive_json_from(timeout=5) for _ in range(2)]
+        assert [(m["event"], m["seq"] - hello["seq"]) for m in got] == [("first", 1), ("third", 3)]
+        assert await comm.receive_nothing(timeout=0.3)
+        await comm.disconnect()
+
+    run_async(go)
+
+
+def test_a_socket_that_falls_capacity_behind_is_closed_and_its_screen_reloads(tworld, monkeypatch):
+    """A socket's feed holds what arrives while it connects (nothing may overtake its hello), at most
+    `capacity` messages: past that the socket is closed (4000) and what it held dropped; the screen
+    reconnects and its hello carries the seq to reload from."""
     w = tworld
     cookie = session_cookie(w.station_a1_officer)
     layer = get_channel_layer()
     old = layer.capacity
     layer.capacity = 3
+    real_seq = realtime.current_seq
+
+    def busy_connect(group):  # the connect's last step waits while 10 pushes arrive (a loaded server)
+        _commit_many_pushes(w.station_a1, 10)
+        time.sleep(0.5)
+        return real_seq(group)
 
     async def go():
-        comm, hello = await open_board(cookie)
-        await sync_to_async(_commit_many_pushes)(w.station_a1, 10)
-        got = []
-        while not await comm.receive_nothing(timeout=0.5):
-            got.append(await comm.receive_json_from(timeout=1))
-        assert 0 < len(got) < 10
-        seqs = [m["seq"] for m in got]
-        assert seqs == sorted(seqs) and seqs[-1] - hello["seq"] <= 10
+        monkeypatch.setattr(realtime, "current_seq", busy_connect)
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        hello = await comm.receive_json_from(timeout=5)
+        monkeypatch.setattr(realtime, "current_seq", real_seq)
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_RESYNC}
         await comm.disconnect()
+        again, hello2 = await open_board(cookie)
+        assert hello2["seq"] == hello["seq"]  # the reload starts from everything committed
+        await push(w.station_a1, "next", {})  # and the new socket's feed runs
+        assert (await again.receive_json_from(timeout=5))["seq"] == hello2["seq"] + 1
+        await again.disconnect()
 
     try:
         run_async(go)
@@ -226,8 +264,31 @@ def test_a_full_channel_drops_and_the_board_sees_the_gap(tworld, settings):
         layer.capacity = old
 
 
+def test_a_lost_subscription_closes_the_sockets_and_they_reconnect(tworld):
+    """Pub/sub drops what is published while a subscriber is disconnected (and Redis may come back empty):
+    when the process's subscriber connection breaks, every socket is closed so its screen reloads."""
+    w = tworld
+    cookie = session_cookie(w.county_a_duty)
+
+    async def go():
+        boards = [await open_board(cookie) for _ in range(2)]
+        conn = get_channel_layer()._get_layer()._shards[0]._pubsub.connection
+        host, port = conn._writer.get_extra_info("sockname")[:2]
+        await sync_to_async(kredis.client().client_kill_filter)(_type="pubsub", addr=f"{host}:{port}")
+        for comm, _hello in boards:
+            assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_RESYNC}
+            await comm.disconnect()
+        comm, hello = await open_board(cookie)
+        await push(w.station_a1, "after.reconnect", {})
+        msg = await comm.receive_json_from(timeout=5)
+        assert (msg["event"], msg["seq"]) == ("after.reconnect", hello["seq"] + 1)
+        await comm.disconnect()
+
+    run_async(go)
+
+
 def _commit_many_pushes(org, n):
-    # One send (one enqueue script) for all n: a consumer reading between separate sends could keep up
-    # with a 3-message channel, which made the drop depend on timing.
+    # One send (one script) for all n: a consumer reading between separate sends could keep up with a
+    # 3-message queue, which would make the overflow depend on timing.
     with transaction.atomic():
         realtime.broadcast_many_on_commit((org, "many", {"k": k}) for k in range(n))
