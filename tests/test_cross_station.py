@@ -15,13 +15,11 @@ must say here how B is kept out of it.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -657,11 +655,6 @@ def test_no_push_about_a_reaches_b_s_group(db, settings, tmp_path):
     assert any(leaks(s, m["data"], as_text(m["data"]), None) for m in to_a)
 
 
-def run_async(fn: Callable[[], Any]) -> None:
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, fn()).result()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_b_s_board_socket_hears_nothing_of_a(settings, tmp_path):
     """Station A's diversion, incident, order and task happen while A's, B's and the partner's boards are
@@ -669,7 +662,7 @@ def test_b_s_board_socket_hears_nothing_of_a(settings, tmp_path):
     group — and the partner hears only the diversion pushed to it, without the caller's number."""
     from asgiref.sync import sync_to_async
 
-    from tests.command_center.test_realtime import open_board, session_cookie
+    from tests.command_center.test_realtime import open_board, run_async, session_cookie
     from tests.conftest import build_world
     from tests.factories import make_person
 
