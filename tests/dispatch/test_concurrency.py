@@ -1,41 +1,17 @@
 """Races between real threads on separate database connections: one order, two signatures; one unit, two
 dispatchers."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from command_center import codes
 from command_center.models import Role
 from dispatch.models import DispatchOrder, OrderTransition, Unit
 from incidents.models import Incident
+from tests.concurrency import parallel
 from tests.conftest import build_world
 from tests.factories import make_person
 
 from .conftest import A1, api_as, dispatch, make_incident, make_unit
-
-
-def _parallel(n, fn):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(k):
-        try:
-            barrier.wait()
-            results.append(fn(k))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
 
 
 def _world():
@@ -58,7 +34,7 @@ def test_two_officers_sign_the_same_order_at_once_exactly_one_wins():
         r = api_as(officers[k]).post(f"/api/orders/{order.pk}/sign/", {}, format="json")
         return r.status_code, r.json()
 
-    results = _parallel(2, sign)
+    results = parallel(2, sign)
     assert sorted(code for code, _ in results) == [200, 409]
     loser = next(body for code, body in results if code == 409)
     assert loser["state"] == "signed" and loser["allowed"] == ["arrive", "cancel"]
@@ -85,7 +61,7 @@ def test_two_dispatchers_send_the_same_unit_at_once_exactly_one_wins():
         r = api_as(users[k]).post(f"/api/incidents/{incidents[k].pk}/dispatch/", {"unit": unit.pk}, format="json")
         return r.status_code
 
-    assert sorted(_parallel(2, send)) == [201, 409]
+    assert sorted(parallel(2, send)) == [201, 409]
     assert DispatchOrder.objects.filter(unit=unit).count() == 1
     assert Unit.objects.get(pk=unit.pk).status == "en_route"
     states = sorted(Incident.objects.filter(pk__in=[i.pk for i in incidents]).values_list("state", flat=True))
@@ -109,7 +85,7 @@ def test_crosswise_dispatches_between_two_stations_do_not_deadlock(round_):
         r = api_as(users[k]).post(f"/api/incidents/{incidents[k].pk}/dispatch/", {"unit": units[k].pk}, format="json")
         return r.status_code
 
-    assert _parallel(2, send) == [201, 201]
+    assert parallel(2, send) == [201, 201]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,7 +100,7 @@ def test_crosswise_signatures_between_two_stations_do_not_deadlock(round_):
     def sign(k):
         return api_as(officers[k]).post(f"/api/orders/{orders[k].pk}/sign/", {}, format="json").status_code
 
-    assert _parallel(2, sign) == [200, 200]
+    assert parallel(2, sign) == [200, 200]
     assert set(Incident.objects.filter(pk__in=[i.pk for i in incidents]).values_list("state", flat=True)) == {
         "responding"
     }

@@ -1,13 +1,11 @@
 """Intake through the API: the contract, idempotency, gapless numbers, routing, and bad input."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from command_center.models import Deadline
 from incidents.models import Incident, IncidentTransition
+from tests.concurrency import parallel
 
 from .conftest import api_as, call
 
@@ -126,28 +124,6 @@ def test_injection_strings_are_stored_verbatim(duty_api, evil):
 # --- Concurrency ----------------------------------------------------------------------------------------
 
 
-def _parallel(n, fn):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(k):
-        try:
-            barrier.wait()
-            results.append(fn(k))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_numbers_are_unique_and_gapless_under_concurrent_intake():
     from command_center import codes
@@ -159,7 +135,7 @@ def test_numbers_are_unique_and_gapless_under_concurrent_intake():
     def take(k):
         return api_as(w.duty).post("/api/incidents/", call(call_id=f"P{k}"), format="json").status_code
 
-    assert _parallel(12, take) == [201] * 12
+    assert parallel(12, take) == [201] * 12
     seqs = sorted(int(n[-6:]) for n in Incident.objects.values_list("number", flat=True))
     assert seqs == list(range(1, 13))
 
@@ -177,7 +153,7 @@ def test_concurrent_retries_of_one_call_make_one_incident():
         r = api_as(w.duty).post("/api/incidents/", body, format="json")
         return r.status_code, r.json()["id"]
 
-    results = _parallel(8, take)
+    results = parallel(8, take)
     assert sorted(code for code, _ in results) == [200] * 7 + [201]
     assert len({i for _, i in results}) == 1
     assert Incident.objects.count() == 1

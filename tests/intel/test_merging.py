@@ -1,15 +1,14 @@
 """Admission and merging (准入/整合): directives of one subject to one station meet in one open task, so the
 station is never handed the same thing twice; the task's approval counts for each of them."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from command_center import clocks, codes
 from intel import services
 from intel.models import Directive, Task, TaskDirective, TaskTransition
+from tests.concurrency import parallel
 from tests.conftest import build_world, capture_broadcasts
 
 from .conftest import api_as, issue, task_of, walk_to_reported
@@ -103,28 +102,6 @@ def test_withdrawing_one_of_two_directives_keeps_the_task(coded):
     assert t.state == "withdrawn" and not clocks.open_for(t).exists()
 
 
-def _parallel(n, fn):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(k):
-        try:
-            barrier.wait()
-            results.append(fn(k))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_", range(3))
 def test_two_directives_of_one_subject_issued_at_once_make_one_task(round_):
@@ -146,7 +123,7 @@ def test_two_directives_of_one_subject_issued_at_once_make_one_task(round_):
         )
         return r.status_code
 
-    assert _parallel(2, send) == [201, 201]
+    assert parallel(2, send) == [201, 201]
     t = Task.objects.get(org=w.station_a1)
     assert t.directives.count() == 2 and sorted(t.actions) == ["a0", "a1"]
     assert [x.event for x in TaskTransition.objects.filter(subject=t)] == ["issue", "merge"]

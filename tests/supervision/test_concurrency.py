@@ -5,15 +5,16 @@ the same report (one wins, the other gets 409)."""
 import threading
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from command_center import clocks, codes, realtime
 from command_center.models import Role
 from intel import services
 from intel.models import ClosureReport, Directive, Task, TaskTransition
 from supervision.models import Reminder, SupervisionOrder
+from tests.concurrency import parallel
 from tests.conftest import build_world
 from tests.factories import make_person
 from tests.intel.conftest import api_as, task_of, walk_to_reported
@@ -21,26 +22,8 @@ from tests.intel.conftest import api_as, task_of, walk_to_reported
 N = 30
 
 
-def _parallel(n, fn):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(k):
-        try:
-            barrier.wait()
-            results.append(fn(k))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
-    return results
+def _sweep(at, _k):
+    return clocks.sweep(now=at, batch=3)
 
 
 def _world():
@@ -80,7 +63,7 @@ def test_two_sweepers_make_one_reminder_per_breach_and_one_push_per_reminder():
         ("督办", start + timedelta(minutes=42), 2),
     ]:
         with realtime.recording() as sent:
-            counts = _parallel(2, lambda k, at=at: clocks.sweep(now=at, batch=3))
+            counts = parallel(2, partial(_sweep, at))
         assert sum(counts) == N, phase  # every due deadline breached once, between the two
         reminders = list(Reminder.objects.filter(level=level))
         assert len(reminders) == N, phase
@@ -112,7 +95,7 @@ def test_two_supervisors_decide_the_same_report_at_once_exactly_one_wins(second)
         r = api_as(user).post(f"/api/tasks/{t.pk}/{action}/", body, format="json")
         return r.status_code, r.json()
 
-    results = _parallel(2, decide)
+    results = parallel(2, decide)
     assert sorted(code for code, _ in results) == [200, 409]
     loser = next(body for code, body in results if code == 409)
     assert loser["state"] in ("approved", "returned") and loser["detail"]
@@ -154,7 +137,7 @@ def test_the_sweep_reminds_about_a_task_a_supervisor_holds_locked():
         swept.set()
         return n
 
-    results = _parallel(2, lambda k: supervisor(k) if k == 0 else sweeper(k))
+    results = parallel(2, lambda k: supervisor(k) if k == 0 else sweeper(k))
     assert sorted(map(str, results)) == ["1", "supervisor"]
     assert seen["swept_while_locked"] is True
     assert Reminder.objects.filter(task=t).count() == 1
