@@ -516,7 +516,7 @@ def order_return(*, order_id: int, actor: Any, reason: str) -> DispatchOrder:
     _move(o, Event.RETURN, actor, reason=reason.strip(), at=now)
     o.returned_at, o.return_reason = now, reason.strip()
     _save(o, "returned_at", "return_reason")
-    clocks.cancel(o)
+    clocks.cancel(o, breached=True)  # a broken sign clock leaves the board with the order (the breach stays)
     _release_unit(o, actor, reason.strip())
     _order_changed(o, "returned", incident)
     return o
@@ -531,7 +531,7 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> DispatchOrde
     _move(o, Event.CANCEL, actor, reason=reason.strip(), at=now)
     o.cancelled_at, o.cancel_reason = now, reason.strip()
     _save(o, "cancelled_at", "cancel_reason")
-    clocks.cancel(o)
+    clocks.cancel(o, breached=True)  # broken clocks too: nothing will meet them now (the breach stays)
     _release_unit(o, actor, reason.strip() or incident.number)
     _order_changed(o, "cancelled", incident)
     return o

@@ -391,7 +391,7 @@ def incident_invalidate(*, incident_id: int, actor: Any, reason: str) -> Inciden
     orgs.require(actor, i.org, roles=COMMAND_ROLES)
     _move(i, Event.INVALIDATE, actor, reason=reason)
     _save(i)
-    clocks.cancel(i)
+    clocks.cancel(i, breached=True)
     _changed(i, "updated")
     return i
 
@@ -425,7 +425,7 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     RepeatLink.objects.get_or_create(
         incident=i, master=master, defaults={"link_type": LinkType.REPEAT, "reason": _("Merged"), "created_by": actor}
     )
-    clocks.cancel(i)
+    clocks.cancel(i, breached=True)  # the duplicate's broken clocks leave the board (the master's run on)
     master.version += 1
     master.save(update_fields=["version"])
     _changed(i, "updated")

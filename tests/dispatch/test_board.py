@@ -12,11 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from command_center import clocks, realtime
-from command_center.models import Category
+from command_center.models import Category, Deadline, Role
 from dispatch import board, services
 from dispatch.models import DispatchOrder, Unit
 from incidents import services as incident_services
 from incidents.services import IntakeData
+from tests.factories import make_person
 
 from .conftest import api_as, dispatch, make_incident, make_unit
 
@@ -259,3 +260,20 @@ def test_board_order_rows_have_the_push_shape(coded, order, incident):
     extra = {k: row.pop(k) for k in ("org_name", "overdue")}
     assert row == services.order_payload(DispatchOrder.objects.get(pk=order.pk))
     assert extra == {"org_name": "东湖派出所", "overdue": []}
+
+
+def test_a_broken_clock_leaves_the_board_with_its_cancelled_or_returned_order(coded, duty, incident, car):
+    """A breach belongs on the board while somebody can still act on it: once the order is called off or
+    sent back, its broken sign clock leaves the alerts and the open breaches; the breach stays recorded."""
+    cancelled = dispatch(coded, incident, unit=car)
+    returned = dispatch(coded, incident, org=coded.station_a2)
+    clocks.sweep(now=returned.sent_at + timedelta(seconds=31))
+    assert duty.get("/api/board/stats/").json()["breaches"]["open"] == 2
+    services.order_cancel(order_id=cancelled.pk, actor=coded.duty, reason="改派")
+    a2 = make_person("a2_officer", coded.station_a2, Role.STATION_OFFICER)
+    services.order_return(order_id=returned.pk, actor=a2, reason="无警力")
+    board = duty.get("/api/board/").json()
+    assert "breach" not in {a["kind"] for a in board["alerts"]}
+    assert duty.get("/api/board/stats/").json()["breaches"]["open"] == 0
+    sign = Deadline.objects.filter(kind="dispatch.sign", subject_id__in=[cancelled.pk, returned.pk])
+    assert sign.count() == 2 and all(d.breached_at and d.cancelled_at for d in sign)
