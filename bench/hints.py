@@ -47,7 +47,7 @@ def main() -> None:
     now = timezone.now()
     cols = (
         "number, source, call_id, caller_phone, phone_key, caller_name, address, address_key, lat, lon, cell, "
-        "category_id, first_category_id, level, narrative, org_id, intake_org_id, state, version, "
+        "category_id, first_category_id, level, narrative, org_id, intake_org_id, desk_id, state, version, "
         "needs_rectification, reported_at, answered_at, intake_done_at"
     )
     t0 = time.perf_counter()
@@ -63,7 +63,7 @@ def main() -> None:
                 buf.write(
                     f"B{k:012d}\t110\tB{k}\t{phone}\t{phone_key(phone)}\t匿名\t{addr}\t{address_key(addr)}\t"
                     f"{lat:.6f}\t{lon:.6f}\t{cell_of(lat, lon)}\t{cat}\t{cat}\t3\t\t{rnd.choice(stations)}\t"
-                    f"{city.pk}\tclosed\t1\tf\t{at}\t{at}\t{at}\n"
+                    f"{city.pk}\t{city.pk}\tclosed\t1\tf\t{at}\t{at}\t{at}\n"
                 )
             buf.seek(0)
             cur.copy_expert(f"COPY incidents_incident ({cols}) FROM STDIN", buf)

@@ -3,11 +3,19 @@
 A person sees what their org's subtree owns, plus what is addressed to their org (a diversion to a
 partner, a directive to a station). Every list, detail, export and board subscription goes through
 `restrict()`; every action goes through `require()`.
+
+What is addressed to an org may live in a higher app: a dispatch order sends station B to an incident of
+station A's area, a task of the loop names an incident. The lower app cannot import the higher one, so the
+higher app names that business in its AppConfig.ready (`add_reach`), and `restrict(..., reach=True)` and
+`require(..., via=obj)` take it into account:
+
+    # dispatch/apps.py: a station holding a live or finished order may read the incident
+    orgs.add_reach(Incident, lambda org: DispatchOrder.objects.filter(org=org).values("incident_id"))
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission
@@ -20,6 +28,34 @@ from django.utils.translation import gettext as _
 from .models import Org, Person, Role
 
 M = TypeVar("M", bound=models.Model)
+
+# Per model: functions `fn(org)` giving a subquery of that model's primary keys addressed to `org` by another
+# app's rows (values_list of one column), e.g. the incidents a station holds an order for.
+Reach = Callable[[Org], "models.QuerySet[Any]"]
+_reach: dict[type[models.Model], list[Reach]] = {}
+
+
+def add_reach(model: type[models.Model], fn: Reach) -> None:
+    """Let `fn(org)` name rows of `model` addressed to `org` (see the module docstring). Idempotent."""
+    found = _reach.setdefault(model, [])
+    if fn not in found:
+        found.append(fn)
+
+
+def reach_of(model: type[models.Model]) -> list[Reach]:
+    return list(_reach.get(model, []))
+
+
+def reached(org: Org, obj: models.Model) -> bool:
+    """Whether `obj` is addressed to `org` through another app's business (add_reach)."""
+    fns = reach_of(type(obj))
+    if not fns:
+        return False
+    cond = Q()
+    for fn in fns:
+        cond |= Q(pk__in=fn(org))
+    return type(obj)._default_manager.filter(cond, pk=obj.pk).exists()
+
 
 # Model permissions each role's group holds, as "app_label.codename". Apps extend this map for their own
 # models in their AppConfig.ready(); `sync_role_groups()` (run after every migrate) applies it.
@@ -112,9 +148,13 @@ def restrict(
     *,
     org_field: str = "org",
     addressed_fields: Iterable[str] = (),
+    addressed: Iterable[Reach] = (),
+    reach: bool = False,
 ) -> models.QuerySet[M]:
     """Limit `qs` to rows whose `org_field` lies in the user's subtree, or whose `addressed_fields` (an org
-    FK or M2M, e.g. a diversion's partner or a directive's recipients) name the user's own org."""
+    FK or M2M, e.g. a diversion's partner or a directive's recipients) name the user's own org, or that a
+    function of `addressed` (a subquery of primary keys, see `Reach`) gives for the user's own org; with
+    `reach=True` also what higher apps address to it (`add_reach`)."""
     if getattr(user, "is_superuser", False):
         return qs
     person = person_of(user)
@@ -126,6 +166,8 @@ def restrict(
         # A subquery, not a join: a join through a to-many relation would repeat rows and need DISTINCT,
         # which makes every list and count of the model slower.
         cond |= Q(pk__in=qs.model._default_manager.filter(**{field: org}).values("pk"))
+    for fn in [*addressed, *(reach_of(qs.model) if reach else [])]:
+        cond |= Q(pk__in=fn(org))
     return qs.filter(cond)
 
 
@@ -138,10 +180,21 @@ def can_act(user: Any, org: Org, *, addressed: Iterable[Org] = ()) -> bool:
     return person.org.contains(org) or any(a.pk == person.org_id for a in addressed)
 
 
-def require(user: Any, org: Org, *, addressed: Iterable[Org] = (), roles: Iterable[str] = ()) -> Person | None:
+def require(
+    user: Any,
+    org: Org,
+    *,
+    addressed: Iterable[Org] = (),
+    roles: Iterable[str] = (),
+    via: models.Model | None = None,
+) -> Person | None:
     """Refuse (PermissionDenied → 403) an action on `org`'s business by someone outside it, or without one
-    of `roles` when roles are named. Returns the acting person (None for a superuser without a profile)."""
-    if not can_act(user, org, addressed=addressed):
+    of `roles` when roles are named. `via`: the subject acted on, which another app may address to the
+    user's org (`add_reach`: a station sent to another area's incident). Returns the acting person (None
+    for a superuser without a profile)."""
+    if not can_act(user, org, addressed=addressed) and not (
+        via is not None and (p := person_of(user)) is not None and reached(p.org, via)
+    ):
         raise PermissionDenied(_("This belongs to an organisation outside your area."))
     person = person_of(user)
     wanted = list(roles)

@@ -61,6 +61,22 @@ def broadcast_on_commit(org: Org, event: str, payload: Any, *, also: Iterable[Or
     transaction.on_commit(partial(_send_rollback_unsafe, pushes))
 
 
+def broadcast_each_on_commit(targets: Iterable[Org], event: str, payload_for: Callable[[Org], Any]) -> None:
+    """Push `event` to every group of the `targets`' lineages (each group once), with the payload built for
+    that group's org by `payload_for(org)` (None: that group hears nothing). For what differs by who hears
+    it: a push is read by everyone in its group, so a count that crosses areas must be the group's own."""
+    lineage: dict[int, Org] = {}
+    for target in targets:
+        lineage.update((o.pk, o) for o in target.lineage())
+    pushes: list[Push] = []
+    for org in lineage.values():
+        payload = payload_for(org)
+        if payload is not None:
+            pushes.append((org_group(org.pk), event, _json_safe(payload)))
+    if pushes:
+        transaction.on_commit(partial(_send_rollback_unsafe, pushes))
+
+
 def broadcast_many_on_commit(
     items: Iterable[tuple[Org, str, Any]], *, on_sent: Callable[[], None] | None = None
 ) -> None:

@@ -318,8 +318,9 @@ def board_alerts(user: Any, *, now: datetime | None = None, limit: int = MAX_ALE
                 "text": f"{o.unit.call_sign if o.unit else o.org.name}: {o.return_reason}",
             }
         )
-    clusters = orgs.restrict(RepeatCluster.objects.all(), user).filter(
-        last_at__gte=since, status=RepeatCluster.Status.OPEN
+    clusters = incident_selectors.with_visible_count(
+        orgs.restrict(RepeatCluster.objects.all(), user).filter(last_at__gte=since, status=RepeatCluster.Status.OPEN),
+        user,
     )
     for c in clusters.order_by("-last_at")[:limit]:
         alerts.append(
@@ -329,7 +330,7 @@ def board_alerts(user: Any, *, now: datetime | None = None, limit: int = MAX_ALE
                 "at": c.last_at,
                 "cluster": c.pk,
                 "repeat_kind": c.kind,
-                "count": c.count,
+                "count": c.seen,  # type: ignore[attr-defined]  # annotated: what the reader may see
                 "incident": None,
                 "text": c.address,
             }

@@ -235,3 +235,13 @@ def overdue_clocks(order_ids: list[int]) -> dict[int, list[str]]:
     for sid, kind in rows:
         out[sid].append(kind)
     return dict(out)
+
+
+def incidents_held_by(org: Org) -> QuerySet[Any]:
+    """The incidents (ids) `org` holds an order for, live or finished (not one it sent back or that was
+    called off): it may read them and file their feedback, whatever area they belong to (orgs.add_reach)."""
+    return (
+        DispatchOrder.objects.filter(org=org)
+        .exclude(state__in=[DispatchOrder.State.RETURNED, DispatchOrder.State.CANCELLED])
+        .values("incident_id")
+    )

@@ -10,9 +10,10 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -245,6 +246,48 @@ class DiversionSerializer(serializers.ModelSerializer[Diversion]):
         }
 
 
+class PartnerIncidentSerializer(serializers.Serializer[Incident]):
+    """What a partner agency reads of an incident diverted to it: what its diversion needs to act (the
+    number, category, place and narrative) and its own diversion — not the caller, not the police's orders,
+    feedback or timeline, not other partners' diversions. Read-only; see selectors.visible_incidents for
+    when it may read at all (not after it sent the diversion back)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category = serializers.CharField(source="category_id")
+    category_name = serializers.CharField(source="category.name")
+    level = serializers.IntegerField()
+    address = serializers.CharField()
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    narrative = serializers.CharField()
+    reported_at = serializers.DateTimeField()
+    diversion = serializers.SerializerMethodField()
+
+    def get_diversion(self, i: Incident) -> dict[str, Any] | None:
+        """The reader's own diversion of this incident (the newest it may read)."""
+        mine = getattr(i, "partner_diversions", None)
+        if mine is None:
+            request = self.context["request"]
+            person = orgs.person_of(request.user)
+            mine = list(
+                i.diversions.filter(partner_id=getattr(person, "org_id", None), state__in=selectors.PARTNER_READS)
+            )
+        if not mine:
+            return None
+        d = max(mine, key=lambda x: x.pk)
+        return {
+            "id": d.pk,
+            "state": d.state,
+            "note": d.note,
+            "result": d.result,
+            "pushed_at": _datetime(d.pushed_at),
+            "accepted_at": _datetime(d.accepted_at),
+            "finished_at": _datetime(d.finished_at),
+            "version": d.version,
+        }
+
+
 class IncidentFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=State.choices)
     category = django_filters.CharFilter(method="filter_category", label="category code prefix")
@@ -374,7 +417,19 @@ class IncidentViewSet(
     filterset_class = IncidentFilter
 
     def get_queryset(self) -> QuerySet[Incident]:
-        return selectors.visible_incidents(self.request.user).select_related("category", "org")
+        qs = selectors.visible_incidents(self.request.user).select_related("category", "org")
+        if self.partner_view:
+            person = orgs.person_of(self.request.user)
+            mine = Diversion.objects.filter(
+                partner_id=getattr(person, "org_id", None), state__in=selectors.PARTNER_READS
+            )
+            qs = qs.prefetch_related(Prefetch("diversions", queryset=mine, to_attr="partner_diversions"))
+        return qs
+
+    @cached_property
+    def partner_view(self) -> bool:
+        """A partner agency reads the incidents diverted to it in the partner's shape (list and detail)."""
+        return selectors.reads_as_partner(self.request.user)
 
     def get_serializer_class(self) -> Any:
         return {
@@ -408,8 +463,18 @@ class IncidentViewSet(
         incident, created = services.incident_intake(actor=request.user, data=data)
         return self._answer(incident, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not self.partner_view:
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the API always paginates
+        rows = PartnerIncidentSerializer(page, many=True, context={"request": request}).data  # type: ignore[arg-type]
+        return self.get_paginated_response(rows)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = self.get_object()
+        if self.partner_view:
+            return Response(PartnerIncidentSerializer(incident, context={"request": request}).data)
         data = IncidentSerializer(incident, context={"request": request}).data
         data["timeline"] = timeline(incident)
         data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data

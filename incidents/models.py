@@ -90,6 +90,10 @@ class Incident(models.Model):
     narrative = models.TextField(_("narrative"), blank=True)
     org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("responsible org"))
     intake_org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+", verbose_name=_("taken by org"))
+    # The org of the person who took the call (接警单位: a command center's desk, or a station for a call it
+    # found itself). A call id is unique per desk: a retry from the same desk finds its incident, and a
+    # call id another area already used cannot be told apart from a free one (it makes a new incident).
+    desk = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+", verbose_name=_("desk"))
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("call-taker")
     )
@@ -114,8 +118,8 @@ class Incident(models.Model):
         verbose_name_plural = _("incidents")
         ordering = ["-reported_at", "-id"]
         constraints = [
-            # A retried call never makes two incidents.
-            models.UniqueConstraint(fields=["source", "call_id"], name="incident_source_call_id"),
+            # A retried call never makes two incidents (per desk: see `desk`).
+            models.UniqueConstraint(fields=["source", "call_id", "desk"], name="incident_source_call_id_desk"),
             models.CheckConstraint(condition=Q(level__gte=1, level__lte=4), name="incident_level_1_to_4"),
         ]
         indexes = [

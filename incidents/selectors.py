@@ -11,14 +11,14 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from command_center import memo, orgs
 from command_center.models import Category, Org, Role
 
-from .models import Incident, State
+from .models import Diversion, Incident, RepeatCluster, State
 
 EARTH_M = 6_371_000.0
 HANDLED = [State.SCENE_CLEARED, State.CLOSED, State.SELF_HANDLED]
@@ -42,9 +42,36 @@ def sees_phones(user: Any) -> bool:
     return bool(person and set(person.roles) - MASKED_ROLES)
 
 
+# A partner reads an incident while its diversion is open or after it finished it; once it sent the
+# diversion back (or the desk voided it), the incident is none of its business any more.
+PARTNER_READS = [Diversion.State.PUSHED, Diversion.State.ACCEPTED, Diversion.State.DONE]
+
+
+def diverted_to(org: Org) -> QuerySet[Any]:
+    """The incidents (ids) diverted to `org` that it may still read."""
+    return Diversion.objects.filter(partner=org, state__in=PARTNER_READS).values("incident_id")
+
+
 def visible_incidents(user: Any) -> QuerySet[Incident]:
-    """Incidents `user` may see: their subtree's, and those diverted to their (partner) org."""
-    return orgs.restrict(Incident.objects.all(), user, addressed_fields=["diversions__partner"])
+    """Incidents `user` may see: their subtree's, those diverted to their (partner) org while the diversion
+    is open or done, and those other apps address to their org (an order to their station, a task about
+    it: orgs.add_reach)."""
+    return orgs.restrict(Incident.objects.all(), user, addressed=[diverted_to], reach=True)
+
+
+def reads_as_partner(user: Any) -> bool:
+    """Whether `user` reads incidents only through diversions to their org (a partner agency): then they
+    get what a diversion needs and nothing of the police's handling (api.PartnerIncidentSerializer)."""
+    if getattr(user, "is_superuser", False):
+        return False
+    person = orgs.person_of(user)
+    return person is not None and person.org.kind == Org.Kind.PARTNER
+
+
+def with_visible_count(clusters: QuerySet[RepeatCluster], user: Any) -> QuerySet[RepeatCluster]:
+    """Repeat-ledger lines annotated with `seen`: how many of their incidents `user` may see. A line can
+    gather incidents of two areas; each reads its own count (the line's `count` is the system's)."""
+    return clusters.annotate(seen=Count("incidents", filter=Q(incidents__in=visible_incidents(user))))
 
 
 # --- Matching keys ---------------------------------------------------------------------------------------

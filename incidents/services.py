@@ -194,11 +194,23 @@ def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
     try:
         return _intake(actor=actor, data=data), True
     except IntegrityError:
-        existing = Incident.objects.filter(source=data.source, call_id=data.call_id).first()
+        existing = Incident.objects.filter(source=data.source, call_id=data.call_id, desk=_desk(actor)).first()
         if existing is None:
             raise
-        orgs.require(actor, existing.org)
+        # Taken at the caller's own desk, so normally in its area; if it was moved out since, it is not
+        # theirs to read ("no such incident", as for any id outside the area).
+        if not selectors.visible_incidents(actor).filter(pk=existing.pk).exists():
+            raise Refused("call_id", _("This call id was already used for an incident outside your area.")) from None
         return existing, False
+
+
+def _desk(actor: Any) -> Org:
+    """The org taking the call: the person's, or the top of the tree for a superuser without one."""
+    person = orgs.person_of(actor)
+    home = person.org if person else Org.objects.filter(depth=1).order_by("path").first()
+    if home is None:
+        raise Refused("org", _("There is no organisation to take the call for."))
+    return home
 
 
 @transaction.atomic
@@ -206,10 +218,7 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     """Steps: scope and routing from memory (the person came with the request, the org tree and stations are
     cached); one read of the earlier incidents nearby for the repeat ledger; one statement that stores the
     row, its log row and its number; ledger lines only when the call repeats something; push after commit."""
-    person = orgs.person_of(actor)
-    home = person.org if person else Org.objects.filter(depth=1).order_by("path").first()
-    if home is None:
-        raise Refused("org", _("There is no organisation to take the call for."))
+    home = _desk(actor)
     orgs.require(actor, home, roles=INTAKE_ROLES)
     org = data.org
     if org is None and data.lat is not None and data.lon is not None:
@@ -238,6 +247,7 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
         narrative=data.narrative,
         org=org,
         intake_org=intake_org,
+        desk=home,
         taken_by=actor if getattr(actor, "pk", None) else None,
         reported_at=data.reported_at or now,
         answered_at=data.answered_at or data.reported_at or now,
@@ -318,17 +328,7 @@ def _ledger(incident: Incident, hints: list[selectors.Hint]) -> None:
         cluster.count = cluster.incidents.count()
         cluster.last_at = max(cluster.last_at, incident.reported_at)
         cluster.save(update_fields=["count", "last_at"])
-        realtime.broadcast_on_commit(
-            cluster.org,
-            "repeat.cluster",
-            {
-                "id": cluster.pk,
-                "kind": cluster.kind,
-                "count": cluster.count,
-                "address": cluster.address,
-                "incident": incident.pk,
-            },
-        )
+        _cluster_push(cluster, incident)
 
 
 # --- Transitions ----------------------------------------------------------------------------------------
@@ -439,7 +439,8 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
 def incident_feedback(*, incident_id: int, actor: Any, text: str, result: HandlingResult, **fields: Any) -> Feedback:
     """A feedback form (反馈单). The first one meets the feedback clock."""
     i = _lock(incident_id)
-    person = orgs.require(actor, i.org, roles=[*HANDLING_ROLES, Role.CALL_TAKER])
+    # `via`: a station sent to another area's incident files its feedback too (orgs.add_reach).
+    person = orgs.require(actor, i.org, roles=[*HANDLING_ROLES, Role.CALL_TAKER], via=i)
     _move(i, Event.FEEDBACK, actor)
     fb = Feedback.objects.create(
         incident=i, author=actor, org=person.org if person else i.org, text=text, result=result, **fields
@@ -518,8 +519,20 @@ def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: st
 # --- For the loop (intel): a repeat cluster put into the loop and struck off (挂账销号) -----------------------
 
 
-def cluster_payload(c: RepeatCluster) -> dict[str, Any]:
-    return {"id": c.pk, "kind": c.kind, "status": c.status, "count": c.count, "address": c.address, "org": c.org_id}
+def _cluster_push(c: RepeatCluster, incident: Incident | None = None) -> None:
+    """`repeat.cluster` to the boards of the line's org and its ancestors, each group told only what it may
+    see: its count is of the line's incidents in its own subtree (a line can gather incidents of two
+    areas), and a group for which the new `incident` is outside its subtree hears nothing of it."""
+    members = list(c.incidents.values_list("pk", "org__path"))
+
+    def payload_for(org: Org) -> dict[str, Any] | None:
+        mine = {pk for pk, path in members if path.startswith(org.path)}
+        if incident is not None and incident.pk not in mine:
+            return None
+        data = {"id": c.pk, "kind": c.kind, "status": c.status, "count": len(mine), "address": c.address}
+        return {**data, "incident": incident.pk} if incident is not None else data
+
+    realtime.broadcast_each_on_commit([c.org], "repeat.cluster", payload_for)
 
 
 @transaction.atomic
@@ -532,7 +545,7 @@ def repeat_cluster_move(*, cluster_id: int, event: str) -> RepeatCluster:
     c = RepeatCluster.objects.select_for_update(of=("self",)).select_related("org").get(pk=cluster_id)
     c.status = next_state(CLUSTER, c.status, event)
     c.save(update_fields=["status"])
-    realtime.broadcast_on_commit(c.org, "repeat.cluster", cluster_payload(c))
+    _cluster_push(c)
     return c
 
 

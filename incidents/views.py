@@ -67,6 +67,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if incident is None:
         raise Http404
+    if selectors.reads_as_partner(request.user):
+        # What the diversion needs (api.PartnerIncidentSerializer): no caller, actions, timeline or hints.
+        return render(request, "incidents/detail.html", {"incident": incident, "partner_view": True})
     phone = (
         incident.caller_phone if selectors.sees_phones(request.user) else selectors.mask_phone(incident.caller_phone)
     )

@@ -9,13 +9,16 @@ class IntelConfig(AppConfig):
     demo_loader = "intel.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import hooks, screens
+        from command_center import hooks, orgs, screens
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
+        from incidents.models import Incident
 
         from . import selectors, services, views
 
         services.register_clocks()
+        # An org with a task about an incident (a rectification) reads that incident.
+        orgs.add_reach(Incident, selectors.incidents_tasked_to)
         # A dissatisfied callback (incidents) opens a rectification task: incidents cannot import intel, so it
         # emits an after-commit hook that the loop listens to.
         hooks.listen(hooks.INCIDENT_DISSATISFIED, services.rectification_open)

@@ -21,7 +21,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
 from command_center import orgs
-from command_center.models import Deadline
+from command_center.models import Deadline, Org
 
 from .models import OPEN_TASK_STATES, Analysis, Attachment, Directive, Task, TaskDirective
 
@@ -196,3 +196,13 @@ def inbox_tasks(user: Any, *, now: datetime | None = None) -> list[dict[str, Any
         )
         rows.append(row)
     return rows
+
+
+def incidents_tasked_to(org: Org) -> QuerySet[Any]:
+    """The incidents (ids) a directive to `org` is about (a rectification), while its task is not withdrawn:
+    the org may read them (orgs.add_reach)."""
+    return (
+        TaskDirective.objects.filter(org=org, directive__incident__isnull=False)
+        .exclude(task__state=Task.State.WITHDRAWN)
+        .values("directive__incident_id")
+    )

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
@@ -87,7 +88,17 @@ class Send:
     method: str = "post"
 
 
-Probe = Skip | Admin | Read | Refuse | Send
+@dataclass(frozen=True)
+class Fresh:
+    """A write whose body names a key another area already used (A's call id): answered exactly as the
+    same body with a key never used — same status, same fields, nothing of A's. Each is rolled back (it
+    makes B a row of its own), so the walk changes nothing."""
+
+    body: Callable[[TwoStations], Any]
+    fresh: Callable[[TwoStations], Any]
+
+
+Probe = Skip | Admin | Read | Refuse | Send | Fresh
 
 
 def generic_searches(s: TwoStations) -> list[Params]:
@@ -150,7 +161,8 @@ TABLE: dict[str, list[Probe]] = {
         ),
         Send(lambda s: intake_body(s, repeat_of=s.incident.pk)),
         Send(lambda s: intake_body(s, org=s.a.pk)),
-        Send(lambda s: intake_body(s, call_id=s.incident.call_id)),  # A's call again: not B's to read
+        # A's call id again: not B's to read, nor to learn that it is taken.
+        Fresh(lambda s: intake_body(s, call_id=s.incident.call_id), lambda s: intake_body(s, call_id="NEVER-USED")),
     ],
     "api/^incidents/export/$": [
         Read(params=lambda s: [{"file": f, **p} for f in ("csv", "xlsx") for p in generic_searches(s)])
@@ -524,6 +536,18 @@ class Walk:
             body = probe.body(s)
             r = self.call(probe.method, path, body=body)
             self.check(f"{probe.method.upper()} {path} {body}", r, REFUSED_BODY, None)
+            return
+        if isinstance(probe, Fresh):
+            path = url(pattern)
+            answers = []
+            for body in (probe.body(s), probe.fresh(s)):
+                with transaction.atomic():
+                    r = self.call("post", path, body=body)
+                    transaction.set_rollback(True)
+                self.check(f"POST {path} {body}", r, {201}, None)
+                answers.append((r.status_code, sorted(json.loads(r.content))))
+            if answers[0] != answers[1]:
+                self.problems.append(f"POST {path}: a used key answers {answers[0]}, a free one {answers[1]}")
             return
         raise AssertionError(probe)
 

@@ -80,13 +80,16 @@ def test_masked_roles_read_numbers_masked_in_lists_details_pages_and_exports(two
     page.force_login(user)
     rows = api.get("/api/incidents/").json()["results"]
     assert rows, f"the {who} sees the incidents of their area"
-    assert {r["caller_phone"] for r in rows} == {masked(p) for p in their_phones(who)}
+    if who == "partner":  # a partner reads what its diversion needs: no caller at all (test_who_reads.py)
+        assert all("caller_phone" not in r for r in rows)
+    else:
+        assert {r["caller_phone"] for r in rows} == {masked(p) for p in their_phones(who)}
     for r in rows:
         detail = api.get(f"/api/incidents/{r['id']}/")
-        assert detail.json()["caller_phone"] == r["caller_phone"]
+        assert detail.json().get("caller_phone") == r.get("caller_phone")
         assert full_numbers(as_text(detail.json())) == set()
         html = page.get(f"/incidents/{r['id']}/").content.decode()
-        assert r["caller_phone"] in html and full_numbers(html) == set()
+        assert (who == "partner" or r["caller_phone"] in html) and full_numbers(html) == set()
     csv_text = api.get("/api/incidents/export/", {"file": "csv"}).content.decode("utf-8-sig")
     numbers = [row[7] for row in csv.reader(io.StringIO(csv_text))][1:]
     assert sorted(numbers) == sorted(masked(p) for p in their_phones(who))
@@ -132,7 +135,7 @@ def test_repeat_hints_never_match_a_number_for_a_masked_reader(two, who):
         assert api.get("/api/incidents/hints/", {"phone": phone}).json() == []
     # Nor does a detail's own hint list tell them which incidents share a caller.
     for r in api.get("/api/incidents/").json()["results"]:
-        hints = api.get(f"/api/incidents/{r['id']}/").json()["hints"]
+        hints = api.get(f"/api/incidents/{r['id']}/").json().get("hints", [])  # a partner gets none
         assert [h for h in hints if h["kind"] == "same_caller"] == []
     # A call-taker's hints do match the number.
     duty = api_as(s.world.duty)
