@@ -6,19 +6,27 @@ Read-only: actions go through the API. On connect the client gets a `hello` with
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from . import realtime
+from . import inputs, realtime
 from .orgs import person_of
 from .pubsub import Feed
 
 # Close code for "your feed lost messages, reconnect and reload" (pubsub.RESET): the page reconnects on any
 # close, and its hello makes it reload over REST.
 CLOSE_RESYNC = 4000
+# A frame the socket cannot take: binary (1003, unsupported data), or text that is not a small JSON message
+# (1007, invalid payload). The screens only ever send `{"type": "ping"}`.
+CLOSE_UNSUPPORTED = 1003
+CLOSE_INVALID = 1007
+MAX_FRAME = 4096
+
+log = logging.getLogger(__name__)
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
@@ -65,6 +73,28 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             self.feed.close()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """A frame from the screen: only small JSON text. Anything else closes the socket with a log line
+        (no traceback: a malformed frame is the client's fault, not an error of ours)."""
+        if text_data is None:
+            await self._refuse(CLOSE_UNSUPPORTED, "a binary frame")
+            return
+        if len(text_data) > MAX_FRAME:
+            await self._refuse(CLOSE_INVALID, f"a frame of {len(text_data)} characters")
+            return
+        try:
+            content = inputs.loads(text_data)
+        except ValueError as exc:  # not JSON, or nested too deep (inputs.TooDeep)
+            await self._refuse(CLOSE_INVALID, f"a frame that is not acceptable JSON ({str(exc)[:80]})")
+            return
+        await self.receive_json(content)
+
+    async def _refuse(self, code: int, what: str) -> None:
+        user = self.scope.get("user")
+        log.warning("ws: %s from %s; closing with %d", what, getattr(user, "username", "?"), code)
+        self.closing = True
+        await self.close(code=code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":

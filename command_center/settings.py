@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "command_center.inputs.RejectNulMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -227,6 +228,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "command_center.drf.Pagination",
+    # JSON with a bound on nesting (command_center/inputs.py); forms and multipart as DRF's own.
+    "DEFAULT_PARSER_CLASSES": [
+        "command_center.inputs.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "command_center.drf.exception_handler",
 }
@@ -298,6 +305,10 @@ REPEAT = {
 REPEAT_BLOCKED_NUMBERS = env.list("REPEAT_BLOCKED_NUMBERS", default=[])
 # Export: at most this many rows per file; the response says when it was cut.
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=10000)
+# Input bounds (command_center/inputs.py): JSON nesting, and the window a client-stated time must lie in.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+INPUT_PAST_DAYS = env.int("INPUT_PAST_DAYS", default=30)
+INPUT_FUTURE_S = env.int("INPUT_FUTURE_S", default=300)
 # Map tiles for pages with a map; empty means a blank background (works with no tile server).
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from command_center import orgs
 from command_center.api import OrgBriefSerializer
+from command_center.inputs import WindowDateTimeField
 from command_center.models import Org
 from incidents import selectors as incident_selectors
 from incidents.api import StrictSerializer
@@ -49,7 +50,7 @@ class UnitSerializer(serializers.ModelSerializer[Unit]):
 class PositionSerializer(StrictSerializer):
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lon = serializers.FloatField(min_value=-180, max_value=180)
-    at = serializers.DateTimeField(required=False, allow_null=True, help_text="When the fix was taken (default now).")
+    at = WindowDateTimeField(required=False, allow_null=True, help_text="When the fix was taken (default now).")
 
 
 class PositionItemSerializer(PositionSerializer):

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from command_center import codes, orgs
+from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, Deadline, HandlingResult, Org
 
 from . import selectors, services
@@ -76,8 +77,8 @@ class IntakeSerializer(StrictSerializer):
         max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False
     )
     org = serializers.PrimaryKeyRelatedField(queryset=Org.objects.all(), required=False, allow_null=True)
-    reported_at = serializers.DateTimeField(required=False, allow_null=True)
-    answered_at = serializers.DateTimeField(required=False, allow_null=True)
+    reported_at = WindowDateTimeField(required=False, allow_null=True)
+    answered_at = WindowDateTimeField(required=False, allow_null=True)
     repeat_of = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), required=False, allow_null=True)
     link_type = serializers.ChoiceField(choices=LinkType.choices, default=LinkType.REPEAT)
 
@@ -162,8 +163,8 @@ class FeedbackSerializer(StrictSerializer):
     injured = serializers.IntegerField(min_value=0, default=0)
     dead = serializers.IntegerField(min_value=0, default=0)
     detained = serializers.IntegerField(min_value=0, default=0)
-    arrived_at = serializers.DateTimeField(required=False, allow_null=True)
-    cleared_at = serializers.DateTimeField(required=False, allow_null=True)
+    arrived_at = WindowDateTimeField(required=False, allow_null=True)
+    cleared_at = WindowDateTimeField(required=False, allow_null=True)
     handover_to = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     handover_answer = serializers.CharField(required=False, allow_blank=True, default="")
 

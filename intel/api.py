@@ -6,7 +6,6 @@ the supervision app's (supervision/api.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,12 +18,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import orgs
+from command_center import inputs, orgs
+from command_center.inputs import JSONParser, TooDeep
 from command_center.models import Org
 from dispatch.api import NoBodySerializer, PersonBriefField
 from incidents.api import StrictSerializer
@@ -61,7 +61,9 @@ class JSONListField(serializers.JSONField):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str):
             try:
-                data = json.loads(data)
+                data = inputs.loads(data)
+            except TooDeep as exc:
+                raise serializers.ValidationError(str(exc)) from None
             except ValueError:
                 self.fail("invalid")
         if not isinstance(data, list):
