@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 
 from . import memo
 from .models import Category, HandlingResult, SupervisionLevel
@@ -18,6 +19,14 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codes"
 def active_categories() -> dict[str, Category]:
     """Every active category by code, from the per-process memory (memo.py): asked on every intake."""
     return memo.remember("codes.categories", lambda: {c.code: c for c in Category.objects.filter(active=True)})
+
+
+def local_name(row: Category | HandlingResult | SupervisionLevel) -> str:
+    """A code's name in the active language: the English name when English is chosen and the table has
+    one, else the (Chinese) name."""
+    if (translation.get_language() or "").startswith("en") and row.name_en:
+        return row.name_en
+    return row.name
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

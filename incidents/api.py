@@ -3,8 +3,7 @@ and the partner's diversion inbox. Views check scope (404 outside it) and call s
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import codes, orgs
+from command_center import codes, exports, orgs
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, Deadline, HandlingResult, Org
 
@@ -409,6 +409,43 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
     return sorted(items, key=lambda x: x["at"])
 
 
+def export_columns(*, show_phone: bool, partner: bool = False) -> list[tuple[str, Callable[[Incident], Any]]]:
+    """The export's columns, headed in the active language: what people read (a state's label, a category's
+    name) and, in columns of their own, the codes a machine reads (the state and the category code). A
+    partner's export has what its diversions need (PartnerIncidentSerializer): no caller, org or police times."""
+    if partner:
+        return [
+            (_("Number"), lambda i: i.number),
+            (_("Category code"), lambda i: i.category_id),
+            (_("Category"), lambda i: codes.local_name(i.category)),
+            (_("Address"), lambda i: i.address),
+            (_("Narrative"), lambda i: i.narrative),
+            (capfirst(_("reported at")), lambda i: i.reported_at),
+        ]
+
+    def phone(i: Incident) -> str:
+        if not i.caller_phone:
+            return ""
+        return i.caller_phone if show_phone else mask_phone(i.caller_phone)
+
+    return [
+        (_("Number"), lambda i: i.number),
+        (_("State"), lambda i: i.get_state_display()),
+        (_("State code"), lambda i: i.state),
+        (_("Category code"), lambda i: i.category_id),
+        (_("Category"), lambda i: codes.local_name(i.category)),
+        (_("Incident level"), lambda i: i.level),
+        (_("Address"), lambda i: i.address),
+        (_("Caller"), lambda i: i.caller_name),
+        (_("Phone"), phone),
+        (_("Responsible org"), lambda i: i.org.name),
+        (capfirst(_("reported at")), lambda i: i.reported_at),
+        (capfirst(_("dispatched at")), lambda i: i.dispatched_at),
+        (capfirst(_("arrived at")), lambda i: i.arrived_at),
+        (capfirst(_("closed at")), lambda i: i.closed_at),
+    ]
+
+
 class IncidentViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]
 ):
@@ -588,7 +625,9 @@ class IncidentViewSet(
     @extend_schema(parameters=[OpenApiParameter("file", str, enum=["csv", "xlsx"])], responses={200: bytes})
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
-        """The filtered list as CSV or XLSX, at most EXPORT_MAX_ROWS rows (headers say if it was cut)."""
+        """The filtered list as CSV or XLSX, at most EXPORT_MAX_ROWS rows (headers say if it was cut): headed
+        in the caller's language, times in the server's zone with the offset, callers' text written as text
+        (command_center.exports)."""
         kind = request.query_params.get("file", "csv")
         if kind not in ("csv", "xlsx"):
             return Response({"file": [_("Choose csv or xlsx.")]}, status=status.HTTP_400_BAD_REQUEST)
@@ -597,68 +636,17 @@ class IncidentViewSet(
         rows = list(qs[: limit + 1])
         truncated = len(rows) > limit
         rows = rows[:limit]
-        show_phone = sees_phones(request.user)
-        header = [
-            "number",
-            "state",
-            "category",
-            "category_name",
-            "level",
-            "address",
-            "caller_name",
-            "caller_phone",
-            "org",
-            "reported_at",
-            "dispatched_at",
-            "arrived_at",
-            "closed_at",
-        ]
-
-        def fmt(v: Any) -> Any:
-            return v.isoformat() if hasattr(v, "isoformat") else v
-
-        table = [
-            [
-                i.number,
-                i.state,
-                i.category_id,
-                i.category.name,
-                i.level,
-                i.address,
-                i.caller_name,
-                i.caller_phone if show_phone else mask_phone(i.caller_phone) if i.caller_phone else "",
-                i.org.name,
-                fmt(i.reported_at),
-                fmt(i.dispatched_at),
-                fmt(i.arrived_at),
-                fmt(i.closed_at),
-            ]
-            for i in rows
-        ]
-        if kind == "csv":
-            buf = io.StringIO()
-            w = csv.writer(buf)
-            w.writerow(header)
-            w.writerows(table)
-            resp = HttpResponse("\ufeff" + buf.getvalue(), content_type="text/csv; charset=utf-8")
-        else:
-            from openpyxl import Workbook
-
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet("incidents")
-            ws.append(header)
-            for r in table:
-                ws.append(r)
-            out = io.BytesIO()
-            wb.save(out)
-            resp = HttpResponse(
-                out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            )
-        resp["Content-Disposition"] = f'attachment; filename="incidents.{kind}"'
-        resp["X-Export-Limit"] = str(limit)
-        resp["X-Export-Rows"] = str(len(rows))
-        resp["X-Export-Truncated"] = "true" if truncated else "false"
-        return resp
+        response = exports.write(
+            exports.Sheet.table(
+                _("Incidents"), export_columns(show_phone=sees_phones(request.user), partner=self.partner_view), rows
+            ),
+            kind=kind,
+            filename=f"incidents-{exports.stamp()}.{kind}",
+        )
+        response["X-Export-Limit"] = str(limit)
+        response["X-Export-Rows"] = str(len(rows))
+        response["X-Export-Truncated"] = "true" if truncated else "false"
+        return response
 
 
 class ReturnSerializer(StrictSerializer):

@@ -11,7 +11,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -23,7 +23,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import inputs, orgs
+from command_center import exports, inputs, orgs
 from command_center.inputs import JSONParser, TooDeep
 from command_center.models import Org
 from dispatch.api import NoBodySerializer, PersonBriefField
@@ -34,7 +34,7 @@ from . import reports, selectors, services
 from .models import ISSUABLE_SOURCES, Analysis, Attachment, Colour, Directive, Task, TaskDirective, TaskReport
 from .transitions import REVIEW_EVENTS, STATION_EVENTS, TASK, allowed_events
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = exports.CONTENT_TYPES["xlsx"]
 
 
 class XlsxRenderer(BaseRenderer):
@@ -441,9 +441,8 @@ class DirectiveViewSet(
         d = self.get_object()
         data = reports.for_user(d, request.user)
         if request.accepted_renderer.format == "xlsx":
-            response = HttpResponse(reports.closure_xlsx(data), content_type=XLSX)
-            response["Content-Disposition"] = f'attachment; filename="directive-{d.pk}-closure.xlsx"'
-            return response  # type: ignore[return-value]
+            xlsx = reports.closure_xlsx(data)
+            return exports.download(xlsx, kind="xlsx", filename=f"directive-{d.pk}-closure.xlsx")  # type: ignore[return-value]
         return Response(data)
 
 

