@@ -7,8 +7,10 @@ operations is ours: schemathesis's pytest plugin does not run on this pytest.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -88,4 +90,59 @@ def test_no_operation_answers_500(world: Any) -> None:
         call()
     assert operations > 30
     assert sum(1 for *_x, code in statuses if code < 300) > 20  # many cases got through to real work
+    assert failures == [], "\n".join(failures)
+
+
+# The shapes that once answered 500 (issue: JSON nested 50,000 deep, a time in year 1, a NUL byte in a query
+# parameter), sent to every operation of the schema: into every JSON body, every query parameter and every
+# date-time field. None may answer 5xx.
+DEEP = "[" * 50_000 + "]" * 50_000
+YEAR_ONE = "0001-01-01T00:00:00+08:00"
+
+
+def _datetime_fields(op: dict[str, Any], components: dict[str, Any]) -> list[str]:
+    body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    ref = body.get("$ref", "")
+    schema = components.get(ref.rsplit("/", 1)[-1], {}) if ref else body
+    return [k for k, v in schema.get("properties", {}).items() if v.get("format") == "date-time"]
+
+
+@pytest.mark.django_db
+def test_odd_shapes_reach_no_operation_as_a_500(world: Any) -> None:
+    import re
+
+    from rest_framework.test import APIClient
+
+    codes.load_defaults()
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(world.duty)
+    schema = client.get("/api/schema/?format=json").json()
+    components = schema.get("components", {}).get("schemas", {})
+    failures: list[str] = []
+    sent = 0
+    for path, operations in schema["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for method, op in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            tries: list[tuple[str, dict[str, Any], str | None]] = []
+            for p in op.get("parameters", []):
+                if p["in"] == "query":
+                    tries.append((f"{p['name']}=NUL", {p["name"]: "a\x00b"}, None))
+                    if p.get("schema", {}).get("format") in ("date-time", "date"):
+                        tries.append((f"{p['name']}=year 1", {p["name"]: YEAR_ONE}, None))
+            if method in ("post", "put", "patch"):
+                tries.append(("deep JSON", {}, DEEP))
+                for field in _datetime_fields(op, components):
+                    tries.append((f"{field}=year 1", {}, json.dumps({field: YEAR_ONE})))
+            for label, query, body in tries:
+                sent += 1
+                target = url + ("?" + "&".join(f"{k}={quote(v)}" for k, v in query.items()) if query else "")
+                if body is None:
+                    r = getattr(client, method)(target)
+                else:
+                    r = client.generic(method.upper(), target, body, content_type="application/json")
+                if r.status_code >= 500:
+                    failures.append(f"{method.upper()} {path} {label}: {r.status_code}")
+    assert sent > 100
     assert failures == [], "\n".join(failures)
