@@ -80,8 +80,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["id", "name", "user__username"]
     date_hierarchy = "created_at"
-    fields = ["id", "user", "name", "created_at", "expires_at", "last_used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("id", "user", "name", "created_at", "expires_at", "last_used_at")
     actions = ["revoke"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:

@@ -8,7 +8,7 @@ from typing import Any
 import django_filters
 from axes.handlers.proxy import AxesProxyHandler
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, parsers, renderers, serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.request import Request
@@ -19,7 +19,9 @@ from . import orgs, tokens
 from .models import ApiToken, Category, HandlingResult, Org, SupervisionLevel
 
 
+# DRF's username + password check (its messages; axes counts the failures), plus a label.
 class TokenRequestSerializer(AuthTokenSerializer):
+    token = None  # type: ignore[assignment]  # DRF's read-only echo: the answer is TokenResponseSerializer
     name = serializers.CharField(
         max_length=100, required=False, allow_blank=True, default="", help_text="What the token is for (a label)."
     )
@@ -92,7 +94,7 @@ class ApiTokenListView(generics.ListAPIView[ApiToken]):
     def get_queryset(self) -> Any:
         qs = tokens.manageable(self.request.user)
         if not self.request.query_params.get("user"):
-            qs = qs.filter(user_id=self.request.user.pk)
+            qs = qs.filter(user_id=self.request.user.pk or 0)  # authenticated: never 0
         return tokens.live(qs).select_related("user").order_by("-created_at", "id")
 
 

@@ -73,7 +73,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
         now = timezone.now()
         why = tokens.refusal(token, user, now)
         if why is not None:
-            tokens.token_discard(token_id=token_id)
+            tokens.token_discard(token_id=token_id, user=user)
             raise exceptions.AuthenticationFailed(why)
         tokens.token_touch(token=token, now=now)
         person_values = rest[n_user : n_user + n_person]

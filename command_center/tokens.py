@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -95,7 +95,7 @@ def refusal(token: ApiToken, user: AbstractBaseUser, now: datetime) -> str | Non
 # --- Writes --------------------------------------------------------------------------------------------
 
 
-def token_issue(*, user: AbstractBaseUser, name: str = "", now: datetime | None = None) -> tuple[ApiToken, str]:
+def token_issue(*, user: User, name: str = "", now: datetime | None = None) -> tuple[ApiToken, str]:
     """A new token for `user`: (its row, the token string — shown to the client once, stored nowhere)."""
     now = now or timezone.now()
     secret = secrets.token_hex(32)
@@ -122,9 +122,19 @@ def token_touch(*, token: ApiToken, now: datetime) -> None:
     token.last_used_at = now
 
 
-def token_discard(*, token_id: str) -> None:
-    """Delete a token that may not be used any more (expired, its user's password changed or deactivated)."""
-    ApiToken.objects.filter(pk=token_id).delete()
+def _stale(user: Any) -> Q:
+    """A user's tokens that may not be used any more: all of a deactivated user's, else those issued under
+    another password."""
+    cond = Q(user_id=user.pk)
+    if user.is_active:
+        cond &= ~Q(password_fp=password_fingerprint(user.password))
+    return cond
+
+
+def token_discard(*, token_id: str, user: Any) -> None:
+    """Delete a token authentication refused (expired, its user deactivated or with a new password), and with
+    it the user's other tokens that are as dead. One DELETE."""
+    ApiToken.objects.filter(Q(pk=token_id) | _stale(user)).delete()
 
 
 def token_revoke(*, token_id: str, actor: Any) -> None:
@@ -150,10 +160,7 @@ def token_revoke_all(*, user: Any) -> int:
 def token_revoke_stale(*, user: Any) -> int:
     """After `user` was saved: drop their tokens if they are deactivated, or those issued under another
     password. One DELETE; nothing else is read."""
-    qs = ApiToken.objects.filter(user_id=user.pk)
-    if user.is_active:
-        qs = qs.exclude(password_fp=password_fingerprint(user.password))
-    deleted, _rows = qs.delete()
+    deleted, _rows = ApiToken.objects.filter(_stale(user)).delete()
     return deleted
 
 
