@@ -309,9 +309,8 @@ def main() -> None:
     os.environ.update(env)
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group, User
-    from rest_framework.authtoken.models import Token
 
-    from command_center import codes, demo
+    from command_center import codes, demo, tokens
     from command_center.models import Category, Org, Person, Role
 
     codes.load_defaults()
@@ -342,7 +341,7 @@ def main() -> None:
         role = Role.STATION_OFFICER if level == "station" else Role.DUTY_OFFICER
         board_users.append((level, org, person(f"board{k:03d}", org, role)))
     desk = person("bench-desk", city, Role.CALL_TAKER, Role.DUTY_OFFICER)
-    token = Token.objects.create(user=desk).key
+    _row, token = tokens.token_issue(user=desk, name="bench")
     cats = list(Category.objects.filter(level__gte=2).values_list("code", flat=True))
     paths = {o.pk: o.path for o in Org.objects.all()}
     note(f"{len(board_users)} board users made")

@@ -174,9 +174,8 @@ def setup(env: dict[str, str]) -> City:
     from django.contrib.auth.models import Group, User
     from django.db import connection, transaction
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
-    from command_center import codes, demo
+    from command_center import codes, demo, tokens
     from command_center.audit import log_transition
     from command_center.models import Category, HandlingResult, Org, Person, Role
     from dispatch.demo import SLOTS
@@ -196,7 +195,7 @@ def setup(env: dict[str, str]) -> City:
         return u
 
     def token(u: User) -> str:
-        return str(Token.objects.create(user=u).key)
+        return tokens.token_issue(user=u, name="bench")[1]
 
     stations = list(
         city.subtree()

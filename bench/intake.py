@@ -48,9 +48,8 @@ def analyze() -> None:
 def main() -> None:
     env = setup_django("cc_bench_intake", "ccbench")
     from django.contrib.auth.models import Group, User
-    from rest_framework.authtoken.models import Token
 
-    from command_center import codes, demo
+    from command_center import codes, demo, tokens
     from command_center.models import Category, Person
 
     codes.load_defaults()
@@ -58,7 +57,7 @@ def main() -> None:
     user = User.objects.create_user("bench-duty", password="bench-pass-123")
     Person.objects.create(user=user, org=city)
     user.groups.set(Group.objects.filter(name__in=["call_taker", "duty_officer"]))
-    token = Token.objects.create(user=user).key
+    _row, token = tokens.token_issue(user=user, name="bench")
     cats = list(Category.objects.filter(level__gte=2).values_list("code", flat=True))
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Accept": "application/json"}
     baseline = db_baseline()

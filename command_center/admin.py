@@ -3,12 +3,15 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from .models import Category, Deadline, HandlingResult, Org, Person, SupervisionLevel
+from . import tokens
+from .models import ApiToken, Category, Deadline, HandlingResult, Org, Person, SupervisionLevel
 
 
 class AppendOnlyAdmin(admin.ModelAdmin):
@@ -43,8 +46,16 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Changing a password here (or unticking "active") ends the user's API tokens (tokens.user_saved)."""
+
     inlines = [PersonInline]
     list_display = ["username", "first_name", "is_active", "is_staff", "person_org"]
+    actions = ["revoke_api_tokens"]
+
+    @admin.action(description=_("Revoke the API tokens of the selected users"), permissions=["change"])
+    def revoke_api_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        n = sum(tokens.token_revoke_all(user=user) for user in queryset)
+        self.message_user(request, ngettext("%(n)d API token revoked.", "%(n)d API tokens revoked.", n) % {"n": n})
 
     @admin.display(description="org")
     def person_org(self, obj: User) -> str:
@@ -58,6 +69,39 @@ class PersonAdmin(admin.ModelAdmin):
     list_filter = ["org__level"]
     search_fields = ["display_name", "user__username", "badge_no"]
     autocomplete_fields = ["org", "user"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens: seen and revoked here, issued only through the API (the secret is shown to its owner
+    once). An administrator sees the tokens of the people of their subtree (tokens.manageable)."""
+
+    list_display = ["id", "user", "name", "created_at", "expires_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["id", "name", "user__username"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = ("id", "user", "name", "created_at", "expires_at", "last_used_at")
+    actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        return tokens.manageable(request.user)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Revoke the selected API tokens"), permissions=["delete"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        n = tokens.token_revoke_many(token_ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        self.message_user(request, ngettext("%(n)d API token revoked.", "%(n)d API tokens revoked.", n) % {"n": n})
+
+    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
+        tokens.token_revoke(token_id=obj.pk, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        tokens.token_revoke_many(token_ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
 
 
 @admin.register(Category)

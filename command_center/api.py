@@ -1,32 +1,48 @@
-"""Kernel API: auth token, who am I, the org tree I may see, code tables."""
+"""Kernel API: API tokens (issue, list, revoke), who am I, the org tree I may see, code tables."""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
+import django_filters
 from axes.handlers.proxy import AxesProxyHandler
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, parsers, renderers, serializers, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import orgs
-from .models import Category, HandlingResult, Org, SupervisionLevel
+from . import inputs, orgs, tokens
+from .models import ApiToken, Category, HandlingResult, Org, SupervisionLevel
 
 
-class TokenView(ObtainAuthToken):
-    """POST {"username", "password"} → {"token"}; use it as `Authorization: Token <token>`."""
-
-    @extend_schema(
-        request=inline_serializer(
-            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
-        ),
-        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+# DRF's username + password check (its messages; axes counts the failures), plus a label.
+class TokenRequestSerializer(AuthTokenSerializer):
+    token = None  # type: ignore[assignment]  # DRF's read-only echo: the answer is TokenResponseSerializer
+    name = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="", help_text="What the token is for (a label)."
     )
+
+
+class TokenResponseSerializer(serializers.Serializer[Any]):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`; shown this once only.")
+    id = serializers.CharField(help_text="The token's public id: list and revoke it by this.")
+    expires_at = serializers.DateTimeField()
+
+
+class TokenView(APIView):
+    """POST {"username", "password", "name"?} → {"token", "id", "expires_at"}; use it as
+    `Authorization: Token <token>`. Each call issues a new token (settings.API_TOKEN_TTL_S)."""
+
+    permission_classes = ()
+    throttle_classes = ()
+    parser_classes = (parsers.FormParser, parsers.MultiPartParser, inputs.JSONParser)  # nesting bounded
+    renderer_classes = (renderers.JSONRenderer,)
+
+    @extend_schema(request=TokenRequestSerializer, responses=TokenResponseSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # The login throttle (django-axes) counts failures here too; a locked pair gets 429, like the page,
         # whatever the password (Django's authenticate() turns the lock into "no user", a plain 400).
@@ -36,7 +52,72 @@ class TokenView(ObtainAuthToken):
                 {"detail": _("Too many failed logins: this account is locked here for a while.")},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
-        return super().post(request, *args, **kwargs)
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request, "view": self})
+        serializer.is_valid(raise_exception=True)
+        token, secret = tokens.token_issue(
+            user=serializer.validated_data["user"], name=serializer.validated_data["name"]
+        )
+        return Response(TokenResponseSerializer({"token": secret, "id": token.pk, "expires_at": token.expires_at}).data)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
+    username = serializers.CharField(source="user.username", read_only=True)
+    current = serializers.SerializerMethodField(help_text="The token this request was made with.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "user", "username", "created_at", "expires_at", "last_used_at", "current"]
+        read_only_fields = fields
+
+    def get_current(self, obj: ApiToken) -> bool:
+        auth = self.context["request"].auth
+        return isinstance(auth, ApiToken) and auth.pk == obj.pk
+
+
+class ApiTokenFilter(django_filters.FilterSet):
+    user = django_filters.NumberFilter(
+        field_name="user_id", help_text="Another person's tokens (administrators: the people they manage)."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["user"]
+
+
+class ApiTokenListView(generics.ListAPIView[ApiToken]):
+    """The caller's live tokens, newest first (never the secret or its digest). An administrator lists
+    another person's with `?user=<id>`."""
+
+    serializer_class = ApiTokenSerializer
+    filterset_class = ApiTokenFilter
+
+    def get_queryset(self) -> Any:
+        qs = tokens.manageable(self.request.user)
+        if not self.request.query_params.get("user"):
+            qs = qs.filter(user_id=self.request.user.pk or 0)  # authenticated: never 0
+        return tokens.live(qs).select_related("user").order_by("-created_at", "id")
+
+
+class ApiTokenView(APIView):
+    """DELETE revokes a token: one's own, or (administrators) one of the people they manage; any other id
+    answers 404, like one that does not exist."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: str) -> Response:
+        tokens.token_revoke(token_id=pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevokeAllSerializer(serializers.Serializer[Any]):
+    revoked = serializers.IntegerField(help_text="How many tokens were revoked (the current one too).")
+
+
+class ApiTokenRevokeAllView(APIView):
+    """POST revokes every token of the caller's, the one this request came with too."""
+
+    @extend_schema(request=None, responses=RevokeAllSerializer)
+    def post(self, request: Request) -> Response:
+        return Response({"revoked": tokens.token_revoke_all(user=request.user)})
 
 
 class OrgBriefSerializer(serializers.ModelSerializer[Org]):

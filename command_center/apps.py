@@ -26,6 +26,13 @@ class CommandCenterConfig(AppConfig):
         post_migrate.connect(_sync_roles, dispatch_uid="command_center.sync_roles")
         # The database's own refusal to change or delete transition-log rows (audit.py).
         post_migrate.connect(_append_only, dispatch_uid="command_center.append_only")
+        # A security invariant of the auth model, not a business effect: a user saved with a new password or
+        # deactivated loses their API tokens, whatever path saved them (tokens.user_saved).
+        from django.conf import settings
+
+        from . import tokens
+
+        post_save.connect(tokens.user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid="tokens.user_saved")
         # Cache invalidation, not a business effect: a changed org or code row is never served from memory.
         from . import memo
         from .models import Category, HandlingResult, Org, SupervisionLevel

@@ -20,6 +20,7 @@ from treebeard.mp_tree import MP_Node
 from .audit import TransitionLog, log_transition
 
 __all__ = [
+    "ApiToken",
     "Category",
     "Deadline",
     "HandlingResult",
@@ -139,6 +140,47 @@ class Person(models.Model):
 
     def has_role(self, *roles: str) -> bool:
         return bool(set(roles) & set(self.roles))
+
+
+# --- API tokens -----------------------------------------------------------------------------------------
+
+
+class ApiToken(models.Model):
+    """An API token, sent as `Authorization: Token <id>.<secret>` (issue, check and revoke in `tokens.py`).
+
+    `id` is public: a random name to list and revoke the token by, and the part of the token the server looks
+    it up with. Of the secret only its SHA-256 `digest` is stored (32 random bytes: a fast hash is enough, no
+    one guesses 256 bits), so a copy of this table logs nobody in. `password_fp` is a fingerprint of the
+    user's password hash when the token was issued: a token whose user's password changed since, by any path
+    (even raw SQL), is refused and deleted.
+
+    Not django-rest-knox's AuthToken: knox keys its rows by the digest (the only id it has to list and revoke
+    by is the digest or the first characters of the secret itself), has no name, last use or password
+    binding, and its authentication and views (two queries per request, login by session or basic auth) are
+    what this project replaces anyway; what would remain of it is a hash call.
+    """
+
+    id = models.CharField(_("id"), max_length=16, primary_key=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("What the token is for."))
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
+    password_fp = models.CharField(_("password fingerprint"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), editable=False)
+    expires_at = models.DateTimeField(_("expires at"), editable=False)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [
+            # The hourly chore: `DELETE WHERE expires_at <= now`.
+            models.Index(fields=["expires_at"], name="apitoken_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} ({self.name})" if self.name else self.pk
 
 
 # --- Code tables ----------------------------------------------------------------------------------------

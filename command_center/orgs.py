@@ -85,6 +85,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "command_center.add_supervisionlevel",
         "command_center.change_supervisionlevel",
         "command_center.view_deadline",
+        "command_center.view_apitoken",
+        "command_center.delete_apitoken",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",

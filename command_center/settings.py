@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -149,6 +148,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default
 # Beat's slower chores: task name → seconds between runs (command_center/celery.py).
 HOUSEKEEPING = {
     "intel.delete_orphan_files": 3600.0,  # files left on disk by a report whose transaction rolled back
+    "command_center.delete_expired_tokens": 3600.0,  # API tokens past their lifetime that nobody sent since
 }
 # How often beat asks a worker to sweep the clocks (at least every second). Half a second keeps the
 # due → pushed lag of a 1,000-deadline storm under 1.5 s at p99 (bench/sweep.py); an idle sweep is one
@@ -189,6 +189,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)  # 1 behind the TLS proxy of compose
 AXES_VERBOSE = False
+# How long an API token lives (command_center/tokens.py). A day: longer than the longest duty (24-hour 值班),
+# so a client never loses its token in the middle of one, and a token that leaked is dead by the next day's;
+# integrations (12345, sentiment feeds) log in again once a day with their credentials.
+API_TOKEN_TTL_S = env.int("API_TOKEN_TTL_S", default=24 * 3600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -6,7 +6,7 @@ import time
 
 from celery import shared_task
 
-from . import clocks
+from . import clocks, tokens
 from . import redis as kredis
 
 HEARTBEAT_KEY = ("heartbeat", "worker")
@@ -27,3 +27,9 @@ def sweep_deadlines() -> int:
     """Scheduled by beat every second. The heartbeat proves beat and a worker are both alive."""
     beat()
     return clocks.sweep()
+
+
+@shared_task(name="command_center.delete_expired_tokens", ignore_result=True)
+def delete_expired_tokens() -> int:
+    """Scheduled by beat (settings.HOUSEKEEPING): API tokens past their lifetime."""
+    return tokens.token_delete_expired()

@@ -13,6 +13,9 @@ from . import api, health, views
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
+    path("auth/tokens/", api.ApiTokenListView.as_view(), name="api-tokens"),
+    path("auth/tokens/revoke-all/", api.ApiTokenRevokeAllView.as_view(), name="api-tokens-revoke-all"),
+    path("auth/tokens/<slug:pk>/", api.ApiTokenView.as_view(), name="api-token-detail"),
     path("me/", api.MeView.as_view(), name="api-me"),
     path("live/", api.LiveView.as_view(), name="api-live"),
     path("orgs/", api.OrgListView.as_view(), name="api-orgs"),

@@ -106,15 +106,15 @@ def test_the_login_form_without_the_token_is_refused(world):
 
 @pytest.mark.django_db
 def test_a_token_client_needs_no_csrf_token(world):
-    from rest_framework.authtoken.models import Token
+    from command_center import tokens
 
     incident = _incident(world)
-    token = Token.objects.create(user=world.duty)
+    _row, token = tokens.token_issue(user=world.duty)
     client = Client(enforce_csrf_checks=True)
     response = client.post(
         f"/api/incidents/{incident.pk}/invalidate/",
         {"reason": "测试"},
         content_type="application/json",
-        headers={"Authorization": f"Token {token.key}"},
+        headers={"Authorization": f"Token {token}"},
     )
     assert response.status_code == 200, response.content

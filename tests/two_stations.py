@@ -22,7 +22,7 @@ from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from command_center import clocks, codes
+from command_center import clocks, codes, tokens
 from command_center.models import Category, Deadline, Org, Person, Role
 from dispatch import services as dispatch_services
 from dispatch.models import DispatchOrder, Shift, Unit
@@ -61,7 +61,7 @@ class TwoStations:
     b_chief: User  # every police role at station B: only scope can refuse them
     a_analyst: User
     # A's rows, by kind (ids).
-    ids: dict[str, set[int]] = field(default_factory=dict)
+    ids: dict[str, set[Any]] = field(default_factory=dict)  # ints; API tokens: their str ids
     numbers: list[str] = field(default_factory=list)  # A's incident numbers
     call_signs: list[str] = field(default_factory=list)
     # Named rows the walker fills URLs with.
@@ -281,6 +281,9 @@ def build_two_stations() -> TwoStations:
     s.reminder = Reminder.objects.filter(task=s.task).earliest("pk")
     s.supervision_order = SupervisionOrder.objects.get(task=s.task)
 
+    # A's people log in to the API too: their tokens are A's.
+    a_tokens = {tokens.token_issue(user=u, name=f"{MARK} phone")[0].pk for u in (officer_a, s.a_analyst)}
+
     a_incidents = set(Incident.objects.filter(org=a).values_list("pk", flat=True))
     s.numbers = list(Incident.objects.filter(org=a).values_list("number", flat=True))
     a_tasks = set(Task.objects.filter(org=a).values_list("pk", flat=True))
@@ -305,6 +308,7 @@ def build_two_stations() -> TwoStations:
         "supervision_order": set(SupervisionOrder.objects.filter(task__in=a_tasks).values_list("pk", flat=True)),
         "watch": set(Watch.objects.values_list("pk", flat=True)),  # all are the city commander's
         "deadline": set(Deadline.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
+        "token": a_tokens,
     }
     assert ClosureReport.objects.filter(directive=s.closed_directive).exists()
     assert Directive.objects.filter(incident=third, source=Directive.Source.RECTIFICATION).exists()
