@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 
+import psutil
 import pytest
 
 from command_center import stack
@@ -177,17 +178,14 @@ def test_the_supervisor_restarts_a_dead_child_keeps_the_rest_and_records_the_new
         assert _pids(run_dir)["flaky"] != first["flaky"] and sup.procs["flaky"].poll() is None
         assert sup.procs["steady"] is steady and steady.poll() is None  # the others ran on
     finally:
-        grandchild = [int(p) for p in subprocess.run(["pgrep", "-g", str(sup.procs["steady"].pid)],
-                                                     capture_output=True, text=True).stdout.split()]  # fmt: skip
+        grandchildren = [p.pid for p in psutil.Process(steady.pid).children(recursive=True)]
         sup.stop()
     assert not (run_dir / stack.CHILDREN).exists()
-    assert steady.returncode is not None and len(grandchild) == 2
-    _wait(lambda: not any(_alive(pid) for pid in grandchild))  # what a child started went with it
+    assert steady.returncode is not None and len(grandchildren) == 1
+    _wait(lambda: not any(_alive(pid) for pid in grandchildren))  # what a child started went with it
 
 
 def _alive(pid: int) -> bool:
-    import psutil
-
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # a zombie waits for init to reap it
     except psutil.NoSuchProcess:

@@ -49,7 +49,7 @@ def login_cookie(base: str, username: str, password: str) -> str:
     req = urllib.request.Request(base + "/login/", data=form.encode(), headers={"Referer": base + "/login/"})
     with opener.open(req, timeout=10) as r:
         assert r.status == 200 and r.url == base + "/", r.url  # logged in: redirected home
-    return next(c.value for c in jar if c.name == "sessionid")
+    return next(str(c.value) for c in jar if c.name == "sessionid")
 
 
 async def _hello(url: str, session: str) -> bool:
