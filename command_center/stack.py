@@ -406,7 +406,10 @@ def _exited(proc: subprocess.Popen[bytes]) -> bool:
     """Whether `proc` has exited, without reaping it (see Supervisor)."""
     if proc.returncode is not None:
         return True
-    return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # already reaped
+        return True
 
 
 def _end(proc: subprocess.Popen[bytes]) -> None:
