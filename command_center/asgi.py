@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loa
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from command_center import heartbeat  # noqa: E402
 from command_center.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -19,3 +20,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# /healthz (served by the web server) sees that a process serving /ws/ is alive by this heartbeat. A thread,
+# not a task on the server's event loop: daphne does not run the ASGI lifespan protocol, so nothing would
+# start such a task before the first socket connects.
+heartbeat.keep_beating(heartbeat.WS)

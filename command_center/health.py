@@ -1,4 +1,7 @@
-"""GET /healthz: is every part of the platform up? No login, JSON, 503 when any part is not ok."""
+"""GET /healthz: is every part of the platform up? No login, JSON, 503 when any part is not ok.
+
+The web server answers it, so a web server that is down gets no answer at all; the worker (with beat) and
+the WebSocket server are seen through their heartbeats (heartbeat.py), stale within seconds of their end."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import clocks, tasks
+from . import clocks, heartbeat
 from . import redis as kredis
 
 
@@ -29,15 +32,15 @@ def _redis() -> str:
         return f"unreachable: {type(exc).__name__}"
 
 
-def _worker() -> str:
+def _heartbeat(name: str, max_age: float, what: str) -> str:
     try:
-        age = tasks.heartbeat_age()
+        age = heartbeat.age(name)
     except Exception as exc:
         return f"unknown (redis: {type(exc).__name__})"
     if age is None:
-        return "no heartbeat yet: is a Celery worker and beat running?"
-    if age > settings.WORKER_HEARTBEAT_MAX_AGE_S:
-        return f"last heartbeat {age:.0f} s ago: worker or beat down"
+        return f"no heartbeat yet: is {what} running?"
+    if age > max_age:
+        return f"last heartbeat {age:.1f} s ago: {what} down"
     return "ok"
 
 
@@ -54,7 +57,13 @@ def _sweeper() -> str:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    report = {"database": _database(), "redis": _redis(), "worker": _worker(), "sweeper": _sweeper()}
+    report = {
+        "database": _database(),
+        "redis": _redis(),
+        "worker": _heartbeat(heartbeat.WORKER, settings.WORKER_HEARTBEAT_MAX_AGE_S, "a Celery worker or beat"),
+        "sweeper": _sweeper(),
+        "ws": _heartbeat(heartbeat.WS, settings.WS_HEARTBEAT_MAX_AGE_S, "the WebSocket server (daphne)"),
+    }
     lag = None
     if report["database"] == "ok":
         try:

@@ -1,7 +1,7 @@
 """Settings for the command-center platform.
 
 Everything that differs between a laptop, CI and production comes from the environment
-(`DATABASE_URL`, `REDIS_URL`, `SECRET_KEY`, `DEBUG`, `ALLOWED_HOSTS`, `PORT`, `DEMO_PASSWORD`).
+(`DATABASE_URL`, `REDIS_URL`, `SECRET_KEY`, `DEBUG`, `HTTPS`, `ALLOWED_HOSTS`, `PORT`, `DEMO_PASSWORD`).
 `make run` / `make test` fill `DATABASE_URL` and `REDIS_URL` with embedded services when they are unset
 (see `command_center/stack.py`).
 """
@@ -158,8 +158,12 @@ CLOCK_SWEEP_INTERVAL_S = env.float("CLOCK_SWEEP_INTERVAL_S", default=0.5)
 CLOCK_SWEEP_BATCH = env.int("CLOCK_SWEEP_BATCH", default=500)
 # /healthz calls the sweeper lagging when a due deadline has waited longer than this.
 CLOCK_SWEEP_LAG_ALARM_S = env.float("CLOCK_SWEEP_LAG_ALARM_S", default=10.0)
-# /healthz calls the worker down when its heartbeat is older than this.
-WORKER_HEARTBEAT_MAX_AGE_S = env.float("WORKER_HEARTBEAT_MAX_AGE_S", default=15.0)
+# /healthz calls the worker (or beat) down when the sweep's heartbeat is older than this: six sweeps missed,
+# 3 s at least. A long sweep beats between its batches, so a busy worker does not look dead, and a killed one
+# shows within seconds (`make run` starts it again in about as many).
+WORKER_HEARTBEAT_MAX_AGE_S = env.float("WORKER_HEARTBEAT_MAX_AGE_S", default=max(3.0, 6 * CLOCK_SWEEP_INTERVAL_S))
+# /healthz calls the WebSocket server down when no ASGI process has beaten (every second) for this long.
+WS_HEARTBEAT_MAX_AGE_S = env.float("WS_HEARTBEAT_MAX_AGE_S", default=3.0)
 
 # How long a worker process keeps the org tree and code tables it read (command_center/memo.py).
 PROCESS_CACHE_S = env.float("PROCESS_CACHE_S", default=60.0)
@@ -269,8 +273,11 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
-    # Production sits behind TLS (see docker-compose.yml and README). Local `make run` sets DEBUG=1.
+# Served over TLS? Then plain HTTP is redirected to HTTPS, cookies are `Secure` and HSTS is on. Production sits
+# behind TLS (see docker-compose.yml and README): on unless DEBUG. `make run` serves plain HTTP on 127.0.0.1
+# and sets HTTPS=0 — not DEBUG, so its visitors get the site's own error pages, never Django's debug pages.
+HTTPS = env.bool("HTTPS", default=not DEBUG)
+if HTTPS:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)

@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -218,24 +218,11 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PY, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
 
-def wait_http(url: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                return bool(r.status)
-        except urllib.error.HTTPError:
-            return True  # it answered (503 while the worker warms up)
-        except OSError:
-            time.sleep(0.3)
-    return False
-
-
 @dataclass(frozen=True)
 class Child:
     argv: list[str]
     env: dict[str, str]
-    essential: bool = True  # when it exits, everything stops; a demo extra (the simulator) just goes away
+    essential: bool = True  # when it crash-loops, everything stops; a demo extra (the simulator) is left off
 
 
 def children(env: dict[str, str], *, port: str, ws_port: str, workers: str) -> dict[str, Child]:
@@ -311,17 +298,162 @@ def clear_orphans() -> list[str]:
     return found
 
 
+def run_env(env: dict[str, str], *, ws_port: str) -> dict[str, str]:
+    """What `make run`'s children get on top of `env` (whatever the user set wins): plain HTTP on 127.0.0.1
+    (HTTPS=0: no redirect to https, cookies without `Secure`, no HSTS) and the WebSocket server's URL. DEBUG
+    is left as the user set it: off, the site answers with its own error pages; DEBUG=1 shows Django's
+    debug pages (settings included) to anyone who hits a 404 or 500."""
+    return {"HTTPS": "0", "WS_PUBLIC_URL": f"ws://127.0.0.1:{ws_port}", "PYTHONUNBUFFERED": "1", **env}
+
+
+@dataclass
+class Backoff:
+    """When to restart a child that exited. Pure: the caller passes the clock.
+
+    The first restart waits `first` seconds, each next one twice as long, up to `most`; a child that had
+    stayed up `steady` seconds starts over at `first`. A child exiting more than `loop_restarts` times within
+    `loop_window` seconds is crash-looping: `exited` answers None."""
+
+    first: float = 1.0
+    most: float = 30.0
+    steady: float = 60.0
+    loop_restarts: int = 5
+    loop_window: float = 120.0
+    delay: float = 0.0  # the last wait; 0 before the first restart
+    restarts: int = 0
+    exits: list[float] = field(default_factory=list)  # within the last loop_window
+
+    def exited(self, *, now: float, up_for: float) -> float | None:
+        """The child exited at `now` after running `up_for` seconds: seconds to wait before starting it
+        again, or None when it is crash-looping."""
+        self.exits = [t for t in self.exits if now - t < self.loop_window] + [now]
+        if len(self.exits) > self.loop_restarts:
+            return None
+        self.delay = self.first if up_for >= self.steady or not self.delay else min(2 * self.delay, self.most)
+        self.restarts += 1
+        return self.delay
+
+
+class Supervisor:
+    """Keeps `make run`'s children running: one that exits is started again after its Backoff while the
+    others run on, and .run/children.json always names the ones running (clear_orphans).
+
+    Each child leads a process group of its own, and when it exits the group goes with it: a SIGKILLed
+    gunicorn master leaves workers that keep the port for up to 15 s. The group is killed while the exited
+    child is still unreaped (a zombie), so its id cannot yet belong to anybody else."""
+
+    def __init__(self, plan: dict[str, Child]) -> None:
+        self.plan = plan
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.since: dict[str, float] = {}  # when each child was last started (monotonic)
+        self.due: dict[str, float] = {}  # children waiting to be started again → when
+        self.backoff = {name: Backoff() for name in plan}
+
+    def start(self, names: list[str]) -> None:
+        for name in names:
+            child = self.plan[name]
+            # Out of the terminal's process group: only the runner reads Ctrl-C, and stops them (stop()).
+            self.procs[name] = subprocess.Popen(
+                child.argv, env=child.env, cwd=ROOT, stdin=subprocess.DEVNULL, process_group=0
+            )
+            self.since[name] = time.monotonic()
+        record_children(self.procs)
+
+    def tend(self) -> str | None:
+        """Start again the children whose wait is over; notice the ones that exited and plan their restart.
+        Returns why everything must stop (an essential child crash-loops), else None."""
+        now = time.monotonic()
+        if ready := [name for name, at in self.due.items() if at <= now]:
+            self.start(ready)
+            self.due = {name: at for name, at in self.due.items() if name not in ready}
+        exited = [(name, proc) for name, proc in self.procs.items() if _exited(proc)]
+        for name, proc in exited:
+            _end(proc)
+            del self.procs[name]
+            backoff = self.backoff[name]
+            wait = backoff.exited(now=now, up_for=now - self.since[name])
+            if wait is not None:
+                say(f"{name} exited with {proc.returncode}; restarting in {wait:g} s (restart {backoff.restarts})")
+                self.due[name] = now + wait
+                continue
+            why = f"{name} exited {len(backoff.exits)} times within {backoff.loop_window:g} s (crash loop)"
+            if self.plan[name].essential:
+                record_children(self.procs)
+                return f"{why}; stopping everything"
+            say(f"{why}; it stays off, the rest keeps running")
+        if exited:
+            record_children(self.procs)
+        return None
+
+    def stop(self) -> None:
+        """The simulator first (it finishes the action under way), then the servers it talks to; whatever has
+        not ended 15 s later is killed, and so is anything a child left behind."""
+        self.due.clear()
+        procs = list(self.procs.values())
+        for proc in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        for proc in procs:
+            while not _exited(proc) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            _end(proc)
+        self.procs.clear()
+        (RUN / CHILDREN).unlink(missing_ok=True)
+
+
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether `proc` has exited, without reaping it (see Supervisor)."""
+    if proc.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # already reaped
+        return True
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of `proc`'s process group (`proc` too, if it still runs), then reap `proc`."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def _announce(url: str, env: dict[str, str], demo: str, plan: dict[str, Child]) -> None:
+    say("")
+    say(f"Command Center is up: {url}   (health: {url}healthz, API docs: {url}api/docs/)")
+    say(f"WebSockets (/ws/): {env['WS_PUBLIC_URL']}")
+    for line in demo.splitlines():
+        if line.startswith("demo logins"):
+            say(line)
+    if "sim" in plan:
+        say(f"Simulator: a live day of calls at {plan['sim'].argv[-1]}x real time (SIMULATE=0 turns it off)")
+    say("Ctrl-C stops everything; data stays in .run/ for next time.")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """HTTP on PORT through gunicorn (WSGI, the fastest way this project serves pages and the API:
     bench/intake.py), WebSockets on WS_PORT (PORT + 1) through daphne (ASGI), a Celery worker and beat, and
-    the simulator (SIMULATE=0 leaves it out)."""
+    the simulator (SIMULATE=0 leaves it out). A child that exits is started again (Supervisor); Ctrl-C,
+    SIGTERM or SIGHUP (a closed terminal) stops them all."""
     port = os.environ.get("PORT", "8000")
     ws_port = os.environ.get("WS_PORT", str(int(port) + 1))
     workers = os.environ.get("WEB_WORKERS", str(2 * (os.cpu_count() or 1)))
     with services() as env:
-        env.setdefault("WS_PUBLIC_URL", f"ws://127.0.0.1:{ws_port}")
-        env.setdefault("DEBUG", "1")
-        env.setdefault("PYTHONUNBUFFERED", "1")
+        env = run_env(env, ws_port=ws_port)
+        # Static files are served from the sources (no collectstatic); whitenoise warns when this is missing.
+        Path(env.get("STATIC_ROOT") or ROOT / ".run" / "static").mkdir(parents=True, exist_ok=True)
         manage(env, "migrate", "--noinput")
         manage(env, "load_codes")
         demo = subprocess.run(
@@ -331,51 +463,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Started only now: the simulator needs the migrated schema, the code tables and the demo city.
         plan = children(env, port=port, ws_port=ws_port, workers=workers)
         clear_orphans()
-        procs = {name: subprocess.Popen(c.argv, env=c.env, cwd=ROOT) for name, c in plan.items()}
-        record_children(procs)
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, stop)
+        supervisor = Supervisor(plan)
+        supervisor.start(list(plan))
         url = f"http://127.0.0.1:{port}/"
-        if wait_http(url + "login/", 60):
-            say("")
-            say(f"Command Center is up: {url}   (health: {url}healthz, API docs: {url}api/docs/)")
-            say(f"WebSockets (/ws/): {env['WS_PUBLIC_URL']}")
-            for line in demo.splitlines():
-                if line.startswith("demo logins"):
-                    say(line)
-            if "sim" in procs:
-                say(f"Simulator: a live day of calls at {plan['sim'].argv[-1]}x real time (SIMULATE=0 turns it off)")
-            say("Ctrl-C stops everything; data stays in .run/ for next time.")
-        code = 0
+        up, code = False, 0
         while not stopping:
-            for name, proc in list(procs.items()):
-                if proc.poll() is None:
-                    continue
-                if not plan[name].essential:
-                    say(f"{name} exited with {proc.returncode}; the rest keeps running")
-                    del procs[name]
-                    continue
-                say(f"{name} exited with {proc.returncode}; stopping the rest")
-                stopping, code = True, 1
+            why = supervisor.tend()
+            if why:
+                say(why)
+                code = 1
                 break
+            if not up and _answers(url + "login/"):
+                up = True
+                _announce(url, env, demo, plan)
             time.sleep(0.5)
-        # The simulator first (it finishes the action under way), then the servers it talks to.
-        for proc in reversed(list(procs.values())):
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 15
-        for proc in procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            if proc.poll() is None:
-                proc.kill()
-        (RUN / CHILDREN).unlink(missing_ok=True)
+        supervisor.stop()
         say(f"stopped {', '.join(plan)}")
         return code
 

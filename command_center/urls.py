@@ -46,6 +46,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("", include("incidents.page_urls")),
@@ -55,3 +56,8 @@ urlpatterns = [
 ]
 # MEDIA is never served as such, not even in DEBUG: uploaded files go out only through views that check
 # the caller may see what they belong to.
+
+handler400 = "command_center.views.bad_request"
+handler403 = "command_center.views.permission_denied"
+handler404 = "command_center.views.page_not_found"
+handler500 = "command_center.views.server_error"

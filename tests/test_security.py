@@ -1,5 +1,6 @@
 """Nobody where they don't belong: every URL pattern refuses an anonymous visitor, except the few that are
-public by design (login, health, static files, the API schema and its docs, the language switch)."""
+public by design (login, health, the site's icon, static files, the API schema and its docs, the language
+switch)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ PUBLIC = [
     r"^/login/$",
     r"^/logout/$",  # logging out when not logged in changes nothing
     r"^/healthz$",
+    r"^/favicon\.ico$",
     r"^/i18n/",  # the language switch (a cookie)
     r"^/api/auth/token/$",  # exchanging a password for a token
     r"^/api/schema/$",
@@ -78,5 +80,6 @@ def test_the_public_ones_answer(world):
     client = Client()
     assert client.get("/login/", secure=True).status_code == 200
     assert client.get("/healthz", secure=True).status_code in (200, 503)
+    assert client.get("/favicon.ico", secure=True).status_code == 200
     assert client.get("/api/schema/", secure=True, HTTP_ACCEPT="application/json").status_code == 200
     assert client.get("/api/docs/", secure=True).status_code == 200

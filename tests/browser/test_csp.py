@@ -74,6 +74,18 @@ def test_no_page_breaks_the_content_security_policy(asgi_live_server: str, brows
             page.wait_for_timeout(600)  # scripts start, sockets open, maps draw
             problems += [f"{username} {path}: {v}" for v in page.evaluate("window.__csp")]
         context.close()
+    # The error page, as a visitor and as a logged-in person.
+    for username in ("", "duty"):
+        page = browser.new_context().new_page()
+        page.add_init_script(WATCH)
+        page.on("console", lambda m, problems=problems: _csp_message(m, problems))
+        if username:
+            login(page, base, username)
+        response = page.goto(base + "/no-such-page/")
+        assert response is not None and response.status == 404
+        page.wait_for_timeout(300)
+        problems += [f"{username or 'visitor'} 404: {v}" for v in page.evaluate("window.__csp")]
+        page.context.close()
     docs = browser.new_context().new_page()
     docs.add_init_script(WATCH)
     docs.on("console", lambda m: _csp_message(m, problems))

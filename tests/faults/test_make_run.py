@@ -1,8 +1,8 @@
 """A `make run` killed with SIGKILL starts cleanly the next time, with all its data there.
 
 Runs the real runner (`python -m command_center.stack run`, what `make run` calls) with embedded
-PostgreSQL and Redis in a directory of its own (CC_RUN_DIR), and kills it twice: first the runner alone
-(its web, ws, worker and beat are orphaned and keep the ports), then its whole process group.
+PostgreSQL and Redis in a directory of its own (CC_RUN_DIR), and kills it: first the runner alone with
+SIGKILL (its web, ws, worker and beat are orphaned and keep the ports), then with SIGHUP (a closed terminal).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from .conftest import ROOT, free_port
@@ -79,6 +80,20 @@ class Run:
             time.sleep(1)
         return False
 
+    def close(self) -> None:
+        """Stop the runner (Ctrl-C), then whatever a killed one left: its children lead process groups of their
+        own, and outlive it. Then the embedded services."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(30)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+        clear = "from command_center import stack; stack.clear_orphans()"
+        subprocess.run([sys.executable, "-c", clear], env=self.env, cwd=ROOT, check=False, timeout=60)
+        subprocess.run([sys.executable, "-m", "command_center.stack", "stop"], env=self.env, cwd=ROOT, check=False)
+
     def log(self) -> str:
         path = self.run_dir / "runner.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -123,12 +138,17 @@ def test_a_killed_make_run_starts_cleanly_with_its_data(tmp_path: Path) -> None:
         status, body = http("GET", f"http://127.0.0.1:{run.port}/api/incidents/{first['id']}/", token=token)
         assert status == 200 and body["number"] == first["number"]
 
-        # 2. SIGKILL the whole process group (a closed terminal): nothing of it is left but the data.
+        # 2. A closed terminal (SIGHUP): the runner stops everything it started; nothing is left but the data.
         assert run.proc is not None
-        os.killpg(run.proc.pid, signal.SIGKILL)
-        run.proc.wait(10)
+        rows = json.loads((run_dir / "children.json").read_text())
+        run.proc.send_signal(signal.SIGHUP)
+        assert run.proc.wait(60) == 0
+        for row in rows:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                assert psutil.Process(row["pid"]).status() == psutil.STATUS_ZOMBIE, row
         run.start()
         assert run.healthy(), run.log()[-3000:]
+        assert run.log().count("left running") == 1  # only after the SIGKILL of 1
         token = run.token()
         status, body = http("GET", f"http://127.0.0.1:{run.port}/api/incidents/{first['id']}/", token=token)
         assert status == 200 and body["number"] == first["number"]
@@ -140,11 +160,5 @@ def test_a_killed_make_run_starts_cleanly_with_its_data(tmp_path: Path) -> None:
         )
         assert status == 201
     finally:
-        if run.proc is not None and run.proc.poll() is None:
-            run.proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                run.proc.wait(30)
-        with contextlib.suppress(ProcessLookupError, TypeError):
-            os.killpg(run.proc.pid if run.proc else 0, signal.SIGKILL)
-        subprocess.run([sys.executable, "-m", "command_center.stack", "stop"], env=run.env, cwd=ROOT, check=False)
+        run.close()
         shutil.rmtree(run_dir, ignore_errors=True)
