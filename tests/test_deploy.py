@@ -69,7 +69,9 @@ def test_compose_migrates_as_the_owner_and_runs_the_app_as_a_role_that_owns_noth
     assert "./deploy/postgres-init:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
     script = ROOT / "deploy" / "postgres-init" / "10-app-role.sh"
     assert os.access(script, os.X_OK)  # the image runs executable *.sh scripts (others are sourced)
-    app_role = re.search(r'APP_USER="\$\{POSTGRES_APP_USER:-(\w+)\}"', script.read_text())[1]
+    default = re.search(r'APP_USER="\$\{POSTGRES_APP_USER:-(\w+)\}"', script.read_text())
+    assert default is not None
+    app_role = default[1]
     assert app_role != owner
 
     def user_and_password(url: str) -> tuple[str | None, str | None]:
@@ -105,9 +107,9 @@ def test_the_postgres_init_script_creates_the_app_role_as_nobody_special(db):
 
     psql = shutil.which("psql")
     if psql is None:  # the embedded server's own
-        import pgserver
+        from pgserver._commands import POSTGRES_BIN_PATH
 
-        psql = str(pgserver.POSTGRES_BIN_PATH / "psql")
+        psql = str(POSTGRES_BIN_PATH / "psql")
     s = connection.settings_dict
     role = f"cc_test_init_{secrets.token_hex(4)}"
     env = {

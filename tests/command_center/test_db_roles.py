@@ -44,9 +44,9 @@ assert Incident._meta.db_table == "incidents_incident"
 ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
 
-def _execute(sql: str, params: list[object] | None = None) -> None:
+def _execute(sql: str) -> None:
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(sql)
 
 
 @pytest.fixture
