@@ -89,11 +89,11 @@ def django_as(role: str) -> Iterator[None]:
         connection.settings_dict["USER"], connection.settings_dict["PASSWORD"] = saved
 
 
-def attempt(conn: psycopg2.extensions.connection, sql: str, params: list[object] | None = None) -> str:
+def attempt(conn: psycopg2.extensions.connection, sql: str) -> str:
     """The SQLSTATE a statement fails with, or "ran"."""
     try:
         with conn.cursor() as cur:
-            cur.execute(sql, params)
+            cur.execute(sql)
         return "ran"
     except psycopg2.Error as exc:
         return str(exc.pgcode)
