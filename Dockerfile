@@ -27,5 +27,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD python -c "import urllib.request,os; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT','8000'), timeout=4)"
 # web: HTTP through gunicorn (WSGI: the fastest way this project serves pages and the API, bench/intake.py).
-# The compose file's `ws` service runs the same image with daphne for /ws/.
+# The compose file's `ws` service runs the same image with daphne for /ws/. This command migrates (as
+# DATABASE_OWNER_URL's role when it is set, else DATABASE_URL's); compose migrates in a `migrate` service of
+# its own, so web never holds the owner's password, and starts web with the gunicorn part only.
 CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_codes && export CONN_MAX_AGE=${CONN_MAX_AGE:-60} && exec gunicorn command_center.wsgi:application -b 0.0.0.0:${PORT:-8000} -w ${WEB_WORKERS:-4} --forwarded-allow-ips='*'"]

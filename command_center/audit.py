@@ -7,7 +7,8 @@ A concrete log declares its subject with `related_name="transitions"`::
 
 and services write rows with `log_transition(order, from_state=..., to_state=..., event=..., actor=...)`.
 Rows can be added, never changed or deleted: `save()` on an existing row, `delete()`, and the queryset's
-`update()` / `delete()` all raise `AppendOnlyError`; the admin mixin in `admin.py` offers neither.
+`update()` / `delete()` all raise `AppendOnlyError`; the admin mixin in `admin.py` offers neither. A row's
+`at` is the database's clock, never the client's (`install_append_only_triggers`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         raise AppendOnlyError("transition logs are append-only")
 
 
+class DatabaseTimeField(models.DateTimeField):
+    """A time the database writes (a BEFORE INSERT trigger, below) and an insert reads back (RETURNING), so
+    the saved instance holds the stored value. The column is an ordinary `timestamptz`: only the ORM's
+    insert differs, so migrations know it as a DateTimeField (no migration for the change of class)."""
+
+    @property
+    def db_returning(self) -> bool:
+        return True
+
+    def deconstruct(self) -> Any:
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DateTimeField", args, kwargs
+
+
 class TransitionLog(models.Model):
     """One state change: subject (declared by the concrete model), from, to, event, actor, at, reason."""
 
@@ -50,7 +65,9 @@ class TransitionLog(models.Model):
         verbose_name=_("actor"),
         help_text=_("Empty when the system acted (a clock, the simulator)."),
     )
-    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    # Whatever the client sends is replaced by the database's clock (cc_log_time); the default only fills
+    # the NOT NULL column of an unsaved instance.
+    at = DatabaseTimeField(_("at"), default=timezone.now, db_index=True)
     reason = models.TextField(_("reason"), blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
@@ -79,9 +96,9 @@ def log_transition(
     event: str,
     actor: Any = None,
     reason: str = "",
-    at: Any = None,
 ) -> TransitionLog:
-    """Append one row to `subject`'s transition log (the model behind its `transitions` relation)."""
+    """Append one row to `subject`'s transition log (the model behind its `transitions` relation). Its `at`
+    is the database's clock at the insert, read back into the returned row."""
     log_model = subject._meta.get_field("transitions").related_model
     assert isinstance(log_model, type) and issubclass(log_model, TransitionLog), log_model
     row = log_model(  # type: ignore[misc]  # `subject` is declared by the concrete model
@@ -91,7 +108,6 @@ def log_transition(
         event=event,
         actor=actor,
         reason=reason,
-        at=at or timezone.now(),
     )
     row.save(force_insert=True)
     return row
@@ -100,7 +116,8 @@ def log_transition(
 # The database refuses it too: a trigger on every concrete log's table raises on UPDATE and DELETE, so a
 # raw SQL statement, a shell or another program cannot rewrite history either. Installed after every
 # migrate (apps.py), for every TransitionLog subclass whose table exists: a new app's log is covered
-# without a migration of its own. TRUNCATE is left alone (tests flush their databases with it).
+# without a migration of its own. TRUNCATE is left alone here (tests flush their databases with it); the
+# app's own database role has no TRUNCATE, and cannot disable these triggers (dbroles.py).
 _TRIGGER_FUNCTION = """
 CREATE OR REPLACE FUNCTION cc_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -110,26 +127,58 @@ END
 $$
 """
 
+# A second trigger gives every new row the database's time, whatever the client sent: a back-dated row
+# cannot be slipped in. clock_timestamp(), not now(): now() is the start of the transaction, and a
+# transaction that began, then waited for a subject's lock while another moved it, would log its step
+# *before* the step it waited for (`ORDER BY at, id` would show B's move ahead of A's, although B's
+# from_state is A's to_state). clock_timestamp() is read at the insert, after the lock: one subject's rows
+# stand in the order they were written. Within one transaction the clock does not go back (barring the
+# server's clock being stepped back), and two rows in the same microsecond fall back on `id`, which the
+# sequence hands out in insert order. Qualified with pg_catalog: no search_path can put another function
+# in its place.
+_TIME_FUNCTION = """
+CREATE OR REPLACE FUNCTION cc_log_time() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.at := pg_catalog.clock_timestamp();
+    RETURN NEW;
+END
+$$
+"""
 
-def install_append_only_triggers(using: str = "default") -> list[str]:
-    """Create (or re-create) the refusing trigger on every transition-log table; returns the tables."""
+
+def transition_log_tables(using: str = "default") -> list[str]:
+    """The tables of every concrete TransitionLog that exist in database `using`."""
     from django.apps import apps
     from django.db import connections
 
-    connection = connections[using]
-    existing = set(connection.introspection.table_names())
-    tables = sorted(
+    existing = set(connections[using].introspection.table_names())
+    return sorted(
         m._meta.db_table
         for m in apps.get_models()
         if issubclass(m, TransitionLog) and not m._meta.abstract and m._meta.db_table in existing
     )
-    with connection.cursor() as cur:
+
+
+def install_append_only_triggers(using: str = "default") -> list[str]:
+    """Create (or re-create) the refusing trigger and the clock trigger on every transition-log table;
+    returns the tables."""
+    from django.db import connections, transaction
+
+    connection = connections[using]
+    tables = transition_log_tables(using)
+    # One transaction: no insert ever finds a table between the DROP and the CREATE of its trigger.
+    with transaction.atomic(using=using), connection.cursor() as cur:
         cur.execute(_TRIGGER_FUNCTION)
+        cur.execute(_TIME_FUNCTION)
         for table in tables:
             name = connection.ops.quote_name(table)
             cur.execute(f"DROP TRIGGER IF EXISTS cc_append_only ON {name}")
             cur.execute(
                 f"CREATE TRIGGER cc_append_only BEFORE UPDATE OR DELETE ON {name} "
                 "FOR EACH ROW EXECUTE FUNCTION cc_append_only()"
+            )
+            cur.execute(f"DROP TRIGGER IF EXISTS cc_log_time ON {name}")
+            cur.execute(
+                f"CREATE TRIGGER cc_log_time BEFORE INSERT ON {name} FOR EACH ROW EXECUTE FUNCTION cc_log_time()"
             )
     return tables

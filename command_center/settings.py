@@ -1,7 +1,7 @@
 """Settings for the command-center platform.
 
-Everything that differs between a laptop, CI and production comes from the environment
-(`DATABASE_URL`, `REDIS_URL`, `SECRET_KEY`, `DEBUG`, `HTTPS`, `ALLOWED_HOSTS`, `PORT`, `DEMO_PASSWORD`).
+Everything that differs between a laptop, CI and production comes from the environment (`DATABASE_URL`,
+`DATABASE_OWNER_URL`, `REDIS_URL`, `SECRET_KEY`, `DEBUG`, `HTTPS`, `ALLOWED_HOSTS`, `PORT`, `DEMO_PASSWORD`).
 `make run` / `make test` fill `DATABASE_URL` and `REDIS_URL` with embedded services when they are unset
 (see `command_center/stack.py`).
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -105,6 +106,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 # The forked live server of browser tests must find the same test database (RECIPES pitfall 1).
 DATABASES["default"]["TEST"] = {"NAME": "test_" + DATABASES["default"]["NAME"]}
+# The owner role: it owns every table and only `manage.py migrate` connects as it, then grants DATABASE_URL's
+# role (the app's) what the app needs and no more (command_center/dbroles.py). Unset: one role does all.
+# Kept parsed only (a PASSWORD key is masked on debug pages; the URL itself would not be).
+_owner_url = env.str("DATABASE_OWNER_URL", default="")
+DATABASE_OWNER = env.db_url_config(_owner_url) if _owner_url else None
+if DATABASE_OWNER is not None:
+    DATABASE_OWNER["HOST"] = unquote(DATABASE_OWNER.get("HOST", ""))
+    if DATABASE_OWNER["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured("DATABASE_OWNER_URL and DATABASE_URL must name the same database.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker, channel layer ---------------------------------------------------------

@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where the embedded services keep their data and the runner its bookkeeping (CC_RUN_DIR moves it: the
@@ -69,6 +69,54 @@ def start_postgres() -> tuple[str, bool]:
         f"({time.monotonic() - t0:.1f} s; data in {pgdata})"
     )
     return f"postgres://postgres@{quote(host, safe='')}/{DB_NAME}", not was_running
+
+
+# `make run` runs the app as a role that owns nothing (command_center/dbroles.py): the owner role migrates
+# and owns the database and every table in it; web, ws, worker, beat and the simulator connect as the app
+# role. Both log in over the embedded server's unix socket without a password (trust, as postgres does).
+OWNER_ROLE, APP_ROLE = "cc_owner", "cc_app"
+ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+
+
+def embedded_roles(superuser_url: str) -> tuple[str, str]:
+    """Create (or re-assert) the owner and app roles in the embedded PostgreSQL, as its superuser; give the
+    owner the database, its schema and everything in it (a `.run/pg` from before this split, or a migrate
+    run by hand as postgres, left tables owned by postgres). Idempotent. Returns (DATABASE_URL,
+    DATABASE_OWNER_URL); the app role's grants follow the migrate (dbroles.grant_app_role)."""
+    import psycopg2
+
+    host = unquote(urlsplit(superuser_url).netloc.rpartition("@")[2])
+    conn = psycopg2.connect(host=host, user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for role in (OWNER_ROLE, APP_ROLE):
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+            cur.execute(f"{'ALTER' if cur.fetchone() else 'CREATE'} ROLE {role} {ROLE_ATTRIBUTES}")
+        cur.execute(f'ALTER DATABASE "{DB_NAME}" OWNER TO {OWNER_ROLE}')
+    conn.close()
+    conn = psycopg2.connect(host=host, user="postgres", dbname=DB_NAME)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}")
+        # Tables first (their indexes and identity sequences go with them), then what is left: sequences of
+        # their own, functions (the audit triggers' ones).
+        for query in (
+            """SELECT format('ALTER TABLE %%s OWNER TO %%I', c.oid::regclass, %s) FROM pg_class c
+                WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                  AND c.relowner <> %s::regrole""",
+            """SELECT format('ALTER SEQUENCE %%s OWNER TO %%I', c.oid::regclass, %s) FROM pg_class c
+                WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S' AND c.relowner <> %s::regrole""",
+            """SELECT format('ALTER FUNCTION %%s OWNER TO %%I', p.oid::regprocedure, %s) FROM pg_proc p
+                WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> %s::regrole""",
+        ):
+            cur.execute(query, [OWNER_ROLE, OWNER_ROLE])
+            for (statement,) in cur.fetchall():
+                cur.execute(statement)
+    conn.close()
+    return (
+        f"postgres://{APP_ROLE}@{quote(host, safe='')}/{DB_NAME}",
+        f"postgres://{OWNER_ROLE}@{quote(host, safe='')}/{DB_NAME}",
+    )
 
 
 def _postgres_running(pgdata: Path) -> bool:
@@ -451,10 +499,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     ws_port = os.environ.get("WS_PORT", str(int(port) + 1))
     workers = os.environ.get("WEB_WORKERS", str(2 * (os.cpu_count() or 1)))
     with services() as env:
+        if not os.environ.get("DATABASE_URL"):
+            # The embedded PostgreSQL: migrate as the owner, run as the app role (dbroles.py). A DATABASE_URL
+            # of the user's is used as it is, with their DATABASE_OWNER_URL if they set one.
+            env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = embedded_roles(env["DATABASE_URL"])
         env = run_env(env, ws_port=ws_port)
         # Static files are served from the sources (no collectstatic); whitenoise warns when this is missing.
         Path(env.get("STATIC_ROOT") or ROOT / ".run" / "static").mkdir(parents=True, exist_ok=True)
-        manage(env, "migrate", "--noinput")
+        manage(env, "migrate", "--noinput")  # as DATABASE_OWNER_URL's role when set; then grants the app role
+        env.pop("DATABASE_OWNER_URL", None)  # nothing after the migrate knows the owner's URL
         manage(env, "load_codes")
         demo = subprocess.run(
             [PY, str(ROOT / "manage.py"), "load_demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True

@@ -171,7 +171,7 @@ def _move_unit(u: Unit, event: str, actor: Any, *, reason: str = "", at: datetim
     """Check `event` against the unit table, log it, set and save the new status, push."""
     new = next_unit_status(u.status, event)
     at = at or timezone.now()
-    log_transition(u, from_state=u.status, to_state=new, event=event, actor=_actor(actor), reason=reason, at=at)
+    log_transition(u, from_state=u.status, to_state=new, event=event, actor=_actor(actor), reason=reason)
     u.status, u.status_reason, u.status_changed_at = new, reason, at
     u.version += 1
     u.save(update_fields=["status", "status_reason", "status_changed_at", "version"])
@@ -336,10 +336,10 @@ def shift_add(
 # --- Orders ---------------------------------------------------------------------------------------------
 
 
-def _move(o: DispatchOrder, event: str, actor: Any, *, reason: str = "", at: datetime | None = None) -> str:
+def _move(o: DispatchOrder, event: str, actor: Any, *, reason: str = "") -> str:
     """Check `event` against the order table, log it, set the new state and bump the version (not saved)."""
     new = next_order_state(o.state, event)
-    log_transition(o, from_state=o.state, to_state=new, event=event, actor=_actor(actor), reason=reason, at=at)
+    log_transition(o, from_state=o.state, to_state=new, event=event, actor=_actor(actor), reason=reason)
     o.state = new
     o.version += 1
     return new
@@ -428,7 +428,7 @@ def order_dispatch(
     )
     o.sign_due_at = now + timedelta(seconds=_sla(o, incident).sign_s)
     o.save()
-    log_transition(o, from_state="", to_state=o.state, event="send", actor=_actor(actor), at=now)
+    log_transition(o, from_state="", to_state=o.state, event="send", actor=_actor(actor))
     clocks.start(o, CLOCK_SIGN, due=o.sign_due_at, org=target)
     _order_changed(o, "sent", incident)
     return o
@@ -440,7 +440,7 @@ def order_deliver(*, order_id: int, actor: Any) -> DispatchOrder:
     running from sending: delivery is a receipt, not a reset."""
     o, incident = _lock_order(order_id, actor, STATION_ROLES)
     now = timezone.now()
-    _move(o, Event.DELIVER, actor, at=now)
+    _move(o, Event.DELIVER, actor)
     o.delivered_at = now
     _save(o, "delivered_at")
     _order_changed(o, "delivered", incident)
@@ -456,7 +456,7 @@ def order_sign(*, order_id: int, actor: Any) -> DispatchOrder:
     now = timezone.now()
     if incident.state == IncidentState.DISPATCHED:
         incident = incident_services.incident_mark_responding(incident_id=incident.pk, actor=actor, at=now)
-    _move(o, Event.SIGN, actor, at=now)
+    _move(o, Event.SIGN, actor)
     o.signed_at, o.signed_by = now, _actor(actor)
     o.delivered_at = o.delivered_at or now  # whoever signs has seen it
     o.arrive_due_at = now + timedelta(seconds=_sla(o, incident).arrive_s)
@@ -476,7 +476,7 @@ def order_arrive(*, order_id: int, actor: Any) -> DispatchOrder:
     now = timezone.now()
     if incident.state in (IncidentState.DISPATCHED, IncidentState.RESPONDING):
         incident = incident_services.incident_mark_on_scene(incident_id=incident.pk, actor=actor, at=now)
-    _move(o, Event.ARRIVE, actor, at=now)
+    _move(o, Event.ARRIVE, actor)
     o.arrived_at = now
     o.feedback_due_at = now + timedelta(seconds=_sla(o, incident).feedback_s)
     _save(o, "arrived_at", "feedback_due_at")
@@ -496,7 +496,7 @@ def order_done(*, order_id: int, actor: Any, note: str = "") -> DispatchOrder:
     unit. The incident's written feedback (反馈单) and scene clearing are the incidents app's actions."""
     o, incident = _lock_order(order_id, actor, ON_BEHALF_ROLES)
     now = timezone.now()
-    _move(o, Event.DONE, actor, reason=note.strip(), at=now)
+    _move(o, Event.DONE, actor, reason=note.strip())
     o.done_at = now
     _save(o, "done_at")
     clocks.meet(o, CLOCK_FEEDBACK, at=now)
@@ -513,7 +513,7 @@ def order_return(*, order_id: int, actor: Any, reason: str) -> DispatchOrder:
         raise Refused("reason", _("Say why the order is returned."))
     o, incident = _lock_order(order_id, actor, STATION_ROLES)
     now = timezone.now()
-    _move(o, Event.RETURN, actor, reason=reason.strip(), at=now)
+    _move(o, Event.RETURN, actor, reason=reason.strip())
     o.returned_at, o.return_reason = now, reason.strip()
     _save(o, "returned_at", "return_reason")
     clocks.cancel(o, breached=True)  # a broken sign clock leaves the board with the order (the breach stays)
@@ -528,7 +528,7 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> DispatchOrde
     unit."""
     o, incident = _lock_order(order_id, actor, DISPATCH_ROLES)
     now = timezone.now()
-    _move(o, Event.CANCEL, actor, reason=reason.strip(), at=now)
+    _move(o, Event.CANCEL, actor, reason=reason.strip())
     o.cancelled_at, o.cancel_reason = now, reason.strip()
     _save(o, "cancelled_at", "cancel_reason")
     clocks.cancel(o, breached=True)  # broken clocks too: nothing will meet them now (the breach stays)

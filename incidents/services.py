@@ -141,6 +141,7 @@ class IntakeData:
 # The incident row, its first log row and its number, in one statement. The (region, day) sequence row is
 # taken in the same statement and stays locked until the intake commits, so numbers are handed out in
 # commit order and a rollback (a duplicate call_id, anything later) gives its number back: no gaps.
+# The log row's `at` is left to the database (command_center/audit.py: its clock, whatever a client sends).
 _INSERT_SQL: str | None = None
 _INSERT_FIELDS: list[Any] = []
 
@@ -162,8 +163,8 @@ def _insert_sql() -> str:
                 SELECT %s || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0'), {vals} FROM seq
                 RETURNING id, number
             ), log AS (
-                INSERT INTO incidents_incidenttransition (from_state, to_state, event, actor_id, at, reason, subject_id)
-                SELECT '', %s, 'intake', %s, %s, '', inc.id FROM inc
+                INSERT INTO incidents_incidenttransition (from_state, to_state, event, actor_id, reason, subject_id)
+                SELECT '', %s, 'intake', %s, '', inc.id FROM inc
             )
             SELECT id, number FROM inc
         """  # noqa: S608  # column names from the model, values are parameters
@@ -174,7 +175,7 @@ def _insert(incident: Incident, *, region: str, day: Any, actor_id: int | None) 
     """Store a new incident with its number and its `received` log row (sets pk and number)."""
     sql = _insert_sql()
     values = [f.get_db_prep_save(f.pre_save(incident, True), connection) for f in _INSERT_FIELDS]
-    params = [region, day, f"{region}{day:%Y%m%d}", *values, incident.state, actor_id, incident.intake_done_at]
+    params = [region, day, f"{region}{day:%Y%m%d}", *values, incident.state, actor_id]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
@@ -339,10 +340,10 @@ def _lock(incident_id: int) -> Incident:
     return Incident.objects.select_for_update(of=("self",)).select_related("org").get(pk=incident_id)
 
 
-def _move(incident: Incident, event: str, actor: Any, *, reason: str = "", at: datetime | None = None) -> str:
+def _move(incident: Incident, event: str, actor: Any, *, reason: str = "") -> str:
     """Check `event` against the table, log it, set the new state and bump the version (not saved)."""
     new = next_incident_state(incident.state, event)
-    log_transition(incident, from_state=incident.state, to_state=new, event=event, actor=actor, reason=reason, at=at)
+    log_transition(incident, from_state=incident.state, to_state=new, event=event, actor=actor, reason=reason)
     incident.state = new
     incident.version += 1
     return new
@@ -455,7 +456,7 @@ def incident_feedback(*, incident_id: int, actor: Any, text: str, result: Handli
 def incident_clear_scene(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
     i = _lock(incident_id)
     orgs.require(actor, i.org, roles=HANDLING_ROLES)
-    _move(i, Event.CLEAR_SCENE, actor, at=at)
+    _move(i, Event.CLEAR_SCENE, actor)
     i.scene_cleared_at = at or timezone.now()
     _save(i, "scene_cleared_at")
     _changed(i, "updated")
@@ -570,7 +571,7 @@ def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | Non
     """An order went out. The first one moves received → dispatched and starts the feedback clock."""
     i = _lock(incident_id)
     first = i.dispatched_at is None
-    _move(i, Event.DISPATCH, actor, at=at)
+    _move(i, Event.DISPATCH, actor)
     if first:
         i.dispatched_at = at or timezone.now()
         clocks.start(
@@ -588,7 +589,7 @@ def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | Non
 def incident_mark_responding(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
     """An order was signed: the first signature moves dispatched → responding (已出警)."""
     i = _lock(incident_id)
-    _move(i, Event.RESPOND, actor, at=at)
+    _move(i, Event.RESPOND, actor)
     i.signed_at = i.signed_at or at or timezone.now()
     _save(i, "signed_at")
     _changed(i, "updated")
@@ -599,7 +600,7 @@ def incident_mark_responding(*, incident_id: int, actor: Any, at: datetime | Non
 def incident_mark_on_scene(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
     """A unit arrived: the first arrival moves to on_scene (到达现场)."""
     i = _lock(incident_id)
-    _move(i, Event.ARRIVE, actor, at=at)
+    _move(i, Event.ARRIVE, actor)
     i.arrived_at = i.arrived_at or at or timezone.now()
     _save(i, "arrived_at")
     _changed(i, "updated")

@@ -438,7 +438,7 @@ def _issue(*, actor: Any, issuer_org: Org, data: DirectiveData) -> Directive:
         issued_at=now,
     )
     d.recipients.set(recipients)
-    log_transition(d, from_state="", to_state=d.state, event=Event.ISSUE, actor=_actor(actor), at=now)
+    log_transition(d, from_state="", to_state=d.state, event=Event.ISSUE, actor=_actor(actor))
     loop_files.store(checked, actor=actor, directive=d)
 
     tasks: list[tuple[Task, str]] = []
@@ -484,7 +484,7 @@ def _new_task(org: Org, d: Directive, actor: Any, now: datetime) -> Task:
         report_due_at=now + timedelta(seconds=d.report_within_s),
     )
     TaskDirective.objects.create(task=t, directive=d, org=org, added_at=now)
-    log_transition(t, from_state="", to_state=t.state, event=Event.ISSUE, actor=_actor(actor), reason=d.title, at=now)
+    log_transition(t, from_state="", to_state=t.state, event=Event.ISSUE, actor=_actor(actor), reason=d.title)
     assert t.sign_due_at is not None and t.report_due_at is not None
     clocks.start(t, CLOCK_SIGN, due=t.sign_due_at, org=org)
     clocks.start(t, CLOCK_REPORT, due=t.report_due_at, org=org)
@@ -502,9 +502,9 @@ def _merge(t: Task, d: Directive, actor: Any, now: datetime) -> None:
     """准入/整合: directive `d` joins the org's open task of the same subject. The task keeps its state;
     its checklist gains the new actions, its colour the more severe one, its clocks the earlier due times."""
     state = next_task_state(t.state, Event.MERGE)
-    at = timezone.now()  # when it joined: after any wait for the task's lock (the log stays in order)
+    at = timezone.now()  # when it joined: after any wait for the task's lock
     TaskDirective.objects.create(task=t, directive=d, org=t.org, added_at=at, merged=True)
-    log_transition(t, from_state=t.state, to_state=state, event=Event.MERGE, actor=_actor(actor), reason=d.title, at=at)
+    log_transition(t, from_state=t.state, to_state=state, event=Event.MERGE, actor=_actor(actor), reason=d.title)
     t.actions = [*t.actions, *[a for a in d.actions if a not in t.actions]]
     if COLOUR_RANK[Colour(d.colour)] < COLOUR_RANK[Colour(t.colour)]:
         t.colour = d.colour
@@ -552,13 +552,13 @@ def directive_withdraw(*, directive_id: int, actor: Any, reason: str = "") -> Di
             continue
         if TaskDirective.objects.filter(task=t, withdrawn_at__isnull=True).exists():
             log_transition(
-                t, from_state=t.state, to_state=t.state, event="release", actor=_actor(actor), reason=d.title, at=now
+                t, from_state=t.state, to_state=t.state, event="release", actor=_actor(actor), reason=d.title
             )
             t.version += 1
             t.save(update_fields=["version"])
             _task_changed(t, "updated")
             continue
-        _move(t, Event.WITHDRAW, actor, reason=reason or d.title, at=now)
+        _move(t, Event.WITHDRAW, actor, reason=reason or d.title)
         t.withdrawn_at = now
         _save(t, "withdrawn_at")
         clocks.cancel(t, breached=True)  # broken and never met: nothing will meet them now
@@ -574,7 +574,7 @@ def directive_withdraw(*, directive_id: int, actor: Any, reason: str = "") -> Di
 def _close(d: Directive, actor: Any, now: datetime) -> None:
     """结: every task of the directive is approved. Close it, write the closure report, strike off its cluster."""
     new = next_directive_state(d.state, Event.CLOSE)
-    log_transition(d, from_state=d.state, to_state=new, event=Event.CLOSE, actor=_actor(actor), at=now)
+    log_transition(d, from_state=d.state, to_state=new, event=Event.CLOSE, actor=_actor(actor))
     d.state, d.closed_at = new, now
     d.version += 1
     d.save(update_fields=["state", "closed_at", "version"])
@@ -593,7 +593,7 @@ def _lock_task(task_id: int) -> Task:
     return Task.objects.select_for_update(of=("self",), no_key=True).select_related("org").get(pk=task_id)
 
 
-def _move(t: Task, event: str, actor: Any, *, reason: str = "", at: datetime | None = None) -> str:
+def _move(t: Task, event: str, actor: Any, *, reason: str = "") -> str:
     """Check `event` against the task table, log it, set the new state and bump the version (not saved).
 
     A refusal (409) lists what a person may do now: the station's and the reviewer's actions, not the
@@ -603,7 +603,7 @@ def _move(t: Task, event: str, actor: Any, *, reason: str = "", at: datetime | N
     except InvalidTransition as exc:
         people = [*STATION_EVENTS, *REVIEW_EVENTS]
         raise InvalidTransition(exc.state, exc.event, [e for e in exc.allowed if e in people]) from None
-    log_transition(t, from_state=t.state, to_state=new, event=event, actor=_actor(actor), reason=reason, at=at)
+    log_transition(t, from_state=t.state, to_state=new, event=event, actor=_actor(actor), reason=reason)
     t.state = new
     t.version += 1
     return new
@@ -627,7 +627,7 @@ def task_sign(*, task_id: int, actor: Any) -> Task:
     t = _lock_task(task_id)
     _require_recipient(actor, t)
     now = timezone.now()
-    _move(t, Event.SIGN, actor, at=now)
+    _move(t, Event.SIGN, actor)
     t.signed_at, t.signed_by = now, _actor(actor)
     _save(t, "signed_at", "signed_by")
     clocks.meet(t, CLOCK_SIGN, at=now)
@@ -642,7 +642,7 @@ def task_start(*, task_id: int, actor: Any) -> Task:
     t = _lock_task(task_id)
     _require_recipient(actor, t)
     now = timezone.now()
-    _move(t, Event.START, actor, at=now)
+    _move(t, Event.START, actor)
     t.started_at = t.started_at or now
     _save(t, "started_at")
     clocks.meet(t, CLOCK_ESCALATE, at=now)  # acted after the reminder: met (late, if a 督办 was raised)
@@ -690,7 +690,7 @@ def task_report(
     _require_recipient(actor, t)
     answers = check_checklist(t.actions, [] if checklist is None else checklist)
     now = timezone.now()
-    _move(t, Event.REPORT, actor, at=now)
+    _move(t, Event.REPORT, actor)
     person = orgs.person_of(actor)
     report = TaskReport.objects.create(
         task=t, author=actor, org=person.org if person else t.org, text=text.strip(), checklist=answers, created_at=now
@@ -716,7 +716,7 @@ def task_approve(*, task_id: int, actor: Any, note: str = "") -> Task:
     t = _lock_task(task_id)
     orgs.require(actor, t.org, roles=REVIEW_ROLES)
     now = timezone.now()
-    _move(t, Event.APPROVE, actor, reason=note.strip(), at=now)
+    _move(t, Event.APPROVE, actor, reason=note.strip())
     t.approved_at, t.approved_by = now, _actor(actor)
     _save(t, "approved_at", "approved_by")
     report = _pending_report(t)
@@ -754,7 +754,7 @@ def task_return(*, task_id: int, actor: Any, reason: str) -> Task:
     t = _lock_task(task_id)
     orgs.require(actor, t.org, roles=REVIEW_ROLES)
     now = timezone.now()
-    _move(t, Event.RETURN, actor, reason=reason.strip(), at=now)
+    _move(t, Event.RETURN, actor, reason=reason.strip())
     t.rework_count += 1
     t.last_return_reason = reason.strip()
     within = (

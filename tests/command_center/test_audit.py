@@ -1,4 +1,9 @@
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
 
 from command_center.audit import AppendOnlyError, log_transition
 from tests.testapp.models import Widget, WidgetTransition
@@ -81,11 +86,13 @@ def test_every_transition_log_table_has_the_trigger(db):
     logs = {m._meta.db_table for m in apps.get_models() if issubclass(m, TransitionLog)}
     assert {"incidents_incidenttransition", "dispatch_ordertransition"} <= logs
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'cc_append_only'"
-        )
-        guarded = {r[0] for r in cur.fetchall()}
-    assert logs <= guarded
+        for trigger in ("cc_append_only", "cc_log_time"):
+            cur.execute(
+                "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = %s",
+                [trigger],
+            )
+            guarded = {r[0] for r in cur.fetchall()}
+            assert logs <= guarded, trigger
 
 
 def test_every_log_in_the_admin_is_read_only_even_for_a_superuser(rf, db):
@@ -106,3 +113,65 @@ def test_every_log_in_the_admin_is_read_only_even_for_a_superuser(rf, db):
         assert not model_admin.has_change_permission(request), model
         assert not model_admin.has_delete_permission(request), model
         assert not model_admin.get_actions(request), model  # no bulk "delete selected"
+
+
+def test_a_row_gets_the_database_time_whatever_the_app_clock_says(world):
+    """The returned row holds the stored `at` (read back on insert), and that is the database's clock."""
+    w = Widget.objects.create(org=world.station_a1, name="w")
+    with time_machine.travel("2001-01-01 00:00:00+00:00", tick=False):
+        row = log_transition(w, from_state="new", to_state="done", event="finish")
+    stored = WidgetTransition.objects.get(pk=row.pk).at
+    assert row.at == stored
+    assert stored > timezone.now() - timedelta(minutes=5)
+
+
+def test_a_back_dated_row_from_any_client_gets_the_database_time(logged):
+    from django.db import connection
+
+    w, _row = logged
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO testapp_widgettransition (from_state, to_state, event, reason, subject_id, at) "
+            "VALUES ('done', 'done', 'forged', '', %s, '2001-01-01 00:00:00+00') RETURNING at, now()",
+            [w.pk],
+        )
+        at, transaction_start = cur.fetchone()
+    assert at >= transaction_start  # the database's clock, read at the insert
+    assert WidgetTransition.objects.get(event="forged").at == at
+
+
+def test_rows_of_one_transaction_keep_their_order(world):
+    w = Widget.objects.create(org=world.station_a1, name="w")
+    with transaction.atomic():
+        for n in range(20):
+            log_transition(w, from_state=str(n), to_state=str(n + 1), event="step")
+    rows = list(w.transitions.all())  # ORDER BY at, id
+    assert [r.to_state for r in rows] == [str(n + 1) for n in range(20)]
+    assert [r.at for r in rows] == sorted(r.at for r in rows)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_logged_after_waiting_stands_after_the_step_it_waited_for(world):
+    """Transaction B begins, A moves the subject and commits, then B (having waited for the subject's lock)
+    logs the next step. B's row is written later and must be listed later: the time is the clock at the
+    insert, not the start of B's transaction (now()), which is earlier than A's step."""
+    import psycopg2
+    from django.db import connection
+
+    w = Widget.objects.create(org=world.station_a1, name="w")
+    s = connection.settings_dict
+    b = psycopg2.connect(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"], host=s["HOST"], port=s["PORT"])
+    try:
+        with b.cursor() as cur:
+            cur.execute("SELECT now()")  # B's transaction has begun
+        log_transition(w, from_state="new", to_state="busy", event="start")  # A, committed
+        with b.cursor() as cur:
+            cur.execute(
+                "INSERT INTO testapp_widgettransition (from_state, to_state, event, reason, subject_id, at) "
+                "VALUES ('busy', 'done', 'finish', '', %s, now())",
+                [w.pk],
+            )
+        b.commit()
+    finally:
+        b.close()
+    assert list(w.transitions.values_list("event", flat=True)) == ["start", "finish"]
