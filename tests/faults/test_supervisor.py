@@ -10,7 +10,6 @@ page is the site's own 404 page.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -28,7 +27,7 @@ from urllib.parse import urlencode
 
 import psutil
 import pytest
-import websockets
+import websockets.sync.client
 
 from .conftest import ROOT, free_port, intake_body
 from .test_make_run import Run, http
@@ -52,10 +51,12 @@ def login_cookie(base: str, username: str, password: str) -> str:
     return next(str(c.value) for c in jar if c.name == "sessionid")
 
 
-async def _hello(url: str, session: str) -> bool:
+def _hello(url: str, session: str) -> bool:
+    # The sync client: after the browser tests, Playwright's loop may still run in this thread, and
+    # asyncio.run() would refuse to start (an error the retry loop would swallow until it gave up).
     headers = {"Cookie": f"sessionid={session}", "Origin": "http://127.0.0.1"}
-    async with websockets.connect(url, additional_headers=headers, open_timeout=3) as ws:
-        return bool(json.loads(await asyncio.wait_for(ws.recv(), 3)).get("event") == "hello")
+    with websockets.sync.client.connect(url, additional_headers=headers, open_timeout=3) as ws:
+        return bool(json.loads(ws.recv(timeout=3)).get("event") == "hello")
 
 
 def board_back_after(ws_port: int, session: str, since: float) -> float:
@@ -63,7 +64,7 @@ def board_back_after(ws_port: int, session: str, since: float) -> float:
     url = f"ws://127.0.0.1:{ws_port}/ws/board/"
     while time.monotonic() - since < BOARD_BACK_S + 20:
         with contextlib.suppress(Exception):
-            if asyncio.run(_hello(url, session)):
+            if _hello(url, session):
                 return time.monotonic() - since
         time.sleep(0.25)
     raise AssertionError("the board socket did not come back")
