@@ -28,10 +28,11 @@ run: $(VENV)/.runtime  ## Install, migrate, load code tables + demo, start web +
 test: $(VENV)/.dev  ## The whole test suite on PostgreSQL and Redis (extra args: make test ARGS="-k clocks")
 	$(STACK) test $(ARGS)
 
-lint: $(VENV)/.dev  ## ruff check, ruff format --check, mypy
+lint: $(VENV)/.dev  ## ruff check, ruff format --check, mypy, the architecture's import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 format: $(VENV)/.dev  ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

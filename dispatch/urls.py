@@ -11,7 +11,7 @@ router.register("shifts", ShiftViewSet, basename="shift")
 
 # The two incident endpoints live here, not in incidents/api.py: dispatch sits above incidents and the
 # incidents app knows nothing of orders or units.
-api_urlpatterns: list[URLPattern | URLResolver] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     # The live screens' state (read-only, scoped, with the group seq).
     path("board/", BoardView.as_view(), name="board"),
     path("board/stats/", BoardStatsView.as_view(), name="board-stats"),

@@ -6,4 +6,4 @@ router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("diversions", DiversionViewSet, basename="diversion")
 
-api_urlpatterns = router.urls
+urlpatterns = router.urls

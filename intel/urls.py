@@ -8,7 +8,7 @@ router.register("analyses", AnalysisViewSet, basename="analysis")
 router.register("directives", DirectiveViewSet, basename="directive")
 router.register("tasks", TaskViewSet, basename="task")
 
-api_urlpatterns: list[URLPattern | URLResolver] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("attachments/<int:pk>/", AttachmentDownloadView.as_view(), name="attachment-download"),
     # A repeat cluster (incidents' ledger) put into the loop: here, because intel sits above incidents.
     path("clusters/<int:pk>/govern/", ClusterGovernView.as_view(), name="cluster-govern"),

@@ -8,7 +8,7 @@ router.register("reminders", ReminderViewSet, basename="reminder")
 router.register("supervision-orders", SupervisionOrderViewSet, basename="supervision-order")
 router.register("watch", WatchViewSet, basename="watch")
 
-api_urlpatterns: list[URLPattern | URLResolver] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("review/", ReviewView.as_view(), name="review"),
     path("overdue/", OverdueView.as_view(), name="overdue"),
     *router.urls,
