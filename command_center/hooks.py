@@ -1,6 +1,6 @@
 """After-commit hooks: how a lower app tells a higher one that something happened, without importing it.
 
-Arrows point down (DESIGN.md §3): incidents may not import intel, yet a dissatisfied callback must open a
+Arrows point down (docs/architecture.md): incidents may not import intel, yet a dissatisfied callback must open a
 rectification task in the loop. The lower app names an event and emits it inside its transaction; a higher
 app listens in its AppConfig.ready. Listeners run after the emitting transaction commits (never on a
 rollback), each in its own transaction, so a failing listener cannot undo what was committed: its error is

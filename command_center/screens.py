@@ -2,7 +2,7 @@
 
 The dispatch app serves the board's and the station inbox's state (`GET /api/board/`, `/api/board/inbox/`),
 but the loop's tasks (intel) and the reminders, 督办 orders and watch list (supervision) sit above dispatch:
-arrows point down (DESIGN.md §3). So the higher app names what it adds to a screen in its AppConfig.ready,
+arrows point down (docs/architecture.md). So the higher app names what it adds to a screen in its AppConfig.ready,
 and the screen asks this registry while it builds its state — inside the same request, after the group
 `seq` was read, so the contributed rows keep the screen's reload protocol (no push older than `seq` is
 missing from them).

@@ -1,1 +1,1 @@
-"""Models of the sentiment app (see DESIGN.md §3); none yet."""
+"""Models of the sentiment app (docs/architecture.md); none yet."""
