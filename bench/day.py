@@ -1,7 +1,7 @@
 """A whole simulated day: a city of 15,000 incidents a day played through the HTTP API at 20× real time
 while 100 board clients watch.
 
-The platform as `make run` serves it (`command_center.stack.children`: gunicorn for HTTP with WEB_WORKERS
+The platform as `make run` serves it (`devstack.stack.children`: gunicorn for HTTP with WEB_WORKERS
 processes, daphne for `/ws/`, a Celery worker and beat; no simulator) on a fresh database with the demo
 city (12 stations, 2 partners) and BENCH_DAY_UNITS units per station.
 
@@ -276,7 +276,7 @@ def setup(env: dict[str, str]) -> City:
 
 
 def start_platform(env: dict[str, str]) -> tuple[dict[str, subprocess.Popen[bytes]], int, int]:
-    from command_center import stack
+    from devstack import stack
 
     web_port, ws_port = free_port(), free_port()
     workers = env.get("WEB_WORKERS") or str(2 * (os.cpu_count() or 1))

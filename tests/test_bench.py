@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from command_center import stack
+from devstack import bench as stack
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -66,7 +66,7 @@ def test_make_bench_passes_quick_and_the_names_on():
     out = subprocess.run(
         ["make", "-n", "bench", "QUICK=1", "ARGS=day sweep"], cwd=BENCH.parent, capture_output=True, text=True
     ).stdout
-    assert "command_center.stack bench --quick day sweep" in out
+    assert "devstack bench --quick day sweep" in out
     out = subprocess.run(["make", "-n", "bench", "QUICK=0"], cwd=BENCH.parent, capture_output=True, text=True).stdout
     assert "--quick" not in out
 
