@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "intel",
     "sentiment",
     "supervision",
+    "simulation",  # above the domain apps: it plays a day through their services (make run's demo mode)
 ]
 
 MIDDLEWARE = [

@@ -116,7 +116,7 @@ def test_redis_benchmark_is_pointed_at_the_same_redis_and_read(bench):
 
 def test_a_whole_day_on_the_curve_brings_the_days_incidents(bench):
     day = bench("day")
-    from dispatch.sim_calls import CallMaker, Station
+    from simulation.calls import CallMaker, Station
 
     stations = [Station(k, f"S{k}", 30.2 + k / 100, 120.1 + k / 100) for k in range(12)]
     codes = {"030100", "050100", "060100", "090100", "100200", "020500", "010100", "040100"}
