@@ -5,7 +5,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STACK  := $(PY) -m command_center.stack
+STACK  := $(PY) -m devstack
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint format bench migrations messages stop clean

@@ -1,14 +1,14 @@
 """A whole simulated day: a city of 15,000 incidents a day played through the HTTP API at 20× real time
 while 100 board clients watch.
 
-The platform as `make run` serves it (`command_center.stack.children`: gunicorn for HTTP with WEB_WORKERS
+The platform as `make run` serves it (`devstack.stack.children`: gunicorn for HTTP with WEB_WORKERS
 processes, daphne for `/ws/`, a Celery worker and beat; no simulator) on a fresh database with the demo
 city (12 stations, 2 partners) and BENCH_DAY_UNITS units per station.
 
-The calls are the simulator's (`dispatch.sim_calls.CallMaker`: its daily curve, category mix, regular
+The calls are the simulator's (`simulation.calls.CallMaker`: its daily curve, category mix, regular
 callers and duplicate reports), with the evening peak set so that a whole day brings BENCH_DAY_INCIDENTS.
 Every step of every call goes through the API with token auth, as the people of the simulator
-(`dispatch/simulator.py`) would do it, with its delays and shares, in simulated seconds:
+(`simulation/simulator.py`) would do it, with its delays and shares, in simulated seconds:
 - the desk (a call-taker of the city) takes the call (`POST /api/incidents/`), then invalidates, diverts
   (`divert/`), settles it on the phone (`self-handle/`, `feedback/`, `close/`) or asks for the recommended
   units and dispatches the nearest (or the station when no unit is free; serious calls get a
@@ -132,7 +132,7 @@ def peak_per_minute(incidents_per_day: float) -> float:
     """The evening peak (calls a minute) that makes a whole day bring `incidents_per_day` intakes: the
     curve's mean over the day is the mean of its hourly points (it is linear between them), and a share
     of the dispatched calls is reported a second time (duplicates are intakes too)."""
-    from dispatch.sim_calls import DISPATCH, DUPLICATED_PREFIXES, HOURLY, TYPES
+    from simulation.calls import DISPATCH, DUPLICATED_PREFIXES, HOURLY, TYPES
 
     total = sum(t.share for t in TYPES)
     dup = sum(t.share for t in TYPES if t.handling == DISPATCH and t.code.startswith(DUPLICATED_PREFIXES)) / total
@@ -142,7 +142,7 @@ def peak_per_minute(incidents_per_day: float) -> float:
 
 def plan_calls(maker: Any, start_s: float, hours: float) -> list[tuple[float, Any]]:
     """The calls of `hours` from `start_s` (seconds after midnight) on the simulator's curve: (simulated
-    seconds from the start, call), drawn by `maker` (a sim_calls.CallMaker)."""
+    seconds from the start, call), drawn by `maker` (a calls.CallMaker)."""
     t, end = 0.0, hours * 3600
     out: list[tuple[float, Any]] = []
     while True:
@@ -160,7 +160,7 @@ class City:
     desk: str  # token of the call-taker
     officers: dict[int, str]  # org id -> token of its station officer
     partners: list[tuple[int, str, str]]  # (org id, name, token of its agent)
-    stations: list[Any]  # sim_calls.Station
+    stations: list[Any]  # calls.Station
     categories: set[str]
     results: list[str]
     units: dict[int, dict[str, Any]]  # id -> {kind, home: (lat, lon), pos}
@@ -180,7 +180,7 @@ def setup(env: dict[str, str]) -> City:
     from command_center.models import Category, HandlingResult, Org, Person, Role
     from dispatch.demo import SLOTS
     from dispatch.models import Unit
-    from dispatch.sim_calls import Station
+    from simulation.calls import Station
 
     codes.load_defaults()
     city = demo.load_orgs()
@@ -276,7 +276,7 @@ def setup(env: dict[str, str]) -> City:
 
 
 def start_platform(env: dict[str, str]) -> tuple[dict[str, subprocess.Popen[bytes]], int, int]:
-    from command_center import stack
+    from devstack import stack
 
     web_port, ws_port = free_port(), free_port()
     workers = env.get("WEB_WORKERS") or str(2 * (os.cpu_count() or 1))
@@ -357,7 +357,7 @@ class Api:
 
 @dataclass
 class Case:
-    call: Any  # sim_calls.Call
+    call: Any  # calls.Call
     incident: dict[str, Any]
     orders: dict[int, str] = field(default_factory=dict)  # order id -> state
     order_org: dict[int, int] = field(default_factory=dict)
@@ -367,7 +367,7 @@ class Case:
 
 class Day:
     def __init__(self, city: City, port: int):
-        from dispatch.sim_calls import CallMaker
+        from simulation.calls import CallMaker
 
         self.city = city
         self.rng = random.Random(SEED + 1)  # the people's choices; the calls have their own generator
@@ -443,7 +443,7 @@ class Day:
         real_s, drain_s = round(loop.time() - self.t0, 1), round(loop.time() - calls_done, 1)
         return {"real_s": real_s, "drain_s": drain_s, "stories_cut_at_end": cut}
 
-    # --- A call's story (dispatch/simulator.py, through the API) ---------------------------------------------
+    # --- A call's story (simulation/simulator.py, through the API) ---------------------------------------------
 
     async def intake(self, call: Any) -> dict[str, Any] | None:
         body = {
@@ -470,7 +470,7 @@ class Day:
         return self.city.officers.get(org_id, self.city.desk)
 
     async def call_story(self, call: Any) -> None:
-        from dispatch.sim_calls import DISPATCH, DIVERT, INVALID, INVALID_REASONS
+        from simulation.calls import DISPATCH, DIVERT, INVALID, INVALID_REASONS
 
         incident = await self.intake(call)
         if incident is None:
@@ -518,7 +518,7 @@ class Day:
             self.spawn(self.callback(case), self.rng.uniform(600, 5400))
 
     async def self_handled(self, case: Case) -> None:
-        from dispatch.sim_calls import SELF_FEEDBACK
+        from simulation.calls import SELF_FEEDBACK
 
         i, desk = case.incident["id"], self.city.desk
         status, _ = await self.post("self_handle", f"/api/incidents/{i}/self-handle/", desk, {"reason": "电话处置"})
@@ -575,7 +575,7 @@ class Day:
             self.spawn(self.callback(case), self.rng.uniform(600, 5400))
 
     async def callback(self, case: Case) -> None:
-        from dispatch.sim_calls import CALLBACK_TEXT
+        from simulation.calls import CALLBACK_TEXT
 
         if self.rng.random() > 0.92:
             return  # never reached: its callback clock breaks (after 24 h)
@@ -629,7 +629,7 @@ class Day:
 
     async def order_story(self, case: Case, oid: int, travel: float) -> None:
         """The station's side: deliver, sign (a share late, in real seconds) or return; the drive; arrival."""
-        from dispatch.sim_calls import RETURN_REASONS
+        from simulation.calls import RETURN_REASONS
 
         rng, station = self.rng, self.officer(case.order_org[oid])
         x = rng.random()
@@ -682,7 +682,7 @@ class Day:
     async def scene(self, case: Case) -> None:
         """On scene for a while; every order finished (or called off), the scene cleared, the feedback filed
         and the incident closed by the responsible station."""
-        from dispatch.sim_calls import FEEDBACK
+        from simulation.calls import FEEDBACK
 
         lo, hi = case.call.type.scene_min
         await self.wait(self.rng.uniform(lo, hi) * 60)
@@ -710,8 +710,8 @@ class Day:
     # --- Units on the move --------------------------------------------------------------------------------
 
     def drive(self, unit_id: int, to: tuple[float, float], seconds: float | None) -> None:
-        from dispatch.sim_calls import metres
-        from dispatch.simulator import SPEED_MS, Trip
+        from simulation.calls import metres
+        from simulation.simulator import SPEED_MS, Trip
 
         info = self.city.units[unit_id]
         frm = info["pos"]

@@ -3,7 +3,7 @@
 Everything that differs between a laptop, CI and production comes from the environment (`DATABASE_URL`,
 `DATABASE_OWNER_URL`, `REDIS_URL`, `SECRET_KEY`, `DEBUG`, `HTTPS`, `ALLOWED_HOSTS`, `PORT`, `DEMO_PASSWORD`).
 `make run` / `make test` fill `DATABASE_URL` and `REDIS_URL` with embedded services when they are unset
-(see `command_center/stack.py`).
+(see `devstack/stack.py`).
 """
 
 import os
@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-RUN_DIR = Path(os.environ.get("CC_RUN_DIR") or BASE_DIR / ".run")  # see command_center/stack.py
+RUN_DIR = Path(os.environ.get("CC_RUN_DIR") or BASE_DIR / ".run")  # see devstack/stack.py
 
 env = environ.Env()
 
@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "intel",
     "sentiment",
     "supervision",
+    "simulation",  # above the domain apps: it plays a day through their services (make run's demo mode)
 ]
 
 MIDDLEWARE = [

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from command_center import stack
+from devstack import bench as stack
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -66,7 +66,7 @@ def test_make_bench_passes_quick_and_the_names_on():
     out = subprocess.run(
         ["make", "-n", "bench", "QUICK=1", "ARGS=day sweep"], cwd=BENCH.parent, capture_output=True, text=True
     ).stdout
-    assert "command_center.stack bench --quick day sweep" in out
+    assert "devstack bench --quick day sweep" in out
     out = subprocess.run(["make", "-n", "bench", "QUICK=0"], cwd=BENCH.parent, capture_output=True, text=True).stdout
     assert "--quick" not in out
 
@@ -116,7 +116,7 @@ def test_redis_benchmark_is_pointed_at_the_same_redis_and_read(bench):
 
 def test_a_whole_day_on_the_curve_brings_the_days_incidents(bench):
     day = bench("day")
-    from dispatch.sim_calls import CallMaker, Station
+    from simulation.calls import CallMaker, Station
 
     stations = [Station(k, f"S{k}", 30.2 + k / 100, 120.1 + k / 100) for k in range(12)]
     codes = {"030100", "050100", "060100", "090100", "100200", "020500", "010100", "040100"}

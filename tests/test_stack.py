@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from command_center import stack
+from devstack import stack
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A `make run` killed with SIGKILL starts cleanly the next time, with all its data there.
 
-Runs the real runner (`python -m command_center.stack run`, what `make run` calls) with embedded
+Runs the real runner (`python -m devstack run`, what `make run` calls) with embedded
 PostgreSQL and Redis in a directory of its own (CC_RUN_DIR), and kills it: first the runner alone with
 SIGKILL (its web, ws, worker and beat are orphaned and keep the ports), then with SIGHUP (a closed terminal).
 """
@@ -60,7 +60,7 @@ class Run:
         self.ups = self.log().count("Command Center is up")
         log = (self.run_dir / "runner.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "command_center.stack", "run"],
+            [sys.executable, "-m", "devstack", "run"],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -90,9 +90,9 @@ class Run:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait(10)
-        clear = "from command_center import stack; stack.clear_orphans()"
+        clear = "from devstack import stack; stack.clear_orphans()"
         subprocess.run([sys.executable, "-c", clear], env=self.env, cwd=ROOT, check=False, timeout=60)
-        subprocess.run([sys.executable, "-m", "command_center.stack", "stop"], env=self.env, cwd=ROOT, check=False)
+        subprocess.run([sys.executable, "-m", "devstack", "stop"], env=self.env, cwd=ROOT, check=False)
 
     def log(self) -> str:
         path = self.run_dir / "runner.log"

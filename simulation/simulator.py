@@ -1,7 +1,7 @@
 """A live simulator that plays a realistic day of a command center through the service layer only.
 
 `manage.py simulate` runs it (demo only: refused where DEMO_ALLOWED=0). Calls arrive on the daily curve of
-sim_calls.py; the call-taker (the demo's `duty`) takes each one, then, as a real desk would, invalidates
+calls.py; the call-taker (the demo's `duty`) takes each one, then, as a real desk would, invalidates
 the misdials, diverts the partners' business, settles some on the phone and dispatches the rest to the
 nearest suitable unit (dispatch.selectors.recommend_for_incident), or to the station when no unit is
 free. Stations deliver and sign (most within 30 s, some late, a few return the order), units drive to the
@@ -56,14 +56,14 @@ from command_center import orgs
 from command_center.errors import Refused
 from command_center.models import Category, HandlingResult, Org, Person, Role
 from command_center.transitions import InvalidTransition
+from dispatch import selectors, services
+from dispatch.models import DispatchOrder, Unit
 from incidents import services as incident_services
 from incidents.models import Callback, Diversion, Incident, Satisfaction
 from incidents.models import State as IncidentState
 from incidents.transitions import OPEN_STATES
 
-from . import selectors, services
-from .models import DispatchOrder, Unit
-from .sim_calls import (
+from .calls import (
     CALLBACK_TEXT,
     DIVERT,
     FEEDBACK,
@@ -80,6 +80,7 @@ from .sim_calls import (
     type_of,
 )
 
+# Named as when the simulator lived in dispatch: logging configurations and log filters that name it keep working.
 log = logging.getLogger("dispatch.simulator")
 T = TypeVar("T")
 Story = Generator[float, None, None]  # yields the simulated seconds to wait before it goes on

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from dispatch.simulator import Simulator
+from simulation.simulator import Simulator
 
 
 def _start(value: str) -> datetime:
