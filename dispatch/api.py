@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,8 +22,8 @@ from command_center import orgs
 from command_center.api import OrgBriefSerializer
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Org
+from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents import selectors as incident_selectors
-from incidents.api import StrictSerializer
 
 from . import selectors, services
 from .models import LIVE_ORDER_STATES, DispatchOrder, Shift, Unit
@@ -164,21 +164,6 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 # --- Orders ---------------------------------------------------------------------------------------------
 
 
-class PersonBriefSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    name = serializers.CharField()
-
-
-@extend_schema_field(PersonBriefSerializer)
-class PersonBriefField(serializers.Field):
-    """A user as people read it: id, username, display name — never a phone number."""
-
-    def to_representation(self, user: Any) -> dict[str, Any]:
-        person = getattr(user, "person", None)
-        return {"id": user.pk, "username": user.get_username(), "name": str(person) if person else user.get_username()}
-
-
 class IncidentBriefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -224,10 +209,6 @@ class OrderSerializer(serializers.ModelSerializer[DispatchOrder]):
         if found is None:
             found = selectors.overdue_clocks([obj.pk])
         return sorted(found.get(obj.pk, []))
-
-
-class NoBodySerializer(StrictSerializer):
-    """No fields: an empty body (anything sent is refused as unknown)."""
 
 
 class OrderDoneSerializer(StrictSerializer):

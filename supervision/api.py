@@ -17,8 +17,7 @@ from rest_framework.response import Response
 from command_center import clocks
 from command_center.drf import Pagination
 from command_center.models import Deadline, Org
-from dispatch.api import NoBodySerializer, PersonBriefField
-from incidents.api import StrictSerializer
+from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents.selectors import visible_incidents
 from incidents.transitions import OPEN_STATES
 from intel.api import TaskSerializer
