@@ -54,3 +54,15 @@ def datetime_text(value: datetime | None) -> str | None:
         return None
     text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def drf_values(data: Any) -> Any:
+    """`data` with every time in it as DRF's DateTimeField renders it (datetime_text), through dicts and lists:
+    for a payload that an API answer gives as it is."""
+    if isinstance(data, datetime):
+        return datetime_text(data)
+    if isinstance(data, dict):
+        return {k: drf_values(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [drf_values(v) for v in data]
+    return data

@@ -4,6 +4,7 @@ services (403 for a wrong role, 409 for a move the state does not allow, 400 per
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -22,10 +23,16 @@ from command_center import orgs
 from command_center.api import OrgBriefSerializer
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Org
-from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
+from command_center.serializers import (
+    NoBodySerializer,
+    PersonBriefField,
+    StrictSerializer,
+    drf_values,
+    person_brief,
+)
 from incidents import selectors as incident_selectors
 
-from . import selectors, services
+from . import payloads, selectors, services
 from .models import LIVE_ORDER_STATES, DispatchOrder, Shift, Unit
 from .transitions import MANUAL_EVENTS, ORDER, UNIT, allowed_events
 
@@ -184,6 +191,12 @@ class UnitBriefSerializer(serializers.ModelSerializer[Unit]):
 
 
 class OrderSerializer(serializers.ModelSerializer[DispatchOrder]):
+    """An order as the API gives it: its payload (payloads.order_payload, the shape the pushes and the screens
+    read), with the unit and the people whole instead of by name and the incident's state, category name and
+    org beside its brief, plus what the API adds — the addressed org's name, the note and the reasons, the
+    actions allowed now and the broken clocks. The fields below describe it for the schema (and are DRF's
+    rendering of it); tests/dispatch/test_api_shape.py holds the two equal."""
+
     incident = IncidentBriefSerializer(read_only=True)
     unit = UnitBriefSerializer(read_only=True, allow_null=True)
     org_name = serializers.CharField(source="org.name", read_only=True)
@@ -209,6 +222,34 @@ class OrderSerializer(serializers.ModelSerializer[DispatchOrder]):
         if found is None:
             found = selectors.overdue_clocks([obj.pk])
         return sorted(found.get(obj.pk, []))
+
+    def to_representation(self, instance: DispatchOrder) -> dict[str, Any]:
+        o = instance
+        data = payloads.order_payload(o)
+        del data["unit_call_sign"]  # the API gives the unit whole
+        i = o.incident
+        incident = {**data["incident"], "state": i.state, "category_name": i.category.name, "org": i.org_id}
+        unit = payloads.unit_payload(o.unit) if o.unit is not None else None
+        data.update(
+            incident=_in_order(incident, IncidentBriefSerializer._declared_fields),
+            org_name=o.org.name,
+            unit=_in_order(unit, UnitBriefSerializer.Meta.fields, only=True) if unit is not None else None,
+            dispatcher=person_brief(o.dispatcher),
+            signed_by=person_brief(o.signed_by) if o.signed_by is not None else None,
+            note=o.note,
+            return_reason=o.return_reason,
+            cancel_reason=o.cancel_reason,
+            allowed=self.get_allowed(o),
+            overdue=self.get_overdue(o),
+        )
+        return drf_values(_in_order(data, self.Meta.fields))
+
+
+def _in_order(data: dict[str, Any], names: Iterable[str], *, only: bool = False) -> dict[str, Any]:
+    """`data` with `names` first, in that order (as the schema lists them); the rest after them, or left out
+    with `only`."""
+    first = {k: data[k] for k in names if k in data}
+    return first if only else {**first, **{k: v for k, v in data.items() if k not in first}}
 
 
 class OrderDoneSerializer(StrictSerializer):
