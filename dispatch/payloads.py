@@ -10,7 +10,7 @@ needs to act — instead of keeping a list of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from incidents.models import Incident
@@ -86,7 +86,7 @@ def incident_brief(i: Incident) -> dict[str, Any]:
     return {key: _read(i, column) for key, column in INCIDENT_BRIEF}
 
 
-def incident_brief_of_values(values: dict[str, Any]) -> dict[str, Any]:
+def incident_brief_of_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """The brief from a row of `.values(*INCIDENT_BRIEF_COLUMNS)`."""
     return {key: values[column] for key, column in INCIDENT_BRIEF}
 
@@ -99,7 +99,7 @@ def order_payload(o: DispatchOrder, incident: Incident | None = None) -> dict[st
     return payload
 
 
-def order_payload_of_values(values: dict[str, Any], brief: dict[str, Any]) -> dict[str, Any]:
+def order_payload_of_values(values: Mapping[str, Any], brief: dict[str, Any]) -> dict[str, Any]:
     """The same payload from a row of `.values(*ORDER_COLUMNS)` and its incident's brief."""
     payload = {key: values[column] for key, column in ORDER_FIELDS}
     payload["incident"] = brief
