@@ -190,13 +190,13 @@ class UnitBriefSerializer(serializers.ModelSerializer[Unit]):
         fields = ["id", "call_sign", "kind", "status", "ring_minutes", "lat", "lon", "position_at", "version"]
 
 
+# An order as the API gives it: its payload (payloads.order_payload, the shape the pushes and the screens read),
+# with the unit and the people whole instead of by name and the incident's state, category name and org beside
+# its brief, plus what the API adds — the addressed org's name, the note and the reasons, the actions allowed
+# now and the broken clocks (to_representation). The fields describe it for the schema, and are DRF's rendering
+# of it: tests/dispatch/test_api_shape.py holds the two equal. (A comment, not a docstring: drf-spectacular
+# would publish a docstring as the schema's description.)
 class OrderSerializer(serializers.ModelSerializer[DispatchOrder]):
-    """An order as the API gives it: its payload (payloads.order_payload, the shape the pushes and the screens
-    read), with the unit and the people whole instead of by name and the incident's state, category name and
-    org beside its brief, plus what the API adds — the addressed org's name, the note and the reasons, the
-    actions allowed now and the broken clocks. The fields below describe it for the schema (and are DRF's
-    rendering of it); tests/dispatch/test_api_shape.py holds the two equal."""
-
     incident = IncidentBriefSerializer(read_only=True)
     unit = UnitBriefSerializer(read_only=True, allow_null=True)
     org_name = serializers.CharField(source="org.name", read_only=True)

@@ -202,7 +202,7 @@ def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
 
 
 def board_units(user: Any) -> list[dict[str, Any]]:
-    """The units of the caller's area in the shape of their pushes (services.unit_payload); the org's name
+    """The units of the caller's area in the shape of their pushes (payloads.unit_payload); the org's name
     is in `orgs`."""
     rows = (
         selectors.visible_units(user)
