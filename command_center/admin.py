@@ -14,17 +14,25 @@ from . import tokens
 from .models import ApiToken, Category, Deadline, HandlingResult, Org, Person, SupervisionLevel
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
-    """For transition logs and other audit rows: view, never change or delete."""
+class ReadOnlyStateAdmin(admin.ModelAdmin):
+    """State changes go through services (API and pages); the admin shows, and edits no state field."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyStateAdmin):
+    """Rows that services write (the loop, supervision): the admin shows them and changes nothing."""
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+
+class AppendOnlyAdmin(ReadOnlyAdmin):
+    """For transition logs and other audit rows: view, never change or delete."""
 
 
 @admin.register(Org)

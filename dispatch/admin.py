@@ -3,8 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from command_center.admin import AppendOnlyAdmin
-from incidents.admin import ReadOnlyStateAdmin
+from command_center.admin import AppendOnlyAdmin, ReadOnlyStateAdmin
 
 from . import services
 from .models import DispatchOrder, OrderTransition, Shift, Unit, UnitTransition

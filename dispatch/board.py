@@ -18,7 +18,6 @@ through command_center.screens (supervision: `reminder:<id>` 催办 and `supervi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,9 +41,8 @@ from incidents import selectors as incident_selectors
 from incidents.models import Incident, RepeatCluster, State
 from incidents.transitions import OPEN_STATES
 
-from . import selectors
+from . import payloads, selectors
 from .models import LIVE_ORDER_STATES, DispatchOrder, Unit
-from .services import order_payload
 
 # Who may load which screen's state (pages check the same sets, see views.py).
 BOARD_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.SUPERVISOR, Role.ANALYST]
@@ -80,70 +78,45 @@ def _top_code(code: str) -> str:
 # --- Rows ------------------------------------------------------------------------------------------------
 
 
-def order_row(o: DispatchOrder, overdue: Iterable[str] = ()) -> dict[str, Any]:
-    """An order as the screens draw it: the push payload (so REST and pushes share one shape) plus the
-    addressed org's name and the clocks that broke and are not met yet."""
-    row = order_payload(o)
-    row["org_name"] = o.org.name
-    row["overdue"] = sorted(overdue)
-    return row
-
-
 def _unmet(qs: QuerySet[Deadline]) -> QuerySet[Deadline]:
     """Running clocks and broken ones not met since (a late signature meets a breached sign clock)."""
     return qs.filter(met_at__isnull=True, cancelled_at__isnull=True)
 
 
-def urgency(row: dict[str, Any]) -> tuple[int, int, str]:
-    """The queue's order: a broken clock first, then a running clock or a call still waiting for dispatch,
-    then the rest (scene cleared, self-handled, diverted); within each, by level (1 most urgent), then
-    oldest first. static/js/board.js sorts pushes with the same rule."""
-    if any(c["breached_at"] for c in row["clocks"]):
-        group = 0
-    elif row["clocks"] or row["state"] == State.RECEIVED:
-        group = 1
-    else:
-        group = 2
-    reported = row["reported_at"]
-    return group, row["level"], reported.isoformat() if isinstance(reported, datetime) else str(reported)
-
-
-# --- The board -------------------------------------------------------------------------------------------
-
-
-# An order's row as the board reads it: the columns of the push payload (services.order_payload), read as
-# plain values (model instances cost most of a large board's time). tests/dispatch/test_board.py holds the
-# two shapes equal.
-_ORDER_COLUMNS = (
-    "id", "incident_id", "org_id", "unit_id", "kind", "state", "version", "ring_minutes", "sent_at",
-    "delivered_at", "signed_at", "arrived_at", "done_at", "returned_at", "cancelled_at", "sign_due_at",
-    "arrive_due_at", "feedback_due_at",
-)  # fmt: skip
-_ORDER_NAMES = {
-    "unit_call_sign": F("unit__call_sign"),
-    "org_name": F("org__name"),
-    "dispatcher_name": F("dispatcher__username"),
-    "signed_by_name": F("signed_by__username"),
+# The queue's order, as data: the board ranks its rows by it when it loads (`urgency`), and the screens'
+# script (static/js/boardmodel.js) ranks them by the same table between loads, as pushes and time move them —
+# it reaches the page as JSON (views.py), so the two cannot drift. A row takes the first tier that holds for
+# it (a tier holds when any of its tests does: `clock` "breached", a clock broken and not met; `clock`
+# "running", any clock not met; `state`, the row's state is one of these), or ranks after them all (scene
+# cleared, self-handled, diverted). Within a tier, by the fields of `then`: level (1 most urgent), then the
+# oldest first.
+URGENCY: dict[str, Any] = {
+    "tiers": [
+        {"clock": "breached"},
+        {"clock": "running", "state": [State.RECEIVED.value]},  # a running clock, or a call waiting for dispatch
+    ],
+    "then": ["level", "reported_at"],
 }
 
 
-def _order_row(r: dict[str, Any], brief: dict[str, Any], overdue: Iterable[str]) -> dict[str, Any]:
-    return {
-        "id": r["id"],
-        "incident": brief,
-        "org": r["org_id"],
-        "unit": r["unit_id"],
-        "unit_call_sign": r["unit_call_sign"],
-        "kind": r["kind"],
-        "state": r["state"],
-        "version": r["version"],
-        "ring_minutes": r["ring_minutes"],
-        "dispatcher": r["dispatcher_name"],
-        "signed_by": r["signed_by_name"],
-        **{f: r[f] for f in _ORDER_COLUMNS[8:]},
-        "org_name": r["org_name"],
-        "overdue": sorted(overdue),
-    }
+def _tier_holds(tier: dict[str, Any], row: dict[str, Any]) -> bool:
+    clocks_ = row["clocks"]
+    return (
+        (tier.get("clock") == "breached" and any(c["breached_at"] for c in clocks_))
+        or (tier.get("clock") == "running" and bool(clocks_))
+        or row["state"] in tier.get("state", ())
+    )
+
+
+def urgency(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A row's place in the queue (URGENCY): its tier, then the fields of `then` (times as ISO text)."""
+    tiers = URGENCY["tiers"]
+    tier = next((n for n, t in enumerate(tiers) if _tier_holds(t, row)), len(tiers))
+    then = (row[f].isoformat() if isinstance(row[f], datetime) else row[f] for f in URGENCY["then"])
+    return (tier, *then)
+
+
+# --- The board -------------------------------------------------------------------------------------------
 
 
 def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
@@ -168,7 +141,7 @@ def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
         orders_qs.filter(incident_id__in=ids)
         .exclude(state=DispatchOrder.State.CANCELLED)
         .order_by("sent_at", "id")
-        .values(*_ORDER_COLUMNS, **_ORDER_NAMES)
+        .values(*payloads.ORDER_COLUMNS, "org__name")
     )
     incident_of_order = {o["id"]: o["incident_id"] for o in orders}
     ct_incident = ContentType.objects.get_for_model(Incident)
@@ -197,16 +170,12 @@ def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
         if is_order and d["breached_at"]:
             overdue[d["subject_id"]].append(d["kind"])
     names = _category_names()
-    briefs = {
-        i["id"]: {
-            "id": i["id"], "number": i["number"], "category": i["category_id"], "level": i["level"],
-            "address": i["address"], "lat": i["lat"], "lon": i["lon"],
-        }
-        for i in incidents
-    }  # fmt: skip
+    briefs = {i["id"]: payloads.incident_brief_of_values(i) for i in incidents}
     orders_by_incident: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for o in orders:
-        orders_by_incident[o["incident_id"]].append(_order_row(o, briefs[o["incident_id"]], overdue.get(o["id"], ())))
+        payload = payloads.order_payload_of_values(o, briefs[o["incident_id"]])
+        row = payloads.order_row(payload, org_name=o["org__name"], overdue=overdue.get(o["id"], ()))
+        orders_by_incident[o["incident_id"]].append(row)
     rows = []
     for i in incidents:
         rows.append(
@@ -233,7 +202,7 @@ def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
 
 
 def board_units(user: Any) -> list[dict[str, Any]]:
-    """The units of the caller's area in the shape of their pushes (services.unit_payload); the org's name
+    """The units of the caller's area in the shape of their pushes (payloads.unit_payload); the org's name
     is in `orgs`."""
     rows = (
         selectors.visible_units(user)
@@ -381,7 +350,7 @@ def inbox_state(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
     names = _category_names()
     rows = []
     for o in orders:
-        row = order_row(o, overdue.get(o.pk, ()))
+        row = payloads.order_row(payloads.order_payload(o), org_name=o.org.name, overdue=overdue.get(o.pk, ()))
         row["incident"].update(
             {
                 "state": o.incident.state,

@@ -42,6 +42,7 @@ from incidents.models import Incident
 from incidents.models import State as IncidentState
 
 from .models import LIVE_ORDER_STATES, DispatchOrder, Shift, Unit
+from .payloads import order_payload, unit_payload
 from .transitions import MANUAL_EVENTS, Event, UnitEvent, next_order_state, next_unit_status
 
 # Who may do what.
@@ -76,60 +77,7 @@ def _actor(actor: Any) -> Any:
     return actor if getattr(actor, "pk", None) else None
 
 
-# --- Payloads -------------------------------------------------------------------------------------------
-
-
-def unit_payload(u: Unit) -> dict[str, Any]:
-    return {
-        "id": u.pk,
-        "call_sign": u.call_sign,
-        "kind": u.kind,
-        "org": u.org_id,
-        "status": u.status,
-        "ring_minutes": u.ring_minutes,
-        "capabilities": list(u.capabilities),
-        "lat": u.lat,
-        "lon": u.lon,
-        "position_at": u.position_at,
-        "version": u.version,
-    }
-
-
-def order_payload(o: DispatchOrder, incident: Incident | None = None) -> dict[str, Any]:
-    """What boards and inboxes get: the order with enough of its incident to draw it — never the caller's
-    number or name."""
-    i = incident or o.incident
-    return {
-        "id": o.pk,
-        "incident": {
-            "id": i.pk,
-            "number": i.number,
-            "category": i.category_id,
-            "level": i.level,
-            "address": i.address,
-            "lat": i.lat,
-            "lon": i.lon,
-        },
-        "org": o.org_id,
-        "unit": o.unit_id,
-        "unit_call_sign": o.unit.call_sign if o.unit_id and o.unit else None,
-        "kind": o.kind,
-        "state": o.state,
-        "version": o.version,
-        "ring_minutes": o.ring_minutes,
-        "dispatcher": o.dispatcher.get_username(),
-        "signed_by": o.signed_by.get_username() if o.signed_by_id and o.signed_by else None,
-        "sent_at": o.sent_at,
-        "delivered_at": o.delivered_at,
-        "signed_at": o.signed_at,
-        "arrived_at": o.arrived_at,
-        "done_at": o.done_at,
-        "returned_at": o.returned_at,
-        "cancelled_at": o.cancelled_at,
-        "sign_due_at": o.sign_due_at,
-        "arrive_due_at": o.arrive_due_at,
-        "feedback_due_at": o.feedback_due_at,
-    }
+# --- Pushes ---------------------------------------------------------------------------------------------
 
 
 def _order_changed(o: DispatchOrder, event: str, incident: Incident | None = None) -> None:
@@ -567,13 +515,11 @@ __all__ = [
     "order_deliver",
     "order_dispatch",
     "order_done",
-    "order_payload",
     "order_return",
     "order_sign",
     "orders_cancel_for_merged",
     "register_clocks",
     "shift_add",
-    "unit_payload",
     "unit_report_position",
     "unit_report_positions",
     "unit_save_details",

@@ -23,6 +23,7 @@ from command_center import orgs, screens
 from command_center.models import HandlingResult, Role
 from incidents.models import State as IncidentState
 
+from .board import URGENCY
 from .models import DispatchOrder, Unit
 from .services import ORDER_CLOCKS
 
@@ -115,6 +116,7 @@ def _context(request: HttpRequest, screen: str | None = None) -> dict[str, Any]:
         "center_lon": lon,
         "org_name": person.org.name if person else "",
         "screen_labels": _labels(screen),
+        "urgency": URGENCY,  # the queue's order, which static/js/boardmodel.js ranks by (board.py)
     }
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from command_center.admin import AppendOnlyAdmin
+from command_center.admin import AppendOnlyAdmin, ReadOnlyStateAdmin
 
 from .models import (
     Callback,
@@ -14,16 +14,6 @@ from .models import (
     RepeatLink,
     SlaPolicy,
 )
-
-
-class ReadOnlyStateAdmin(admin.ModelAdmin):
-    """State changes go through services (API and pages); the admin shows, and edits no state field."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Incident)

@@ -4,14 +4,12 @@ and the partner's diversion inbox. Views check scope (404 outside it) and call s
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import django_filters
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -24,22 +22,12 @@ from rest_framework.response import Response
 from command_center import codes, exports, orgs
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, Deadline, HandlingResult, Org
+from command_center.serializers import StrictSerializer, datetime_text
 
 from . import selectors, services
 from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
 from .selectors import mask_phone, sees_phones
 from .transitions import INCIDENT, allowed_events
-
-
-class StrictSerializer(serializers.Serializer[Any]):
-    """Refuses fields it does not know (a typo must not be silently dropped)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({k: [_("Unknown field.")] for k in unknown})
-        return super().to_internal_value(data)
 
 
 class CategoryField(serializers.SlugRelatedField[Category]):
@@ -132,10 +120,10 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "narrative": i.narrative, "org": i.org_id, "org_name": i.org.name, "intake_org": i.intake_org_id,
             "state": i.state, "state_code": i.state_code, "allowed": self.get_allowed(i), "version": i.version,
             "merged_into": i.merged_into_id, "needs_rectification": i.needs_rectification,
-            "reported_at": _datetime(i.reported_at), "answered_at": _datetime(i.answered_at),
-            "intake_done_at": _datetime(i.intake_done_at), "dispatched_at": _datetime(i.dispatched_at),
-            "signed_at": _datetime(i.signed_at), "arrived_at": _datetime(i.arrived_at),
-            "scene_cleared_at": _datetime(i.scene_cleared_at), "closed_at": _datetime(i.closed_at),
+            "reported_at": datetime_text(i.reported_at), "answered_at": datetime_text(i.answered_at),
+            "intake_done_at": datetime_text(i.intake_done_at), "dispatched_at": datetime_text(i.dispatched_at),
+            "signed_at": datetime_text(i.signed_at), "arrived_at": datetime_text(i.arrived_at),
+            "scene_cleared_at": datetime_text(i.scene_cleared_at), "closed_at": datetime_text(i.closed_at),
         }  # fmt: skip
         request = self.context.get("request")
         # Masked unless the reader may see it: a serializer given no reader shows no number in full.
@@ -146,14 +134,6 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
 
 def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
-
-
-def _datetime(value: datetime | None) -> str | None:
-    """As DRF's DateTimeField renders it: ISO 8601 in the current time zone, UTC as 'Z'."""
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class FeedbackSerializer(StrictSerializer):
@@ -282,9 +262,9 @@ class PartnerIncidentSerializer(serializers.Serializer[Incident]):
             "state": d.state,
             "note": d.note,
             "result": d.result,
-            "pushed_at": _datetime(d.pushed_at),
-            "accepted_at": _datetime(d.accepted_at),
-            "finished_at": _datetime(d.finished_at),
+            "pushed_at": datetime_text(d.pushed_at),
+            "accepted_at": datetime_text(d.accepted_at),
+            "finished_at": datetime_text(d.finished_at),
             "version": d.version,
         }
 

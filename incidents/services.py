@@ -34,6 +34,7 @@ from .models import (
     SlaPolicy,
     State,
 )
+from .payloads import diversion_payload, incident_payload
 from .transitions import CLUSTER, Event, next_diversion_state, next_incident_state
 
 # Who may do what: the command center takes and closes calls; stations handle them.
@@ -85,29 +86,7 @@ def register_clocks() -> None:
     clocks.register(CLOCK_CALLBACK, label=_("Callback due"))
 
 
-# --- Payloads -------------------------------------------------------------------------------------------
-
-
-def incident_payload(i: Incident) -> dict[str, Any]:
-    """What boards get: enough to draw a row and a marker, never the caller's number (nor name).
-
-    A push goes to groups (an org and its ancestors), and every socket in a group gets the same message:
-    it cannot be masked per reader, and a group may hold people who must not read numbers (partners and
-    volunteers: selectors.MASKED_ROLES). So no push carries a number; a screen that needs one fetches the
-    incident over REST, which masks it per reader (selectors.sees_phones)."""
-    return {
-        "id": i.pk,
-        "number": i.number,
-        "state": i.state,
-        "version": i.version,
-        "category": i.category_id,
-        "level": i.level,
-        "address": i.address,
-        "lat": i.lat,
-        "lon": i.lon,
-        "org": i.org_id,
-        "reported_at": i.reported_at,
-    }
+# --- Pushes ---------------------------------------------------------------------------------------------
 
 
 def _changed(i: Incident, event: str) -> None:
@@ -608,10 +587,6 @@ def incident_mark_on_scene(*, incident_id: int, actor: Any, at: datetime | None 
 
 
 # --- Diversions (partner side) --------------------------------------------------------------------------
-
-
-def diversion_payload(d: Diversion) -> dict[str, Any]:
-    return {"id": d.pk, "incident": d.incident_id, "partner": d.partner_id, "state": d.state, "version": d.version}
 
 
 def _lock_diversion(diversion_id: int) -> Diversion:

@@ -6,8 +6,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from command_center.admin import AppendOnlyAdmin
-from incidents.admin import ReadOnlyStateAdmin
+from command_center.admin import AppendOnlyAdmin, ReadOnlyAdmin
 
 from .models import (
     Analysis,
@@ -21,11 +20,6 @@ from .models import (
     TaskReport,
     TaskTransition,
 )
-
-
-class ReadOnlyAdmin(ReadOnlyStateAdmin):
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class TaskDirectiveInline(admin.TabularInline):

@@ -26,8 +26,7 @@ from rest_framework.response import Response
 from command_center import exports, inputs, orgs
 from command_center.inputs import JSONParser, TooDeep
 from command_center.models import Org
-from dispatch.api import NoBodySerializer, PersonBriefField
-from incidents.api import StrictSerializer
+from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents.models import RepeatCluster
 
 from . import reports, selectors, services

@@ -24,6 +24,8 @@ from command_center import orgs
 from command_center.models import Deadline, Org
 
 from .models import OPEN_TASK_STATES, Analysis, Attachment, Directive, Task, TaskDirective
+from .payloads import task_payload
+from .transitions import RECIPIENT_ROLES
 
 TASK_CLOCK_PREFIX = "intel.task."
 
@@ -137,14 +139,12 @@ MAX_INBOX_TASKS = 200
 def inbox_tasks(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The `tasks` of the station inbox (GET /api/board/inbox/, contributed through command_center.screens):
     the tasks addressed to the caller's org and below it — never those it merely issued — that are open, or
-    closed (approved, withdrawn) today; newest first. Each row is the push payload (services.task_payload,
+    closed (approved, withdrawn) today; newest first. Each row is the push payload (payloads.task_payload,
     so pushes merge into it) plus what the station needs to act: the checklist (`actions`), the reviewer's
     last reason, the directives it carries with their content and files (`carried`), the broken clocks not
     yet met (`overdue`), and `can_act` — whether the caller may sign, start and report it (the recipient's own
     officers only)."""
     from django.utils import timezone
-
-    from .services import RECIPIENT_ROLES, task_payload
 
     local = timezone.localtime(now or timezone.now())
     since = local.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -63,9 +63,12 @@ from .models import (
     TaskDirective,
     TaskReport,
 )
+from .payloads import analysis_payload, directive_payload, task_payload
 from .reports import closure_data
 from .transitions import (
+    RECIPIENT_ROLES,
     REVIEW_EVENTS,
+    REVIEW_ROLES,
     STATION_EVENTS,
     Event,
     next_analysis_state,
@@ -78,10 +81,6 @@ log = logging.getLogger(__name__)
 # Who may do what.
 ANALYSIS_ROLES = [Role.ANALYST, Role.COMMANDER]
 ISSUE_ROLES = [Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER]  # issue, withdraw, govern a cluster
-# The recipient's own people sign, start and report (a station's officers; a county's duty officers when the
-# county is the recipient) — not someone above them on their behalf.
-RECIPIENT_ROLES = [Role.STATION_OFFICER, Role.DUTY_OFFICER, Role.COMMANDER]
-REVIEW_ROLES = [Role.SUPERVISOR]
 
 CLOCK_SIGN = "intel.task.sign"
 CLOCK_REPORT = "intel.task.report"
@@ -112,56 +111,7 @@ def clock_lengths(colour: str) -> tuple[int, int]:
     return int(row["sign_s"]), int(row["report_s"])
 
 
-# --- Payloads -------------------------------------------------------------------------------------------
-
-
-def task_payload(t: Task, directive_ids: Sequence[int] | None = None) -> dict[str, Any]:
-    """What boards and inboxes get: enough to draw a row and its countdowns."""
-    if directive_ids is None:
-        directive_ids = list(
-            TaskDirective.objects.filter(task=t, withdrawn_at__isnull=True)
-            .order_by("directive_id")
-            .values_list("directive_id", flat=True)
-        )
-    return {
-        "id": t.pk,
-        "org": t.org_id,
-        "org_name": t.org.name,
-        "title": t.title,
-        "colour": t.colour,
-        "subject": t.subject,
-        "state": t.state,
-        "version": t.version,
-        "directives": list(directive_ids),
-        "rework_count": t.rework_count,
-        "issued_at": t.issued_at,
-        "sign_due_at": t.sign_due_at,
-        "report_due_at": t.report_due_at,
-        "signed_at": t.signed_at,
-        "started_at": t.started_at,
-        "reported_at": t.reported_at,
-        "approved_at": t.approved_at,
-        "withdrawn_at": t.withdrawn_at,
-    }
-
-
-def directive_payload(d: Directive, recipient_ids: Sequence[int] | None = None) -> dict[str, Any]:
-    if recipient_ids is None:
-        recipient_ids = sorted(d.recipients.values_list("pk", flat=True))
-    return {
-        "id": d.pk,
-        "title": d.title,
-        "colour": d.colour,
-        "source": d.source,
-        "subject": d.subject,
-        "state": d.state,
-        "version": d.version,
-        "issuer_org": d.issuer_org_id,
-        "recipients": list(recipient_ids),
-        "issued_at": d.issued_at,
-        "closed_at": d.closed_at,
-        "withdrawn_at": d.withdrawn_at,
-    }
+# --- Pushes ---------------------------------------------------------------------------------------------
 
 
 def _org(pk: int) -> Org:
@@ -290,10 +240,6 @@ def analysis_create(
     log_transition(a, from_state="", to_state=a.state, event="create", actor=_actor(actor))
     realtime.broadcast_on_commit(a.org, "analysis.created", analysis_payload(a))
     return a
-
-
-def analysis_payload(a: Analysis) -> dict[str, Any]:
-    return {"id": a.pk, "title": a.title, "org": a.org_id, "state": a.state, "version": a.version}
 
 
 def _lock_analysis(analysis_id: int) -> Analysis:
@@ -884,7 +830,6 @@ __all__ = [
     "rectification_open",
     "register_clocks",
     "task_approve",
-    "task_payload",
     "task_report",
     "task_return",
     "task_sign",

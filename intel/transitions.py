@@ -8,6 +8,7 @@ self-loop in every open state: one table answers "may this happen now?" for ever
 
 from __future__ import annotations
 
+from command_center.models import Role
 from command_center.transitions import Table, allowed_events, next_state
 
 from .models import Analysis, Directive, Task
@@ -47,6 +48,10 @@ TASK: Table = {
 # What the station does (sign, start, report) and what the reviewer does (approve, return).
 STATION_EVENTS = [Event.SIGN, Event.START, Event.REPORT]
 REVIEW_EVENTS = [Event.APPROVE, Event.RETURN]
+# And who: the recipient's own people sign, start and report (a station's officers; a county's duty officers
+# when the county is the recipient) — not someone above them on their behalf; supervisors review.
+RECIPIENT_ROLES = [Role.STATION_OFFICER, Role.DUTY_OFFICER, Role.COMMANDER]
+REVIEW_ROLES = [Role.SUPERVISOR]
 
 D = Directive.State
 
@@ -79,7 +84,9 @@ def next_analysis_state(state: str, event: str) -> str:
 __all__ = [
     "ANALYSIS",
     "DIRECTIVE",
+    "RECIPIENT_ROLES",
     "REVIEW_EVENTS",
+    "REVIEW_ROLES",
     "STATION_EVENTS",
     "TASK",
     "Event",

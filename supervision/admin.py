@@ -3,7 +3,7 @@ the API; the admin shows them and changes nothing."""
 
 from django.contrib import admin
 
-from intel.admin import ReadOnlyAdmin
+from command_center.admin import ReadOnlyAdmin
 
 from .models import Reminder, SupervisionOrder, Watch
 

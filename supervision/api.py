@@ -17,29 +17,20 @@ from rest_framework.response import Response
 from command_center import clocks
 from command_center.drf import Pagination
 from command_center.models import Deadline, Org
-from dispatch.api import NoBodySerializer, PersonBriefField
-from incidents.api import StrictSerializer
+from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents.selectors import visible_incidents
-from incidents.transitions import OPEN_STATES
 from intel.api import TaskSerializer
 from intel.models import OPEN_TASK_STATES, Task
 from intel.selectors import overdue_clocks, visible_tasks
 
 from . import selectors, services
 from .models import Reminder, SupervisionOrder, Watch
+from .payloads import TaskBriefSerializer, WatchSerializer
 
 
 def _subtree(qs: QuerySet[Any], org_id: int, field: str) -> QuerySet[Any]:
     org = Org.objects.filter(pk=org_id).first()
     return qs.filter(**{f"{field}__path__startswith": org.path}) if org else qs.none()
-
-
-class TaskBriefSerializer(serializers.ModelSerializer[Task]):
-    org_name = serializers.CharField(source="org.name", read_only=True)
-
-    class Meta:
-        model = Task
-        fields = ["id", "title", "colour", "state", "version", "org", "org_name", "sign_due_at", "report_due_at"]
 
 
 # --- Reminders ------------------------------------------------------------------------------------------
@@ -150,32 +141,6 @@ class SupervisionOrderViewSet(
 
 
 # --- Watch list -----------------------------------------------------------------------------------------
-
-
-class WatchIncidentSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    number = serializers.CharField()
-    state = serializers.CharField()
-    address = serializers.CharField()
-    org = serializers.IntegerField(source="org_id")
-
-
-class WatchSerializer(serializers.ModelSerializer[Watch]):
-    task = TaskBriefSerializer(read_only=True, allow_null=True)
-    incident = WatchIncidentSerializer(read_only=True, allow_null=True)
-    org_name = serializers.CharField(source="org.name", read_only=True)
-    by = PersonBriefField(read_only=True)
-    closed = serializers.SerializerMethodField(help_text="The subject closed: it leaves the board.")
-
-    class Meta:
-        model = Watch
-        fields = ["id", "task", "incident", "org", "org_name", "by", "by_org", "note", "created_at", "ended_at",
-                  "closed"]  # fmt: skip
-
-    def get_closed(self, obj: Watch) -> bool:
-        if obj.task is not None:
-            return obj.task.state not in OPEN_TASK_STATES
-        return obj.incident is not None and obj.incident.state not in OPEN_STATES
 
 
 class WatchCreateSerializer(StrictSerializer):

@@ -21,6 +21,7 @@ from intel.models import OPEN_TASK_STATES, Directive, Task
 from intel.selectors import visible_tasks
 
 from .models import Reminder, SupervisionOrder, Watch
+from .payloads import WatchSerializer, reminder_payload
 
 
 def visible_reminders(user: Any) -> QuerySet[Reminder]:
@@ -132,10 +133,8 @@ def _unmet_deadline() -> Q:
 def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The inbox's `reminders`: 催办 and 督办 (level 2) addressed to the caller's org and below it, on tasks
     still open, not yet acknowledged or sent today; newest first. Each row is the push payload
-    (services.reminder_payload) plus `can_ack`: whether the caller may acknowledge it (the recipient's own
+    (payloads.reminder_payload) plus `can_ack`: whether the caller may acknowledge it (the recipient's own
     people)."""
-    from .services import reminder_payload
-
     local = timezone.localtime(now or timezone.now())
     since = local.replace(hour=0, minute=0, second=0, microsecond=0)
     person = orgs.person_of(user)
@@ -214,7 +213,5 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
 def board_watch(user: Any) -> list[dict[str, Any]]:
     """The board's `watch`: the watch list (盯办) of the caller's area whose subjects are still open, newest
     first, in the shape of GET /api/watch/ (the board fetches that list when a watch is added or ended)."""
-    from .api import WatchSerializer
-
     qs = open_watches(visible_watches(user)).select_related("task__org", "incident", "org", "by__person", "by_org")
     return list(WatchSerializer(qs[:MAX_BOARD_ALERTS], many=True).data)

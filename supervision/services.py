@@ -36,6 +36,7 @@ from intel import services as loop
 from intel.models import OPEN_TASK_STATES, Task
 
 from .models import Reminder, SupervisionOrder, Watch
+from .payloads import order_payload, reminder_payload, watch_payload
 
 log = logging.getLogger(__name__)
 
@@ -50,54 +51,6 @@ def levels() -> list[SupervisionLevel]:
 
 def escalate_after(colour: str) -> timedelta:
     return timedelta(seconds=int(settings.SUPERVISION_ESCALATE_AFTER_S[colour]))
-
-
-# --- Payloads -------------------------------------------------------------------------------------------
-
-
-def reminder_payload(r: Reminder) -> dict[str, Any]:
-    """What inboxes and boards get: enough to show the reminder without a read (names included)."""
-    return {
-        "id": r.pk,
-        "level": r.level,
-        "recipient": r.recipient_id,
-        "recipient_name": r.recipient.name,
-        "task": r.task_id,
-        "task_title": r.task.title if r.task is not None else "",
-        "deadline": r.deadline_id,
-        "clock": r.deadline.kind,
-        "text": r.text,
-        "created_at": r.created_at,
-        "acknowledged_at": r.acknowledged_at,
-    }
-
-
-def order_payload(o: SupervisionOrder) -> dict[str, Any]:
-    return {
-        "id": o.pk,
-        "task": o.task_id,
-        "task_title": o.task.title,
-        "org": o.org_id,
-        "org_name": o.org.name,
-        "level": {"code": o.level.code, "rank": o.level.rank, "name": o.level.name},
-        "deadline": o.deadline_id,
-        "clock": o.deadline.kind,
-        "reason": o.reason,
-        "created_at": o.created_at,
-    }
-
-
-def watch_payload(w: Watch) -> dict[str, Any]:
-    return {
-        "id": w.pk,
-        "task": w.task_id,
-        "incident": w.incident_id,
-        "org": w.org_id,
-        "by_org": w.by_org_id,
-        "note": w.note,
-        "created_at": w.created_at,
-        "ended_at": w.ended_at,
-    }
 
 
 # --- Escalation (called by the sweep) -------------------------------------------------------------------

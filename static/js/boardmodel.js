@@ -5,8 +5,8 @@
 // The rules mirror dispatch/board.py, so a reload and a stream of pushes give the same picture:
 // - an order's running clock follows its state: sent/delivered → sign, signed → arrive, arrived → report
 //   back; `overdue` lists its clocks that broke and are not met yet (order.overdue, deadlines.breached);
-// - the queue: a broken clock first, then a running clock or a call waiting for dispatch, then the rest;
-//   within each by level (1 first), then oldest first;
+// - the queue's order is not written here: the page carries it as data (#board-urgency, dispatch/board.py
+//   URGENCY, by which the server ranks the rows it sends), and `urgency` reads it;
 // - alerts are keyed `breach:<deadline>`, `returned:<order>`, `repeat:<cluster>`; a breach leaves the
 //   strip when its clock is met (the order moved past it);
 // - the loop's alerts (supervision): `reminder:<id>` (催办) and `supervision:<id>` (督办), each `covers`
@@ -36,7 +36,14 @@
   // A station's act meets the escalation clock that a reminder started.
   const TASK_ACTS = ["task.signed", "task.started", "task.reported", "task.approved", "task.withdrawn"];
 
+  // The queue's tiers and tie-breaks, from the page (dispatch/board.py URGENCY).
+  function readUrgency() {
+    const u = CCLive.readJson("board-urgency");
+    return { tiers: u.tiers || [], then: u.then || [] };
+  }
+
   function create() {
+    const URGENCY = readUrgency();
     const m = {
       incidents: new Map(),
       units: new Map(),
@@ -89,10 +96,21 @@
       return out;
     };
 
+    // [tier, ...the fields of `then`]: the first tier that holds for the row (any of its tests), or after
+    // them all; times (ISO text) compare as instants.
     m.urgency = function (inc) {
       const cs = m.clocksOf(inc);
-      const group = cs.some(function (c) { return c.breached; }) ? 0 : (cs.length || inc.state === "received" ? 1 : 2);
-      return [group, inc.level, Date.parse(inc.reported_at) || 0];
+      function holds(tier) {
+        return (tier.clock === "breached" && cs.some(function (c) { return c.breached; })) ||
+          (tier.clock === "running" && cs.length > 0) ||
+          (tier.state || []).indexOf(inc.state) >= 0;
+      }
+      let tier = URGENCY.tiers.findIndex(holds);
+      if (tier < 0) tier = URGENCY.tiers.length;
+      return [tier].concat(URGENCY.then.map(function (f) {
+        const v = inc[f];
+        return typeof v === "string" ? (Date.parse(v) || 0) : v;
+      }));
     };
 
     m.queue = function () {

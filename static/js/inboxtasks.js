@@ -18,7 +18,7 @@
     "intel.task.report": ["signed", "in_progress", "returned"],
     "intel.task.escalate": ["issued", "signed", "in_progress", "returned"],
   };
-  // Fields of a push (intel services.task_payload) and of an action's answer that replace the row's.
+  // Fields of a push (intel payloads.task_payload) and of an action's answer that replace the row's.
   const PAYLOAD = ["org", "org_name", "title", "colour", "subject", "state", "version", "rework_count", "issued_at",
     "sign_due_at", "report_due_at", "signed_at", "started_at", "reported_at", "approved_at", "withdrawn_at"];
   // Pushes that bring what a payload does not carry (the content, the reviewer's reason): reload the inbox.
