@@ -88,7 +88,9 @@ def register(name: str, *, label: str, on_breach: BreachHandler | None = None) -
     """Name a clock kind ("dispatch.sign") and what happens on breach (besides recording and pushing it).
 
     `on_breach` runs inside the sweep's transaction: it may write (start an escalation clock, open a
-    reminder row) and queue pushes, and it must not call outside services directly.
+    reminder row) and queue pushes, and it must not call outside services directly. What it returns
+    (what it read about the subject) is handed to the kind's listeners as `Breach.facts`. Registering a
+    kind again replaces its label and handler and keeps its listeners.
     """
     kind = ClockKind(name=name, label=label, on_breach=on_breach)
     _registry[name] = kind
