@@ -1,17 +1,22 @@
 """Clocks: deadlines that live in the database, and the sweep that marks them breached.
 
 Apps name their clock kinds with `register()` (in AppConfig.ready) and say what happens on a breach.
-Services call `start()`, `meet()` and `cancel()` inside the transaction that changes the subject, so a
-clock is never left running after its reason is gone. `sweep()` runs every `CLOCK_SWEEP_INTERVAL_S`
-(0.5 s; Celery beat → worker); `tasks.sweep_deadlines` wraps it.
+An app above the owner adds to a breach with `listen()` (supervision escalates the loop's task clocks)
+without re-registering the kind, in either order. Services call `start()`, `meet()` and `cancel()` inside
+the transaction that changes the subject, so a clock is never left running after its reason is gone.
+`sweep()` runs every `CLOCK_SWEEP_INTERVAL_S` (0.5 s; Celery beat → worker); `tasks.sweep_deadlines` wraps
+it. The read side: `unmet()` (running or broken, not yet met or cancelled), `overdue(model, ids)` and
+`overdue_ids(model)` (subjects with a broken clock still awaited), `unmet_q(relation)` for a model that
+points at its deadline.
 
 Exactly-once breach, step by step (safe with any number of sweepers):
 1. In one transaction, claim up to `batch` open rows with `due_at <= now`, ordered by due time, with
    `SELECT … FOR UPDATE SKIP LOCKED`: a row another sweeper holds is skipped, never waited for.
-2. Mark them all breached in one UPDATE; then, for each row, run the kind's `on_breach` in a savepoint.
-3. If `on_breach` raises, the savepoint rolls back what it wrote, the row's breach is undone and the row
-   is pushed forward (`due_at += backoff`, `attempts += 1`, `last_error`) so a poison row cannot wedge
-   the sweep or block the rows behind it.
+2. Mark them all breached in one UPDATE; then, for each row, in one savepoint, run the kind's `on_breach`
+   (the owner's), then its listeners in the order they were added, each given the same `Breach`.
+3. If any of them raises, the savepoint rolls back what all of them wrote, the row's breach is undone and
+   the row is pushed forward (`due_at += backoff`, `attempts += 1`, `last_error`) so a poison row cannot
+   wedge the sweep or block the rows behind it; the retry runs the owner and every listener again.
 4. Commit. Only now are pushes sent (`broadcast_on_commit`). A row committed as breached is no longer
    open, so no later sweep can see it again.
 5. When the push went out, the rows get `pushed_at`. A breach still unpushed 5 s after it was recorded (the
@@ -25,7 +30,7 @@ import contextlib
 import logging
 import traceback
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -37,11 +42,29 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import heartbeat, realtime
-from .models import Deadline, Org
+from .models import Deadline, DeadlineQuerySet, Org
+from .models import unmet_q as unmet_q  # the condition behind unmet(), for a relation ("deadline"): one place
 
 log = logging.getLogger(__name__)
 
-BreachHandler = Callable[[Deadline], None]
+# The owner's handler of a breach. What it returns (what it read about the subject, or None) reaches the
+# listeners as `Breach.facts`, so they need not read it again.
+BreachHandler = Callable[[Deadline], object]
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One breach as a listener sees it: the deadline, marked breached, and the facts its kind's owner
+    returned from `on_breach` (None when it returned nothing or has no handler). A listener narrows `facts`
+    with isinstance and reads for itself when they are not what it expects."""
+
+    deadline: Deadline
+    facts: object = None
+
+
+BreachListener = Callable[[Breach], None]
+# Which kinds a listener hears: one kind's name, None for every kind, or a predicate on the kind's name.
+KindMatch = str | Callable[[str], bool] | None
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,9 @@ class ClockKind:
 
 
 _registry: dict[str, ClockKind] = {}
+# Kept apart from the kinds and matched at breach time: a listener may be added before or after its kind
+# is registered (INSTALLED_APPS order does not matter), and registering a kind again keeps its listeners.
+_listeners: list[tuple[KindMatch, BreachListener]] = []
 
 
 class UnknownClockKind(KeyError):
@@ -62,11 +88,39 @@ def register(name: str, *, label: str, on_breach: BreachHandler | None = None) -
     """Name a clock kind ("dispatch.sign") and what happens on breach (besides recording and pushing it).
 
     `on_breach` runs inside the sweep's transaction: it may write (start an escalation clock, open a
-    reminder row) and queue pushes, and it must not call outside services directly.
+    reminder row) and queue pushes, and it must not call outside services directly. What it returns
+    (what it read about the subject) is handed to the kind's listeners as `Breach.facts`. Registering a
+    kind again replaces its label and handler and keeps its listeners.
     """
     kind = ClockKind(name=name, label=label, on_breach=on_breach)
     _registry[name] = kind
     return kind
+
+
+def listen(kinds: KindMatch, listener: BreachListener) -> None:
+    """Also run `listener(breach)` on every breach of `kinds` (a name, None for every kind, or a predicate on
+    the name): how an app above a kind's owner adds its escalation without the owner importing it.
+
+    Listeners run after the owner's `on_breach`, in the order they were added, in the same savepoint and
+    under the same rules (they may write and queue pushes; one raising rolls back the whole row's
+    escalation, which the sweep retries). Idempotent, for an AppConfig.ready that runs twice: pass a
+    module-level predicate, not a new lambda each time.
+    """
+    if (kinds, listener) not in _listeners:
+        _listeners.append((kinds, listener))
+
+
+def listeners(kind_name: str) -> list[BreachListener]:
+    """The listeners of a kind's breaches, in the order they were added."""
+    return [fn for match, fn in _listeners if _hears(match, kind_name)]
+
+
+def _hears(match: KindMatch, kind_name: str) -> bool:
+    if match is None:
+        return True
+    if isinstance(match, str):
+        return match == kind_name
+    return match(kind_name)
 
 
 def kind(name: str) -> ClockKind:
@@ -101,9 +155,8 @@ def meet(subject: models.Model, kind_name: str, *, at: datetime | None = None) -
 
     Returns how many clocks were met.
     """
-    return Deadline.objects.filter(
-        **_subject_filter(subject), kind=kind_name, met_at__isnull=True, cancelled_at__isnull=True
-    ).update(met_at=at or timezone.now())
+    qs = Deadline.objects.unmet().filter(**_subject_filter(subject), kind=kind_name)
+    return qs.update(met_at=at or timezone.now())
 
 
 def cancel(subject: models.Model, kind_name: str | None = None, *, breached: bool = False) -> int:
@@ -111,7 +164,7 @@ def cancel(subject: models.Model, kind_name: str | None = None, *, breached: boo
 
     `breached=True` also closes clocks that broke and were never met (their breach stays recorded): the
     subject itself is gone, so nothing will ever meet them and they must leave the lists of open breaches."""
-    qs = Deadline.objects.filter(**_subject_filter(subject), met_at__isnull=True, cancelled_at__isnull=True)
+    qs = Deadline.objects.unmet().filter(**_subject_filter(subject))
     if not breached:
         qs = qs.filter(breached_at__isnull=True)
     if kind_name is not None:
@@ -121,6 +174,39 @@ def cancel(subject: models.Model, kind_name: str | None = None, *, breached: boo
 
 def open_for(subject: models.Model) -> models.QuerySet[Deadline]:
     return Deadline.objects.open().filter(**_subject_filter(subject))
+
+
+# --- Reads ----------------------------------------------------------------------------------------------
+
+
+def unmet() -> DeadlineQuerySet:
+    """Clocks not met and not cancelled: running, or broken and still awaited (`.breached()` for those)."""
+    return Deadline.objects.unmet()
+
+
+def _overdue_of(model: type[models.Model], prefix: str) -> DeadlineQuerySet:
+    qs = Deadline.objects.unmet().breached().filter(subject_type=ContentType.objects.get_for_model(model))
+    return qs.filter(kind__startswith=prefix) if prefix else qs
+
+
+def overdue(model: type[models.Model], ids: Iterable[int], *, prefix: str = "") -> dict[int, list[str]]:
+    """For a page of `model` rows: {id: [kind, …]} of their clocks that broke and were not met since (one
+    query; rows without one are absent). `prefix` keeps to kinds named so ("intel.task.")."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    found: dict[int, list[str]] = defaultdict(list)
+    for subject_id, kind_name in (
+        _overdue_of(model, prefix).filter(subject_id__in=ids).values_list("subject_id", "kind")
+    ):
+        found[subject_id].append(kind_name)
+    return dict(found)
+
+
+def overdue_ids(model: type[models.Model], *, prefix: str = "") -> models.QuerySet[Deadline, Any]:
+    """Subquery of the ids of `model` rows with a clock that broke and was not met since (an `overdue`
+    filter: `qs.filter(pk__in=clocks.overdue_ids(Task))`)."""
+    return _overdue_of(model, prefix).values("subject_id")
 
 
 def deadline_payload(d: Deadline) -> dict[str, Any]:
@@ -170,12 +256,13 @@ def _sweep_batch(now: datetime, batch: int) -> tuple[int, int]:
     for row in rows:
         row.breached_at = now
         k = _registry.get(row.kind)
+        heard = listeners(row.kind) if k is not None else []
         if k is None:
             log.warning("clocks: breach of unregistered kind %r (deadline %s)", row.kind, row.pk)
-        elif k.on_breach is not None:
+        elif k.on_breach is not None or heard:
             try:
                 with transaction.atomic():
-                    k.on_breach(row)
+                    _escalate(k, row, heard)
             except Exception as exc:
                 row.breached_at = None
                 row.attempts += 1
@@ -190,6 +277,14 @@ def _sweep_batch(now: datetime, batch: int) -> tuple[int, int]:
         by_org[row.org_id].append(deadline_payload(row))
     _push_breaches(by_org)
     return breached, len(rows)
+
+
+def _escalate(k: ClockKind, row: Deadline, heard: list[BreachListener]) -> None:
+    """The owner's handler, then each listener with the facts it returned (inside the row's savepoint)."""
+    facts = k.on_breach(row) if k.on_breach is not None else None
+    breach = Breach(deadline=row, facts=facts)
+    for listener in heard:
+        listener(breach)
 
 
 def _push_breaches(by_org: dict[int, list[dict[str, Any]]]) -> None:

@@ -267,12 +267,26 @@ class SupervisionLevel(models.Model):
 # --- Clocks ---------------------------------------------------------------------------------------------
 
 
+def unmet_q(relation: str = "") -> Q:
+    """Not met and not cancelled (running, or broken and still awaited), as a condition. `relation` names the
+    path from another model to its deadline ("deadline" from a reminder), so every query says it one way."""
+    prefix = f"{relation}__" if relation else ""
+    return Q(**{f"{prefix}met_at__isnull": True, f"{prefix}cancelled_at__isnull": True})
+
+
 class DeadlineQuerySet(models.QuerySet["Deadline"]):
     def open(self) -> DeadlineQuerySet:
-        return self.filter(met_at__isnull=True, cancelled_at__isnull=True, breached_at__isnull=True)
+        return self.filter(OPEN)  # the partial index's own condition
 
     def due(self, now: object) -> DeadlineQuerySet:
         return self.open().filter(due_at__lte=now)
+
+    def unmet(self) -> DeadlineQuerySet:
+        """Running clocks and broken ones not met since (a late signature meets a breached sign clock)."""
+        return self.filter(unmet_q())
+
+    def breached(self) -> DeadlineQuerySet:
+        return self.filter(breached_at__isnull=False)
 
 
 OPEN = Q(met_at__isnull=True, cancelled_at__isnull=True, breached_at__isnull=True)

@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import orgs
+from command_center import clocks, orgs
 from command_center.api import OrgBriefSerializer
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Org
@@ -220,7 +220,7 @@ class OrderSerializer(serializers.ModelSerializer[DispatchOrder]):
     def get_overdue(self, obj: DispatchOrder) -> list[str]:
         found = self.context.get("overdue")
         if found is None:
-            found = selectors.overdue_clocks([obj.pk])
+            found = clocks.overdue(DispatchOrder, [obj.pk])
         return sorted(found.get(obj.pk, []))
 
     def to_representation(self, instance: DispatchOrder) -> dict[str, Any]:
@@ -315,7 +315,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         qs = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(qs)
         rows = list(page if page is not None else qs)
-        context = {**self.get_serializer_context(), "overdue": selectors.overdue_clocks([o.pk for o in rows])}
+        context = {**self.get_serializer_context(), "overdue": clocks.overdue(DispatchOrder, [o.pk for o in rows])}
         data = OrderSerializer(rows, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 

@@ -29,14 +29,13 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Q,
-    QuerySet,
     Value,
 )
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from command_center import clocks, codes, orgs, realtime, screens
-from command_center.models import Deadline, Org, Role
+from command_center.models import Org, Role
 from incidents import selectors as incident_selectors
 from incidents.models import Incident, RepeatCluster, State
 from incidents.transitions import OPEN_STATES
@@ -76,11 +75,6 @@ def _top_code(code: str) -> str:
 
 
 # --- Rows ------------------------------------------------------------------------------------------------
-
-
-def _unmet(qs: QuerySet[Deadline]) -> QuerySet[Deadline]:
-    """Running clocks and broken ones not met since (a late signature meets a breached sign clock)."""
-    return qs.filter(met_at__isnull=True, cancelled_at__isnull=True)
 
 
 # The queue's order, as data: the board ranks its rows by it when it loads (`urgency`), and the screens'
@@ -146,7 +140,7 @@ def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
     incident_of_order = {o["id"]: o["incident_id"] for o in orders}
     ct_incident = ContentType.objects.get_for_model(Incident)
     ct_order = ContentType.objects.get_for_model(DispatchOrder)
-    deadlines = orgs.restrict(_unmet(Deadline.objects.all()), user).filter(
+    deadlines = orgs.restrict(clocks.unmet(), user).filter(
         Q(subject_type=ct_incident, subject_id__in=ids)
         | Q(subject_type=ct_order, subject_id__in=list(incident_of_order))
     )
@@ -223,9 +217,7 @@ def board_orgs(user: Any) -> list[dict[str, Any]]:
 
 def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
     rows = list(
-        orgs.restrict(_unmet(Deadline.objects.filter(breached_at__isnull=False)), user)
-        .select_related("org")
-        .order_by("-breached_at", "-id")[:limit]
+        orgs.restrict(clocks.unmet().breached(), user).select_related("org").order_by("-breached_at", "-id")[:limit]
     )
     ct_incident = ContentType.objects.get_for_model(Incident)
     ct_order = ContentType.objects.get_for_model(DispatchOrder)
@@ -346,7 +338,7 @@ def inbox_state(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         .order_by("-sent_at", "-id")[:MAX_INBOX_ORDERS]
     )
     orders = list(qs)
-    overdue = selectors.overdue_clocks([o.pk for o in orders])
+    overdue = clocks.overdue(DispatchOrder, [o.pk for o in orders])
     names = _category_names()
     rows = []
     for o in orders:
@@ -442,7 +434,7 @@ def board_stats(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
     ]
     open_count = incident_selectors.visible_incidents(user).filter(state__in=OPEN_STATES).count()
     breaches = _breach_alerts(user, limit=20)
-    breach_count = orgs.restrict(_unmet(Deadline.objects.filter(breached_at__isnull=False)), user).count()
+    breach_count = orgs.restrict(clocks.unmet().breached(), user).count()
     units = dict(selectors.visible_units(user).values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     return {
         "seq": seq,

@@ -1,21 +1,20 @@
-"""Reads that are more than a filter: unit recommendation, who is on duty, the commander of the day, the
-clocks of a page of orders. Every query that returns units, orders or shifts goes through `orgs.restrict`.
+"""Reads that are more than a filter: unit recommendation, who is on duty, the commander of the day (the
+clocks of a page of orders: `clocks.overdue(DispatchOrder, ids)`). Every query that returns units, orders or
+shifts goes through `orgs.restrict`.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from command_center import orgs
-from command_center.models import Deadline, Org
+from command_center.models import Org
 from incidents.models import Incident
 from incidents.selectors import EARTH_M, command_center_of, distance_m
 
@@ -214,27 +213,6 @@ def commander_of_day(org: Org, *, at: datetime | None = None) -> Shift | None:
         .order_by("-starts_at", "-id")
         .first()
     )
-
-
-# --- Orders' clocks -------------------------------------------------------------------------------------
-
-
-def overdue_clocks(order_ids: list[int]) -> dict[int, list[str]]:
-    """For a page of orders: the kinds of their clocks that broke and were not met since."""
-    if not order_ids:
-        return {}
-    ct = ContentType.objects.get_for_model(DispatchOrder)
-    rows = Deadline.objects.filter(
-        subject_type=ct,
-        subject_id__in=order_ids,
-        breached_at__isnull=False,
-        met_at__isnull=True,
-        cancelled_at__isnull=True,
-    ).values_list("subject_id", "kind")
-    out: dict[int, list[str]] = defaultdict(list)
-    for sid, kind in rows:
-        out[sid].append(kind)
-    return dict(out)
 
 
 def incidents_held_by(org: Org) -> QuerySet[Any]:

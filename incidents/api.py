@@ -8,7 +8,7 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
@@ -19,9 +19,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import codes, exports, orgs
+from command_center import clocks, codes, exports, orgs
 from command_center.inputs import WindowDateTimeField
-from command_center.models import Category, Deadline, HandlingResult, Org
+from command_center.models import Category, HandlingResult, Org
 from command_center.serializers import StrictSerializer, datetime_text
 
 from . import selectors, services
@@ -292,17 +292,8 @@ class IncidentFilter(django_filters.FilterSet):
         return qs.filter(org__path__startswith=org.path) if org else qs.none()
 
     def filter_overdue(self, qs: QuerySet[Incident], name: str, value: bool) -> QuerySet[Incident]:
-        from django.contrib.contenttypes.models import ContentType
-
-        ct = ContentType.objects.get_for_model(Incident)
-        late = Deadline.objects.filter(
-            subject_type=ct,
-            subject_id=OuterRef("pk"),
-            breached_at__isnull=False,
-            met_at__isnull=True,
-            cancelled_at__isnull=True,
-        )
-        return qs.filter(Exists(late)) if value else qs.exclude(Exists(late))
+        late = clocks.overdue_ids(Incident)
+        return qs.filter(pk__in=late) if value else qs.exclude(pk__in=late)
 
     def filter_repeat(self, qs: QuerySet[Incident], name: str, value: bool) -> QuerySet[Incident]:
         cond = Q(links__isnull=False) | Q(linked__isnull=False) | Q(clusters__isnull=False)

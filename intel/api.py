@@ -23,7 +23,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import exports, inputs, orgs
+from command_center import clocks, exports, inputs, orgs
 from command_center.inputs import JSONParser, TooDeep
 from command_center.models import Org
 from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
@@ -485,7 +485,7 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
     def get_overdue(self, obj: Task) -> list[str]:
         found = self.context.get("overdue")
         if found is None:
-            found = selectors.overdue_clocks([obj.pk])
+            found = clocks.overdue(Task, [obj.pk], prefix=selectors.TASK_CLOCK_PREFIX)
         return sorted(found.get(obj.pk, []))
 
 
@@ -569,7 +569,7 @@ class TaskFilter(django_filters.FilterSet):
         return _subtree(qs, value)
 
     def filter_overdue(self, qs: QuerySet[Task], name: str, value: bool) -> QuerySet[Task]:
-        late = selectors.overdue_task_ids()
+        late = clocks.overdue_ids(Task, prefix=selectors.TASK_CLOCK_PREFIX)
         return qs.filter(pk__in=late) if value else qs.exclude(pk__in=late)
 
     def filter_open(self, qs: QuerySet[Task], name: str, value: bool) -> QuerySet[Task]:
@@ -621,7 +621,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         qs = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(qs)
         rows = list(page if page is not None else qs)
-        context = {**self.get_serializer_context(), "overdue": selectors.overdue_clocks([t.pk for t in rows])}
+        context = {
+            **self.get_serializer_context(),
+            "overdue": clocks.overdue(Task, [t.pk for t in rows], prefix=selectors.TASK_CLOCK_PREFIX),
+        }
         data = TaskSerializer(rows, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 

@@ -17,17 +17,16 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
-from command_center import orgs
-from command_center.models import Deadline, Org
+from command_center import clocks, orgs
+from command_center.models import Org
 
 from .models import OPEN_TASK_STATES, Analysis, Attachment, Directive, Task, TaskDirective
 from .payloads import task_payload
 from .transitions import RECIPIENT_ROLES
 
-TASK_CLOCK_PREFIX = "intel.task."
+TASK_CLOCK_PREFIX = "intel.task."  # the loop's clocks of a task; a task's "overdue" lists only these
 
 
 def visible_analyses(user: Any) -> QuerySet[Analysis]:
@@ -52,35 +51,6 @@ def visible_attachments(user: Any) -> QuerySet[Attachment]:
     )
 
 
-def overdue_clocks(task_ids: list[int]) -> dict[int, list[str]]:
-    """The broken, not yet met clocks of these tasks: {task id: [kind, …]} (one query for a page)."""
-    found: dict[int, list[str]] = defaultdict(list)
-    if not task_ids:
-        return found
-    rows = Deadline.objects.filter(
-        subject_type=ContentType.objects.get_for_model(Task),
-        subject_id__in=task_ids,
-        kind__startswith=TASK_CLOCK_PREFIX,
-        breached_at__isnull=False,
-        met_at__isnull=True,
-        cancelled_at__isnull=True,
-    ).values_list("subject_id", "kind")
-    for subject_id, kind in rows:
-        found[subject_id].append(kind)
-    return found
-
-
-def overdue_task_ids() -> QuerySet[Deadline, Any]:
-    """Subquery of task ids with a broken clock not yet met (the `overdue` filter)."""
-    return Deadline.objects.filter(
-        subject_type=ContentType.objects.get_for_model(Task),
-        kind__startswith=TASK_CLOCK_PREFIX,
-        breached_at__isnull=False,
-        met_at__isnull=True,
-        cancelled_at__isnull=True,
-    ).values("subject_id")
-
-
 def seen_by(qs: QuerySet[TaskDirective], user: Any) -> QuerySet[TaskDirective]:
     """The recipients' lines of a directive whose task `user` sees (None: the system, every line). A directive
     to two stations is each station's to read, but neither sees the other's task: its state, its report."""
@@ -95,7 +65,7 @@ def directive_progress(d: Directive, user: Any) -> list[dict[str, Any]]:
         .select_related("task", "org")
         .order_by("org__path", "id")
     )
-    late = overdue_clocks([td.task_id for td in carried])
+    late = clocks.overdue(Task, [td.task_id for td in carried], prefix=TASK_CLOCK_PREFIX)
     rows = []
     for td in carried:
         t = td.task
@@ -165,7 +135,7 @@ def inbox_tasks(user: Any, *, now: datetime | None = None) -> list[dict[str, Any
         .order_by("directive_id")
     ):
         carried[td.task_id].append(td)
-    late = overdue_clocks(ids)
+    late = clocks.overdue(Task, ids, prefix=TASK_CLOCK_PREFIX)
     may_act = person is not None and person.has_role(*RECIPIENT_ROLES)
     rows = []
     for t in tasks:

@@ -146,32 +146,26 @@ class BreachContext:
 
 
 def breach_context(deadline: Deadline) -> BreachContext | None:
-    """The broken clock's task with its directives and boards, or None (gone). Kept on the deadline object,
-    so the loop's handler and supervision's, run one after the other for one breach, read it once."""
-    if "_loop_breach" in deadline.__dict__:
-        found: BreachContext | None = deadline.__dict__["_loop_breach"]
-        return found
+    """The broken clock's task with its directives and boards, or None (gone). The loop's handler returns
+    it, and the sweep hands it to the breach's listeners (`clocks.Breach.facts`): read once per breach."""
     t = Task.objects.select_related("org").filter(pk=deadline.subject_id).first()
-    ctx = None
-    if t is not None:
-        rows = TaskDirective.objects.filter(task=t).values_list(
-            "directive_id", "directive__issuer_org_id", "withdrawn_at"
-        )
-        ctx = BreachContext(
-            task=t,
-            directive_ids=sorted(d for d, _org_id, withdrawn in rows if withdrawn is None),
-            boards=[_org(pk) for pk in sorted({org_id for _d, org_id, _w in rows})],
-        )
-    deadline.__dict__["_loop_breach"] = ctx
-    return ctx
+    if t is None:
+        return None
+    rows = TaskDirective.objects.filter(task=t).values_list("directive_id", "directive__issuer_org_id", "withdrawn_at")
+    return BreachContext(
+        task=t,
+        directive_ids=sorted(d for d, _org_id, withdrawn in rows if withdrawn is None),
+        boards=[_org(pk) for pk in sorted({org_id for _d, org_id, _w in rows})],
+    )
 
 
-def on_task_clock_breach(deadline: Deadline) -> None:
+def on_task_clock_breach(deadline: Deadline) -> BreachContext | None:
     """A task clock broke: tell the station and the issuers' boards which task (the sweep's own
-    `deadlines.breached` names only the deadline). Supervision adds reminders and 督办 (its apps.py)."""
+    `deadlines.breached` names only the deadline). Returns what it read, for the breach's listeners:
+    supervision adds reminders and 督办 (its apps.py)."""
     ctx = breach_context(deadline)
     if ctx is None:
-        return
+        return None
     realtime.broadcast_on_commit(
         ctx.task.org,
         "task.overdue",
@@ -185,6 +179,7 @@ def on_task_clock_breach(deadline: Deadline) -> None:
         },
         also=ctx.boards,
     )
+    return ctx
 
 
 # --- 研 Analyses ----------------------------------------------------------------------------------------

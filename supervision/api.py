@@ -21,7 +21,7 @@ from command_center.serializers import NoBodySerializer, PersonBriefField, Stric
 from incidents.selectors import visible_incidents
 from intel.api import TaskSerializer
 from intel.models import OPEN_TASK_STATES, Task
-from intel.selectors import overdue_clocks, visible_tasks
+from intel.selectors import TASK_CLOCK_PREFIX, visible_tasks
 
 from . import selectors, services
 from .models import Reminder, SupervisionOrder, Watch
@@ -270,7 +270,9 @@ class ReviewView(generics.GenericAPIView[Any]):
             "tasks": {
                 "count": tasks_qs.count(),
                 "results": TaskSerializer(
-                    tasks, many=True, context={"overdue": overdue_clocks([t.pk for t in tasks])}
+                    tasks,
+                    many=True,
+                    context={"overdue": clocks.overdue(Task, [t.pk for t in tasks], prefix=TASK_CLOCK_PREFIX)},
                 ).data,
             },
             "incidents": {

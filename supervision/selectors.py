@@ -74,9 +74,7 @@ def rectification_states(incident_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def overdue_deadlines(user: Any) -> QuerySet[Deadline]:
     """Clocks of every kind in the caller's area that broke and are not yet met or cancelled."""
-    return orgs.restrict(Deadline.objects.all(), user).filter(
-        breached_at__isnull=False, met_at__isnull=True, cancelled_at__isnull=True
-    )
+    return orgs.restrict(clocks.unmet().breached(), user)
 
 
 def overdue_groups(qs: QuerySet[Deadline]) -> list[dict[str, Any]]:
@@ -126,10 +124,6 @@ MAX_INBOX_REMINDERS = 50
 MAX_BOARD_ALERTS = 60
 
 
-def _unmet_deadline() -> Q:
-    return Q(deadline__met_at__isnull=True, deadline__cancelled_at__isnull=True)
-
-
 def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The inbox's `reminders`: 催办 and 督办 (level 2) addressed to the caller's org and below it, on tasks
     still open, not yet acknowledged or sent today; newest first. Each row is the push payload
@@ -166,7 +160,7 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     reminders = (
         visible_reminders(user)
-        .filter(_unmet_deadline(), level=Reminder.Level.REMINDER, task__state__in=OPEN_TASK_STATES)
+        .filter(clocks.unmet_q("deadline"), level=Reminder.Level.REMINDER, task__state__in=OPEN_TASK_STATES)
         .select_related("recipient", "task", "deadline")
         .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
     )
@@ -188,7 +182,7 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
         )
     orders = (
         visible_orders(user)
-        .filter(_unmet_deadline(), task__state__in=OPEN_TASK_STATES)
+        .filter(clocks.unmet_q("deadline"), task__state__in=OPEN_TASK_STATES)
         .select_related("org", "task", "deadline", "level")
         .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
     )

@@ -1,8 +1,8 @@
 """Every write of supervision: reminders (催办) and formal supervision orders (督办) raised by the sweep, and
 the commanders' watch list (盯办).
 
-Escalation of a task, breach by breach (the loop's clock kinds; hooked in apps.py). Each runs inside the
-sweep's transaction (command_center/clocks.py), in the savepoint of the breached deadline:
+Escalation of a task, breach by breach (the loop's clock kinds; a breach listener, apps.py). Each runs inside
+the sweep's transaction (command_center/clocks.py), in the savepoint of the breached deadline:
 1. The first breach on a task (its sign or report clock) writes a reminder (催办) to the task's org, pushed to
    it and to the boards of the orgs that issued its directives, and starts the escalation clock
    (`intel.task.escalate`, settings.SUPERVISION_ESCALATE_AFTER_S by colour). The loop cancels that clock as
@@ -56,9 +56,18 @@ def escalate_after(colour: str) -> timedelta:
 # --- Escalation (called by the sweep) -------------------------------------------------------------------
 
 
-def on_task_breach(deadline: Deadline) -> None:
+def escalates(kind_name: str) -> bool:
+    """Which clocks' breaches supervision escalates (its breach listener, apps.py): the loop's task clocks.
+    An incident's or an order's breach stays on the boards. Decided before the sweep opens the row's
+    savepoint, so a kind nobody escalates costs nothing."""
+    return kind_name in TASK_CLOCK_KINDS
+
+
+def on_task_breach(breach: clocks.Breach) -> None:
     """A clock of a loop task broke (see the module docstring for the steps)."""
-    ctx = loop.breach_context(deadline)
+    deadline = breach.deadline
+    # The loop's handler ran first and returned the task it read; read it here only if it did not.
+    ctx = breach.facts if isinstance(breach.facts, loop.BreachContext) else loop.breach_context(deadline)
     if ctx is None or ctx.task.state not in OPEN_TASK_STATES:
         return
     task, boards = ctx.task, ctx.boards
@@ -212,6 +221,7 @@ def watch_end(*, watch_id: int, actor: Any) -> Watch:
 
 __all__ = [
     "TASK_CLOCK_KINDS",
+    "escalates",
     "on_task_breach",
     "reminder_acknowledge",
     "watch_add",
