@@ -47,6 +47,9 @@ TASK: Table = {
 # What the station does (sign, start, report) and what the reviewer does (approve, return).
 STATION_EVENTS = [Event.SIGN, Event.START, Event.REPORT]
 REVIEW_EVENTS = [Event.APPROVE, Event.RETURN]
+# What a person may do to a task, and so what a refusal (409) offers: not the system's moves (merge) nor the
+# issuer's (withdraw, which acts on the directive).
+PEOPLE_EVENTS = [*STATION_EVENTS, *REVIEW_EVENTS]
 
 D = Directive.State
 
@@ -79,6 +82,7 @@ def next_analysis_state(state: str, event: str) -> str:
 __all__ = [
     "ANALYSIS",
     "DIRECTIVE",
+    "PEOPLE_EVENTS",
     "REVIEW_EVENTS",
     "STATION_EVENTS",
     "TASK",
