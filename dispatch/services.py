@@ -1,8 +1,9 @@
 """Every write to a unit, a shift or a dispatch order (派警单).
 
 Each service: check scope and role, lock the rows, check the transition table, write the state with its
-log row, bump the version, start/meet/cancel clocks, move the incident and the unit along, and queue pushes
-for after commit — in one transaction.
+log row, bump the version (the kernel's step: command_center/transitions.py), start/meet/cancel clocks, tell
+the incident what happened to its order (incidents/hooks.py: the incident's table decides whether it moves),
+move the unit along, and queue pushes for after commit — in one transaction.
 
 Lock order, the same in every service so two of them never wait on each other in a circle:
 incident → order → unit. An order's incident never changes, so it is read first without a lock. No service

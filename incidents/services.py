@@ -1,7 +1,9 @@
 """Every write to an incident, a diversion, feedback or a callback.
 
 Each service: lock the row, check the transition table, write the state with its log row, bump the
-version, start/meet/cancel clocks, queue pushes for after commit — in one transaction.
+version (the kernel's step: command_center/transitions.py), start/meet/cancel clocks, queue pushes for after
+commit — in one transaction. Each checks the actor's role and scope; what other apps do to an incident on
+the strength of their own checks is in hooks.py.
 """
 
 from __future__ import annotations

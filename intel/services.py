@@ -1,7 +1,8 @@
 """Every write of the loop 研交办督结: analyses, directives, tasks and their reports.
 
 Each service: check role and scope, lock the rows, check the transition table, write the state with its log
-row, bump the version, start/meet/cancel clocks, queue pushes for after commit — in one transaction.
+row, bump the version (the kernel's step: command_center/transitions.py), start/meet/cancel clocks, queue
+pushes for after commit — in one transaction.
 
 Lock order, the same everywhere so two services never wait on each other in a circle: tasks (by id) →
 directives (by id) → a repeat cluster. `task_approve` locks its task, then the directives it carries (and the
