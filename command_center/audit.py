@@ -5,7 +5,9 @@ A concrete log declares its subject with `related_name="transitions"`::
     class OrderTransition(TransitionLog):
         subject = models.ForeignKey(DispatchOrder, on_delete=models.PROTECT, related_name="transitions")
 
-and services write rows with `log_transition(order, from_state=..., to_state=..., event=..., actor=...)`.
+and services write rows with `log_transition(order, from_state=..., to_state=..., event=..., actor=...)` —
+most through `command_center.transitions.apply`, which takes a whole step. A statement that stores its
+subject in SQL (the intake) writes the log row in the same statement with `log_insert_sql`.
 Rows can be added, never changed or deleted: `save()` on an existing row, `delete()`, and the queryset's
 `update()` / `delete()` all raise `AppendOnlyError`; the admin mixin in `admin.py` offers neither. A row's
 `at` is the database's clock, never the client's (`install_append_only_triggers`).
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +90,19 @@ class TransitionLog(models.Model):
         raise AppendOnlyError("transition logs are append-only")
 
 
+def acting_user(actor: Any) -> Any:
+    """The user to write into a row for `actor`: None for the system (a clock, a hook, the simulator), which
+    acts without a saved user."""
+    return actor if getattr(actor, "pk", None) else None
+
+
+def log_model(subject: type[models.Model] | models.Model) -> type[TransitionLog]:
+    """The log of a subject (model or instance): the model behind its `transitions` relation."""
+    found = subject._meta.get_field("transitions").related_model
+    assert isinstance(found, type) and issubclass(found, TransitionLog), found
+    return found
+
+
 def log_transition(
     subject: models.Model,
     *,
@@ -97,11 +112,9 @@ def log_transition(
     actor: Any = None,
     reason: str = "",
 ) -> TransitionLog:
-    """Append one row to `subject`'s transition log (the model behind its `transitions` relation). Its `at`
-    is the database's clock at the insert, read back into the returned row."""
-    log_model = subject._meta.get_field("transitions").related_model
-    assert isinstance(log_model, type) and issubclass(log_model, TransitionLog), log_model
-    row = log_model(  # type: ignore[misc]  # `subject` is declared by the concrete model
+    """Append one row to `subject`'s transition log. Its `at` is the database's clock at the insert, read
+    back into the returned row."""
+    row = log_model(subject)(  # type: ignore[misc]  # `subject` is declared by the concrete model
         subject=subject,
         from_state=from_state,
         to_state=to_state,
@@ -111,6 +124,35 @@ def log_transition(
     )
     row.save(force_insert=True)
     return row
+
+
+# The columns `log_insert_sql` fills, in the order of `log_insert_params`; the subject's comes last.
+_INSERT_FIELDS = ("from_state", "to_state", "event", "actor", "reason", "subject")
+
+
+def log_insert_sql(subject: type[models.Model], *, subject_sql: str, from_sql: str) -> str:
+    """One row of `subject`'s log as SQL, for a statement that stores the subject itself (the intake writes
+    an incident, its number and its first log row in one statement): `INSERT INTO <log> (...) SELECT %s, ...,
+    <subject_sql> FROM <from_sql>`, where `subject_sql` names the new subject's id in `from_sql` (a CTE that
+    returns it). Its parameters: `log_insert_params(...)`. The row's `at` is left to the database, whose
+    trigger writes its clock (below), as for every other row."""
+    log = log_model(subject)
+    cols = ", ".join(_column(log, name) for name in _INSERT_FIELDS)
+    values = ", ".join(["%s"] * (len(_INSERT_FIELDS) - 1))
+    table = connection.ops.quote_name(log._meta.db_table)
+    return f"INSERT INTO {table} ({cols}) SELECT {values}, {subject_sql} FROM {from_sql}"  # noqa: S608  # names from the model
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column, field
+    return connection.ops.quote_name(field.column)
+
+
+def log_insert_params(*, from_state: str, to_state: str, event: str, actor: Any = None, reason: str = "") -> list[Any]:
+    """The parameters of `log_insert_sql`'s statement, as `log_transition` takes them."""
+    user = acting_user(actor)
+    return [from_state, to_state, event, user.pk if user is not None else None, reason]
 
 
 # The database refuses it too: a trigger on every concrete log's table raises on UPDATE and DELETE, so a

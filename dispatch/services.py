@@ -1,8 +1,9 @@
 """Every write to a unit, a shift or a dispatch order (派警单).
 
 Each service: check scope and role, lock the rows, check the transition table, write the state with its
-log row, bump the version, start/meet/cancel clocks, move the incident and the unit along, and queue pushes
-for after commit — in one transaction.
+log row, bump the version (the kernel's step: command_center/transitions.py), start/meet/cancel clocks, tell
+the incident what happened to its order (incidents/hooks.py: the incident's table decides whether it moves),
+move the unit along, and queue pushes for after commit — in one transaction.
 
 Lock order, the same in every service so two of them never wait on each other in a circle:
 incident → order → unit. An order's incident never changes, so it is read first without a lock. No service
@@ -32,18 +33,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from command_center import clocks, orgs, realtime
-from command_center.audit import log_transition
+from command_center import clocks, orgs, realtime, transitions
+from command_center.audit import acting_user, log_transition
 from command_center.errors import Refused
 from command_center.models import Deadline, Org, Person, Role
-from command_center.transitions import InvalidTransition
+from incidents import hooks as incident_hooks
 from incidents import services as incident_services
 from incidents.models import Incident
-from incidents.models import State as IncidentState
 
 from .models import LIVE_ORDER_STATES, DispatchOrder, Shift, Unit
 from .payloads import order_payload, unit_payload
-from .transitions import MANUAL_EVENTS, Event, UnitEvent, next_order_state, next_unit_status
+from .transitions import MANUAL_EVENTS, ORDER, UNIT, Event, UnitEvent, next_order_state
 
 # Who may do what.
 DISPATCH_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER]  # send, cancel
@@ -70,11 +70,6 @@ FUTURE_SLACK = timedelta(seconds=60)  # a device clock this far ahead is believe
 def register_clocks() -> None:
     for name, label in ORDER_CLOCKS.items():
         clocks.register(name, label=str(label), on_breach=on_order_clock_breach)
-
-
-def _actor(actor: Any) -> Any:
-    """The user to write into a log row: None for the system (the simulator, a clock)."""
-    return actor if getattr(actor, "pk", None) else None
 
 
 # --- Pushes ---------------------------------------------------------------------------------------------
@@ -115,19 +110,21 @@ def on_order_clock_breach(deadline: Deadline) -> None:
 # --- Units ----------------------------------------------------------------------------------------------
 
 
-def _move_unit(u: Unit, event: str, actor: Any, *, reason: str = "", at: datetime | None = None) -> None:
-    """Check `event` against the unit table, log it, set and save the new status, push."""
-    new = next_unit_status(u.status, event)
-    at = at or timezone.now()
-    log_transition(u, from_state=u.status, to_state=new, event=event, actor=_actor(actor), reason=reason)
-    u.status, u.status_reason, u.status_changed_at = new, reason, at
-    u.version += 1
-    u.save(update_fields=["status", "status_reason", "status_changed_at", "version"])
+def _move_unit(
+    u: Unit,
+    event: str,
+    actor: Any,
+    *,
+    reason: str = "",
+    at: datetime | None = None,
+    offer: Sequence[str] | None = None,
+) -> None:
+    """One step of a locked unit by the unit table (its state is `status`), with its reason and time; saved
+    and pushed. `offer`: what a refusal lists (transitions.apply)."""
+    transitions.apply(u, UNIT, event, actor, reason=reason, field="status", offer=offer)
+    u.status_reason, u.status_changed_at = reason, at or timezone.now()
+    transitions.save(u, "status_reason", "status_changed_at", field="status")
     _unit_changed(u)
-
-
-def _lock_unit(unit_id: int) -> Unit:
-    return Unit.objects.select_for_update(of=("self",)).select_related("org").get(pk=unit_id)
 
 
 @transaction.atomic
@@ -136,12 +133,10 @@ def unit_set_status(*, unit_id: int, actor: Any, status: str, reason: str = "") 
     with it: the table refuses, 409)."""
     if status not in MANUAL_EVENTS:
         raise Refused("status", _("Choose available, busy, off duty or out of service."))
-    u = _lock_unit(unit_id)
+    u = transitions.lock(Unit, unit_id, related=["org"])
     orgs.require(actor, u.org, roles=UNIT_ROLES)
-    try:
-        _move_unit(u, status, actor, reason=reason.strip())
-    except InvalidTransition as exc:  # offer what a person may choose, not the order-driven moves
-        raise InvalidTransition(exc.state, exc.event, [e for e in exc.allowed if e in MANUAL_EVENTS]) from None
+    # A refusal offers what a person may choose, not the order-driven moves.
+    _move_unit(u, status, actor, reason=reason.strip(), offer=MANUAL_EVENTS)
     return u
 
 
@@ -239,7 +234,7 @@ def unit_save_details(*, unit: Unit, actor: Any, created: bool, changed: Sequenc
         unit.position_at = timezone.now()
     if created:
         unit.save()
-        log_transition(unit, from_state="", to_state=unit.status, event="create", actor=_actor(actor))
+        log_transition(unit, from_state="", to_state=unit.status, event="create", actor=acting_user(actor))
     else:
         # The form's copy may be old: the status and version come from the locked row.
         version, unit.status = Unit.objects.select_for_update().values_list("version", "status").get(pk=unit.pk)
@@ -284,29 +279,12 @@ def shift_add(
 # --- Orders ---------------------------------------------------------------------------------------------
 
 
-def _move(o: DispatchOrder, event: str, actor: Any, *, reason: str = "") -> str:
-    """Check `event` against the order table, log it, set the new state and bump the version (not saved)."""
-    new = next_order_state(o.state, event)
-    log_transition(o, from_state=o.state, to_state=new, event=event, actor=_actor(actor), reason=reason)
-    o.state = new
-    o.version += 1
-    return new
-
-
-def _save(o: DispatchOrder, *fields: str) -> None:
-    o.save(update_fields=["state", "version", *fields])
-
-
 def _lock_order(order_id: int, actor: Any, roles: Sequence[str]) -> tuple[DispatchOrder, Incident]:
     """Check the actor against the order's org, then lock its incident and the order, in that order."""
     brief = DispatchOrder.objects.select_related("org").get(pk=order_id)
     orgs.require(actor, brief.org, roles=roles)
-    incident = Incident.objects.select_for_update(of=("self",)).get(pk=brief.incident_id)
-    o = (
-        DispatchOrder.objects.select_for_update(of=("self",))
-        .select_related("org", "unit", "dispatcher", "signed_by")
-        .get(pk=order_id)
-    )
+    incident = transitions.lock(Incident, brief.incident_id)
+    o = transitions.lock(DispatchOrder, order_id, related=["org", "unit", "dispatcher", "signed_by"])
     o.incident = incident
     return o, incident
 
@@ -315,7 +293,7 @@ def _release_unit(o: DispatchOrder, actor: Any, reason: str) -> None:
     """The order ended: its unit is free again."""
     if o.unit_id is None:
         return
-    u = _lock_unit(o.unit_id)
+    u = transitions.lock(Unit, o.unit_id, related=["org"])
     _move_unit(u, UnitEvent.RELEASE, actor, reason=reason)
     o.unit = u
 
@@ -355,9 +333,9 @@ def order_dispatch(
             raise Refused("org", _("Dispatch orders go to a police station or a unit."))
         target = found
     now = timezone.now()
-    incident = incident_services.incident_mark_dispatched(incident_id=incident_id, actor=actor, at=now)
+    incident = incident_hooks.incident_mark_dispatched(incident_id=incident_id, actor=actor, at=now)
     if unit is not None:
-        unit = _lock_unit(unit.pk)
+        unit = transitions.lock(Unit, unit.pk, related=["org"])
         _move_unit(unit, UnitEvent.DISPATCH, actor, reason=incident.number, at=now)
     first = (
         not DispatchOrder.objects.filter(incident_id=incident.pk)
@@ -376,7 +354,7 @@ def order_dispatch(
     )
     o.sign_due_at = now + timedelta(seconds=_sla(o, incident).sign_s)
     o.save()
-    log_transition(o, from_state="", to_state=o.state, event="send", actor=_actor(actor))
+    log_transition(o, from_state="", to_state=o.state, event="send", actor=acting_user(actor))
     clocks.start(o, CLOCK_SIGN, due=o.sign_due_at, org=target)
     _order_changed(o, "sent", incident)
     return o
@@ -388,9 +366,9 @@ def order_deliver(*, order_id: int, actor: Any) -> DispatchOrder:
     running from sending: delivery is a receipt, not a reset."""
     o, incident = _lock_order(order_id, actor, STATION_ROLES)
     now = timezone.now()
-    _move(o, Event.DELIVER, actor)
+    transitions.apply(o, ORDER, Event.DELIVER, actor)
     o.delivered_at = now
-    _save(o, "delivered_at")
+    transitions.save(o, "delivered_at")
     _order_changed(o, "delivered", incident)
     return o
 
@@ -402,13 +380,12 @@ def order_sign(*, order_id: int, actor: Any) -> DispatchOrder:
     o, incident = _lock_order(order_id, actor, STATION_ROLES)
     next_order_state(o.state, Event.SIGN)  # refuse (409) before touching the incident
     now = timezone.now()
-    if incident.state == IncidentState.DISPATCHED:
-        incident = incident_services.incident_mark_responding(incident_id=incident.pk, actor=actor, at=now)
-    _move(o, Event.SIGN, actor)
-    o.signed_at, o.signed_by = now, _actor(actor)
+    incident = incident_hooks.incident_mark_responding(incident_id=incident.pk, actor=actor, at=now)
+    transitions.apply(o, ORDER, Event.SIGN, actor)
+    o.signed_at, o.signed_by = now, acting_user(actor)
     o.delivered_at = o.delivered_at or now  # whoever signs has seen it
     o.arrive_due_at = now + timedelta(seconds=_sla(o, incident).arrive_s)
-    _save(o, "signed_at", "signed_by", "delivered_at", "arrive_due_at")
+    transitions.save(o, "signed_at", "signed_by", "delivered_at", "arrive_due_at")
     clocks.meet(o, CLOCK_SIGN, at=now)
     clocks.start(o, CLOCK_ARRIVE, due=o.arrive_due_at, org=o.org)
     _order_changed(o, "signed", incident)
@@ -422,16 +399,15 @@ def order_arrive(*, order_id: int, actor: Any) -> DispatchOrder:
     o, incident = _lock_order(order_id, actor, ON_BEHALF_ROLES)
     next_order_state(o.state, Event.ARRIVE)  # refuse (409) before touching the incident
     now = timezone.now()
-    if incident.state in (IncidentState.DISPATCHED, IncidentState.RESPONDING):
-        incident = incident_services.incident_mark_on_scene(incident_id=incident.pk, actor=actor, at=now)
-    _move(o, Event.ARRIVE, actor)
+    incident = incident_hooks.incident_mark_on_scene(incident_id=incident.pk, actor=actor, at=now)
+    transitions.apply(o, ORDER, Event.ARRIVE, actor)
     o.arrived_at = now
     o.feedback_due_at = now + timedelta(seconds=_sla(o, incident).feedback_s)
-    _save(o, "arrived_at", "feedback_due_at")
+    transitions.save(o, "arrived_at", "feedback_due_at")
     clocks.meet(o, CLOCK_ARRIVE, at=now)
     clocks.start(o, CLOCK_FEEDBACK, due=o.feedback_due_at, org=o.org)
     if o.unit_id is not None:
-        u = _lock_unit(o.unit_id)
+        u = transitions.lock(Unit, o.unit_id, related=["org"])
         _move_unit(u, UnitEvent.ARRIVE, actor, reason=incident.number, at=now)
         o.unit = u
     _order_changed(o, "arrived", incident)
@@ -444,9 +420,9 @@ def order_done(*, order_id: int, actor: Any, note: str = "") -> DispatchOrder:
     unit. The incident's written feedback (反馈单) and scene clearing are the incidents app's actions."""
     o, incident = _lock_order(order_id, actor, ON_BEHALF_ROLES)
     now = timezone.now()
-    _move(o, Event.DONE, actor, reason=note.strip())
+    transitions.apply(o, ORDER, Event.DONE, actor, reason=note.strip())
     o.done_at = now
-    _save(o, "done_at")
+    transitions.save(o, "done_at")
     clocks.meet(o, CLOCK_FEEDBACK, at=now)
     _release_unit(o, actor, incident.number)
     _order_changed(o, "done", incident)
@@ -461,9 +437,9 @@ def order_return(*, order_id: int, actor: Any, reason: str) -> DispatchOrder:
         raise Refused("reason", _("Say why the order is returned."))
     o, incident = _lock_order(order_id, actor, STATION_ROLES)
     now = timezone.now()
-    _move(o, Event.RETURN, actor, reason=reason.strip())
+    transitions.apply(o, ORDER, Event.RETURN, actor, reason=reason.strip())
     o.returned_at, o.return_reason = now, reason.strip()
-    _save(o, "returned_at", "return_reason")
+    transitions.save(o, "returned_at", "return_reason")
     clocks.cancel(o, breached=True)  # a broken sign clock leaves the board with the order (the breach stays)
     _release_unit(o, actor, reason.strip())
     _order_changed(o, "returned", incident)
@@ -476,9 +452,9 @@ def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> DispatchOrde
     unit."""
     o, incident = _lock_order(order_id, actor, DISPATCH_ROLES)
     now = timezone.now()
-    _move(o, Event.CANCEL, actor, reason=reason.strip())
+    transitions.apply(o, ORDER, Event.CANCEL, actor, reason=reason.strip())
     o.cancelled_at, o.cancel_reason = now, reason.strip()
-    _save(o, "cancelled_at", "cancel_reason")
+    transitions.save(o, "cancelled_at", "cancel_reason")
     clocks.cancel(o, breached=True)  # broken clocks too: nothing will meet them now (the breach stays)
     _release_unit(o, actor, reason.strip() or incident.number)
     _order_changed(o, "cancelled", incident)
@@ -490,7 +466,7 @@ def orders_cancel_for_merged(*, incident_id: int, actor_id: int) -> int:
     station signs for or drives to a duplicate, and their units are free again. A hook listener
     (command_center/hooks.py): runs after the merge commits, and again changes nothing."""
     incident = Incident.objects.select_related("merged_into").filter(pk=incident_id).first()
-    if incident is None or incident.state != IncidentState.MERGED:
+    if incident is None or not incident.is_merged:
         return 0
     actor = get_user_model().objects.get(pk=actor_id)
     reason = _("Merged into %(number)s") % {"number": incident.merged_into.number if incident.merged_into else "-"}

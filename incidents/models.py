@@ -142,6 +142,11 @@ class Incident(models.Model):
     def state_code(self) -> str:
         return STATE_CODES.get(State(self.state), "")
 
+    @property
+    def is_merged(self) -> bool:
+        """A duplicate merged into another incident (`merged_into`): final, nothing happens to it any more."""
+        return self.state == State.MERGED
+
 
 class IncidentTransition(TransitionLog):
     subject = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="transitions")

@@ -1,7 +1,9 @@
 """Every write to an incident, a diversion, feedback or a callback.
 
 Each service: lock the row, check the transition table, write the state with its log row, bump the
-version, start/meet/cancel clocks, queue pushes for after commit — in one transaction.
+version (the kernel's step: command_center/transitions.py), start/meet/cancel clocks, queue pushes for after
+commit — in one transaction. Each checks the actor's role and scope; what other apps do to an incident on
+the strength of their own checks is in hooks.py.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import clocks, hooks, orgs, realtime
+from command_center import audit, clocks, hooks, orgs, realtime, transitions
 from command_center.audit import log_transition
 from command_center.errors import Refused
 from command_center.models import Category, HandlingResult, Org, Role
-from command_center.transitions import InvalidTransition, next_state
+from command_center.transitions import InvalidTransition
 
 from . import selectors
 from .models import (
@@ -35,7 +37,7 @@ from .models import (
     State,
 )
 from .payloads import diversion_payload, incident_payload
-from .transitions import CLUSTER, Event, next_diversion_state, next_incident_state
+from .transitions import DIVERSION, INCIDENT, Event
 
 # Who may do what: the command center takes and closes calls; stations handle them.
 INTAKE_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER]
@@ -120,7 +122,7 @@ class IntakeData:
 # The incident row, its first log row and its number, in one statement. The (region, day) sequence row is
 # taken in the same statement and stays locked until the intake commits, so numbers are handed out in
 # commit order and a rollback (a duplicate call_id, anything later) gives its number back: no gaps.
-# The log row's `at` is left to the database (command_center/audit.py: its clock, whatever a client sends).
+# The log row's SQL comes from the kernel (audit.log_insert_sql), which leaves its `at` to the database.
 _INSERT_SQL: str | None = None
 _INSERT_FIELDS: list[Any] = []
 
@@ -132,6 +134,7 @@ def _insert_sql() -> str:
         _INSERT_FIELDS[:] = fields
         cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
         vals = ", ".join(["%s"] * len(fields))
+        log = audit.log_insert_sql(Incident, subject_sql="inc.id", from_sql="inc")
         _INSERT_SQL = f"""
             WITH seq AS (
                 INSERT INTO incidents_incidentsequence (region, day, last) VALUES (%s, %s, 1)
@@ -142,19 +145,19 @@ def _insert_sql() -> str:
                 SELECT %s || lpad(seq.last::text, greatest(6, length(seq.last::text)), '0'), {vals} FROM seq
                 RETURNING id, number
             ), log AS (
-                INSERT INTO incidents_incidenttransition (from_state, to_state, event, actor_id, reason, subject_id)
-                SELECT '', %s, 'intake', %s, '', inc.id FROM inc
+                {log}
             )
             SELECT id, number FROM inc
         """  # noqa: S608  # column names from the model, values are parameters
     return _INSERT_SQL
 
 
-def _insert(incident: Incident, *, region: str, day: Any, actor_id: int | None) -> None:
+def _insert(incident: Incident, *, region: str, day: Any, actor: Any) -> None:
     """Store a new incident with its number and its `received` log row (sets pk and number)."""
     sql = _insert_sql()
     values = [f.get_db_prep_save(f.pre_save(incident, True), connection) for f in _INSERT_FIELDS]
-    params = [region, day, f"{region}{day:%Y%m%d}", *values, incident.state, actor_id]
+    log = audit.log_insert_params(from_state="", to_state=incident.state, event="intake", actor=actor)
+    params = [region, day, f"{region}{day:%Y%m%d}", *values, *log]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
@@ -236,7 +239,7 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     # Read before the insert: what was here before this call (nothing of it is stored yet).
     earlier = selectors.ledger_hints(incident)
     region = (intake_org.region_code or "000000")[:6]
-    _insert(incident, region=region, day=timezone.localdate(now), actor_id=getattr(actor, "pk", None))
+    _insert(incident, region=region, day=timezone.localdate(now), actor=actor)
     if data.repeat_of is not None:
         _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"), field="repeat_of")
     _ledger(incident, earlier)
@@ -314,31 +317,13 @@ def _ledger(incident: Incident, hints: list[selectors.Hint]) -> None:
 # --- Transitions ----------------------------------------------------------------------------------------
 
 
-def _lock(incident_id: int) -> Incident:
-    # of=("self",): lock the incident, not its org (FOR UPDATE on an org would block every insert pointing at it).
-    return Incident.objects.select_for_update(of=("self",)).select_related("org").get(pk=incident_id)
-
-
-def _move(incident: Incident, event: str, actor: Any, *, reason: str = "") -> str:
-    """Check `event` against the table, log it, set the new state and bump the version (not saved)."""
-    new = next_incident_state(incident.state, event)
-    log_transition(incident, from_state=incident.state, to_state=new, event=event, actor=actor, reason=reason)
-    incident.state = new
-    incident.version += 1
-    return new
-
-
-def _save(incident: Incident, *fields: str) -> None:
-    incident.save(update_fields=["state", "version", *fields])
-
-
 @transaction.atomic
 def incident_self_handle(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
     """Settled on the phone or online (已自处)."""
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.org, roles=[*COMMAND_ROLES, Role.STATION_OFFICER])
-    _move(i, Event.SELF_HANDLE, actor, reason=reason)
-    _save(i)
+    transitions.apply(i, INCIDENT, Event.SELF_HANDLE, actor, reason=reason)
+    transitions.save(i)
     clocks.start(
         i, CLOCK_FEEDBACK, due=timezone.now() + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s), org=i.org
     )
@@ -349,12 +334,12 @@ def incident_self_handle(*, incident_id: int, actor: Any, reason: str = "") -> I
 @transaction.atomic
 def incident_divert(*, incident_id: int, actor: Any, partner: Org, note: str = "") -> Diversion:
     """Hand a non-police incident to a partner (分流)."""
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.org, roles=COMMAND_ROLES)
     if partner.kind != Org.Kind.PARTNER:
         raise Refused("partner", _("Diversions go to partner agencies only."))
-    _move(i, Event.DIVERT, actor, reason=note)
-    _save(i)
+    transitions.apply(i, INCIDENT, Event.DIVERT, actor, reason=note)
+    transitions.save(i)
     d = Diversion.objects.create(incident=i, partner=partner, note=note, pushed_by=actor, pushed_at=timezone.now())
     log_transition(d, from_state="", to_state=d.state, event="push", actor=actor, reason=note)
     _changed(i, "updated")
@@ -367,10 +352,10 @@ def incident_invalidate(*, incident_id: int, actor: Any, reason: str) -> Inciden
     """A prank, a misdial, a silent line (无效警情)."""
     if not reason.strip():
         raise Refused("reason", _("Say why the call is invalid."))
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.org, roles=COMMAND_ROLES)
-    _move(i, Event.INVALIDATE, actor, reason=reason)
-    _save(i)
+    transitions.apply(i, INCIDENT, Event.INVALIDATE, actor, reason=reason)
+    transitions.save(i)
     clocks.cancel(i, breached=True)
     _changed(i, "updated")
     return i
@@ -382,13 +367,7 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     if incident_id == into_id:
         raise Refused("into", _("An incident cannot be merged into itself."))
     # Lock both rows in id order, so two merges in opposite directions cannot deadlock.
-    locked = {
-        x.pk: x
-        for x in Incident.objects.select_for_update(of=("self",))
-        .select_related("org")
-        .filter(pk__in=sorted([incident_id, into_id]))
-        .order_by("pk")
-    }
+    locked = {x.pk: x for x in transitions.lock_all(Incident, [incident_id, into_id], related=["org"])}
     if incident_id not in locked:
         raise Incident.DoesNotExist
     i = locked[incident_id]
@@ -399,9 +378,9 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
         raise Refused("into", _("No such incident."))
     if master.state in (State.MERGED, State.INVALID):
         raise Refused("into", _("Merge into an incident that is still valid."))
-    _move(i, Event.MERGE, actor, reason=master.number)
+    transitions.apply(i, INCIDENT, Event.MERGE, actor, reason=master.number)
     i.merged_into = master
-    _save(i, "merged_into")
+    transitions.save(i, "merged_into")
     RepeatLink.objects.get_or_create(
         incident=i, master=master, defaults={"link_type": LinkType.REPEAT, "reason": _("Merged"), "created_by": actor}
     )
@@ -418,14 +397,14 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
 @transaction.atomic
 def incident_feedback(*, incident_id: int, actor: Any, text: str, result: HandlingResult, **fields: Any) -> Feedback:
     """A feedback form (反馈单). The first one meets the feedback clock."""
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     # `via`: a station sent to another area's incident files its feedback too (orgs.add_reach).
     person = orgs.require(actor, i.org, roles=[*HANDLING_ROLES, Role.CALL_TAKER], via=i)
-    _move(i, Event.FEEDBACK, actor)
+    transitions.apply(i, INCIDENT, Event.FEEDBACK, actor)
     fb = Feedback.objects.create(
         incident=i, author=actor, org=person.org if person else i.org, text=text, result=result, **fields
     )
-    _save(i)
+    transitions.save(i)
     clocks.meet(i, CLOCK_FEEDBACK)
     _changed(i, "updated")
     return fb
@@ -433,11 +412,11 @@ def incident_feedback(*, incident_id: int, actor: Any, text: str, result: Handli
 
 @transaction.atomic
 def incident_clear_scene(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.org, roles=HANDLING_ROLES)
-    _move(i, Event.CLEAR_SCENE, actor)
+    transitions.apply(i, INCIDENT, Event.CLEAR_SCENE, actor)
     i.scene_cleared_at = at or timezone.now()
-    _save(i, "scene_cleared_at")
+    transitions.save(i, "scene_cleared_at")
     _changed(i, "updated")
     return i
 
@@ -445,18 +424,18 @@ def incident_clear_scene(*, incident_id: int, actor: Any, at: datetime | None = 
 @transaction.atomic
 def incident_close(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
     """警情处置完毕. Needs a feedback first (except when closed through a partner); starts the callback clock."""
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.org, roles=[*HANDLING_ROLES, Role.CALL_TAKER])
     if i.state in (State.SCENE_CLEARED, State.SELF_HANDLED) and not i.feedback.exists():
         raise Refused("feedback", _("File a feedback before closing."))
-    _move(i, Event.CLOSE, actor, reason=reason)
+    transitions.apply(i, INCIDENT, Event.CLOSE, actor, reason=reason)
     _closed(i)
     return i
 
 
 def _closed(i: Incident) -> None:
     i.closed_at = timezone.now()
-    _save(i, "closed_at")
+    transitions.save(i, "closed_at")
     clocks.cancel(i, CLOCK_FEEDBACK)
     callback_s = sla_for(i.category_id, i.level).callback_s
     clocks.start(i, CLOCK_CALLBACK, due=i.closed_at + timedelta(seconds=callback_s), org=i.intake_org)
@@ -466,14 +445,14 @@ def _closed(i: Incident) -> None:
 @transaction.atomic
 def incident_callback(*, incident_id: int, actor: Any, channel: str, satisfaction: str, text: str = "") -> Callback:
     """回访. Dissatisfied marks the incident for rectification (the loop opens the task later)."""
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.intake_org, roles=CALLBACK_ROLES)
     if Callback.objects.filter(incident=i).exists():
         raise InvalidTransition(i.state, Event.CALLBACK, [])  # one callback per incident (一警一回访)
-    _move(i, Event.CALLBACK, actor, reason=satisfaction)
+    transitions.apply(i, INCIDENT, Event.CALLBACK, actor, reason=satisfaction)
     cb = Callback.objects.create(incident=i, channel=channel, satisfaction=satisfaction, text=text, by=actor)
     i.needs_rectification = satisfaction == Satisfaction.DISSATISFIED
-    _save(i, "needs_rectification")
+    transitions.save(i, "needs_rectification")
     clocks.meet(i, CLOCK_CALLBACK)
     _changed(i, "updated")
     if i.needs_rectification:
@@ -484,7 +463,7 @@ def incident_callback(*, incident_id: int, actor: Any, channel: str, satisfactio
 
 @transaction.atomic
 def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: str, reason: str = "") -> RepeatLink:
-    i = _lock(incident_id)
+    i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.org, roles=COMMAND_ROLES)
     master = Incident.objects.select_related("org").filter(pk=master_id).first()
     if master is None:
@@ -496,7 +475,7 @@ def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: st
     return link
 
 
-# --- For the loop (intel): a repeat cluster put into the loop and struck off (挂账销号) -----------------------
+# --- The repeat ledger's pushes (the loop moves a line: hooks.repeat_cluster_move) ----------------------
 
 
 def _cluster_push(c: RepeatCluster, incident: Incident | None = None) -> None:
@@ -515,98 +494,16 @@ def _cluster_push(c: RepeatCluster, incident: Incident | None = None) -> None:
     realtime.broadcast_each_on_commit([c.org], "repeat.cluster", payload_for)
 
 
-@transaction.atomic
-def repeat_cluster_move(*, cluster_id: int, event: str) -> RepeatCluster:
-    """Move a ledger line by CLUSTER's table (govern, strike_off, reopen) inside the caller's transaction.
-
-    Called by the intel services that own the reason (a directive issued, its task approved, withdrawn); they
-    checked the actor. Locks the cluster row (of=self: never its org).
-    """
-    c = RepeatCluster.objects.select_for_update(of=("self",)).select_related("org").get(pk=cluster_id)
-    c.status = next_state(CLUSTER, c.status, event)
-    c.save(update_fields=["status"])
-    _cluster_push(c)
-    return c
-
-
-def incident_rectified(*, incident_id: int, actor: Any, reason: str = "") -> Incident:
-    """The rectification (整改) opened by a dissatisfied callback was approved: the mark comes off. Called by
-    the loop inside its own transaction (it checked the actor); a no-op when there is no mark."""
-    i = _lock(incident_id)
-    if not i.needs_rectification:
-        return i
-    _move(i, Event.RECTIFIED, actor, reason=reason)
-    i.needs_rectification = False
-    _save(i, "needs_rectification")
-    _changed(i, "updated")
-    return i
-
-
-# --- For the dispatch app: the incident moves with its orders -------------------------------------------
-
-
-@transaction.atomic
-def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
-    """An order went out. The first one moves received → dispatched and starts the feedback clock."""
-    i = _lock(incident_id)
-    first = i.dispatched_at is None
-    _move(i, Event.DISPATCH, actor)
-    if first:
-        i.dispatched_at = at or timezone.now()
-        clocks.start(
-            i,
-            CLOCK_FEEDBACK,
-            due=i.dispatched_at + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s),
-            org=i.org,
-        )
-    _save(i, "dispatched_at")
-    _changed(i, "updated")
-    return i
-
-
-@transaction.atomic
-def incident_mark_responding(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
-    """An order was signed: the first signature moves dispatched → responding (已出警)."""
-    i = _lock(incident_id)
-    _move(i, Event.RESPOND, actor)
-    i.signed_at = i.signed_at or at or timezone.now()
-    _save(i, "signed_at")
-    _changed(i, "updated")
-    return i
-
-
-@transaction.atomic
-def incident_mark_on_scene(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
-    """A unit arrived: the first arrival moves to on_scene (到达现场)."""
-    i = _lock(incident_id)
-    _move(i, Event.ARRIVE, actor)
-    i.arrived_at = i.arrived_at or at or timezone.now()
-    _save(i, "arrived_at")
-    _changed(i, "updated")
-    return i
-
-
 # --- Diversions (partner side) --------------------------------------------------------------------------
-
-
-def _lock_diversion(diversion_id: int) -> Diversion:
-    return Diversion.objects.select_for_update(of=("self",)).select_related("partner").get(pk=diversion_id)
-
-
-def _move_diversion(d: Diversion, event: str, actor: Any, reason: str = "") -> None:
-    new = next_diversion_state(d.state, event)
-    log_transition(d, from_state=d.state, to_state=new, event=event, actor=actor, reason=reason)
-    d.state = new
-    d.version += 1
 
 
 @transaction.atomic
 def diversion_accept(*, diversion_id: int, actor: Any) -> Diversion:
-    d = _lock_diversion(diversion_id)
+    d = transitions.lock(Diversion, diversion_id, related=["partner"])
     orgs.require(actor, d.partner, roles=[Role.PARTNER])
-    _move_diversion(d, "accept", actor)
+    transitions.apply(d, DIVERSION, "accept", actor)
     d.accepted_at = timezone.now()
-    d.save(update_fields=["state", "version", "accepted_at"])
+    transitions.save(d, "accepted_at")
     _diversion_changed(d)
     return d
 
@@ -616,13 +513,13 @@ def _partner_finishes(
 ) -> tuple[Diversion, Incident]:
     """The partner ends a diversion (return or complete): its text is required; both rows come back locked,
     the diversion first, then its incident."""
-    d = _lock_diversion(diversion_id)
+    d = transitions.lock(Diversion, diversion_id, related=["partner"])
     orgs.require(actor, d.partner, roles=[Role.PARTNER])
-    _move_diversion(d, event, actor, text)
+    transitions.apply(d, DIVERSION, event, actor, reason=text)
     setattr(d, field, text)
     d.finished_at = timezone.now()
-    d.save(update_fields=["state", "version", field, "finished_at"])
-    return d, _lock(d.incident_id)
+    transitions.save(d, field, "finished_at")
+    return d, transitions.lock(Incident, d.incident_id, related=["org"])
 
 
 @transaction.atomic
@@ -631,8 +528,8 @@ def diversion_return(*, diversion_id: int, actor: Any, reason: str) -> Diversion
     if not reason.strip():
         raise Refused("reason", _("Say why it is returned."))
     d, i = _partner_finishes(diversion_id=diversion_id, actor=actor, event="return", field="return_reason", text=reason)
-    _move(i, Event.PARTNER_RETURNED, actor, reason=reason)
-    _save(i)
+    transitions.apply(i, INCIDENT, Event.PARTNER_RETURNED, actor, reason=reason)
+    transitions.save(i)
     _changed(i, "updated")
     _diversion_changed(d)
     return d
@@ -644,7 +541,7 @@ def diversion_complete(*, diversion_id: int, actor: Any, result: str) -> Diversi
     if not result.strip():
         raise Refused("result", _("Say what was done."))
     d, i = _partner_finishes(diversion_id=diversion_id, actor=actor, event="complete", field="result", text=result)
-    _move(i, Event.PARTNER_DONE, actor, reason=result)
+    transitions.apply(i, INCIDENT, Event.PARTNER_DONE, actor, reason=result)
     _closed(i)
     _diversion_changed(d)
     return d
@@ -670,11 +567,7 @@ __all__ = [
     "incident_intake",
     "incident_invalidate",
     "incident_link",
-    "incident_mark_dispatched",
-    "incident_mark_on_scene",
-    "incident_mark_responding",
     "incident_merge",
     "incident_self_handle",
-    "repeat_cluster_move",
     "sla_for",
 ]

@@ -1,7 +1,8 @@
 """Every write of the loop 研交办督结: analyses, directives, tasks and their reports.
 
 Each service: check role and scope, lock the rows, check the transition table, write the state with its log
-row, bump the version, start/meet/cancel clocks, queue pushes for after commit — in one transaction.
+row, bump the version (the kernel's step: command_center/transitions.py), start/meet/cancel clocks, queue
+pushes for after commit — in one transaction.
 
 Lock order, the same everywhere so two services never wait on each other in a circle: tasks (by id) →
 directives (by id) → a repeat cluster. `task_approve` locks its task, then the directives it carries (and the
@@ -43,12 +44,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from command_center import clocks, memo, orgs, realtime
-from command_center.audit import log_transition
+from command_center import clocks, memo, orgs, realtime, transitions
+from command_center.audit import acting_user, log_transition
 from command_center.errors import Refused
 from command_center.models import Deadline, Org, Role
-from command_center.transitions import InvalidTransition
-from incidents import services as incident_services
+from incidents import hooks as incident_hooks
 from incidents.models import Callback, Incident, RepeatCluster
 
 from . import files as loop_files
@@ -66,14 +66,14 @@ from .models import (
 from .payloads import analysis_payload, directive_payload, task_payload
 from .reports import closure_data
 from .transitions import (
+    ANALYSIS,
+    DIRECTIVE,
+    PEOPLE_EVENTS,
     RECIPIENT_ROLES,
-    REVIEW_EVENTS,
     REVIEW_ROLES,
-    STATION_EVENTS,
+    TASK,
     Event,
     next_analysis_state,
-    next_directive_state,
-    next_task_state,
 )
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,6 @@ MAX_RECIPIENTS = 500
 def register_clocks() -> None:
     for name, label in TASK_CLOCKS.items():
         clocks.register(name, label=str(label), on_breach=on_task_clock_breach)
-
-
-def _actor(actor: Any) -> Any:
-    """The user to write into a log row: None for the system (a hook, a clock)."""
-    return actor if getattr(actor, "pk", None) else None
 
 
 def clock_lengths(colour: str) -> tuple[int, int]:
@@ -232,13 +227,9 @@ def analysis_create(
     )
     a.incidents.set(incidents)
     a.clusters.set(clusters)
-    log_transition(a, from_state="", to_state=a.state, event="create", actor=_actor(actor))
+    log_transition(a, from_state="", to_state=a.state, event="create", actor=acting_user(actor))
     realtime.broadcast_on_commit(a.org, "analysis.created", analysis_payload(a))
     return a
-
-
-def _lock_analysis(analysis_id: int) -> Analysis:
-    return Analysis.objects.select_for_update(of=("self",), no_key=True).select_related("org").get(pk=analysis_id)
 
 
 @transaction.atomic
@@ -252,7 +243,7 @@ def analysis_update(
     cluster_ids: Iterable[int] | None = None,
 ) -> Analysis:
     """Edit a draft (a published analysis is what directives were issued from: 409)."""
-    a = _lock_analysis(analysis_id)
+    a = transitions.lock(Analysis, analysis_id, related=["org"], no_key=True)
     orgs.require(actor, a.org, roles=ANALYSIS_ROLES)
     next_analysis_state(a.state, Event.EDIT)
     if title is not None:
@@ -273,13 +264,11 @@ def analysis_update(
 
 @transaction.atomic
 def analysis_publish(*, analysis_id: int, actor: Any) -> Analysis:
-    a = _lock_analysis(analysis_id)
+    a = transitions.lock(Analysis, analysis_id, related=["org"], no_key=True)
     orgs.require(actor, a.org, roles=ANALYSIS_ROLES)
-    new = next_analysis_state(a.state, Event.PUBLISH)
-    log_transition(a, from_state=a.state, to_state=new, event=Event.PUBLISH, actor=_actor(actor))
-    a.state, a.published_at = new, timezone.now()
-    a.version += 1
-    a.save(update_fields=["state", "published_at", "version"])
+    transitions.apply(a, ANALYSIS, Event.PUBLISH, actor)
+    a.published_at = timezone.now()
+    transitions.save(a, "published_at")
     realtime.broadcast_on_commit(a.org, "analysis.published", analysis_payload(a))
     return a
 
@@ -372,14 +361,14 @@ def _issue(*, actor: Any, issuer_org: Org, data: DirectiveData) -> Directive:
         analysis=data.analysis,
         incident=data.incident,
         cluster=data.cluster,
-        issuer=_actor(actor),
+        issuer=acting_user(actor),
         issuer_org=issuer_org,
         sign_within_s=sign_s,
         report_within_s=report_s,
         issued_at=now,
     )
     d.recipients.set(recipients)
-    log_transition(d, from_state="", to_state=d.state, event=Event.ISSUE, actor=_actor(actor))
+    log_transition(d, from_state="", to_state=d.state, event=Event.ISSUE, actor=acting_user(actor))
     loop_files.store(checked, actor=actor, directive=d)
 
     tasks: list[tuple[Task, str]] = []
@@ -425,7 +414,7 @@ def _new_task(org: Org, d: Directive, actor: Any, now: datetime) -> Task:
         report_due_at=now + timedelta(seconds=d.report_within_s),
     )
     TaskDirective.objects.create(task=t, directive=d, org=org, added_at=now)
-    log_transition(t, from_state="", to_state=t.state, event=Event.ISSUE, actor=_actor(actor), reason=d.title)
+    log_transition(t, from_state="", to_state=t.state, event=Event.ISSUE, actor=acting_user(actor), reason=d.title)
     assert t.sign_due_at is not None and t.report_due_at is not None
     clocks.start(t, CLOCK_SIGN, due=t.sign_due_at, org=org)
     clocks.start(t, CLOCK_REPORT, due=t.report_due_at, org=org)
@@ -442,10 +431,10 @@ def _reschedule(t: Task, kind: str, due: datetime) -> None:
 def _merge(t: Task, d: Directive, actor: Any, now: datetime) -> None:
     """准入/整合: directive `d` joins the org's open task of the same subject. The task keeps its state;
     its checklist gains the new actions, its colour the more severe one, its clocks the earlier due times."""
-    state = next_task_state(t.state, Event.MERGE)
     at = timezone.now()  # when it joined: after any wait for the task's lock
     TaskDirective.objects.create(task=t, directive=d, org=t.org, added_at=at, merged=True)
-    log_transition(t, from_state=t.state, to_state=state, event=Event.MERGE, actor=_actor(actor), reason=d.title)
+    # Every open state allows a merge (a self-loop): logged, the state stays, the version moves on.
+    transitions.apply(t, TASK, Event.MERGE, actor, reason=d.title)
     t.actions = [*t.actions, *[a for a in d.actions if a not in t.actions]]
     if COLOUR_RANK[Colour(d.colour)] < COLOUR_RANK[Colour(t.colour)]:
         t.colour = d.colour
@@ -457,14 +446,7 @@ def _merge(t: Task, d: Directive, actor: Any, now: datetime) -> None:
     if t.state != Task.State.REPORTED and t.report_due_at and report_due < t.report_due_at:
         t.report_due_at = report_due
         _reschedule(t, CLOCK_REPORT, report_due)
-    t.version += 1
-    t.save(update_fields=["actions", "colour", "sign_due_at", "report_due_at", "version"])
-
-
-def _lock_directive(directive_id: int) -> Directive:
-    return (
-        Directive.objects.select_for_update(of=("self",), no_key=True).select_related("issuer_org").get(pk=directive_id)
-    )
+    transitions.save(t, "actions", "colour", "sign_due_at", "report_due_at")
 
 
 @transaction.atomic
@@ -474,56 +456,47 @@ def directive_withdraw(*, directive_id: int, actor: Any, reason: str = "") -> Di
     brief = Directive.objects.select_related("issuer_org").get(pk=directive_id)
     orgs.require(actor, brief.issuer_org, roles=ISSUE_ROLES)
     task_ids = list(TaskDirective.objects.filter(directive_id=directive_id).values_list("task_id", flat=True))
-    tasks = list(
-        Task.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("org")
-        .filter(pk__in=task_ids)
-        .order_by("pk")
-    )
-    d = _lock_directive(directive_id)
+    tasks = transitions.lock_all(Task, task_ids, related=["org"], no_key=True)
+    d = transitions.lock(Directive, directive_id, related=["issuer_org"], no_key=True)
     now = timezone.now()
-    new = next_directive_state(d.state, Event.WITHDRAW)
-    log_transition(d, from_state=d.state, to_state=new, event=Event.WITHDRAW, actor=_actor(actor), reason=reason)
-    d.state, d.withdrawn_at, d.withdraw_reason = new, now, reason.strip()
-    d.version += 1
-    d.save(update_fields=["state", "withdrawn_at", "withdraw_reason", "version"])
+    transitions.apply(d, DIRECTIVE, Event.WITHDRAW, actor, reason=reason)
+    d.withdrawn_at, d.withdraw_reason = now, reason.strip()
+    transitions.save(d, "withdrawn_at", "withdraw_reason")
     TaskDirective.objects.filter(directive=d, approved_at__isnull=True).update(withdrawn_at=now)
     for t in tasks:
         if t.state not in OPEN_TASK_STATES:
             continue
         if TaskDirective.objects.filter(task=t, withdrawn_at__isnull=True).exists():
             log_transition(
-                t, from_state=t.state, to_state=t.state, event="release", actor=_actor(actor), reason=d.title
+                t, from_state=t.state, to_state=t.state, event="release", actor=acting_user(actor), reason=d.title
             )
             t.version += 1
             t.save(update_fields=["version"])
             _task_changed(t, "updated")
             continue
-        _move(t, Event.WITHDRAW, actor, reason=reason or d.title)
+        transitions.apply(t, TASK, Event.WITHDRAW, actor, reason=reason or d.title, offer=PEOPLE_EVENTS)
         t.withdrawn_at = now
-        _save(t, "withdrawn_at")
+        transitions.save(t, "withdrawn_at")
         clocks.cancel(t, breached=True)  # broken and never met: nothing will meet them now
         _task_changed(t, "withdrawn")
     if d.source == Directive.Source.REPEAT_GOVERNANCE and d.cluster_id is not None:
         cluster = RepeatCluster.objects.filter(pk=d.cluster_id).values_list("status", flat=True).first()
         if cluster == RepeatCluster.Status.GOVERNED:
-            incident_services.repeat_cluster_move(cluster_id=d.cluster_id, event="reopen")
+            incident_hooks.repeat_cluster_move(cluster_id=d.cluster_id, event="reopen")
     _directive_changed(d, "withdrawn")
     return d
 
 
 def _close(d: Directive, actor: Any, now: datetime) -> None:
     """结: every task of the directive is approved. Close it, write the closure report, strike off its cluster."""
-    new = next_directive_state(d.state, Event.CLOSE)
-    log_transition(d, from_state=d.state, to_state=new, event=Event.CLOSE, actor=_actor(actor))
-    d.state, d.closed_at = new, now
-    d.version += 1
-    d.save(update_fields=["state", "closed_at", "version"])
+    transitions.apply(d, DIRECTIVE, Event.CLOSE, actor)
+    d.closed_at = now
+    transitions.save(d, "closed_at")
     ClosureReport.objects.create(directive=d, generated_at=now, data=closure_data(d, final=True, at=now))
     if d.source == Directive.Source.REPEAT_GOVERNANCE and d.cluster_id is not None:
-        incident_services.repeat_cluster_move(cluster_id=d.cluster_id, event="strike_off")
+        incident_hooks.repeat_cluster_move(cluster_id=d.cluster_id, event="strike_off")
     if d.source == Directive.Source.RECTIFICATION and d.incident_id is not None:
-        incident_services.incident_rectified(incident_id=d.incident_id, actor=_actor(actor), reason=d.title)
+        incident_hooks.incident_rectified(incident_id=d.incident_id, actor=acting_user(actor), reason=d.title)
     _directive_changed(d, "closed")
 
 
@@ -531,27 +504,8 @@ def _close(d: Directive, actor: Any, now: datetime) -> None:
 
 
 def _lock_task(task_id: int) -> Task:
-    return Task.objects.select_for_update(of=("self",), no_key=True).select_related("org").get(pk=task_id)
-
-
-def _move(t: Task, event: str, actor: Any, *, reason: str = "") -> str:
-    """Check `event` against the task table, log it, set the new state and bump the version (not saved).
-
-    A refusal (409) lists what a person may do now: the station's and the reviewer's actions, not the
-    system's (merge) or the issuer's (withdraw, which acts on the directive)."""
-    try:
-        new = next_task_state(t.state, event)
-    except InvalidTransition as exc:
-        people = [*STATION_EVENTS, *REVIEW_EVENTS]
-        raise InvalidTransition(exc.state, exc.event, [e for e in exc.allowed if e in people]) from None
-    log_transition(t, from_state=t.state, to_state=new, event=event, actor=_actor(actor), reason=reason)
-    t.state = new
-    t.version += 1
-    return new
-
-
-def _save(t: Task, *fields: str) -> None:
-    t.save(update_fields=["state", "version", *fields])
+    """A task as every task service locks it: FOR NO KEY UPDATE (see the module docstring), with its org."""
+    return transitions.lock(Task, task_id, related=["org"], no_key=True)
 
 
 def _require_recipient(actor: Any, t: Task) -> None:
@@ -568,9 +522,9 @@ def task_sign(*, task_id: int, actor: Any) -> Task:
     t = _lock_task(task_id)
     _require_recipient(actor, t)
     now = timezone.now()
-    _move(t, Event.SIGN, actor)
-    t.signed_at, t.signed_by = now, _actor(actor)
-    _save(t, "signed_at", "signed_by")
+    transitions.apply(t, TASK, Event.SIGN, actor, offer=PEOPLE_EVENTS)
+    t.signed_at, t.signed_by = now, acting_user(actor)
+    transitions.save(t, "signed_at", "signed_by")
     clocks.meet(t, CLOCK_SIGN, at=now)
     clocks.meet(t, CLOCK_ESCALATE, at=now)  # acted after the reminder: met (late, if a 督办 was raised)
     _task_changed(t, "signed")
@@ -583,9 +537,9 @@ def task_start(*, task_id: int, actor: Any) -> Task:
     t = _lock_task(task_id)
     _require_recipient(actor, t)
     now = timezone.now()
-    _move(t, Event.START, actor)
+    transitions.apply(t, TASK, Event.START, actor, offer=PEOPLE_EVENTS)
     t.started_at = t.started_at or now
-    _save(t, "started_at")
+    transitions.save(t, "started_at")
     clocks.meet(t, CLOCK_ESCALATE, at=now)  # acted after the reminder: met (late, if a 督办 was raised)
     _task_changed(t, "started")
     return t
@@ -631,14 +585,14 @@ def task_report(
     _require_recipient(actor, t)
     answers = check_checklist(t.actions, [] if checklist is None else checklist)
     now = timezone.now()
-    _move(t, Event.REPORT, actor)
+    transitions.apply(t, TASK, Event.REPORT, actor, offer=PEOPLE_EVENTS)
     person = orgs.person_of(actor)
     report = TaskReport.objects.create(
         task=t, author=actor, org=person.org if person else t.org, text=text.strip(), checklist=answers, created_at=now
     )
     loop_files.store(checked, actor=actor, report=report)
     t.reported_at = now
-    _save(t, "reported_at")
+    transitions.save(t, "reported_at")
     clocks.meet(t, CLOCK_REPORT, at=now)
     clocks.meet(t, CLOCK_ESCALATE, at=now)  # acted after the reminder: met (late, if a 督办 was raised)
     _task_changed(t, "reported")
@@ -657,14 +611,14 @@ def task_approve(*, task_id: int, actor: Any, note: str = "") -> Task:
     t = _lock_task(task_id)
     orgs.require(actor, t.org, roles=REVIEW_ROLES)
     now = timezone.now()
-    _move(t, Event.APPROVE, actor, reason=note.strip())
-    t.approved_at, t.approved_by = now, _actor(actor)
-    _save(t, "approved_at", "approved_by")
+    transitions.apply(t, TASK, Event.APPROVE, actor, reason=note.strip(), offer=PEOPLE_EVENTS)
+    t.approved_at, t.approved_by = now, acting_user(actor)
+    transitions.save(t, "approved_at", "approved_by")
     report = _pending_report(t)
     if report is not None:
         report.decision, report.decided_by, report.decided_at, report.reason = (
             TaskReport.Decision.APPROVED,
-            _actor(actor),
+            acting_user(actor),
             now,
             note.strip(),
         )
@@ -674,12 +628,8 @@ def task_approve(*, task_id: int, actor: Any, note: str = "") -> Task:
     directive_ids = sorted(carried.values_list("directive_id", flat=True))
     carried.update(approved_at=now)
     _task_changed(t, "approved")
-    for d in (
-        Directive.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("issuer_org")
-        .filter(pk__in=directive_ids, state=Directive.State.ISSUED)
-        .order_by("pk")
-    ):
+    issued = Directive.objects.filter(state=Directive.State.ISSUED)
+    for d in transitions.lock_all(issued, directive_ids, related=["issuer_org"], no_key=True):
         open_left = TaskDirective.objects.filter(directive=d, withdrawn_at__isnull=True, approved_at__isnull=True)
         if not open_left.exists():
             _close(d, actor, now)
@@ -695,7 +645,7 @@ def task_return(*, task_id: int, actor: Any, reason: str) -> Task:
     t = _lock_task(task_id)
     orgs.require(actor, t.org, roles=REVIEW_ROLES)
     now = timezone.now()
-    _move(t, Event.RETURN, actor, reason=reason.strip())
+    transitions.apply(t, TASK, Event.RETURN, actor, reason=reason.strip(), offer=PEOPLE_EVENTS)
     t.rework_count += 1
     t.last_return_reason = reason.strip()
     within = (
@@ -705,12 +655,12 @@ def task_return(*, task_id: int, actor: Any, reason: str) -> Task:
         .first()
     )
     t.report_due_at = now + timedelta(seconds=within or clock_lengths(t.colour)[1])
-    _save(t, "rework_count", "last_return_reason", "report_due_at")
+    transitions.save(t, "rework_count", "last_return_reason", "report_due_at")
     report = _pending_report(t)
     if report is not None:
         report.decision, report.decided_by, report.decided_at, report.reason = (
             TaskReport.Decision.RETURNED,
-            _actor(actor),
+            acting_user(actor),
             now,
             reason.strip(),
         )
@@ -791,7 +741,7 @@ def cluster_govern(
     org = _home(actor, "cluster")
     orgs.require(actor, org, roles=ISSUE_ROLES)
     orgs.require(actor, brief.org)
-    cluster = incident_services.repeat_cluster_move(cluster_id=cluster_id, event="govern")  # 409 unless open
+    cluster = incident_hooks.repeat_cluster_move(cluster_id=cluster_id, event="govern")  # 409 unless open
     data = DirectiveData(
         title=title.strip()
         or _("Repeat governance: %(address)s (%(kind)s, %(count)d incidents)")

@@ -52,6 +52,9 @@ REVIEW_EVENTS = [Event.APPROVE, Event.RETURN]
 # when the county is the recipient) — not someone above them on their behalf; supervisors review.
 RECIPIENT_ROLES = [Role.STATION_OFFICER, Role.DUTY_OFFICER, Role.COMMANDER]
 REVIEW_ROLES = [Role.SUPERVISOR]
+# What a person may do to a task, and so what a refusal (409) offers: not the system's moves (merge) nor the
+# issuer's (withdraw, which acts on the directive).
+PEOPLE_EVENTS = [*STATION_EVENTS, *REVIEW_EVENTS]
 
 D = Directive.State
 
@@ -84,6 +87,7 @@ def next_analysis_state(state: str, event: str) -> str:
 __all__ = [
     "ANALYSIS",
     "DIRECTIVE",
+    "PEOPLE_EVENTS",
     "RECIPIENT_ROLES",
     "REVIEW_EVENTS",
     "REVIEW_ROLES",

@@ -28,7 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import clocks, memo, orgs, realtime
+from command_center import clocks, memo, orgs, realtime, transitions
 from command_center.errors import Refused
 from command_center.models import Deadline, Org, Role, SupervisionLevel
 from incidents.models import Incident
@@ -148,11 +148,7 @@ def _raise_order(
 @transaction.atomic
 def reminder_acknowledge(*, reminder_id: int, actor: Any) -> Reminder:
     """The recipient saw the reminder (its own people only). Acknowledging twice keeps the first time."""
-    r = (
-        Reminder.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("recipient", "deadline", "task")
-        .get(pk=reminder_id)
-    )
+    r = transitions.lock(Reminder, reminder_id, related=["recipient", "deadline", "task"], no_key=True)
     orgs.require(actor, r.recipient)
     person = orgs.person_of(actor)
     if person is not None and person.org_id != r.recipient_id:
@@ -210,7 +206,7 @@ def watch_add(
 @transaction.atomic
 def watch_end(*, watch_id: int, actor: Any) -> Watch:
     """Take a subject off the board's watch list (commanders of that board or above)."""
-    w = Watch.objects.select_for_update(of=("self",), no_key=True).select_related("by_org").get(pk=watch_id)
+    w = transitions.lock(Watch, watch_id, related=["by_org"], no_key=True)
     orgs.require(actor, w.by_org, roles=WATCH_ROLES)
     if w.ended_at is None:
         w.ended_at, w.ended_by = timezone.now(), actor

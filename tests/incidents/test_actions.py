@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from command_center import clocks
 from command_center.models import Deadline
-from incidents import services
+from incidents import hooks as services
 from incidents.models import Diversion, Incident, RepeatLink
 
 from .conftest import api_as, call
