@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from http.client import HTTPException
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,8 @@ class Intake:
             call_id = f"sup-{os.getpid()}-{k}"
             try:
                 status, _body = http("POST", self.base + "/api/incidents/", intake_body(call_id), self.token)
-            except (OSError, ValueError):  # no answer, or half of one
+            except (OSError, ValueError, HTTPException):  # no answer, or half of one
+                # (a web worker killed mid-answer: IncompleteRead, an HTTPException, neither of the others)
                 status = 0
             self.answers[call_id] = status
             k += 1
@@ -128,7 +130,7 @@ def health(base: str) -> dict[str, Any]:
             return dict(json.loads(r.read()))
     except urllib.error.HTTPError as e:
         return dict(json.loads(e.read()))
-    except (OSError, ValueError):
+    except (OSError, ValueError, HTTPException):
         return {}
 
 
