@@ -31,7 +31,7 @@ from incidents.models import RepeatCluster
 
 from . import reports, selectors, services
 from .models import ISSUABLE_SOURCES, Analysis, Attachment, Colour, Directive, Task, TaskDirective, TaskReport
-from .transitions import REVIEW_EVENTS, STATION_EVENTS, TASK, allowed_events
+from .transitions import PEOPLE_EVENTS, TASK, allowed_events
 
 XLSX = exports.CONTENT_TYPES["xlsx"]
 
@@ -479,8 +479,7 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
         return DirectiveBriefSerializer(carried, many=True).data  # type: ignore[return-value]
 
     def get_allowed(self, obj: Task) -> list[str]:
-        people = [*STATION_EVENTS, *REVIEW_EVENTS]
-        return [e for e in allowed_events(TASK, obj.state) if e in people]
+        return [e for e in allowed_events(TASK, obj.state) if e in PEOPLE_EVENTS]
 
     def get_overdue(self, obj: Task) -> list[str]:
         found = self.context.get("overdue")
