@@ -266,7 +266,9 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
             incident.org, "incident.created", {**incident_payload(incident), "clocks": [clock]}
         )
     else:
-        _changed(incident, "created")  # another report of its master: the master's dispatch answers it
+        # Another report of its master, whose dispatch answers it: the boards list it under the master.
+        link = {"master": data.repeat_of.pk, "link_type": data.link_type}
+        realtime.broadcast_on_commit(incident.org, "incident.created", {**incident_payload(incident), **link})
     return incident
 
 
@@ -497,7 +499,9 @@ def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: st
     clocks.cancel(i, CLOCK_DISPATCH, breached=True)  # it rides under its master now, whose dispatch answers it
     i.version += 1
     i.save(update_fields=["version"])
-    _changed(i, "updated")
+    realtime.broadcast_on_commit(
+        i.org, "incident.updated", {**incident_payload(i), "master": master.pk, "link_type": link_type}
+    )
     return link
 
 
