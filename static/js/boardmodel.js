@@ -87,7 +87,9 @@
 
     // The running clocks of an incident: its own (from REST) and its live orders'.
     m.clocksOf = function (inc) {
-      const out = (inc.clocks || []).slice();
+      // Copies: `breached` is worked out on each call, never left on the row's clock (a later breach sets
+      // its breached_at, which must show).
+      const out = (inc.clocks || []).map(function (c) { return Object.assign({}, c, { breached: !!c.breached_at }); });
       for (const o of inc.orders || []) {
         const kind = ORDER_CLOCK[o.state];
         if (kind && o[CLOCK_DUE[kind]]) {
