@@ -114,6 +114,7 @@ def test_a_partner_return_starts_the_clock_again(coded):
     incident_services.diversion_return(diversion_id=d.pk, actor=coded.partner_agent, reason="不属于我单位")
     fresh = dispatch_clocks(i).filter(cancelled_at__isnull=True).get()
     d.refresh_from_db()
+    assert d.finished_at is not None
     assert fresh.due_at == d.finished_at + timedelta(seconds=120)
 
 
