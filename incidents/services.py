@@ -414,7 +414,10 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     clocks.cancel(i, breached=True)  # the duplicate's broken clocks leave the board (the master's run on)
     master.version += 1
     master.save(update_fields=["version"])
-    _changed(i, "updated")
+    # `master`: the boards list the duplicate under its master from now on (as a reload does).
+    realtime.broadcast_on_commit(
+        i.org, "incident.updated", {**incident_payload(i), "master": master.pk, "link_type": LinkType.REPEAT}
+    )
     _changed(master, "updated")
     # A dispatched duplicate may still have orders out: dispatch calls them off after commit.
     hooks.emit_on_commit(hooks.INCIDENT_MERGED, incident_id=i.pk, actor_id=actor.pk)

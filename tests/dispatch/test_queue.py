@@ -230,3 +230,14 @@ def test_the_intake_push_carries_the_clock_and_a_linked_push_names_its_master(co
         again = make_incident(coded, repeat_of=master)
     pushes = [e["data"] for e in sent if e["event"] == "incident.created"]
     assert pushes and all(p["id"] == again.pk and p["master"] == master.pk for p in pushes)
+
+
+def test_a_merge_push_names_the_master(coded):
+    from tests.conftest import capture_broadcasts
+
+    master = make_incident(coded)
+    dup = make_incident(coded)
+    with capture_broadcasts() as sent:
+        incident_services.incident_merge(incident_id=dup.pk, actor=coded.duty, into_id=master.pk)
+    pushes = [e["data"] for e in sent if e["event"] == "incident.updated" and e["data"]["id"] == dup.pk]
+    assert pushes and all(p["master"] == master.pk and p["state"] == "merged" for p in pushes)
