@@ -16,12 +16,12 @@ from incidents import services as incident_services
 from incidents.models import SlaPolicy
 from tests.conftest import build_world
 
-from .test_dispatch import closing, open_screen, place_units  # noqa: F401  # `closing` is a fixture
+from .test_dispatch import closing, login, place_units  # noqa: F401  # `closing` is a fixture
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
-def take(w, call_id, *, level, address, category="020500", lat=30.2905, lon=120.1605):
+def take(w, call_id, *, level, address, category="020500", lat=30.2905, lon=120.1605, **over):
     incident, _ = incident_services.incident_intake(
         actor=w.duty,
         data=incident_services.IntakeData(
@@ -33,9 +33,20 @@ def take(w, call_id, *, level, address, category="020500", lat=30.2905, lon=120.
             lat=lat,
             lon=lon,
             narrative="测试",
+            **over,
         ),
     )
     return incident
+
+
+def open_board(context, base, errors):
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, base, "duty")
+    page.goto(f"{base}/dispatch/board/")
+    # Generous: on a loaded 2-core machine the first state load and the socket can take seconds.
+    expect(page.locator(".live-status[data-state=live]")).to_be_visible(timeout=20_000)
+    return page
 
 
 def sweep_until_breach() -> None:
@@ -60,7 +71,7 @@ def test_a_waiting_call_whose_dispatch_clock_breaks_reaches_the_top_red(asgi_liv
     errors: list[str] = []
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     closing(context)
-    board = open_screen(context, asgi_live_server, "duty", "/dispatch/board/", errors)
+    board = open_board(context, asgi_live_server, errors)
     expect(board.locator(".queue-list .inc").first).to_have_attribute("data-number", urgent.number)
 
     slow = take(w, "Q-SLOW", level=4, address="东湖路99号 小区门口")  # comes by push, with its clock
@@ -84,6 +95,13 @@ def test_a_waiting_call_whose_dispatch_clock_breaks_reaches_the_top_red(asgi_liv
     expect(board.locator(".queue-list .inc").first).to_have_attribute("data-number", slow.number)
     expect(board.locator(".queue-list .inc").first).to_have_class(re.compile(r"\bred\b"))
 
+    # Another report of the urgent call, linked at intake: listed under it, not as a row of its own.
+    again = take(w, "Q-AGAIN", level=1, address="东湖路1号", repeat_of=urgent)
+    urgent_row = board.locator(f'.inc[data-number="{urgent.number}"]')
+    expect(urgent_row.locator(".inc-dups")).to_contain_text(again.number[-6:])
+    expect(board.locator(f'.inc[data-number="{again.number}"]')).to_have_count(0)
+    board.screenshot(path=str(ARTIFACTS / "queue-duplicate-1366.png"))
+
     # Diverted: out of the working queue; the filter shows it again, after the working rows.
     incident_services.incident_divert(incident_id=slow.pk, actor=w.duty, partner=w.partner)
     expect(row).to_have_count(0)
@@ -105,7 +123,7 @@ def test_key_1_dispatches_after_five_seconds_unless_undone(asgi_live_server, bro
     errors: list[str] = []
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     closing(context)
-    board = open_screen(context, asgi_live_server, "duty", "/dispatch/board/", errors)
+    board = open_board(context, asgi_live_server, errors)
     board.locator(f'.inc[data-number="{incident.number}"]').click()
     first = board.locator(".recs .rec").first
     expect(first).to_be_visible()
