@@ -37,7 +37,7 @@ from django.utils import timezone
 from command_center import clocks, codes, orgs, realtime, screens
 from command_center.models import Org, Role
 from incidents import selectors as incident_selectors
-from incidents.models import Incident, RepeatCluster, State
+from incidents.models import CLOCK_DISPATCH, Incident, RepeatCluster, RepeatLink, State
 from incidents.transitions import OPEN_STATES
 
 from . import payloads, selectors
@@ -80,32 +80,48 @@ def _top_code(code: str) -> str:
 # The queue's order, as data: the board ranks its rows by it when it loads (`urgency`), and the screens'
 # script (static/js/boardmodel.js) ranks them by the same table between loads, as pushes and time move them —
 # it reaches the page as JSON (views.py), so the two cannot drift. A row takes the first tier that holds for
-# it (a tier holds when any of its tests does: `clock` "breached", a clock broken and not met; `clock`
-# "running", any clock not met; `state`, the row's state is one of these), or ranks after them all (scene
-# cleared, self-handled, diverted). Within a tier, by the fields of `then`: level (1 most urgent), then the
-# oldest first.
+# it (a tier holds when any of its tests does: `clock` "breached", a clock broken and not met — of `kind`
+# when the tier names one; `clock` "running", any clock not met; `state`, the row's state is one of these),
+# or ranks after them all (scene cleared, self-handled). Within a tier, by the fields of `then`: level
+# (1 most urgent), then the oldest first. The first `red` tiers are drawn red: a call whose dispatch clock
+# broke leads (no call may wait unseen), then any other broken clock; then the calls still waiting.
 URGENCY: dict[str, Any] = {
     "tiers": [
-        {"clock": "breached"},
-        {"clock": "running", "state": [State.RECEIVED.value]},  # a running clock, or a call waiting for dispatch
+        {"clock": "breached", "kind": CLOCK_DISPATCH},  # a waiting call past its dispatch time
+        {"clock": "breached"},  # any other broken clock
+        {"state": [State.RECEIVED.value]},  # a call waiting for dispatch
+        {"clock": "running"},  # in hand, a clock running
     ],
     "then": ["level", "reported_at"],
+    "red": 2,
 }
+
+# The working queue: what still needs the desk. Diverted incidents are the partner's (they come back on a
+# return), merged and closed ones are done; the board's filter (`ended`) shows them after the queue.
+WORKING_STATES = [s for s in OPEN_STATES if s != State.DIVERTED]
+ENDED_STATES = [State.DIVERTED, State.MERGED, State.CLOSED, State.INVALID]
 
 
 def _tier_holds(tier: dict[str, Any], row: dict[str, Any]) -> bool:
     clocks_ = row["clocks"]
+    kind = tier.get("kind")
     return (
-        (tier.get("clock") == "breached" and any(c["breached_at"] for c in clocks_))
+        (
+            tier.get("clock") == "breached"
+            and any(c["breached_at"] and (kind is None or c["kind"] == kind) for c in clocks_)
+        )
         or (tier.get("clock") == "running" and bool(clocks_))
         or row["state"] in tier.get("state", ())
     )
 
 
 def urgency(row: dict[str, Any]) -> tuple[Any, ...]:
-    """A row's place in the queue (URGENCY): its tier, then the fields of `then` (times as ISO text)."""
+    """A row's place in the queue (URGENCY): its tier, then the fields of `then` (times as ISO text). A row
+    the filter added (`ended`) ranks after every working row."""
     tiers = URGENCY["tiers"]
     tier = next((n for n, t in enumerate(tiers) if _tier_holds(t, row)), len(tiers))
+    if row.get("ended"):
+        tier = len(tiers) + 1
     then = (row[f].isoformat() if isinstance(row[f], datetime) else row[f] for f in URGENCY["then"])
     return (tier, *then)
 
@@ -113,15 +129,26 @@ def urgency(row: dict[str, Any]) -> tuple[Any, ...]:
 # --- The board -------------------------------------------------------------------------------------------
 
 
-def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
-    """Open incidents of the caller's area, and any incident with a live order addressed into it (a
-    station of another county sent as reinforcement still sees what it was sent to), with their orders
-    and unmet clocks, most urgent first. Returns (rows, truncated). Four queries of plain rows."""
+def board_incidents(user: Any, *, ended: bool = False) -> tuple[list[dict[str, Any]], bool]:
+    """The working queue of the caller's area (WORKING_STATES), and any incident with a live order
+    addressed into it (a station of another county sent as reinforcement still sees what it was sent to),
+    with their orders and unmet clocks, most urgent first. Returns (rows, truncated).
+
+    A linked duplicate (RepeatLink: another report of a master) is no row of its own: it rides under its
+    master (`duplicates`) and leaves the queue with it. `ended`: the filter adds the incidents that left the
+    queue — diverted, and merged, closed or invalid since midnight — marked `ended`, after every working row.
+    Five queries of plain rows."""
     orders_qs = selectors.visible_orders(user)
     live_for_us = orders_qs.filter(state__in=LIVE_ORDER_STATES).values("incident_id")
-    qs = incident_selectors.visible_incidents(user).filter(state__in=OPEN_STATES) | Incident.objects.filter(
-        pk__in=live_for_us
-    )
+    visible = incident_selectors.visible_incidents(user)
+    qs = visible.filter(state__in=WORKING_STATES) | Incident.objects.filter(pk__in=live_for_us)
+    if ended:
+        qs = (
+            qs
+            | visible.filter(state=State.DIVERTED)
+            | visible.filter(state__in=ENDED_STATES, reported_at__gte=today_start())
+        )
+    qs = qs.exclude(pk__in=RepeatLink.objects.values("incident_id"))
     incidents = list(
         qs.order_by("level", "reported_at", "id").values(
             "id", "number", "state", "version", "category_id", "level", "address", "lat", "lon", "org_id",
@@ -131,6 +158,23 @@ def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
     truncated = len(incidents) > MAX_INCIDENTS
     incidents = incidents[:MAX_INCIDENTS]
     ids = [i["id"] for i in incidents]
+    duplicates: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for link in (
+        RepeatLink.objects.filter(master_id__in=ids, incident__in=visible)
+        .order_by("incident__reported_at", "incident_id")
+        .values("master_id", "link_type", "incident_id", "incident__number", "incident__state",
+                "incident__reported_at", "incident__version")
+    ):  # fmt: skip
+        duplicates[link["master_id"]].append(
+            {
+                "id": link["incident_id"],
+                "number": link["incident__number"],
+                "state": link["incident__state"],
+                "version": link["incident__version"],
+                "link_type": link["link_type"],
+                "reported_at": link["incident__reported_at"],
+            }
+        )
     orders = list(
         orders_qs.filter(incident_id__in=ids)
         .exclude(state=DispatchOrder.State.CANCELLED)
@@ -189,6 +233,8 @@ def board_incidents(user: Any) -> tuple[list[dict[str, Any]], bool]:
                 "reported_at": i["reported_at"],
                 "clocks": clocks_by_incident.get(i["id"], []),
                 "orders": orders_by_incident.get(i["id"], []),
+                "duplicates": duplicates.get(i["id"], []),
+                "ended": i["state"] in ENDED_STATES,
             }
         )
     rows.sort(key=urgency)
@@ -300,16 +346,18 @@ def board_alerts(user: Any, *, now: datetime | None = None, limit: int = MAX_ALE
     return alerts[:limit]
 
 
-def board_state(user: Any) -> dict[str, Any]:
+def board_state(user: Any, *, ended: bool = False) -> dict[str, Any]:
     """GET /api/board/: everything the dispatch board draws, and the fields the apps above add
-    (screens.provide: the commanders' watch list 盯办). `seq` first (see the module docstring)."""
+    (screens.provide: the commanders' watch list 盯办). `seq` first (see the module docstring). `ended`: the
+    queue's filter (board_incidents)."""
     seq = seq_of(user)
-    incidents, truncated = board_incidents(user)
+    incidents, truncated = board_incidents(user, ended=ended)
     return {
         "seq": seq,
         "at": timezone.now(),
         "incidents": incidents,
         "truncated": truncated,
+        "ended": ended,
         "units": board_units(user),
         "orgs": board_orgs(user),
         "alerts": board_alerts(user),

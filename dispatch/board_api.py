@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -78,6 +78,15 @@ class BoardOrderSerializer(serializers.Serializer[Any]):
     overdue = serializers.ListField(child=serializers.CharField(), help_text="Clocks broken and not met yet.")
 
 
+class BoardDuplicateSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    state = serializers.CharField()
+    version = serializers.IntegerField()
+    link_type = serializers.CharField()
+    reported_at = serializers.DateTimeField()
+
+
 class BoardIncidentSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -94,6 +103,8 @@ class BoardIncidentSerializer(serializers.Serializer[Any]):
     reported_at = serializers.DateTimeField()
     clocks = ClockSerializer(many=True, help_text="Running and broken-unmet clocks of the incident and its orders.")
     orders = BoardOrderSerializer(many=True)
+    duplicates = BoardDuplicateSerializer(many=True, help_text="Linked reports of this incident (RepeatLink).")
+    ended = serializers.BooleanField(help_text="Left the working queue (diverted, merged, closed): `?ended=1` only.")
 
 
 class BoardUnitSerializer(serializers.Serializer[Any]):
@@ -153,6 +164,7 @@ class BoardStateSerializer(serializers.Serializer[Any]):
     at = serializers.DateTimeField(help_text="Server time (screens correct their clock by it).")
     incidents = BoardIncidentSerializer(many=True, help_text="Most urgent first.")
     truncated = serializers.BooleanField(help_text=f"More than {board.MAX_INCIDENTS} open incidents.")
+    ended = serializers.BooleanField(help_text="The filter was on: `incidents` holds the ended ones too.")
     units = BoardUnitSerializer(many=True)
     orgs = BoardOrgSerializer(many=True)
     alerts = AlertSerializer(many=True, help_text="Newest first.")
@@ -250,10 +262,18 @@ class BoardView(APIView):
     units, the alert strip. Load on connect to /ws/board/ and on any seq gap; apply pushes with a higher
     seq."""
 
-    @extend_schema(responses=BoardStateSerializer)
+    @extend_schema(
+        responses=BoardStateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "ended", bool, description="Also the incidents that left the queue (diverted; merged, closed today)."
+            )
+        ],
+    )
     def get(self, request: Request) -> Response:
         require_roles(request.user, board.BOARD_ROLES)
-        return Response(board.board_state(request.user))
+        ended = request.query_params.get("ended", "") in ("1", "true")
+        return Response(board.board_state(request.user, ended=ended))
 
 
 class BoardStatsView(APIView):

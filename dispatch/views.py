@@ -99,6 +99,11 @@ def _labels(screen: str | None = None) -> dict[str, Any]:
             "sent": _("sent"),
             "finished_today": _("Finished today"),
             "open_detail": _("Open the incident"),
+            "duplicates": _("Repeat calls"),
+            "dispatching": _("Dispatching"),
+            "send_now": _("Send now (Enter)"),
+            "undo": _("Undo (Esc)"),
+            "undone": _("Dispatch undone."),
         },
     }
     if screen is None:

@@ -66,6 +66,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         "category_prefix",
         "level",
         "ring_minutes",
+        "dispatch_s",
         "sign_s",
         "arrive_s",
         "feedback_s",

@@ -20,7 +20,7 @@ from django.utils import timezone
 from command_center import clocks, transitions
 
 from .models import Incident, RepeatCluster
-from .services import CLOCK_FEEDBACK, _changed, _cluster_push, sla_for
+from .services import CLOCK_DISPATCH, CLOCK_FEEDBACK, _changed, _cluster_push, sla_for
 from .transitions import CLUSTER, INCIDENT, Event
 
 # --- For the dispatch app: the incident moves with its orders -------------------------------------------
@@ -28,7 +28,8 @@ from .transitions import CLUSTER, INCIDENT, Event
 
 @transaction.atomic
 def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
-    """An order went out. The first one moves received → dispatched and starts the feedback clock; later
+    """An order went out. The first one moves received → dispatched, meets the dispatch clock (late if it
+    broke) and starts the feedback clock; later
     ones (reinforcements) are logged in the state the incident is in. A closed, merged or invalid incident
     refuses (409)."""
     i = transitions.lock(Incident, incident_id, related=["org"])
@@ -36,6 +37,7 @@ def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | Non
     transitions.apply(i, INCIDENT, Event.DISPATCH, actor)
     if first:
         i.dispatched_at = at or timezone.now()
+        clocks.meet(i, CLOCK_DISPATCH, at=i.dispatched_at)
         clocks.start(
             i,
             CLOCK_FEEDBACK,

@@ -313,6 +313,11 @@ class DiversionTransition(TransitionLog):
     subject = models.ForeignKey(Diversion, on_delete=models.PROTECT, related_name="transitions")
 
 
+# The dispatch clock's kind (received → first order): started and stopped by incidents' services, ranked by
+# the board (dispatch/board.py URGENCY), which reads it from here rather than from a service module.
+CLOCK_DISPATCH = "incidents.dispatch"
+
+
 class SlaPolicy(models.Model):
     """Clock lengths by category prefix, level and quick-response ring; the most specific match wins."""
 
@@ -323,6 +328,12 @@ class SlaPolicy(models.Model):
     level = models.PositiveSmallIntegerField(_("level"), null=True, blank=True, help_text=_("Empty: any level."))
     ring_minutes = models.PositiveSmallIntegerField(
         _("quick-response ring (minutes)"), null=True, blank=True, help_text=_("Empty: any ring.")
+    )
+    dispatch_s = models.PositiveIntegerField(
+        _("dispatch within (s)"),
+        null=True,
+        blank=True,
+        help_text=_("From the call to the first order. Empty: by level (1: 60 s, 2: 120 s, 3: 300 s, 4: 600 s)."),
     )
     sign_s = models.PositiveIntegerField(_("sign within (s)"), default=30)
     arrive_s = models.PositiveIntegerField(_("arrive within (s)"), default=300)

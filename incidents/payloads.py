@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from command_center.models import Deadline
+
 from .models import Diversion, Incident
 
 
@@ -28,6 +30,11 @@ def incident_payload(i: Incident) -> dict[str, Any]:
         "org": i.org_id,
         "reported_at": i.reported_at,
     }
+
+
+def clock_row(d: Deadline, *, label: str) -> dict[str, Any]:
+    """An incident's own clock as the board lists it (dispatch/board.py board_incidents: `clocks`)."""
+    return {"id": d.pk, "kind": d.kind, "label": label, "order": None, "due_at": d.due_at, "breached_at": d.breached_at}
 
 
 def diversion_payload(d: Diversion) -> dict[str, Any]:

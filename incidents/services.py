@@ -25,6 +25,7 @@ from command_center.transitions import InvalidTransition
 
 from . import selectors
 from .models import (
+    CLOCK_DISPATCH,
     Callback,
     Diversion,
     Feedback,
@@ -36,7 +37,7 @@ from .models import (
     SlaPolicy,
     State,
 )
-from .payloads import diversion_payload, incident_payload
+from .payloads import clock_row, diversion_payload, incident_payload
 from .transitions import DIVERSION, INCIDENT, Event
 
 # Who may do what: the command center takes and closes calls; stations handle them.
@@ -47,6 +48,7 @@ CALLBACK_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.SUPER
 
 CLOCK_FEEDBACK = "incidents.feedback"
 CLOCK_CALLBACK = "incidents.callback"
+# CLOCK_DISPATCH (models.py): received → first dispatch order (派警), so no call waits unseen.
 
 
 # --- SLA ------------------------------------------------------------------------------------------------
@@ -58,14 +60,18 @@ class Sla:
     arrive_s: int = 300
     feedback_s: int = 3600
     callback_s: int = 86400
+    dispatch_s: int = 300
 
 
 RING_ARRIVE_S = {1: 60, 3: 180, 5: 300}
+# The dispatch clock when no policy sets one: the more urgent the level, the shorter the wait.
+LEVEL_DISPATCH_S = {1: 60, 2: 120, 3: 300, 4: 600}
 
 
 def sla_for(category_code: str, level: int, ring_minutes: int | None = None) -> Sla:
     """The most specific policy: a longer category prefix beats a shorter one, a set level or ring beats
-    'any'. Without policies: sign 30 s, arrive by ring (1/3/5 min), feedback 1 h, callback 24 h."""
+    'any'. Without policies: sign 30 s, arrive by ring (1/3/5 min), feedback 1 h, callback 24 h; dispatch by
+    level (LEVEL_DISPATCH_S), also when the best policy leaves its dispatch time empty."""
     best: tuple[tuple[int, int, int], SlaPolicy] | None = None
     for p in SlaPolicy.objects.all():
         if p.category_prefix and not category_code.startswith(p.category_prefix):
@@ -77,15 +83,24 @@ def sla_for(category_code: str, level: int, ring_minutes: int | None = None) -> 
         score = (len(p.category_prefix), p.level is not None, p.ring_minutes is not None)
         if best is None or score > best[0]:
             best = (score, p)
+    by_level = LEVEL_DISPATCH_S.get(level, 300)
     if best:
         p = best[1]
-        return Sla(p.sign_s, p.arrive_s, p.feedback_s, p.callback_s)
-    return Sla(arrive_s=RING_ARRIVE_S.get(ring_minutes or 5, 300))
+        return Sla(p.sign_s, p.arrive_s, p.feedback_s, p.callback_s, p.dispatch_s or by_level)
+    return Sla(arrive_s=RING_ARRIVE_S.get(ring_minutes or 5, 300), dispatch_s=by_level)
 
 
 def register_clocks() -> None:
     clocks.register(CLOCK_FEEDBACK, label=_("Feedback due"))
     clocks.register(CLOCK_CALLBACK, label=_("Callback due"))
+    clocks.register(CLOCK_DISPATCH, label=_("Dispatch due"))
+
+
+def _start_dispatch_clock(i: Incident, *, since: datetime) -> dict[str, Any]:
+    """Received → dispatched: due `dispatch_s` (SLA policy, by level and category) after `since` — the call
+    (reported_at) at intake, the partner's return when a diversion comes back to the queue."""
+    due = since + timedelta(seconds=sla_for(i.category_id, i.level).dispatch_s)
+    return clock_row(clocks.start(i, CLOCK_DISPATCH, due=due, org=i.org), label=str(clocks.kind(CLOCK_DISPATCH).label))
 
 
 # --- Pushes ---------------------------------------------------------------------------------------------
@@ -243,7 +258,17 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     if data.repeat_of is not None:
         _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"), field="repeat_of")
     _ledger(incident, earlier)
-    _changed(incident, "created")
+    if data.repeat_of is None:
+        # One row more in the intake's transaction (the incident is one statement; its clock is a second).
+        # The push carries it, so the boards count down a new call without a reload.
+        clock = _start_dispatch_clock(incident, since=incident.reported_at)
+        realtime.broadcast_on_commit(
+            incident.org, "incident.created", {**incident_payload(incident), "clocks": [clock]}
+        )
+    else:
+        # Another report of its master, whose dispatch answers it: the boards list it under the master.
+        link = {"master": data.repeat_of.pk, "link_type": data.link_type}
+        realtime.broadcast_on_commit(incident.org, "incident.created", {**incident_payload(incident), **link})
     return incident
 
 
@@ -324,6 +349,7 @@ def incident_self_handle(*, incident_id: int, actor: Any, reason: str = "") -> I
     orgs.require(actor, i.org, roles=[*COMMAND_ROLES, Role.STATION_OFFICER])
     transitions.apply(i, INCIDENT, Event.SELF_HANDLE, actor, reason=reason)
     transitions.save(i)
+    clocks.cancel(i, CLOCK_DISPATCH, breached=True)  # settled without an order: no dispatch is owed
     clocks.start(
         i, CLOCK_FEEDBACK, due=timezone.now() + timedelta(seconds=sla_for(i.category_id, i.level).feedback_s), org=i.org
     )
@@ -340,6 +366,7 @@ def incident_divert(*, incident_id: int, actor: Any, partner: Org, note: str = "
         raise Refused("partner", _("Diversions go to partner agencies only."))
     transitions.apply(i, INCIDENT, Event.DIVERT, actor, reason=note)
     transitions.save(i)
+    clocks.cancel(i, CLOCK_DISPATCH, breached=True)  # the partner's now; a return starts it again
     d = Diversion.objects.create(incident=i, partner=partner, note=note, pushed_by=actor, pushed_at=timezone.now())
     log_transition(d, from_state="", to_state=d.state, event="push", actor=actor, reason=note)
     _changed(i, "updated")
@@ -387,7 +414,10 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
     clocks.cancel(i, breached=True)  # the duplicate's broken clocks leave the board (the master's run on)
     master.version += 1
     master.save(update_fields=["version"])
-    _changed(i, "updated")
+    # `master`: the boards list the duplicate under its master from now on (as a reload does).
+    realtime.broadcast_on_commit(
+        i.org, "incident.updated", {**incident_payload(i), "master": master.pk, "link_type": LinkType.REPEAT}
+    )
     _changed(master, "updated")
     # A dispatched duplicate may still have orders out: dispatch calls them off after commit.
     hooks.emit_on_commit(hooks.INCIDENT_MERGED, incident_id=i.pk, actor_id=actor.pk)
@@ -469,9 +499,12 @@ def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: st
     if master is None:
         raise Refused("master", _("No such incident."))
     link = _link(i, master, link_type, actor, reason, field="master")
+    clocks.cancel(i, CLOCK_DISPATCH, breached=True)  # it rides under its master now, whose dispatch answers it
     i.version += 1
     i.save(update_fields=["version"])
-    _changed(i, "updated")
+    realtime.broadcast_on_commit(
+        i.org, "incident.updated", {**incident_payload(i), "master": master.pk, "link_type": link_type}
+    )
     return link
 
 
@@ -530,7 +563,8 @@ def diversion_return(*, diversion_id: int, actor: Any, reason: str) -> Diversion
     d, i = _partner_finishes(diversion_id=diversion_id, actor=actor, event="return", field="return_reason", text=reason)
     transitions.apply(i, INCIDENT, Event.PARTNER_RETURNED, actor, reason=reason)
     transitions.save(i)
-    _changed(i, "updated")
+    clock = _start_dispatch_clock(i, since=d.finished_at or timezone.now())  # waiting again, from now
+    realtime.broadcast_on_commit(i.org, "incident.updated", {**incident_payload(i), "clocks": [clock]})
     _diversion_changed(d)
     return d
 
@@ -554,6 +588,7 @@ def _diversion_changed(d: Diversion) -> None:
 
 
 __all__ = [
+    "CLOCK_DISPATCH",
     "IntakeData",
     "Refused",
     "diversion_accept",

@@ -46,7 +46,7 @@
       for (const inc of model.incidents.values()) {
         if (inc.lat == null || inc.lon == null) continue;
         seen.add(inc.id);
-        const breached = model.urgency(inc)[0] === 0;
+        const breached = model.isRed(inc);
         const cls = "cc-mk cc-mk-inc l" + inc.level + (breached ? " breached" : "") + (inc.id === selected ? " selected" : "");
         const m = incMarkers.upsert(inc.id, inc.lat, inc.lon, { className: cls, title: inc.number + " · " + (inc.category_name || "") + " · " + inc.address });
         if (m && !m.ccBound) { m.ccBound = true; m.on("click", function () { select(inc.id, true); }); }
@@ -95,8 +95,10 @@
     function incidentRow(inc) {
       const u = model.urgency(inc);
       const ownClocks = (inc.clocks || []).filter(function (c) { return c.order == null; });
+      const dups = inc.duplicates || [];
       return h("li", {
-        class: "inc g" + u[0] + (inc.id === selected ? " selected" : "") + (inc.stub ? " stub" : ""),
+        class: "inc g" + u[0] + (model.isRed(inc) ? " red" : "") + (inc.ended ? " ended" : "") +
+          (inc.id === selected ? " selected" : "") + (inc.stub ? " stub" : ""),
         role: "option", "aria-selected": inc.id === selected ? "true" : "false", tabindex: "-1",
         dataset: { id: inc.id, number: inc.number, state: inc.state },
         onclick: function () { select(inc.id, true); },
@@ -121,6 +123,11 @@
             ]);
           }),
         ]) : null,
+        // Linked reports of this incident (重复报警): under it, not rows of their own.
+        dups.length ? h("div", { class: "inc-dups", title: t.duplicates }, [
+          h("span", { class: "dup-count", text: t.duplicates + " ×" + dups.length }),
+          ...dups.map(function (x) { return h("span", { class: "dup", dataset: { id: x.id }, text: x.number.slice(-6) }); }),
+        ]) : null,
       ]);
     }
 
@@ -128,13 +135,15 @@
       const rows = model.queue();
       el.queue.replaceChildren(...(rows.length ? rows.map(incidentRow) : [h("li", { class: "empty", text: t.no_incidents })]));
       el.queueCount.textContent = String(rows.length) + (model.truncated ? "+" : "");
-      let waiting = 0, breached = 0;
+      let waiting = 0, breached = 0, ended = 0;
       for (const r of rows) {
+        if (r.ended) { ended++; continue; }
         if (r.state === "received") waiting++;
-        if (model.urgency(r)[0] === 0) breached++;
+        if (model.isRed(r)) breached++;
       }
+      el.queueCount.textContent = String(rows.length - ended) + (model.truncated ? "+" : "");
       el.kpi("waiting").textContent = waiting;
-      el.kpi("active").textContent = rows.length - waiting;
+      el.kpi("active").textContent = rows.length - ended - waiting;
       el.kpi("breached").textContent = breached;
       el.kpi("breached").parentElement.classList.toggle("hot", breached > 0);
     }
@@ -351,9 +360,57 @@
       select(next.id, true);
     }
 
+    // Keys 1–9 dispatch with a 5-second undo, not a confirmation dialog: a confirmation costs every dispatch
+    // a second keystroke and trains the hand to press Enter blindly, while a mistyped digit is rare and is
+    // seen at once in the bar that names the unit and counts down. So the order goes out by itself after
+    // 5 s unless undone (Esc or the bar's button); Enter sends it at once. A second digit meanwhile
+    // replaces the pending choice (the officer corrected it). Clicks on the buttons stay immediate: a click
+    // names its unit on screen, there is nothing to mistype.
+    const UNDO_MS = 5000;
+    let pending = null; // {incidentId, body, name, number, due, timer}
+    const undoBar = h("div", { class: "undo-bar", role: "status", "aria-live": "assertive", hidden: true });
+    root.appendChild(undoBar);
+    function drawUndo() {
+      if (!pending) { undoBar.hidden = true; undoBar.replaceChildren(); return; }
+      undoBar.hidden = false;
+      const left = Math.max(0, Math.ceil((pending.due - Date.now()) / 1000));
+      undoBar.replaceChildren(
+        h("span", { class: "undo-what" }, [t.dispatching + " ", h("b", { text: pending.number }), " → ", h("b", { text: pending.name })]),
+        h("span", { class: "undo-left", text: left + " s" }),
+        h("button", { type: "button", class: "undo-now", onclick: sendPending, text: t.send_now }),
+        h("button", { type: "button", class: "undo-cancel", onclick: undoPending, text: t.undo }),
+      );
+    }
+    function queueDispatch(incidentId, body, name) {
+      if (pending) clearTimeout(pending.timer);
+      const inc = model.incidents.get(incidentId);
+      pending = { incidentId: incidentId, body: body, name: name, number: inc ? inc.number : "", due: Date.now() + UNDO_MS };
+      pending.timer = setTimeout(sendPending, UNDO_MS);
+      drawUndo();
+    }
+    function sendPending() {
+      if (!pending) return;
+      const p = pending;
+      clearTimeout(p.timer);
+      pending = null;
+      drawUndo();
+      dispatch(p.incidentId, p.body, p.name);
+    }
+    function undoPending() {
+      if (!pending) return;
+      clearTimeout(pending.timer);
+      pending = null;
+      message = { text: t.undone, kind: "" };
+      drawUndo();
+      drawDetail();
+    }
+    setInterval(function () { if (pending) drawUndo(); }, 250);
+
     document.addEventListener("keydown", function (e) {
       const tag = (e.target && e.target.tagName) || "";
       if (/INPUT|TEXTAREA|SELECT/.test(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (pending && e.key === "Escape") { undoPending(); e.preventDefault(); return; }
+      if (pending && e.key === "Enter") { sendPending(); e.preventDefault(); return; }
       if (e.key === "ArrowDown" || e.key === "j") { move(1); e.preventDefault(); }
       else if (e.key === "ArrowUp" || e.key === "k") { move(-1); e.preventDefault(); }
       else if (e.key === "m") { CCLive.sound.setMuted(!CCLive.sound.muted); }
@@ -361,8 +418,8 @@
         const r = recs.rows[parseInt(e.code.slice(5), 10) - 1];
         if (!r) return;
         e.preventDefault();
-        if (e.shiftKey) dispatch(selected, { org: r.unit.org }, r.unit.org_name);
-        else dispatch(selected, { unit: r.unit.id }, r.unit.call_sign);
+        if (e.shiftKey) queueDispatch(selected, { org: r.unit.org }, r.unit.org_name);
+        else queueDispatch(selected, { unit: r.unit.id }, r.unit.call_sign);
       }
     });
 
@@ -407,7 +464,7 @@
       status: el.status,
       t: t,
       load: async function () {
-        const res = await CCLive.api(ds.stateUrl);
+        const res = await CCLive.api(ds.stateUrl + (model.showEnded ? "?ended=1" : ""));
         return res.ok ? res.data : null;
       },
       onState: function (state) {
@@ -421,6 +478,16 @@
       },
       onEvent: apply,
     });
+
+    // The queue's filter: diverted, merged and closed incidents (today's) after the working queue.
+    const endedToggle = root.querySelector(".queue-filter");
+    if (endedToggle) {
+      endedToggle.addEventListener("click", function () {
+        model.showEnded = !model.showEnded;
+        endedToggle.setAttribute("aria-pressed", model.showEnded ? "true" : "false");
+        live.reload("filter");
+      });
+    }
 
     CCLive.soundButton(root.querySelector(".sound-toggle"), t);
     CCLive.loadCategories(ds.categoriesUrl).then(function () { redraw("incidents"); });

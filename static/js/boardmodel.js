@@ -6,7 +6,12 @@
 // - an order's running clock follows its state: sent/delivered → sign, signed → arrive, arrived → report
 //   back; `overdue` lists its clocks that broke and are not met yet (order.overdue, deadlines.breached);
 // - the queue's order is not written here: the page carries it as data (#board-urgency, dispatch/board.py
-//   URGENCY, by which the server ranks the rows it sends), and `urgency` reads it;
+//   URGENCY, by which the server ranks the rows it sends), and `urgency` reads it; its first `red` tiers
+//   are drawn red (`isRed`): a call whose dispatch clock broke, then any other broken clock;
+// - the working queue leaves out diverted, merged and closed incidents; with the filter on (`showEnded`,
+//   GET /api/board/?ended=1) they stay, marked `ended`, after every working row; a linked duplicate
+//   (`master` in its push, `duplicates` in REST) is no row of its own but rides under its master;
+// - the dispatch clock (incidents.dispatch) runs only while the call waits (received);
 // - alerts are keyed `breach:<deadline>`, `returned:<order>`, `repeat:<cluster>`; a breach leaves the
 //   strip when its clock is met (the order moved past it);
 // - the loop's alerts (supervision): `reminder:<id>` (催办) and `supervision:<id>` (督办), each `covers`
@@ -18,6 +23,8 @@
 
   const OPEN_STATES = ["received", "dispatched", "responding", "on_scene", "scene_cleared", "self_handled", "diverted"];
   const LIVE_ORDER = ["sent", "delivered", "signed", "arrived"];
+  const WORKING_STATES = OPEN_STATES.filter(function (s) { return s !== "diverted"; });
+  const DISPATCH_CLOCK = "incidents.dispatch";
   const ORDER_CLOCK = { sent: "dispatch.sign", delivered: "dispatch.sign", signed: "dispatch.arrive", arrived: "dispatch.feedback" };
   const CLOCK_DUE = { "dispatch.sign": "sign_due_at", "dispatch.arrive": "arrive_due_at", "dispatch.feedback": "feedback_due_at" };
   // A clock is met (or gone) once the order is past the states that keep it running.
@@ -39,7 +46,7 @@
   // The queue's tiers and tie-breaks, from the page (dispatch/board.py URGENCY).
   function readUrgency() {
     const u = CCLive.readJson("board-urgency");
-    return { tiers: u.tiers || [], then: u.then || [] };
+    return { tiers: u.tiers || [], then: u.then || [], red: u.red || 0 };
   }
 
   function create() {
@@ -52,6 +59,7 @@
       covered: new Set(), // deadline ids whose breach a reminder or a 督办 stands for
       watch: new Map(),
       truncated: false,
+      showEnded: false, // the queue's filter: diverted, merged and closed incidents too
       listeners: [],
     };
 
@@ -79,7 +87,9 @@
 
     // The running clocks of an incident: its own (from REST) and its live orders'.
     m.clocksOf = function (inc) {
-      const out = (inc.clocks || []).slice();
+      // Copies: `breached` is worked out on each call, never left on the row's clock (a later breach sets
+      // its breached_at, which must show).
+      const out = (inc.clocks || []).map(function (c) { return Object.assign({}, c, { breached: !!c.breached_at }); });
       for (const o of inc.orders || []) {
         const kind = ORDER_CLOCK[o.state];
         if (kind && o[CLOCK_DUE[kind]]) {
@@ -101,17 +111,20 @@
     m.urgency = function (inc) {
       const cs = m.clocksOf(inc);
       function holds(tier) {
-        return (tier.clock === "breached" && cs.some(function (c) { return c.breached; })) ||
+        return (tier.clock === "breached" && cs.some(function (c) { return c.breached && (!tier.kind || c.kind === tier.kind); })) ||
           (tier.clock === "running" && cs.length > 0) ||
           (tier.state || []).indexOf(inc.state) >= 0;
       }
       let tier = URGENCY.tiers.findIndex(holds);
       if (tier < 0) tier = URGENCY.tiers.length;
+      if (inc.ended) tier = URGENCY.tiers.length + 1;
       return [tier].concat(URGENCY.then.map(function (f) {
         const v = inc[f];
         return typeof v === "string" ? (Date.parse(v) || 0) : v;
       }));
     };
+
+    m.isRed = function (inc) { return m.urgency(inc)[0] < URGENCY.red; };
 
     m.queue = function () {
       const rows = Array.from(m.incidents.values());
@@ -126,6 +139,18 @@
       });
       return rows;
     };
+
+    // A report linked to a master (its push names `master`): listed under the master, not as a row of its
+    // own; the master's row leaves the queue with it. False when the master is not on the board.
+    function linkUnder(d) {
+      const master = m.incidents.get(d.master);
+      if (!master) { if (m.incidents.delete(d.id)) changed("incidents"); return true; }
+      const dups = (master.duplicates = (master.duplicates || []).filter(function (x) { return x.id !== d.id; }));
+      dups.push({ id: d.id, number: d.number, state: d.state, version: d.version, link_type: d.link_type || "", reported_at: d.reported_at });
+      m.incidents.delete(d.id);
+      changed("incidents");
+      return true;
+    }
 
     function stubIncident(brief, at) {
       return {
@@ -229,11 +254,20 @@
       if (ev === "incident.created" || ev === "incident.updated") {
         const old = m.incidents.get(d.id);
         if (!fresh(old, d)) return out;
-        if (OPEN_STATES.indexOf(d.state) < 0) {
-          const live = old && (old.orders || []).some(function (o) { return LIVE_ORDER.indexOf(o.state) >= 0; });
-          if (!live) { m.incidents.delete(d.id); changed("incidents"); return out; }
+        if (d.master != null && linkUnder(d)) return out;
+        for (const host of m.incidents.values()) {
+          const dup = (host.duplicates || []).find(function (x) { return x.id === d.id; });
+          if (dup) { Object.assign(dup, { state: d.state, version: d.version }); changed("incidents"); return out; }
         }
-        const row = Object.assign({ clocks: [], orders: [] }, old || {}, d);
+        let ended = false;
+        if (WORKING_STATES.indexOf(d.state) < 0) {
+          const live = old && (old.orders || []).some(function (o) { return LIVE_ORDER.indexOf(o.state) >= 0; });
+          ended = !live;
+          if (ended && !m.showEnded) { m.incidents.delete(d.id); changed("incidents"); return out; }
+        }
+        const row = Object.assign({ clocks: [], orders: [], duplicates: [] }, old || {}, d);
+        row.ended = ended;
+        if (d.state !== "received") row.clocks = row.clocks.filter(function (c) { return c.kind !== DISPATCH_CLOCK; });
         row.stub = false;
         row.category_name = (old && old.category === d.category && old.category_name) || CCLive.categoryName(d.category);
         row.org_name = orgName(d.org) || (old && old.org_name) || "";
@@ -275,7 +309,10 @@
             if (inc) {
               a.incident = { id: inc.id, number: inc.number };
               a.text = inc.address;
-              for (const c of inc.clocks || []) if (c.kind === dl.kind) c.breached_at = dl.breached_at;
+              let known = false;
+              for (const c of inc.clocks || []) if (c.kind === dl.kind) { c.breached_at = dl.breached_at; known = true; }
+              // A clock the row did not list (it came by a push without it) is listed now, broken.
+              if (!known) (inc.clocks = inc.clocks || []).push({ id: dl.id, kind: dl.kind, label: dl.label, order: null, due_at: dl.due_at, breached_at: dl.breached_at });
             }
           }
           if (addAlert(a)) out.alert = "breach";
@@ -343,5 +380,5 @@
     return m;
   }
 
-  window.CCBoardModel = { create: create, LIVE_ORDER: LIVE_ORDER, OPEN_STATES: OPEN_STATES };
+  window.CCBoardModel = { create: create, LIVE_ORDER: LIVE_ORDER, OPEN_STATES: OPEN_STATES, WORKING_STATES: WORKING_STATES };
 })();

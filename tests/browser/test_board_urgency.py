@@ -1,7 +1,7 @@
 """One rule for the queue's order (dispatch/board.py URGENCY): the board page carries it, and the screens'
-script ranks a state's rows as the server does — tier by tier (a broken clock; a running clock or a call
-waiting for dispatch; the rest), then level, then age — for an incident's own clocks and for those the script
-derives from its orders."""
+script ranks a state's rows as the server does — tier by tier (a broken dispatch clock; any other broken
+clock; a call waiting for dispatch; a running clock; the rest; the rows the filter added), then level, then
+age — for an incident's own clocks and for those the script derives from its orders."""
 
 import json
 from datetime import timedelta
@@ -24,11 +24,11 @@ def rows() -> list[dict]:
         return {"id": pk, "number": f"N{pk}", "state": state, "level": level, "reported_at": reported,
                 "clocks": list(clocks), "orders": list(orders)}  # fmt: skip
 
-    def own(breached):
+    def own(breached, kind="incidents.feedback"):
         due = now - timedelta(minutes=1) if breached else now + timedelta(minutes=10)
         return {
             "id": 1,
-            "kind": "incidents.feedback",
+            "kind": kind,
             "order": None,
             "due_at": due,
             "breached_at": due if breached else None,
@@ -53,6 +53,9 @@ def rows() -> list[dict]:
         row(7, "self_handled", 3, 20, clocks=[own(breached=False)]),
         row(8, "diverted", 2, 40),
         row(9, "received", 2, 9.5),
+        row(10, "received", 4, 1, clocks=[own(breached=True, kind="incidents.dispatch")]),
+        row(11, "received", 1, 1, clocks=[own(breached=False, kind="incidents.dispatch")]),
+        {**row(12, "closed", 1, 50), "ended": True},
     ]
 
 
@@ -62,7 +65,8 @@ def test_the_board_script_ranks_the_queue_as_the_server_does(asgi_live_server, b
     build_world()
     state = rows()
     server = sorted(state, key=board.urgency)
-    assert [board.urgency(r)[0] for r in server] == [0, 0, 1, 1, 1, 1, 1, 2, 2]  # every tier is tried
+    # every tier is tried
+    assert [board.urgency(r)[0] for r in server] == [0, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 5]
     context = browser.new_context()
     try:
         page = context.new_page()

@@ -172,7 +172,7 @@ def test_board_inbox_and_wall_follow_a_call_from_intake_to_breach(asgi_live_serv
     assert breached == 1
     late_row = board.locator(f'.inc[data-number="{theft.number}"]')
     expect(late_row.locator(".ord.breached")).to_be_visible()
-    expect(late_row).to_have_class(re.compile(r"\bg0\b"))  # a broken clock leads the queue
+    expect(late_row).to_have_class(re.compile(r"\bred\b"))  # a broken clock leads the queue, red
     expect(board.locator(".queue-list .inc").first).to_have_attribute("data-number", theft.number)
     alert = board.locator(f'.alert.a-breach[data-order="{late.pk}"]')
     expect(alert).to_be_visible()

@@ -163,6 +163,7 @@ def test_concurrent_retries_of_one_call_make_one_incident():
     assert r.json()["number"].endswith("000002")
 
 
-def test_no_clock_runs_on_a_fresh_incident(duty_api):
+def test_only_the_dispatch_clock_runs_on_a_fresh_incident(duty_api):
+    # Issue 12: a waiting call is timed from the call to the first order (tests/dispatch/test_queue.py).
     duty_api.post("/api/incidents/", call(), format="json")
-    assert not Deadline.objects.exists()
+    assert list(Deadline.objects.values_list("kind", flat=True)) == ["incidents.dispatch"]
