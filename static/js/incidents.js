@@ -72,7 +72,11 @@
 
     // Category picker: search by code, Chinese name or pinyin initials; arrows + Enter pick.
     const search = f("category_search"), options = root.querySelector("#category-options");
-    fetch(root.dataset.categoriesUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (rows) { categories = rows; });
+    fetch(root.dataset.categoriesUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (rows) {
+      categories = rows;
+      // A fast typist may be in the picker before the table arrived: show what the typed text finds now.
+      if (document.activeElement === search && search.value.trim()) { picked = 0; renderOptions(); }
+    });
     function matches(q) {
       q = q.trim().toLowerCase();
       if (!q) return [];
