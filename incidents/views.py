@@ -55,7 +55,7 @@ def intake_labels() -> dict[str, Any]:
             "required": _("This field is required."),
             "next_call": _("New call (F2)"),
             "keys": _("Enter: first unit · 1–9: that unit · Shift+1–9: its station · F2: next call"),
-            "self_handle": _("Self-handled"),
+            "self_handle": _("Handle it ourselves"),
             "self_handled": _("Marked self-handled"),
             "divert": _("Divert"),
             "diverted": _("Diverted to"),

@@ -116,6 +116,7 @@
     function show(incident) {
       call = incident; recs = []; pending = null;
       panel.hidden = false;
+      panel.classList.remove("done");
       el.title.replaceChildren(h("a", { href: url(urls.page, incident.id), target: "_blank", text: incident.number }), " " + (incident.category_name || ""));
       el.keys.textContent = dispatchApi ? t.keys : "";
       say("", "");
@@ -207,6 +208,8 @@
       if (res && res.ok) {
         const sent = el.recs.querySelector(body.unit ? '[data-unit="' + body.unit + '"]' : null);
         if (sent) sent.classList.add("sent");
+        // The list folds to what was sent, so the hints and the map of the next call come back into view.
+        panel.classList.add("done");
         // Dispatched: the call-taker's hands go back to the next call (the confirmation stays in view).
         form.elements.namedItem("caller_phone").focus();
       }
