@@ -197,7 +197,7 @@
       try { res = await api(url(address, id), body); } finally { busy = false; }
       for (const b of panel.querySelectorAll("button")) b.disabled = false;
       if (!call || call.id !== id) return res;
-      if (res.ok) say(done, "ok");
+      if (res.ok) { say(done, "ok"); drawActions([]); }  // until the refresh says what is open now
       else say(t.failed + ": " + errorText(form, res.data), "bad");
       loadHints(id);  // what the call allows now
       return res;

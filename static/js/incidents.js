@@ -118,7 +118,11 @@
     search.addEventListener("blur", function () { options.hidden = true; });
 
     // Repeat hints while typing.
+    // Each request's generation: an answer to an older request (one still on its way when the call was
+    // saved or the form cleared) is dropped, so a clean form never fills with the last call's hints.
+    let hintGen = 0;
     async function refreshHints() {
+      const gen = ++hintGen;
       const q = new URLSearchParams();
       if (f("caller_phone").value.trim()) q.set("phone", f("caller_phone").value.trim());
       if (f("address").value.trim()) q.set("address", f("address").value.trim());
@@ -126,8 +130,9 @@
       if (f("category").value) q.set("category", f("category").value);
       if (![...q.keys()].length) return;
       const r = await fetch(root.dataset.hintsUrl + "?" + q.toString(), { credentials: "same-origin" });
-      if (!r.ok) return;
+      if (!r.ok || gen !== hintGen) return;
       const rows = await r.json();
+      if (gen !== hintGen) return;
       hintList.replaceChildren();
       if (!rows.length) { hintList.appendChild(text(document.createElement("li"), root.dataset.tNone)).className = "muted"; return; }
       for (const h of rows) {
@@ -177,6 +182,7 @@
       form.reset();
       f("category").value = ""; f("repeat_of").value = "";
       f("caller_phone").disabled = false;
+      hintGen++;  // drop the answers still on their way
       hintList.innerHTML = firstHint;  // the page's own placeholder, as rendered by the server
       if (pin) pin.clear();
       errors.hidden = true;

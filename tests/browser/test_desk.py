@@ -109,6 +109,8 @@ def test_the_desk_at_speed_ten_calls_typed_and_dispatched_with_the_keyboard(asgi
             # The next call: a clean form, the phone has the focus (nothing clicked).
             expect(page.get_by_label("来电号码")).to_be_focused()
             expect(page.get_by_label("事发地址")).to_have_value("")
+            expect(page.locator(".hint-list .hint")).to_have_count(0)  # no stale hints of the last call
+            expect(page.locator(".desk .self-handle")).to_have_count(0)  # dispatched: no longer open
             if k == 1:
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "desk-1366.png"), full_page=True)
