@@ -27,6 +27,8 @@ from typing import Any
 
 BOARD = "board"
 INBOX = "inbox"
+# The intake page (incidents) after a save: dispatch adds the recommendations and the dispatch call.
+INTAKE = "intake"
 
 Provider = Callable[[Any], Any]
 

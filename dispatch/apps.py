@@ -9,18 +9,21 @@ class DispatchConfig(AppConfig):
     demo_loader = "dispatch.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import hooks, orgs
+        from command_center import hooks, orgs, screens
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
         from incidents.models import Incident
 
         from .selectors import incidents_held_by
         from .services import orders_cancel_for_merged, register_clocks
+        from .views import intake_labels
 
         register_clocks()
         hooks.listen(hooks.INCIDENT_MERGED, orders_cancel_for_merged)
         # A station sent to another area's incident reads it and files its feedback (incidents asks orgs).
         orgs.add_reach(Incident, incidents_held_by)
+        # The intake page dispatches the call it just saved (incidents knows no units or orders).
+        screens.provide_labels(screens.INTAKE, intake_labels)
         # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.
         view = {"dispatch.view_unit", "dispatch.view_dispatchorder", "dispatch.view_shift"}
         for role in (

@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from command_center import orgs, screens
@@ -110,6 +111,29 @@ def _labels(screen: str | None = None) -> dict[str, Any]:
         return own
     extra = screens.labels(screen)
     return {**own, **{k: v for k, v in extra.items() if k != "t"}, "t": {**own["t"], **extra.get("t", {})}}
+
+
+def intake_labels() -> dict[str, Any]:
+    """What the intake page (incidents) needs to dispatch the call it just saved: the recommendation and
+    dispatch endpoints (`0` stands for the incident's id) and the names its script shows."""
+    return {
+        "dispatch": {
+            "recommend_url": reverse("incident-recommendations", args=[0]),
+            "dispatch_url": reverse("incident-dispatch", args=[0]),
+        },
+        "unit_kind": {s.value: str(s.label) for s in Unit.Kind},
+        "t": {
+            "recommendations": _("Recommended units"),
+            "no_recommendations": _("No available unit can take this category nearby."),
+            "dispatch_unit": _("Dispatch unit"),
+            "dispatch_station": _("To station"),
+            "dispatched": _("Dispatched"),
+            "within_ring": _("in ring"),
+            "outside_ring": _("outside ring"),
+            "stale": _("position stale"),
+            "min": _("min"),
+        },
+    }
 
 
 def _context(request: HttpRequest, screen: str | None = None) -> dict[str, Any]:

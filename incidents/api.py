@@ -8,11 +8,13 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
+from django.db import models
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -24,10 +26,23 @@ from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, HandlingResult, Org
 from command_center.serializers import StrictSerializer, datetime_text
 
-from . import selectors, services
+from . import phones, selectors, services
 from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
 from .selectors import mask_phone, sees_phones
 from .transitions import INCIDENT, allowed_events
+
+
+# A field's longest text is its column's: the serializer refuses what the model could not store whole.
+def _max(name: str) -> int:
+    field = Incident._meta.get_field(name)
+    assert isinstance(field, models.CharField)
+    return int(field.max_length or 0)
+
+
+ADDRESS_MAX = _max("address")
+
+# The narrative is a TextField (no column limit); a call's account past this is a paste gone wrong.
+NARRATIVE_MAX = 20000
 
 
 class CategoryField(serializers.SlugRelatedField[Category]):
@@ -50,25 +65,51 @@ class CategoryField(serializers.SlugRelatedField[Category]):
 
 
 class IntakeSerializer(StrictSerializer):
-    call_id = serializers.CharField(max_length=64)
-    source = serializers.ChoiceField(choices=Source.choices, default=Source.PHONE_110)  # type: ignore[assignment]
-    caller_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    caller_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
-    caller_lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
-    caller_lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
-    address = serializers.CharField(max_length=200)
-    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
-    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
-    category = CategoryField()
-    level = serializers.IntegerField(min_value=1, max_value=4, default=3)
-    narrative = serializers.CharField(
-        max_length=20000, required=False, allow_blank=True, default="", trim_whitespace=False
+    """接警. Each field is labelled as the intake page labels it, so a message that names its field names it as
+    the call-taker reads it; a 400 keys its messages by field name, which the page maps to its labels. Text
+    longer than the model's column is refused (400), never cut to fit."""
+
+    call_id = serializers.CharField(max_length=_max("call_id"), label=_l("Call id"))
+    source = serializers.ChoiceField(choices=Source.choices, default=Source.PHONE_110, label=_l("Source"))  # type: ignore[assignment]
+    caller_phone = serializers.CharField(
+        max_length=_max("caller_phone"),
+        required=False,
+        allow_blank=True,
+        default="",
+        label=_l("Caller phone"),
+        help_text="A mobile, a landline with its area code or a service number; or 无号码 / 号码不详 said outright.",
     )
-    org = serializers.PrimaryKeyRelatedField(queryset=Org.objects.all(), required=False, allow_null=True)
-    reported_at = WindowDateTimeField(required=False, allow_null=True)
-    answered_at = WindowDateTimeField(required=False, allow_null=True)
-    repeat_of = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), required=False, allow_null=True)
-    link_type = serializers.ChoiceField(choices=LinkType.choices, default=LinkType.REPEAT)
+    caller_name = serializers.CharField(
+        max_length=_max("caller_name"), required=False, allow_blank=True, default="", label=_l("Caller name")
+    )
+    caller_lat = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, allow_null=True, label=_l("Caller latitude")
+    )
+    caller_lon = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True, label=_l("Caller longitude")
+    )
+    address = serializers.CharField(max_length=_max("address"), label=_l("Address"))
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, label=_l("Latitude"))
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, label=_l("Longitude"))
+    category = CategoryField(label=_l("Category"))
+    level = serializers.IntegerField(min_value=1, max_value=4, default=3, label=_l("Incident level"))
+    narrative = serializers.CharField(
+        max_length=NARRATIVE_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        label=_l("Narrative"),
+    )
+    org = serializers.PrimaryKeyRelatedField(
+        queryset=Org.objects.all(), required=False, allow_null=True, label=_l("Responsible org")
+    )
+    reported_at = WindowDateTimeField(required=False, allow_null=True, label=_l("Reported at"))
+    answered_at = WindowDateTimeField(required=False, allow_null=True, label=_l("Answered at"))
+    repeat_of = serializers.PrimaryKeyRelatedField(
+        queryset=Incident.objects.all(), required=False, allow_null=True, label=_l("Same event as")
+    )
+    link_type = serializers.ChoiceField(choices=LinkType.choices, default=LinkType.REPEAT, label=_l("Link type"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +119,11 @@ class IntakeSerializer(StrictSerializer):
             # Another area's incident reads as one that does not exist (not "outside your area": an oracle).
             # Only when one is named: most calls link nothing, and intake is the hot path.
             self.fields["repeat_of"].queryset = selectors.visible_incidents(request.user)  # type: ignore[attr-defined]
+
+    def validate_caller_phone(self, value: str) -> str:
+        if phones.phone_kind(value) is None:
+            raise serializers.ValidationError(phones.phone_error())
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("lat") is None) != (attrs.get("lon") is None):

@@ -5,6 +5,7 @@ call to the API from the page (static/js/incidents.js), so pages and API share o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -12,12 +13,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from command_center import orgs
+from command_center import orgs, screens
 from command_center.models import HandlingResult, Org, Role
 
-from . import selectors
-from .api import IncidentFilter, timeline
+from . import phones, selectors
+from .api import ADDRESS_MAX, NARRATIVE_MAX, IncidentFilter, timeline
 from .models import Callback, Diversion, LinkType, Satisfaction, Source, State
 from .services import INTAKE_ROLES
 from .transitions import INCIDENT, allowed_events
@@ -27,6 +30,44 @@ def _require_roles(request: HttpRequest, roles: Sequence[str]) -> None:
     person = orgs.person_of(request.user)
     if not request.user.is_superuser and (person is None or not person.has_role(*roles)):
         raise PermissionDenied
+
+
+def intake_labels() -> dict[str, Any]:
+    """What the intake page's scripts show and call (static/js/desk.js), in the page's language, with what
+    the apps above add (command_center.screens: dispatch's recommendations and dispatch call). `0` in a URL
+    stands for the incident's id."""
+    own: dict[str, Any] = {
+        "urls": {
+            "incident": reverse("incident-detail", args=[0]),
+            "self_handle": reverse("incident-self-handle", args=[0]),
+            "divert": reverse("incident-divert", args=[0]),
+            "link": reverse("incident-link", args=[0]),
+            "page": reverse("incidents:detail", args=[0]),
+        },
+        "partners": [{"id": p.pk, "name": p.name} for p in Org.objects.filter(kind=Org.Kind.PARTNER).order_by("name")],
+        "phone": {"markers": list(phones.MARKERS), "error": phones.phone_error()},
+        "limits": {"address": ADDRESS_MAX, "narrative": NARRATIVE_MAX},
+        "t": {
+            "saved": _("Saved as"),
+            "loading": _("Loading…"),
+            "failed": _("Not done"),
+            "too_long": _("At most %(n)s characters; this has %(len)s."),
+            "required": _("This field is required."),
+            "next_call": _("New call (F2)"),
+            "keys": _("Enter: first unit · 1–9: that unit · Shift+1–9: its station · F2: next call"),
+            "self_handle": _("Handle it ourselves"),
+            "self_handled": _("Marked self-handled"),
+            "divert": _("Divert"),
+            "diverted": _("Diverted to"),
+            "link": _("Same event: link"),
+            "linked": _("Linked"),
+            "no_position": _("No position: recommendations need a point on the map."),
+            "leave": _("This call is not saved. Leave the page and lose it?"),
+            "not_allowed": _("No action is open in this state."),
+        },
+    }
+    extra = screens.labels(screens.INTAKE)
+    return {**own, **{k: v for k, v in extra.items() if k != "t"}, "t": {**own["t"], **extra.get("t", {})}}
 
 
 @login_required
@@ -42,6 +83,8 @@ def intake(request: HttpRequest) -> HttpResponse:
             "link_types": LinkType.choices,
             "tile_url": settings.MAP_TILE_URL,
             "center": center,
+            "intake_labels": intake_labels(),
+            "phone_markers": phones.MARKERS,
         },
     )
 

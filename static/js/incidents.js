@@ -72,7 +72,11 @@
 
     // Category picker: search by code, Chinese name or pinyin initials; arrows + Enter pick.
     const search = f("category_search"), options = root.querySelector("#category-options");
-    fetch(root.dataset.categoriesUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (rows) { categories = rows; });
+    fetch(root.dataset.categoriesUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (rows) {
+      categories = rows;
+      // A fast typist may be in the picker before the table arrived: show what the typed text finds now.
+      if (document.activeElement === search && search.value.trim()) { picked = 0; renderOptions(); }
+    });
     function matches(q) {
       q = q.trim().toLowerCase();
       if (!q) return [];
@@ -114,7 +118,11 @@
     search.addEventListener("blur", function () { options.hidden = true; });
 
     // Repeat hints while typing.
+    // Each request's generation: an answer to an older request (one still on its way when the call was
+    // saved or the form cleared) is dropped, so a clean form never fills with the last call's hints.
+    let hintGen = 0;
     async function refreshHints() {
+      const gen = ++hintGen;
       const q = new URLSearchParams();
       if (f("caller_phone").value.trim()) q.set("phone", f("caller_phone").value.trim());
       if (f("address").value.trim()) q.set("address", f("address").value.trim());
@@ -122,8 +130,9 @@
       if (f("category").value) q.set("category", f("category").value);
       if (![...q.keys()].length) return;
       const r = await fetch(root.dataset.hintsUrl + "?" + q.toString(), { credentials: "same-origin" });
-      if (!r.ok) return;
+      if (!r.ok || gen !== hintGen) return;
       const rows = await r.json();
+      if (gen !== hintGen) return;
       hintList.replaceChildren();
       if (!rows.length) { hintList.appendChild(text(document.createElement("li"), root.dataset.tNone)).className = "muted"; return; }
       for (const h of rows) {
@@ -151,9 +160,10 @@
 
     // Map: click to set the position (works with no tile server).
     const mapEl = root.querySelector("#intake-map");
+    let pin = null;
     if (mapEl && window.CCMap && window.L) {
       const map = window.CCMap.create(mapEl, { center: [parseFloat(mapEl.dataset.lat), parseFloat(mapEl.dataset.lon)] });
-      const pin = window.CCMap.pick(map, function (p) { f("lat").value = p.lat; f("lon").value = p.lon; refreshHints(); });
+      pin = window.CCMap.pick(map, function (p) { f("lat").value = p.lat; f("lon").value = p.lon; refreshHints(); });
       const sync = function () { if (f("lat").value && f("lon").value) pin.set(parseFloat(f("lat").value), parseFloat(f("lon").value)); };
       f("lat").addEventListener("change", sync); f("lon").addEventListener("change", sync);
     } else if (mapEl) {
@@ -166,34 +176,63 @@
     }
     let callId = newCallId();  // kept across retries of one call, so a double submit never makes two
 
+    // The next call starts clean: no stale hints, pin, link, marks or errors (after a save, and on F2).
+    const firstHint = hintList.innerHTML;
+    function resetForm() {
+      form.reset();
+      f("category").value = ""; f("repeat_of").value = "";
+      f("caller_phone").disabled = false;
+      hintGen++;  // drop the answers still on their way
+      hintList.innerHTML = firstHint;  // the page's own placeholder, as rendered by the server
+      if (pin) pin.clear();
+      errors.hidden = true;
+      for (const el of form.querySelectorAll(".invalid")) el.classList.remove("invalid");
+      options.hidden = true;
+      callId = newCallId();
+      f("caller_phone").focus();
+    }
+    root.addEventListener("intake:reset", function () { saved.replaceChildren(); resetForm(); });
+
+    function showErrors(data) {
+      errors.hidden = false;
+      const desk = window.CCDesk;
+      text(errors, root.dataset.tError + " " + (desk ? desk.errorText(form, data) : errorText(data)));
+      if (data) for (const k of Object.keys(data)) {
+        const el = f(k === "category" ? "category_search" : k);
+        if (el && el.classList) el.classList.add("invalid");
+      }
+    }
+
+    let sending = false;
     async function submit() {
+      if (sending) return;
       errors.hidden = true;
       for (const el of form.querySelectorAll(".invalid")) el.classList.remove("invalid");
       const v = formJson(form);
       const body = {
-        call_id: callId, source: v.source, caller_phone: v.caller_phone, caller_name: v.caller_name,
+        call_id: callId, source: v.source, caller_phone: v.phone_marker || v.caller_phone, caller_name: v.caller_name,
         address: v.address, category: v.category, level: parseInt(v.level, 10), narrative: v.narrative,
       };
       if (v.lat !== "" || v.lon !== "") { body.lat = v.lat === "" ? null : Number(v.lat); body.lon = v.lon === "" ? null : Number(v.lon); }
       if (v.repeat_of) { body.repeat_of = parseInt(v.repeat_of, 10); body.link_type = v.link_type; }
-      const res = await api(root.dataset.createUrl, body);
+      // The page checks what the server checks (CCDesk.check), to say it before the round trip; the
+      // server's 400 stays the rule.
+      const refused = window.CCDesk ? window.CCDesk.check(body) : null;
+      if (refused) { showErrors(refused); return; }
+      sending = true;
+      let res;
+      try { res = await api(root.dataset.createUrl, body); } finally { sending = false; }
       if (res.ok) {
         const a = document.createElement("a");
         a.href = root.dataset.detailUrl.replace("/0/", "/" + res.data.id + "/");
         text(a, res.data.number);
+        resetForm();
         saved.replaceChildren(document.createTextNode(root.dataset.tSaved + " "), a);
-        form.reset();
-        f("category").value = ""; f("repeat_of").value = "";
-        callId = newCallId();
-        f("caller_phone").focus();
+        // static/js/desk.js shows the saved call's recommendations and actions.
+        root.dispatchEvent(new CustomEvent("intake:saved", { detail: res.data }));
         return;
       }
-      errors.hidden = false;
-      text(errors, root.dataset.tError + " " + errorText(res.data));
-      if (res.data) for (const k of Object.keys(res.data)) {
-        const el = f(k === "category" ? "category_search" : k);
-        if (el && el.classList) el.classList.add("invalid");
-      }
+      showErrors(res.data);
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
     form.addEventListener("keydown", function (e) { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); } });

@@ -1,0 +1,298 @@
+// The intake page as a duty desk (接警即派): the form's rules as the page says them (phone, lengths, the
+// field named as the form labels it), the saved call's recommendations with one-key dispatch, its divert,
+// self-handle and link, the next call from a clean form (F2), and a question before unsaved input is lost.
+// The server's 400 stays the rule (incidents/api.py IntakeSerializer, incidents/phones.py); every action is
+// a call to the API. Names and URLs come from the page's labels JSON (#intake-labels): the incidents app's
+// own, and what dispatch adds (command_center.screens INTAKE). incidents.js owns the form and tells this
+// file about a save with the `intake:saved` event; `intake:reset` asks it for a clean form.
+(function () {
+  "use strict";
+
+  function readJson(id) {
+    const el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : {};
+  }
+  const L10N = readJson("intake-labels");
+  const t = L10N.t || {};
+
+  function h(tag, attrs, children) {
+    const el = document.createElement(tag);
+    for (const k of Object.keys(attrs || {})) {
+      const v = attrs[k];
+      if (v == null || v === false) continue;
+      if (k === "class") el.className = v;
+      else if (k === "text") el.textContent = v;
+      else if (k === "dataset") Object.assign(el.dataset, v);
+      else if (k.slice(0, 2) === "on" && typeof v === "function") el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of [].concat(children || [])) if (c != null) el.append(c);
+    return el;
+  }
+
+  function url(name, id) { return String(name).replace("/0/", "/" + id + "/"); }
+
+  function csrf() {
+    const el = document.querySelector("[name=csrfmiddlewaretoken]");
+    return el ? el.value : "";
+  }
+
+  async function api(address, body) {
+    const r = await fetch(address, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    return { ok: r.ok, status: r.status, data: data };
+  }
+
+  // --- The form's rules, as the server has them ---------------------------------------------------------
+  // incidents/phones.py PATTERNS: mobile, landline with its area code, service number (spaces and '-' allowed).
+  const PHONE = [/^(?:\+?86|0086)?1[3-9]\d{9}$/, /^0[1-9]\d{1,2}\d{7,8}$/, /^(?:1\d{2}|[19]\d{4})$/];
+  function phoneOk(value) {
+    const raw = String(value || "").trim();
+    if (!raw || ((L10N.phone || {}).markers || []).indexOf(raw) >= 0) return true;
+    const compact = raw.replace(/[\s-]/g, "");
+    return PHONE.some(function (p) { return p.test(compact); });
+  }
+
+  // The errors of `body` (an intake) the page can tell without the server, keyed as the API keys them.
+  function check(body) {
+    const out = {};
+    const limits = L10N.limits || {};
+    if (!phoneOk(body.caller_phone)) out.caller_phone = [(L10N.phone || {}).error || ""];
+    if (!String(body.address || "").trim()) out.address = [t.required];
+    for (const k of ["address", "narrative"]) {
+      const n = String(body[k] || "").length;
+      if (limits[k] && n > limits[k]) out[k] = [(t.too_long || "").replace("%(n)s", limits[k]).replace("%(len)s", n)];
+    }
+    if (!body.category) out.category = [t.required];
+    return Object.keys(out).length ? out : null;
+  }
+
+  // The label the form shows for an API field name ("纬度" for lat): the text of the field's <label>.
+  function fieldLabel(form, key) {
+    const el = form.elements.namedItem(key === "category" ? "category_search" : key);
+    const label = el && el.closest ? el.closest("label") : null;
+    if (!label) return key;
+    for (const node of label.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE && node.textContent.trim()) return node.textContent.replace("*", "").trim();
+    }
+    return key;
+  }
+
+  function errorText(form, data) {
+    if (!data) return "";
+    if (data.detail) return data.detail + (data.allowed ? " (" + data.allowed.join(", ") + ")" : "");
+    return Object.keys(data).map(function (k) {
+      const msg = [].concat(data[k]).map(function (m) { return typeof m === "string" ? m : JSON.stringify(m); });
+      return (k === "non_field_errors" ? "" : fieldLabel(form, k) + ": ") + msg.join(" ");
+    }).join("; ");
+  }
+
+  window.CCDesk = { check: check, errorText: errorText, phoneOk: phoneOk, fieldLabel: fieldLabel };
+
+  // --- After a save: dispatch, divert, self-handle, link ------------------------------------------------
+  function bindDesk(root) {
+    const form = root.querySelector("form");
+    const panel = root.querySelector("[data-desk]");
+    if (!panel) return;
+    const el = {
+      title: panel.querySelector(".desk-title"), keys: panel.querySelector(".desk-keys"),
+      msg: panel.querySelector(".desk-msg"), recs: panel.querySelector(".desk-recs"), actions: panel.querySelector(".desk-actions"),
+    };
+    const urls = L10N.urls || {};
+    const dispatchApi = L10N.dispatch || null;  // absent when no app above offers dispatch
+    let call = null;      // the saved incident (the API's shape)
+    let recs = [];
+    let busy = false;
+    let pending = null;   // a key pressed before the recommendations arrived
+
+    function say(text, kind) { el.msg.textContent = text; el.msg.className = "desk-msg " + (kind || ""); }
+
+    function show(incident) {
+      call = incident; recs = []; pending = null;
+      panel.hidden = false;
+      panel.classList.remove("done");
+      el.title.replaceChildren(h("a", { href: url(urls.page, incident.id), target: "_blank", text: incident.number }), " " + (incident.category_name || ""));
+      el.keys.textContent = dispatchApi ? t.keys : "";
+      say("", "");
+      el.recs.replaceChildren(dispatchApi ? h("li", { class: "muted", text: t.loading }) : null);
+      drawActions([]);
+      panel.focus({ preventScroll: true });
+      if (dispatchApi) loadRecs(incident.id);
+      loadHints(incident.id);
+    }
+
+    function hide() { call = null; recs = []; pending = null; panel.hidden = true; el.recs.replaceChildren(); el.actions.replaceChildren(); }
+
+    function fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : m + " m"; }
+
+    async function loadRecs(id) {
+      const res = await api(url(dispatchApi.recommend_url, id) + "?limit=9");
+      if (!call || call.id !== id) return;
+      recs = res.ok ? res.data.results : [];
+      const origin = res.ok ? res.data.origin : null;
+      const parts = [];
+      if (!res.ok) parts.push(h("li", { class: "error-text", text: t.failed + ": " + errorText(form, res.data) }));
+      else if (!recs.length) parts.push(h("li", { class: "muted", text: t.no_recommendations }));
+      recs.forEach(function (r, k) {
+        const u = r.unit;
+        parts.push(h("li", { class: "rec", dataset: { unit: u.id } }, [
+          h("span", { class: "rk", text: String(k + 1) }),
+          h("span", { class: "rec-main" }, [
+            h("b", { text: u.call_sign }), " ", h("span", { class: "muted", text: (L10N.unit_kind || {})[u.kind] || u.kind }),
+            h("span", { class: "rec-sub" }, [
+              u.org_name, " · ", fmtDistance(r.distance_m), " · ",
+              h("span", { class: r.within_ring ? "in" : "out", text: (r.within_ring ? t.within_ring : t.outside_ring) + " " + u.ring_minutes + t.min }),
+              r.stale ? " · " + t.stale : null,
+            ]),
+          ]),
+          h("button", { type: "button", class: "go unit-go", title: "(" + (k + 1) + ")", text: t.dispatch_unit, onclick: function () { dispatch({ unit: u.id }, u.call_sign); } }),
+          h("button", { type: "button", class: "go org-go", title: "(Shift+" + (k + 1) + ")", text: t.dispatch_station, onclick: function () { dispatch({ org: u.org }, u.org_name); } }),
+        ]));
+      });
+      if (origin && origin.source !== "incident") parts.unshift(h("li", { class: "warn small", text: t.no_position }));
+      el.recs.replaceChildren(...parts);
+      const first = el.recs.querySelector("button.unit-go");
+      // Keep the call-taker's place: only take the focus if it is still on the panel (not on the next call).
+      if (first && (document.activeElement === panel || panel.contains(document.activeElement))) first.focus({ preventScroll: true });
+      if (pending) { const p = pending; pending = null; pick(p.k, p.station); }
+    }
+
+    // The saved call's own hints (same event nearby): the desk may link it to one.
+    let hints = [];
+    async function loadHints(id) {
+      const res = await api(url(urls.incident, id));
+      if (!call || call.id !== id || !res.ok) return;
+      call = Object.assign({}, call, { allowed: res.data.allowed, state: res.data.state });
+      hints = (res.data.hints || []).filter(function (x) { return x.kind === "same_event"; });
+      drawActions(call.allowed || []);
+    }
+
+    function drawActions(allowed) {
+      const parts = [];
+      if (allowed.indexOf("self_handle") >= 0) {
+        parts.push(h("button", { type: "button", class: "self-handle", text: t.self_handle, onclick: selfHandle }));
+      }
+      if (allowed.indexOf("divert") >= 0 && (L10N.partners || []).length) {
+        const sel = h("select", { name: "partner", "aria-label": t.divert }, (L10N.partners || []).map(function (p) { return h("option", { value: p.id, text: p.name }); }));
+        parts.push(h("span", { class: "divert" }, [sel, h("button", { type: "button", text: t.divert, onclick: function () { divert(sel); } })]));
+      }
+      for (const x of hints) {
+        parts.push(h("button", { type: "button", class: "link", dataset: { master: x.id }, text: t.link + " " + x.number, onclick: function () { link(x); } }));
+      }
+      el.actions.replaceChildren(...parts);
+    }
+
+    async function act(address, body, done) {
+      if (busy || !call) return null;
+      busy = true;
+      for (const b of panel.querySelectorAll("button")) b.disabled = true;
+      const id = call.id;
+      let res;
+      try { res = await api(url(address, id), body); } finally { busy = false; }
+      for (const b of panel.querySelectorAll("button")) b.disabled = false;
+      if (!call || call.id !== id) return res;
+      if (res.ok) { say(done, "ok"); drawActions([]); }  // until the refresh says what is open now
+      else say(t.failed + ": " + errorText(form, res.data), "bad");
+      loadHints(id);  // what the call allows now
+      return res;
+    }
+
+    async function dispatch(body, name) {
+      const res = await act(dispatchApi.dispatch_url, body, "✓ " + t.dispatched + " → " + name + " · " + (call ? call.number : ""));
+      if (res && res.ok) {
+        const sent = el.recs.querySelector(body.unit ? '[data-unit="' + body.unit + '"]' : null);
+        if (sent) sent.classList.add("sent");
+        // The list folds to what was sent, so the hints and the map of the next call come back into view.
+        panel.classList.add("done");
+        // Dispatched: the call-taker's hands go back to the next call (the confirmation stays in view).
+        form.elements.namedItem("caller_phone").focus();
+      }
+    }
+    function pick(k, station) {
+      const r = recs[k];
+      if (!r) return;
+      if (station) dispatch({ org: r.unit.org }, r.unit.org_name);
+      else dispatch({ unit: r.unit.id }, r.unit.call_sign);
+    }
+    function selfHandle() { act(urls.self_handle, { reason: "" }, "✓ " + t.self_handled); }
+    function divert(sel) {
+      const name = sel.options[sel.selectedIndex] ? sel.options[sel.selectedIndex].text : "";
+      act(urls.divert, { partner: parseInt(sel.value, 10), note: "" }, "✓ " + t.diverted + " " + name);
+    }
+    function link(x) { act(urls.link, { master: x.id, link_type: "repeat", reason: "" }, "✓ " + t.linked + " → " + x.number); }
+
+    // Keys on the panel: Enter the first unit, 1–9 that unit, Shift+1–9 its station.
+    panel.addEventListener("keydown", function (e) {
+      if (!call || !dispatchApi || e.ctrlKey || e.metaKey || e.altKey) return;
+      const tag = (e.target && e.target.tagName) || "";
+      if (/INPUT|TEXTAREA|SELECT/.test(tag)) return;
+      let k = -1, station = false;
+      if (/^Digit[1-9]$/.test(e.code) || /^Numpad[1-9]$/.test(e.code)) { k = parseInt(e.code.slice(-1), 10) - 1; station = e.shiftKey; }
+      else if (e.key === "Enter" && e.target === panel) k = 0;  // on a button, Enter presses that button
+      if (k < 0) return;
+      e.preventDefault();
+      if (!recs.length && el.recs.querySelector(".muted")) pending = { k: k, station: station };  // still loading
+      else pick(k, station);
+    });
+
+    root.addEventListener("intake:saved", function (e) { show(e.detail); });
+
+    // F2 (or the button): the next call, from a clean form.
+    function nextCall() { hide(); root.dispatchEvent(new CustomEvent("intake:reset")); }
+    document.addEventListener("keydown", function (e) { if (e.key === "F2") { e.preventDefault(); nextCall(); } });
+    const next = root.querySelector("[data-next-call]");
+    if (next) next.addEventListener("click", nextCall);
+
+    // The no-number marker stands instead of a number: the number field is then off.
+    const phone = form.elements.namedItem("caller_phone"), marker = form.elements.namedItem("phone_marker");
+    if (marker) marker.addEventListener("change", function () { phone.disabled = !!marker.value; if (marker.value) phone.value = ""; });
+    // Say a wrong number when the call-taker leaves the field, not only at save.
+    phone.addEventListener("blur", function () { phone.classList.toggle("invalid", !phoneOk(phone.value)); });
+
+    bindGuard(root, form);
+  }
+
+  // --- Unsaved input: ask before it is lost --------------------------------------------------------------
+  function dirty(form) {
+    for (const el of form.elements) {
+      if (!el.name || el.type === "hidden" || el.type === "submit" || el.type === "button") continue;
+      if (el.tagName === "SELECT") { if (el.selectedIndex !== Math.max(0, Array.from(el.options).findIndex(function (o) { return o.defaultSelected; }))) return true; }
+      else if (String(el.value || "").trim() !== String(el.defaultValue || "").trim()) return true;
+    }
+    return false;
+  }
+
+  function bindGuard(root, form) {
+    let leaving = false;  // the person already said yes (an in-app link)
+    window.addEventListener("beforeunload", function (e) {
+      if (leaving || !dirty(form)) return;
+      e.preventDefault();
+      e.returnValue = "";  // the browser shows its own question
+    });
+    // A link in the page (menu, a saved number, a hint opened in this tab): our own question, in words.
+    document.addEventListener("click", function (e) {
+      const a = e.target && e.target.closest ? e.target.closest("a[href]") : null;
+      if (!a || a.target === "_blank" || e.defaultPrevented || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      if (a.getAttribute("href").charAt(0) === "#" || !dirty(form)) return;
+      if (window.confirm(t.leave)) { leaving = true; return; }
+      e.preventDefault();
+    }, true);
+    // A form posted elsewhere (log out): the same question.
+    document.addEventListener("submit", function (e) {
+      if (e.target === form || !dirty(form)) return;
+      if (window.confirm(t.leave)) { leaving = true; return; }
+      e.preventDefault();
+    }, true);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const root = document.querySelector("[data-intake]");
+    if (root) bindDesk(root);
+  });
+})();
