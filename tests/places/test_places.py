@@ -12,7 +12,7 @@ from places import selectors
 from places.models import Jurisdiction, Place, Street
 from places.services import places_load
 
-from ..incidents.conftest import api_as, call, coded  # noqa: F401  (the fixture)
+from ..incidents.conftest import api_as, call
 
 
 def box(west, south, east, north):
@@ -91,9 +91,10 @@ def test_the_demo_city_ships_a_gazetteer_that_covers_its_stations(db):
     from places import demo
 
     city.load()
-    print(demo.load_demo())
+    assert demo.load_demo().startswith("demo places:")
     for name, _code, lat, lon in demo.stations():
-        assert selectors.owning_org(lat, lon).name == name
+        owner = selectors.owning_org(lat, lon)
+        assert owner is not None and owner.name == name
     assert Place.objects.filter(kind=Place.Kind.ADDRESS).count() > 500
     memo.forget()
 
@@ -118,9 +119,9 @@ def test_search_finds_an_alias_and_places_an_unstored_number_along_the_street(ga
 def test_search_and_reverse_refuse_bad_parameters_by_field(gazetteer):
     api = api_as(gazetteer.duty)
     assert set(api.get("/api/places/search/").json()) == {"q"}
-    assert set(api.get("/api/places/search/", {"q": "x", "limit": 0}).json()) == {"limit"}
-    assert set(api.get("/api/places/search/", {"q": "x", "qq": 1}).json()) == {"qq"}
-    assert set(api.get("/api/places/reverse/", {"lat": "north", "lon": 200}).json()) == {"lat", "lon"}
+    assert set(api.get("/api/places/search/", {"q": "x", "limit": "0"}).json()) == {"limit"}
+    assert set(api.get("/api/places/search/", {"q": "x", "qq": "1"}).json()) == {"qq"}
+    assert set(api.get("/api/places/reverse/", {"lat": "north", "lon": "200"}).json()) == {"lat", "lon"}
 
 
 def test_the_gazetteer_needs_a_login(gazetteer, client):
