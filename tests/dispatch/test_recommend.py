@@ -147,6 +147,13 @@ def test_the_api(coded, units):
     assert api_as(coded.station_b1_officer).get(f"/api/incidents/{incident.pk}/recommendations/").status_code == 404
 
 
+def test_the_api_marks_recommendations_without_a_position(coded, units):
+    incident = make_incident(coded, position=None, org=coded.station_a1)
+    body = api_as(coded.duty).get(f"/api/incidents/{incident.pk}/recommendations/").json()
+    assert body["origin"] is None and body["results"]
+    assert all(x["no_position"] and x["distance_m"] is None and x["eta_s"] is None for x in body["results"])
+
+
 def test_a_dispatched_unit_leaves_the_recommendation(coded, units):
     from .conftest import dispatch
 

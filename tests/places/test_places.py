@@ -152,7 +152,7 @@ def test_without_a_polygon_intake_falls_back_to_the_nearest_station(coded):
 def test_intake_refuses_a_point_outside_the_region_saying_why(gazetteer):
     r = api_as(gazetteer.duty).post("/api/incidents/", call(lat=31.5, lon=121.5), format="json")
     assert r.status_code == 400
-    assert "outside the region" in r.json()["lat"][0]
+    assert "不在本指挥中心辖区范围内" in r.json()["lat"][0]  # zh-hans is the default language
 
 
 def test_region_bounds_from_settings(coded, settings):
