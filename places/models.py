@@ -30,7 +30,7 @@ class Place(models.Model):
     """A point a caller names: an address (street + number) or a POI (a school, a mall, a bridge)."""
 
     class Kind(models.TextChoices):
-        ADDRESS = "address", _("Address")
+        ADDRESS = "address", _("Street address")
         POI = "poi", _("Place")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)

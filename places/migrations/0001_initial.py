@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             name='Place',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('address', 'Address'), ('poi', 'Place')], max_length=10)),
+                ('kind', models.CharField(choices=[('address', 'Street address'), ('poi', 'Place')], max_length=10)),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
                 ('aliases', models.JSONField(blank=True, default=list)),
                 ('category', models.CharField(blank=True, max_length=40)),
