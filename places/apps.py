@@ -11,9 +11,10 @@ class PlacesConfig(AppConfig):
     def ready(self) -> None:
         from command_center import memo
 
-        from .models import Jurisdiction
+        from .models import Jurisdiction, Street
 
-        # Polygons are read once per process (selectors.jurisdictions); an edit reaches every process
-        # within about a second, as for the org tree (memo.py).
-        post_save.connect(memo.forget, sender=Jurisdiction, dispatch_uid="memo.save.Jurisdiction")
-        post_delete.connect(memo.forget, sender=Jurisdiction, dispatch_uid="memo.delete.Jurisdiction")
+        # Polygons and streets are parsed once per process (selectors.areas, ranged_streets, base_map); an
+        # edit reaches every process within about a second, as for the org tree (memo.py).
+        for model in (Jurisdiction, Street):
+            post_save.connect(memo.forget, sender=model, dispatch_uid=f"memo.save.{model.__name__}")
+            post_delete.connect(memo.forget, sender=model, dispatch_uid=f"memo.delete.{model.__name__}")

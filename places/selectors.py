@@ -189,20 +189,29 @@ def _interpolated(key: str) -> Candidate | None:
     if not m:
         return None
     number = int(m["number"])
-    street = Street.objects.filter(name=m["street"]).first()
-    if street is None or street.from_number is None or street.to_number is None:
+    street = ranged_streets().get(m["street"])
+    if street is None:
         return None
-    lo, hi = sorted((street.from_number, street.to_number))
-    if not lo <= number <= hi:
+    name, first, last, line = street
+    if not min(first, last) <= number <= max(first, last):
         return None
-    line = wkt.loads(street.line)
-    fraction = (
-        0.5
-        if street.to_number == street.from_number
-        else (number - street.from_number) / (street.to_number - street.from_number)
-    )
+    fraction = 0.5 if first == last else (number - first) / (last - first)
     pt = line.interpolate(fraction, normalized=True)
-    return Candidate(None, f"{street.name}{number}号", Place.Kind.ADDRESS, pt.y, pt.x, 1.5, owning_org(pt.y, pt.x))
+    return Candidate(None, f"{name}{number}号", Place.Kind.ADDRESS, pt.y, pt.x, 1.5, owning_org(pt.y, pt.x))
+
+
+def ranged_streets() -> dict[str, tuple[str, int, int, BaseGeometry]]:
+    """Streets with a house-number range, by their search key, parsed once per process (the loader
+    forgets them: memo.forget)."""
+
+    def load() -> dict[str, tuple[str, int, int, BaseGeometry]]:
+        out = {}
+        for s in Street.objects.exclude(from_number=None).exclude(to_number=None):
+            assert s.from_number is not None and s.to_number is not None
+            out[normalize(s.name)] = (s.name, s.from_number, s.to_number, wkt.loads(s.line))
+        return out
+
+    return memo.remember(("places.streets",), load)
 
 
 def reverse(lat: float, lon: float) -> Candidate | None:

@@ -168,3 +168,17 @@ def test_the_base_map_is_geojson_of_streets_and_jurisdictions(gazetteer):
     assert body["type"] == "FeatureCollection"
     layers = sorted(f["properties"]["layer"] for f in body["features"])
     assert layers == ["jurisdiction", "jurisdiction", "street"]
+
+
+def test_search_without_pg_trgm_falls_back_to_like(gazetteer, monkeypatch):
+    # The embedded PostgreSQL of `make run` ships no pg_trgm: the migration creates nothing, search uses LIKE.
+    monkeypatch.setattr(selectors, "has_trigrams", lambda: False)
+    assert [c.name for c in selectors.search("东湖路12")][:1] == ["东湖路12号"]
+    assert [c.name for c in selectors.search("湿地")] == ["西溪湿地"]
+    assert selectors.search("  ") == []
+
+
+def test_a_short_key_matches_by_substring_and_a_typo_by_similarity(gazetteer):
+    assert selectors.has_trigrams()  # this server ships pg_trgm
+    assert "西溪湿地" in [c.name for c in selectors.search("湿地")]
+    assert "东湖路12号" in [c.name for c in selectors.search("东胡路12号")]  # 湖 typed as 胡
