@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -85,7 +86,7 @@ class BaseMapView(APIView):
     """The city's streets and jurisdictions as a GeoJSON FeatureCollection: the map's vector layers, drawn
     without any tile server."""
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         response = Response(selectors.base_map())
         response["Cache-Control"] = "private, max-age=300"
