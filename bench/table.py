@@ -254,9 +254,23 @@ def day(e: dict[str, Any]) -> Row:
     )
 
 
+def gazetteer(e: dict[str, Any]) -> Row:
+    t = e.get("target") or {}
+    pk = dig(e, "baseline", "pk_select_ms", "p99")
+    index = "trigram GIN index" if e.get("trigram_index") else "no pg_trgm: LIKE scan"
+    return (
+        f"gazetteer search while typing over {num(e.get('addresses'), '', 0)} addresses ({index})",
+        f"p50 {num(dig(e, 'search_ms', 'p50'), 'ms')}, p99 {num(dig(e, 'search_ms', 'p99'), 'ms')}",
+        f"p99 ≤ {t.get('p99_ms', 20)} ms: {met(t.get('met'))}",
+        joined(pgbench(e), f"primary-key SELECT p99 {num(pk, 'ms')}" if pk is not None else ""),
+        f"{num(dig(e, 'ratios', 'search_p99_over_pk_select_p99'), '×')} a PK SELECT",
+    )
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], Row]] = {
     "intake": intake,
     "hints": hints,
+    "gazetteer": gazetteer,
     "recommend": recommend,
     "board": board,
     "sweep": sweep,

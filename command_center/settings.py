@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "command_center",
+    "places",  # the gazetteer and jurisdictions: between the kernel and incidents
     "incidents",
     "dispatch",
     "intel",
@@ -333,6 +334,9 @@ INPUT_PAST_DAYS = env.int("INPUT_PAST_DAYS", default=30)
 INPUT_FUTURE_S = env.int("INPUT_FUTURE_S", default=300)
 # Map tiles for pages with a map; empty means a blank background (works with no tile server).
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+# The region this deployment answers for, "south,west,north,east" in degrees: coordinates outside it are
+# refused at intake. Empty: the union of the loaded jurisdictions (places/); no check when none is loaded.
+REGION_BOUNDS = env.list("REGION_BOUNDS", cast=float, default=[])
 
 # --- The loop 研交办督结: directives, tasks, reports (intel) and supervision ---------------------------------
 # A directive's clocks by risk colour, in seconds: sign (签收) from issuing, report (反馈) from issuing. Red is

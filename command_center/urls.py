@@ -19,6 +19,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("codes/categories/", api.CategoryListView.as_view(), name="api-categories"),
     path("codes/results/", api.HandlingResultListView.as_view(), name="api-results"),
     path("codes/supervision-levels/", api.SupervisionLevelListView.as_view(), name="api-supervision-levels"),
+    path("", include("places.urls")),  # the gazetteer: search, reverse, the base map's layers
     path("", include("dispatch.urls")),  # before incidents: it adds incidents/<pk>/recommendations|dispatch/
     path("", include("incidents.urls")),
     path("", include("intel.urls")),  # the loop 研交办督结: analyses, directives, tasks, files, clusters/<pk>/govern/

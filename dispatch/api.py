@@ -398,10 +398,17 @@ class RecommendedUnitSerializer(serializers.Serializer[Any]):
 
 class RecommendationSerializer(serializers.Serializer[Any]):
     unit = RecommendedUnitSerializer()
-    distance_m = serializers.IntegerField(help_text="Great-circle distance in metres.")
-    eta_s = serializers.IntegerField(help_text="Estimated travel time: turnout + distance × 1.3 / speed of the kind.")
+    distance_m = serializers.IntegerField(
+        allow_null=True, help_text="Great-circle distance in metres; null when the incident has no position."
+    )
+    eta_s = serializers.IntegerField(
+        allow_null=True, help_text="Estimated travel time: turnout + distance × 1.3 / speed of the kind."
+    )
     within_ring = serializers.BooleanField(help_text="The estimate is inside the unit's quick-response ring.")
     stale = serializers.BooleanField(help_text="The position is more than 10 minutes old.")
+    no_position = serializers.BooleanField(
+        help_text="The incident has no position: a unit of its owning station, not ranked by distance."
+    )
 
 
 class OriginSerializer(serializers.Serializer[Any]):

@@ -81,10 +81,11 @@ def capability_keys(category_code: str) -> list[str]:
 @dataclass
 class Recommendation:
     unit: Unit
-    distance_m: float
-    eta_s: int
+    distance_m: float | None  # None: the incident has no position (no_position)
+    eta_s: int | None
     within_ring: bool  # the estimate is inside the unit's quick-response ring
     stale: bool  # the position is older than STALE_POSITION
+    no_position: bool = False  # the incident has no position: the owning station's unit, not ranked by distance
 
     def as_dict(self) -> dict[str, Any]:
         u = self.unit
@@ -103,10 +104,11 @@ class Recommendation:
                 "position_at": u.position_at,
                 "version": u.version,
             },
-            "distance_m": round(self.distance_m),
+            "distance_m": None if self.distance_m is None else round(self.distance_m),
             "eta_s": self.eta_s,
             "within_ring": self.within_ring,
             "stale": self.stale,
+            "no_position": self.no_position,
         }
 
 
@@ -182,13 +184,37 @@ def origin_of(incident: Incident) -> Origin | None:
 def recommend_for_incident(
     user: Any, incident: Incident, *, limit: int = 10
 ) -> tuple[Origin | None, list[Recommendation]]:
-    """Recommendation around the incident's position (or its org's when it has none) for its category."""
+    """Recommendation around the incident's position for its category. An incident without a position gets
+    no distance ranking (a station's coordinates are not where the caller is): the available, capable units
+    of its owning org (and below), each marked `no_position`, and no origin."""
     origin = origin_of(incident)
     if origin is None:
         return None, []
+    if origin.source != "incident":
+        return None, owning_units(user, incident, limit=limit)
     return origin, recommend_units(
         user, lat=origin.lat, lon=origin.lon, category_code=incident.category_id, limit=limit
     )
+
+
+def owning_units(user: Any, incident: Incident, *, limit: int = 10) -> list[Recommendation]:
+    """The available units of the incident's org (its subtree) that may take its category, in call-sign
+    order: what the desk can send when it does not know where the caller is."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    qs = visible_units(user).filter(status=Unit.Status.AVAILABLE, org__path__startswith=incident.org.path)
+    qs = qs.filter(Q(capabilities=[]) | Q(capabilities__overlap=capability_keys(incident.category_id)))
+    now = timezone.now()
+    return [
+        Recommendation(
+            unit=u,
+            distance_m=None,
+            eta_s=None,
+            within_ring=False,
+            stale=u.position_at is None or now - u.position_at > STALE_POSITION,
+            no_position=True,
+        )
+        for u in qs.select_related("org").order_by("call_sign", "id")[:limit]
+    ]
 
 
 # --- Roster ---------------------------------------------------------------------------------------------

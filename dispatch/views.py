@@ -94,6 +94,7 @@ def _labels(screen: str | None = None) -> dict[str, Any]:
             "within_ring": _("in ring"),
             "outside_ring": _("outside ring"),
             "stale": _("position stale"),
+            "no_position": _("no position: the owning station's unit"),
             "min": _("min"),
             "orders": _("Orders"),
             "ago": _("ago"),

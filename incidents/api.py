@@ -25,6 +25,7 @@ from command_center import clocks, codes, exports, orgs
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, HandlingResult, Org
 from command_center.serializers import StrictSerializer, datetime_text
+from places import selectors as places_selectors
 
 from . import phones, selectors, services
 from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
@@ -130,6 +131,13 @@ class IntakeSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 {"lon" if attrs.get("lat") is not None else "lat": [_("Give both latitude and longitude.")]}
             )
+        lat, lon = attrs.get("lat"), attrs.get("lon")
+        if lat is not None and lon is not None and not places_selectors.in_region(lat, lon):
+            msg = _(
+                "This point lies outside the region this command center answers for; "
+                "check the coordinates (latitude and longitude swapped?)."
+            )
+            raise serializers.ValidationError({"lat": [msg], "lon": [msg]})
         return attrs
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from command_center import memo, orgs
 from command_center.models import Category, Org, Role
+from places import selectors as places_selectors
 
 from .models import Diversion, Incident, RepeatCluster, State
 
@@ -383,8 +384,13 @@ def hints_for(user: Any, incident: Incident) -> list[Hint]:
 
 
 def nearest_station(user: Any, lat: float, lon: float) -> Org | None:
-    """The station whose area holds the position; until areas are drawn, the nearest station the user may
-    dispatch to (their subtree)."""
+    """The station that owns the position: the one whose jurisdiction polygon holds it (places), when the
+    user may act for it. Where no loaded polygon holds the point (no gazetteer yet, a gap between areas, an
+    area outside the user's), the nearest station the user may dispatch to (their subtree), as before
+    polygons were drawn."""
+    owner = places_selectors.owning_org(lat, lon)
+    if owner is not None and orgs.can_act(user, owner):
+        return owner
     person = orgs.person_of(user)
     root = "" if getattr(user, "is_superuser", False) or person is None else person.org.path
     stations = memo.remember(

@@ -654,14 +654,18 @@ class Simulator:
     def _send(self, case: Case, *, exclude: frozenset[int] = frozenset(), reinforcement: bool = False) -> bool:
         """Dispatch the nearest suitable free unit (inside its ring if one is), else the station itself."""
         got = self.db(selectors.recommend_for_incident, user=self.desk, incident=case.incident, limit=5)
-        recs = [r for r in (got[1] if got else []) if r.unit.pk not in exclude and r.distance_m < 6000]
+        recs = [
+            r
+            for r in (got[1] if got else [])
+            if r.unit.pk not in exclude and r.distance_m is not None and r.distance_m < 6000
+        ]
         if reinforcement and not recs:
             return False
         pick = next((r for r in recs if r.within_ring), recs[0] if recs else None)
         i = case.incident.pk
         if pick is not None:
             order = self.act("dispatch", services.order_dispatch, incident_id=i, actor=self.desk, unit_id=pick.unit.pk)
-            travel = pick.eta_s * self.rng.uniform(0.8, 1.5)
+            travel = (pick.eta_s or 300) * self.rng.uniform(0.8, 1.5)
             if order is not None:
                 info = self._remember_unit(pick.unit)
                 case.units[order.pk] = info.id

@@ -148,6 +148,10 @@ TABLE: dict[str, list[Probe]] = {
     "api/codes/categories/": [Read()],
     "api/codes/results/": [Read()],
     "api/codes/supervision-levels/": [Read()],
+    # The gazetteer is the city's geography, shared by every org: it holds nobody's incidents (tests/places).
+    "api/places/search/": [Skip("the city's gazetteer: streets and places, nobody's business")],
+    "api/places/reverse/": [Skip("the city's gazetteer: the nearest address to a point")],
+    "api/places/map/": [Read()],
     # --- Screens' state (board roles only; the chief has them) ---
     "api/board/": [Read(ok=frozenset({200, 403}))],
     "api/board/stats/": [Read(ok=frozenset({200, 403}))],

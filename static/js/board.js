@@ -283,9 +283,9 @@
               h("div", {}, [h("b", { text: u.call_sign }), h("span", { class: "kind", text: L10N.unit_kind[u.kind] || u.kind })]),
               h("div", { class: "rec-sub" }, [
                 h("span", { text: u.org_name }),
-                h("span", { text: fmtDistance(r.distance_m) }),
-                h("span", { text: "ETA " + CCLive.countdown(r.eta_s * 1000) }),
-                h("span", { class: "ring " + (r.within_ring ? "in" : "out"), text: (r.within_ring ? t.within_ring : t.outside_ring) + " " + u.ring_minutes + t.min }),
+                r.no_position ? h("span", { class: "stale no-position", text: t.no_position }) : h("span", { text: fmtDistance(r.distance_m) }),
+                r.no_position ? null : h("span", { text: "ETA " + CCLive.countdown(r.eta_s * 1000) }),
+                r.no_position ? null : h("span", { class: "ring " + (r.within_ring ? "in" : "out"), text: (r.within_ring ? t.within_ring : t.outside_ring) + " " + u.ring_minutes + t.min }),
                 r.stale ? h("span", { class: "stale", text: t.stale }) : null,
               ]),
             ]),

@@ -163,7 +163,7 @@
     let pin = null;
     if (mapEl && window.CCMap && window.L) {
       const map = window.CCMap.create(mapEl, { center: [parseFloat(mapEl.dataset.lat), parseFloat(mapEl.dataset.lon)] });
-      pin = window.CCMap.pick(map, function (p) { f("lat").value = p.lat; f("lon").value = p.lon; refreshHints(); });
+      pin = window.CCMap.pick(map, function (p) { f("lat").value = p.lat; f("lon").value = p.lon; refreshHints(); mapEl.dispatchEvent(new CustomEvent("cc:pick", { detail: p })); });
       const sync = function () { if (f("lat").value && f("lon").value) pin.set(parseFloat(f("lat").value), parseFloat(f("lon").value)); };
       f("lat").addEventListener("change", sync); f("lon").addEventListener("change", sync);
     } else if (mapEl) {

@@ -73,7 +73,38 @@
       } else {
         element.classList.add("cc-map-no-tiles");
       }
+      if (element.dataset.baseMapUrl) CCMap.baseLayers(map, element.dataset.baseMapUrl);
       return map;
+    },
+
+    // baseLayers(map, url): the city's streets and jurisdictions (GeoJSON from the gazetteer, places/) drawn
+    // in a pane under every marker and overlay, so a map reads as a map without any tile server. Tiles,
+    // when there are some, lie below it. Returns a promise of the L.GeoJSON layer (null on failure).
+    baseLayers: function (map, url) {
+      if (!map.getPane("cc-base")) {
+        const pane = map.createPane("cc-base");
+        pane.style.zIndex = "350";  // above tiles (200), below overlays (400) and markers (600)
+      }
+      return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || !data.features) return null;
+          const layer = L.geoJSON(data, {
+            pane: "cc-base",
+            interactive: true,
+            style: function (f) {
+              return f.properties.layer === "jurisdiction"
+                ? { className: "cc-base-area", color: "#64748b", weight: 1.5, dashArray: "6 4", fillColor: "#94a3b8", fillOpacity: 0.06 }
+                : { className: "cc-base-street", color: "#9ca3af", weight: 3, opacity: 0.8 };
+            },
+            onEachFeature: function (f, l) {
+              if (f.properties && f.properties.name) l.bindTooltip(esc(f.properties.name), { sticky: true, className: "cc-base-tip" });
+            },
+          });
+          layer.addTo(map);  // clicks bubble on to the map (a pick, a deselect); tooltips show on hover
+          return layer;
+        })
+        .catch(function () { return null; });
     },
 
     // pick(map, onPick): a click places (or moves) one draggable marker; clicks and drags call

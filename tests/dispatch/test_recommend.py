@@ -50,8 +50,8 @@ def test_nearest_available_and_capable_first(coded, units):
     origin, recs = recommend_for_incident(coded.duty, incident, limit=50)
     assert origin is not None and (origin.lat, origin.lon, origin.source) == (*SCENE, "incident")
     assert signs(recs) == ["b1", "near", "full_top", "full_type", "foot", "moto", "far"]
-    distances = [r.distance_m for r in recs]
-    assert distances == sorted(distances)
+    distances = [r.distance_m for r in recs if r.distance_m is not None]
+    assert len(distances) == len(recs) and distances == sorted(distances)
     assert recs[1].distance_m == pytest.approx(200, abs=1)
     assert recs[-1].distance_m == pytest.approx(20_000, abs=5)
 
@@ -96,9 +96,11 @@ def test_eta_and_ring(coded, units):
     incident = make_incident(coded)
     recs = {r.unit.call_sign: r for r in recommend_for_incident(coded.duty, incident, limit=50)[1]}
     near = recs["near"]
+    assert near.distance_m is not None
     assert near.eta_s == round(30 + near.distance_m * 1.3 / (30 / 3.6)) == eta_seconds("patrol_car", near.distance_m)
     assert near.within_ring  # about a minute, ring of 3
     foot = recs["foot"]
+    assert foot.distance_m is not None
     assert foot.eta_s == round(foot.distance_m * 1.3 / (5 / 3.6))
     assert not foot.within_ring  # 800 m on foot is more than 3 minutes
     assert not recs["far"].within_ring
@@ -114,11 +116,14 @@ def test_a_stale_position_is_flagged(coded, units):
     assert recs["near"].stale and not recs["foot"].stale
 
 
-def test_without_a_position_the_incident_org_is_the_origin(coded, units):
+def test_without_a_position_the_owning_stations_units_come_unranked_and_marked(coded, units):
+    # Issue 12: a station's coordinates are not the caller's; no distance ranking without a position.
     incident = make_incident(coded, position=None, org=coded.station_a1)
     origin, recs = recommend_for_incident(coded.duty, incident)
-    assert origin is not None and origin.source == "org" and (origin.lat, origin.lon) == (30.29, 120.16)
-    assert recs
+    assert origin is None and recs
+    assert all(r.no_position and r.distance_m is None and r.eta_s is None for r in recs)
+    assert {r.unit.org_id for r in recs} == {coded.station_a1.pk}
+    assert [r.unit.call_sign for r in recs] == sorted(r.unit.call_sign for r in recs)
     nowhere = make_incident(coded, position=None)  # the city's own, which has no position either
     assert recommend_for_incident(coded.duty, nowhere) == (None, [])
 
@@ -140,6 +145,13 @@ def test_the_api(coded, units):
         r = duty.get(f"/api/incidents/{incident.pk}/recommendations/", {"limit": bad})
         assert r.status_code == 400 and "limit" in r.json()
     assert api_as(coded.station_b1_officer).get(f"/api/incidents/{incident.pk}/recommendations/").status_code == 404
+
+
+def test_the_api_marks_recommendations_without_a_position(coded, units):
+    incident = make_incident(coded, position=None, org=coded.station_a1)
+    body = api_as(coded.duty).get(f"/api/incidents/{incident.pk}/recommendations/").json()
+    assert body["origin"] is None and body["results"]
+    assert all(x["no_position"] and x["distance_m"] is None and x["eta_s"] is None for x in body["results"])
 
 
 def test_a_dispatched_unit_leaves_the_recommendation(coded, units):
