@@ -71,7 +71,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
 
 def realtime(request: HttpRequest) -> dict[str, Any]:
-    """WS_URL: the base of WebSocket URLs for pages ('' = the page's own origin)."""
+    """WS_URL: the base of WebSocket URLs for pages ('' = the page's own origin); SERVER_TIME_ZONE: the zone
+    live screens write times in (static/js/fmt.js), whatever zone the browser's machine is set to."""
     from django.conf import settings
 
-    return {"WS_URL": settings.WS_PUBLIC_URL}
+    return {"WS_URL": settings.WS_PUBLIC_URL, "SERVER_TIME_ZONE": settings.TIME_ZONE}

@@ -57,10 +57,7 @@
     const body = hh ? hh + ":" + pad(mm) + ":" + pad(s) : mm + ":" + pad(s);
     return (neg ? "-" : "") + body;
   }
-  function clockTime(iso) {
-    const d = new Date(iso);
-    return isFinite(d) ? pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) : "";
-  }
+  function clockTime(iso) { return CCFmt.time(iso); }  // in the server's zone (fmt.js)
   function age(iso) {
     const ms = now() - Date.parse(iso);
     if (!isFinite(ms)) return "";
