@@ -72,7 +72,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
 def realtime(request: HttpRequest) -> dict[str, Any]:
     """WS_URL: the base of WebSocket URLs for pages ('' = the page's own origin); SERVER_TIME_ZONE: the zone
-    live screens write times in (static/js/fmt.js), whatever zone the browser's machine is set to."""
+    live screens write times in (static/js/fmt.js), whatever zone the browser's machine is set to;
+    CLOCK_LABELS: each clock kind's label in the reader's language (a push carries the label in the
+    language of whoever caused it; fmt.js names the clock by its kind instead)."""
     from django.conf import settings
 
-    return {"WS_URL": settings.WS_PUBLIC_URL, "SERVER_TIME_ZONE": settings.TIME_ZONE}
+    from . import clocks
+
+    return {
+        "WS_URL": settings.WS_PUBLIC_URL,
+        "SERVER_TIME_ZONE": settings.TIME_ZONE,
+        "CLOCK_LABELS": {name: str(k.label) for name, k in clocks.registered().items()},
+    }

@@ -89,7 +89,7 @@ class IntakeSerializer(StrictSerializer):
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
     state_code = serializers.CharField(read_only=True)
-    category_name = serializers.CharField(source="category.name", read_only=True)
+    category_name = serializers.CharField(source="category.local_name", read_only=True)
     org_name = serializers.CharField(source="org.name", read_only=True)
     allowed = serializers.SerializerMethodField()
 
@@ -116,7 +116,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "caller_phone": i.caller_phone, "caller_name": i.caller_name,
             "caller_lat": _float(i.caller_lat), "caller_lon": _float(i.caller_lon), "address": i.address,
             "lat": _float(i.lat), "lon": _float(i.lon), "category": i.category_id,
-            "category_name": i.category.name, "first_category": i.first_category_id, "level": i.level,
+            "category_name": i.category.local_name, "first_category": i.first_category_id, "level": i.level,
             "narrative": i.narrative, "org": i.org_id, "org_name": i.org.name, "intake_org": i.intake_org_id,
             "state": i.state, "state_code": i.state_code, "allowed": self.get_allowed(i), "version": i.version,
             "merged_into": i.merged_into_id, "needs_rectification": i.needs_rectification,
@@ -221,7 +221,7 @@ class DiversionSerializer(serializers.ModelSerializer[Diversion]):
             "number": i.number,
             "address": i.address,
             "category": i.category_id,
-            "category_name": i.category.name,
+            "category_name": i.category.local_name,
             "narrative": i.narrative,
             "reported_at": i.reported_at,
         }
@@ -236,7 +236,7 @@ class PartnerIncidentSerializer(serializers.Serializer[Incident]):
     id = serializers.IntegerField()
     number = serializers.CharField()
     category = serializers.CharField(source="category_id")
-    category_name = serializers.CharField(source="category.name")
+    category_name = serializers.CharField(source="category.local_name")
     level = serializers.IntegerField()
     address = serializers.CharField()
     lat = serializers.FloatField(allow_null=True)
@@ -333,7 +333,7 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "at": f.created_at,
                 "id": f.pk,
                 "result": f.result_id,
-                "result_name": f.result.name,
+                "result_name": f.result.local_name,
                 "text": f.text,
                 "actor": f.author.get_username(),
             }

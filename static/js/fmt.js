@@ -41,5 +41,24 @@
       { timeZone: zone(), year: "numeric", month: "long", day: "numeric", weekday: "long" });
   }
 
-  window.CCFmt = { zone: zone, parts: parts, time: time, when: when, date: date };
+  // Words that arrive as data: a code table row ({name, name_en}) and a clock kind's label, in the page's
+  // language (a push was built in the language of whoever caused it).
+  function english() { return /^en/.test(document.documentElement.lang || ""); }
+  function localName(row) {
+    if (!row) return "";
+    return (english() && row.name_en) || row.name || "";
+  }
+  let clockLabels = null;
+  function clockLabel(kind, fallback) {
+    if (!clockLabels) {
+      const el = document.getElementById("cc-clock-labels");
+      try { clockLabels = (el && JSON.parse(el.textContent)) || {}; } catch (e) { clockLabels = {}; }
+    }
+    return clockLabels[kind] || fallback || kind || "";
+  }
+
+  window.CCFmt = {
+    zone: zone, parts: parts, time: time, when: when, date: date,
+    english: english, localName: localName, clockLabel: clockLabel,
+  };
 })();

@@ -336,7 +336,7 @@
   function loadCategories(url) {
     return fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : []; })
-      .then(function (rows) { for (const c of rows) categories[c.code] = c.name; })
+      .then(function (rows) { for (const c of rows) categories[c.code] = CCFmt.localName(c); })
       .catch(function () { /* names only: the codes still show */ });
   }
   function categoryName(code) { return categories[code] || code || ""; }
