@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import clocks, codes, exports, orgs
+from command_center import clocks, codes, exports, orgs, words
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, HandlingResult, Org
 from command_center.serializers import StrictSerializer, datetime_text
@@ -27,7 +27,7 @@ from command_center.serializers import StrictSerializer, datetime_text
 from . import selectors, services
 from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
 from .selectors import mask_phone, sees_phones
-from .transitions import INCIDENT, allowed_events
+from .transitions import DIVERSION_EVENT_LABELS, EVENT_LABELS, INCIDENT, allowed_events
 
 
 class CategoryField(serializers.SlugRelatedField[Category]):
@@ -310,10 +310,12 @@ def _label(choices: Any, value: str) -> str:
         return value
 
 
-def timeline(i: Incident) -> list[dict[str, Any]]:
-    """Everything that happened to the incident, oldest first (`to_label`: the state's name for people)."""
+def timeline(i: Incident, user: Any = None) -> list[dict[str, Any]]:
+    """Everything that happened to the incident, oldest first, in words: who (`actor`, `actor_org`: the
+    person's name and org, words.who) did what (`event_label`), and the state it led to (`to_label`). With
+    `user`, the apps above add their own steps (words.provide_timeline: the dispatch orders')."""
     items: list[dict[str, Any]] = []
-    for t in i.transitions.select_related("actor"):
+    for t in i.transitions.select_related("actor__person__org"):
         items.append(
             {
                 "type": "transition",
@@ -322,11 +324,12 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "to": t.to_state,
                 "to_label": _label(State, t.to_state),
                 "event": t.event,
-                "actor": t.actor.get_username() if t.actor else None,
+                "event_label": words.event_label(EVENT_LABELS, t.event),
+                **words.who(t.actor),
                 "reason": t.reason,
             }
         )
-    for f in i.feedback.select_related("result", "author"):
+    for f in i.feedback.select_related("result", "author__person__org"):
         items.append(
             {
                 "type": "feedback",
@@ -335,10 +338,10 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "result": f.result_id,
                 "result_name": f.result.local_name,
                 "text": f.text,
-                "actor": f.author.get_username(),
+                **words.who(f.author),
             }
         )
-    cb = Callback.objects.filter(incident=i).select_related("by").first()
+    cb = Callback.objects.filter(incident=i).select_related("by__person__org").first()
     if cb:
         items.append(
             {
@@ -346,8 +349,9 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "at": cb.at,
                 "channel": cb.channel,
                 "satisfaction": cb.satisfaction,
+                "satisfaction_label": _label(Satisfaction, cb.satisfaction),
                 "text": cb.text,
-                "actor": cb.by.get_username(),
+                **words.who(cb.by),
             }
         )
     for link in i.links.select_related("master"):
@@ -358,11 +362,12 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "master": link.master_id,
                 "master_number": link.master.number,
                 "link_type": link.link_type,
+                "link_type_label": _label(LinkType, link.link_type),
                 "reason": link.reason,
             }
         )
     for d in i.diversions.select_related("partner"):
-        for dt in d.transitions.select_related("actor"):
+        for dt in d.transitions.select_related("actor__person__org"):
             items.append(
                 {
                     "type": "diversion",
@@ -373,10 +378,13 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                     "to": dt.to_state,
                     "to_label": _label(Diversion.State, dt.to_state),
                     "event": dt.event,
-                    "actor": dt.actor.get_username() if dt.actor else None,
+                    "event_label": words.event_label(DIVERSION_EVENT_LABELS, dt.event),
+                    **words.who(dt.actor),
                     "reason": dt.reason,
                 }
             )
+    if user is not None:
+        items += words.collect_timeline("incidents.incident", i.pk, user)
     return sorted(items, key=lambda x: x["at"])
 
 
@@ -485,7 +493,7 @@ class IncidentViewSet(
         if self.partner_view:
             return Response(PartnerIncidentSerializer(incident, context={"request": request}).data)
         data = IncidentSerializer(incident, context={"request": request}).data
-        data["timeline"] = timeline(incident)
+        data["timeline"] = timeline(incident, request.user)
         data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data
         data["hints"] = [h.as_dict() for h in selectors.hints_for(request.user, incident)]
         return Response(data)
