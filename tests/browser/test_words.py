@@ -101,3 +101,71 @@ def test_a_short_narrative_has_nothing_to_unfold(asgi_live_server, browser):
 def _artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# Every page a person uses, as the role that uses it (with the data that fills it).
+SCREENS = {
+    "duty": {
+        "intake": "/incidents/intake/",
+        "incidents": "/incidents/",
+        "incident": "/incidents/{incident}/",
+        "board": "/dispatch/board/",
+    },
+    "commander": {"wall": "/dispatch/wall/"},
+    "station1": {"inbox": "/dispatch/inbox/"},
+    "partner": {"partner": "/partner/"},
+    "analyst": {
+        "workspace": "/intel/",
+        "directive": "/intel/directives/{directive}/",
+        "report": "/intel/directives/{directive}/report/",
+    },
+    "supervisor": {"review": "/supervision/"},
+    "volunteer": {"volunteer-home": "/"},
+}
+WIDTHS = (1366, 1920)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_no_page_is_wider_than_the_screen_at_1366_px(asgi_live_server, browser):
+    from intel import services as intel_services
+
+    w = build_world()
+    codes.load_defaults()
+    _, incident = an_order(w, LONG)
+    diverted, _ = incident_services.incident_intake(
+        actor=w.duty,
+        data=incident_services.IntakeData(
+            call_id="WORDS-2",
+            source="110",
+            address="西湖路8号 小区北门",
+            narrative=LONG,
+            category=codes.active_categories()["020500"],
+        ),
+    )
+    incident_services.incident_divert(incident_id=diverted.pk, actor=w.duty, partner=w.partner, note="噪音扰民")
+    directive = intel_services.directive_issue(
+        actor=w.analyst,
+        data=intel_services.DirectiveData(
+            title="东湖路夜间噪音整治", content=LONG, recipients=[w.station_a1], colour="red", actions=["巡逻", "劝导"]
+        ),
+    )
+    out = _artifacts() / "screens"
+    out.mkdir(exist_ok=True)
+    wide: list[str] = []
+    for username, pages in SCREENS.items():
+        for width in WIDTHS:
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            login(page, asgi_live_server, username)
+            for name, path in pages.items():
+                page.goto(asgi_live_server + path.format(incident=incident.pk, directive=directive.pk))
+                page.wait_for_timeout(800)  # scripts draw, sockets say hello, maps lay out
+                sizes = page.evaluate(
+                    "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+                )
+                if sizes[0] > sizes[1]:
+                    wide.append(f"{name} at {width} px: {sizes[0]} > {sizes[1]}")
+                page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
+            context.close()
+    assert wide == [], "\n".join(wide)
