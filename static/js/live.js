@@ -218,7 +218,7 @@
       if (!el) return;
       el.dataset.state = state;
       const label = { offline: t.offline, syncing: t.syncing, gap: t.gap, live: t.live }[state] || state;
-      el.replaceChildren(h("span", { class: "ls-label", text: label }), extra ? h("span", { class: "ls-extra", text: " · " + extra }) : null);
+      el.replaceChildren(...[h("span", { class: "ls-label", text: label }), extra ? h("span", { class: "ls-extra", text: " · " + extra }) : null].filter(Boolean));
       el.title = (extra || label) + (lastSeq == null ? "" : " · seq " + lastSeq);
     }
 

@@ -135,7 +135,8 @@
       }
       el.body.dataset.task = detail && selected != null ? String(detail.id) : "";
       if (selected == null || !detail) {
-        el.body.replaceChildren(h("p", { class: "muted pick", text: ds.tPick }), notice.text ? h("p", { class: "rv-notice " + notice.kind, role: "status", text: notice.text }) : null);
+        // replaceChildren writes a null as the text "null": leave the notice out instead.
+        el.body.replaceChildren(...[h("p", { class: "muted pick", text: ds.tPick }), notice.text ? h("p", { class: "rv-notice " + notice.kind, role: "status", text: notice.text }) : null].filter(Boolean));
         return;
       }
       const t = detail;

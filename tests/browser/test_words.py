@@ -70,6 +70,8 @@ def test_inbox_reads_shanghai_times_in_a_new_york_browser_and_folds_a_long_narra
         assert folded <= 3 * line + 2, (folded, line)
         toggle = card.get_by_role("button", name="展开")
         expect(toggle).to_be_visible()
+        assert toggle.evaluate("b => getComputedStyle(b).color") != "rgb(255, 255, 255)"  # not white on white
+        card.screenshot(path=str(_artifacts() / "inbox-card.png"))
         page.screenshot(path=str(_artifacts() / "inbox-folded.png"), full_page=True)
         toggle.click()
         expect(card.get_by_role("button", name="收起")).to_be_visible()
@@ -169,3 +171,18 @@ def test_no_page_is_wider_than_the_screen_at_1366_px(asgi_live_server, browser):
                 page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
             context.close()
     assert wide == [], "\n".join(wide)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_review_desk_says_nothing_odd_while_nothing_is_picked(asgi_live_server, browser):
+    build_world()
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        login(page, asgi_live_server, "supervisor")
+        expect(page.locator(".live-status[data-state=live]")).to_be_visible()
+        page.wait_for_timeout(300)
+        assert "null" not in page.locator("main").inner_text()
+    finally:
+        context.close()
