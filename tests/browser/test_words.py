@@ -186,3 +186,22 @@ def test_the_review_desk_says_nothing_odd_while_nothing_is_picked(asgi_live_serv
         assert "null" not in page.locator("main").inner_text()
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_board_and_inbox_name_categories_in_english_when_english_is_chosen(asgi_live_server, browser):
+    w = build_world()
+    codes.load_defaults()
+    _, incident = an_order(w, "门口有人吵架")
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        login(page, asgi_live_server, "station1")
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+        card = page.locator(f'.ib-order[data-number="{incident.number}"]')
+        expect(card).to_contain_text("Noise nuisance")
+        expect(card).to_contain_text("Sign the dispatch order")  # the clock's label
+    finally:
+        context.close()
