@@ -40,6 +40,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from . import heartbeat, realtime
 from .models import Deadline, DeadlineQuerySet, Org
@@ -70,7 +71,9 @@ KindMatch = str | Callable[[str], bool] | None
 @dataclass(frozen=True)
 class ClockKind:
     name: str
-    label: str
+    # Lazy (gettext_lazy) where the owner has a translation: str(label) reads it in the active language, so
+    # an English page says "Sign the dispatch order" where a Chinese one says "签收调度指令".
+    label: str | Promise
     on_breach: BreachHandler | None = None
 
 
@@ -84,7 +87,7 @@ class UnknownClockKind(KeyError):
     pass
 
 
-def register(name: str, *, label: str, on_breach: BreachHandler | None = None) -> ClockKind:
+def register(name: str, *, label: str | Promise, on_breach: BreachHandler | None = None) -> ClockKind:
     """Name a clock kind ("dispatch.sign") and what happens on breach (besides recording and pushing it).
 
     `on_breach` runs inside the sweep's transaction: it may write (start an escalation clock, open a
@@ -215,7 +218,7 @@ def deadline_payload(d: Deadline) -> dict[str, Any]:
     return {
         "id": d.pk,
         "kind": d.kind,
-        "label": k.label if k else d.kind,
+        "label": str(k.label) if k else d.kind,
         "subject": {"type": f"{ct.app_label}.{ct.model}", "id": d.subject_id},
         "org": d.org_id,
         "level": d.level,

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import translation
 
 from . import memo
 from .models import Category, HandlingResult, SupervisionLevel
@@ -24,9 +23,7 @@ def active_categories() -> dict[str, Category]:
 def local_name(row: Category | HandlingResult | SupervisionLevel) -> str:
     """A code's name in the active language: the English name when English is chosen and the table has
     one, else the (Chinese) name."""
-    if (translation.get_language() or "").startswith("en") and row.name_en:
-        return row.name_en
-    return row.name
+    return row.local_name
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -24,6 +24,32 @@ NAV: list[tuple[Any, str, set[Role]]] = [
 ]
 
 
+# Where each role works, first match wins (a commander who also takes calls lands on the board). The home
+# page sends a person there after login; a role without a screen of its own (volunteer) stays on the home
+# page, which says what that role can do.
+LANDING: list[tuple[str, set[Role]]] = [
+    ("dispatch:board", {Role.COMMANDER}),
+    ("incidents:intake", {Role.CALL_TAKER, Role.DUTY_OFFICER}),
+    ("dispatch:inbox", {Role.STATION_OFFICER}),
+    ("supervision:review", {Role.SUPERVISOR}),
+    ("incidents:partner-inbox", {Role.PARTNER}),
+    ("intel:workspace", {Role.ANALYST}),
+]
+
+
+def landing_url(user: Any) -> str | None:
+    """The URL of the screen `user` works on, or None (no role with a screen: the home page)."""
+    person = person_of(user)
+    roles = set(person.roles) if person else set()
+    for name, allowed in LANDING:
+        if roles & {str(r) for r in allowed}:
+            try:
+                return reverse(name)
+            except NoReverseMatch:
+                continue
+    return None
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -45,7 +71,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
 
 def realtime(request: HttpRequest) -> dict[str, Any]:
-    """WS_URL: the base of WebSocket URLs for pages ('' = the page's own origin)."""
+    """WS_URL: the base of WebSocket URLs for pages ('' = the page's own origin); SERVER_TIME_ZONE: the zone
+    live screens write times in (static/js/fmt.js), whatever zone the browser's machine is set to;
+    CLOCK_LABELS: each clock kind's label in the reader's language (a push carries the label in the
+    language of whoever caused it; fmt.js names the clock by its kind instead)."""
     from django.conf import settings
 
-    return {"WS_URL": settings.WS_PUBLIC_URL}
+    from . import clocks
+
+    return {
+        "WS_URL": settings.WS_PUBLIC_URL,
+        "SERVER_TIME_ZONE": settings.TIME_ZONE,
+        "CLOCK_LABELS": {name: str(k.label) for name, k in clocks.registered().items()},
+    }

@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
@@ -188,7 +189,21 @@ class ApiToken(models.Model):
 category_code_validator = RegexValidator(r"^\d{6}$", _("A category code has six digits (AABBCD)."))
 
 
-class Category(models.Model):
+class LocalName:
+    """A code table row's name in the active language: `name_en` when English is chosen and the row has one,
+    else the (Chinese) `name`. Read per request, so a page and its API answer in the reader's language."""
+
+    name: str
+    name_en: str
+
+    @property
+    def local_name(self) -> str:
+        if (translation.get_language() or "").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name
+
+
+class Category(LocalName, models.Model):
     """Incident category (警情类别), four levels in six digits AABBCD.
 
     Level 1 类别 `AA0000`, level 2 类型 `AABB00`, level 3 细类 `AABBC0`, level 4 子类 `AABBCD`; a code begins
@@ -230,7 +245,7 @@ class Category(models.Model):
         return self.code[: self.SIGNIFICANT_DIGITS[self.level]]
 
 
-class HandlingResult(models.Model):
+class HandlingResult(LocalName, models.Model):
     """Handling-result code (处理结果) of a feedback."""
 
     code = models.CharField(_("code"), max_length=4, primary_key=True)
@@ -247,7 +262,7 @@ class HandlingResult(models.Model):
         return f"{self.code} {self.name}"
 
 
-class SupervisionLevel(models.Model):
+class SupervisionLevel(LocalName, models.Model):
     """Supervision level (督办级别) of a formal supervision order; a higher rank is more severe."""
 
     code = models.CharField(_("code"), max_length=4, primary_key=True)

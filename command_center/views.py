@@ -9,7 +9,7 @@ from functools import cache
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -28,24 +28,29 @@ class Area:
 
 
 def areas_for(request: HttpRequest) -> list[Area]:
-    """The parts of the platform that exist today and that this user may open."""
+    """The screens this user may open. The API and health pages only for staff, who run the platform: the
+    people on duty work on screens, not on endpoints."""
     from .context import navigation
 
     items = [Area(n["title"], "", n["url"]) for n in navigation(request)["nav"]]
-    items += [
-        Area(_("API documentation"), _("Every endpoint, tried out in the browser."), reverse("api-docs")),
-        Area(_("My account (API)"), _("Who the system thinks you are, as JSON."), reverse("api-me")),
-        Area(_("Organisations (API)"), _("The part of the org tree you may see."), reverse("api-orgs")),
-        Area(_("Incident categories (API)"), _("The four-level category table."), reverse("api-categories")),
-        Area(_("System health"), _("Database, Redis, worker and clock sweeper."), reverse("healthz")),
-    ]
     if getattr(request.user, "is_staff", False):
-        items.insert(0, Area(_("Administration"), _("Org tree, people, code tables."), reverse("admin:index")))
+        items += [
+            Area(_("Administration"), _("Org tree, people, code tables."), reverse("admin:index")),
+            Area(_("API documentation"), _("Every endpoint, tried out in the browser."), reverse("api-docs")),
+            Area(_("System health"), _("Database, Redis, worker and clock sweeper."), reverse("healthz")),
+        ]
     return items
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role's working screen (context.LANDING); the home page for whoever has none: a volunteer reads
+    what a volunteer does here, an account without an organisation reads whom to ask."""
+    from .context import landing_url
+
+    target = landing_url(request.user)
+    if target:
+        return redirect(target)
     person = orgs.person_of(request.user)
     lineage = person.org.lineage() if person else []
     return render(
@@ -55,6 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "person": person,
             "lineage": lineage,
             "role_labels": [orgs.Role(r).label for r in person.roles] if person else [],
+            "volunteer": bool(person and orgs.Role.VOLUNTEER in person.roles),
             "areas": areas_for(request),
         },
     )

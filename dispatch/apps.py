@@ -9,12 +9,12 @@ class DispatchConfig(AppConfig):
     demo_loader = "dispatch.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import hooks, orgs, screens
+        from command_center import hooks, orgs, screens, words
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
         from incidents.models import Incident
 
-        from .selectors import incidents_held_by
+        from .selectors import incident_order_steps, incidents_held_by
         from .services import orders_cancel_for_merged, register_clocks
         from .views import intake_labels
 
@@ -24,6 +24,8 @@ class DispatchConfig(AppConfig):
         orgs.add_reach(Incident, incidents_held_by)
         # The intake page dispatches the call it just saved (incidents knows no units or orders).
         screens.provide_labels(screens.INTAKE, intake_labels)
+        # The incident's timeline shows its orders' steps ("东湖派出所 张三 签收").
+        words.provide_timeline("incidents.incident", incident_order_steps)
         # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.
         view = {"dispatch.view_unit", "dispatch.view_dispatchorder", "dispatch.view_shift"}
         for role in (

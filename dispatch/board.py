@@ -67,7 +67,7 @@ def today_start(now: datetime | None = None) -> datetime:
 
 
 def _category_names() -> dict[str, str]:
-    return {code: c.name for code, c in codes.active_categories().items()}
+    return {code: c.local_name for code, c in codes.active_categories().items()}
 
 
 def _top_code(code: str) -> str:
@@ -199,7 +199,7 @@ def board_incidents(user: Any, *, ended: bool = False) -> tuple[list[dict[str, A
         row = {
             "id": d["id"],
             "kind": d["kind"],
-            "label": k.label if k else d["kind"],
+            "label": str(k.label) if k else d["kind"],
             "order": d["subject_id"] if is_order else None,
             "due_at": d["due_at"],
             "breached_at": d["breached_at"],
@@ -280,7 +280,7 @@ def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
             "kind": "breach",
             "at": d.breached_at,
             "clock": d.kind,
-            "label": k.label if k else d.kind,
+            "label": str(k.label) if k else d.kind,
             "due_at": d.due_at,
             "order": None,
             "incident": None,

@@ -13,12 +13,13 @@ from typing import Any, cast
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from command_center import orgs
+from command_center import orgs, words
 from command_center.models import Org
 from incidents.models import Incident
 from incidents.selectors import EARTH_M, command_center_of, distance_m
 
-from .models import DispatchOrder, Shift, Unit
+from .models import DispatchOrder, OrderTransition, Shift, Unit
+from .transitions import ORDER_EVENT_LABELS
 
 
 def visible_units(user: Any) -> QuerySet[Unit]:
@@ -249,3 +250,34 @@ def incidents_held_by(org: Org) -> QuerySet[Any]:
         .exclude(state__in=[DispatchOrder.State.RETURNED, DispatchOrder.State.CANCELLED])
         .values("incident_id")
     )
+
+
+def incident_order_steps(incident_id: int, user: Any) -> list[dict[str, Any]]:
+    """The steps of an incident's dispatch orders, for its timeline (words.provide_timeline): who did what
+    to which station's order, in words. The caller already reads the incident (its page and API check)."""
+    steps: list[dict[str, Any]] = []
+    for t in (
+        OrderTransition.objects.filter(subject__incident_id=incident_id)
+        .select_related("subject__org", "subject__unit", "actor__person__org")
+        .order_by("at", "pk")
+    ):
+        o = t.subject
+        steps.append(
+            {
+                "type": "order",
+                "at": t.at,
+                "order": o.pk,
+                "order_org": o.org.name,
+                "unit": o.unit.call_sign if o.unit else "",
+                "from": t.from_state,
+                "to": t.to_state,
+                "to_label": str(DispatchOrder.State(t.to_state).label)
+                if t.to_state in DispatchOrder.State
+                else t.to_state,
+                "event": t.event,
+                "event_label": words.event_label(ORDER_EVENT_LABELS, t.event),
+                **words.who(t.actor),
+                "reason": t.reason,
+            }
+        )
+    return steps

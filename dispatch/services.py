@@ -69,7 +69,7 @@ FUTURE_SLACK = timedelta(seconds=60)  # a device clock this far ahead is believe
 
 def register_clocks() -> None:
     for name, label in ORDER_CLOCKS.items():
-        clocks.register(name, label=str(label), on_breach=on_order_clock_breach)
+        clocks.register(name, label=label, on_breach=on_order_clock_breach)
 
 
 # --- Pushes ---------------------------------------------------------------------------------------------

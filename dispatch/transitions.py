@@ -11,6 +11,10 @@ named after the status they lead to, so the API's 409 lists the statuses one may
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
 from command_center.transitions import Table, allowed_events, next_state
 
 from .models import DispatchOrder, Unit
@@ -81,9 +85,22 @@ def next_unit_status(status: str, event: str) -> str:
     return next_state(UNIT, status, event)
 
 
+# What each order event is called on a timeline ("东湖派出所 张三 签收"), beside the table; "send" is the
+# order's first log row.
+ORDER_EVENT_LABELS: dict[str, Any] = {
+    "send": _("sent the order"),
+    Event.DELIVER: _("order delivered"),
+    Event.SIGN: _("signed"),
+    Event.ARRIVE: _("arrived on scene"),
+    Event.DONE: _("finished"),
+    Event.RETURN: _("sent the order back"),
+    Event.CANCEL: _("cancelled the order"),
+}
+
 __all__ = [
     "MANUAL_EVENTS",
     "ORDER",
+    "ORDER_EVENT_LABELS",
     "UNIT",
     "Event",
     "UnitEvent",

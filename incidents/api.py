@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import clocks, codes, exports, orgs
+from command_center import clocks, codes, exports, orgs, words
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, HandlingResult, Org
 from command_center.serializers import StrictSerializer, datetime_text
@@ -30,7 +30,7 @@ from places import selectors as places_selectors
 from . import phones, selectors, services
 from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
 from .selectors import mask_phone, sees_phones
-from .transitions import INCIDENT, allowed_events
+from .transitions import DIVERSION_EVENT_LABELS, EVENT_LABELS, INCIDENT, allowed_events
 
 
 # A field's longest text is its column's: the serializer refuses what the model could not store whole.
@@ -143,7 +143,7 @@ class IntakeSerializer(StrictSerializer):
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
     state_code = serializers.CharField(read_only=True)
-    category_name = serializers.CharField(source="category.name", read_only=True)
+    category_name = serializers.CharField(source="category.local_name", read_only=True)
     org_name = serializers.CharField(source="org.name", read_only=True)
     allowed = serializers.SerializerMethodField()
 
@@ -170,7 +170,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "caller_phone": i.caller_phone, "caller_name": i.caller_name,
             "caller_lat": _float(i.caller_lat), "caller_lon": _float(i.caller_lon), "address": i.address,
             "lat": _float(i.lat), "lon": _float(i.lon), "category": i.category_id,
-            "category_name": i.category.name, "first_category": i.first_category_id, "level": i.level,
+            "category_name": i.category.local_name, "first_category": i.first_category_id, "level": i.level,
             "narrative": i.narrative, "org": i.org_id, "org_name": i.org.name, "intake_org": i.intake_org_id,
             "state": i.state, "state_code": i.state_code, "allowed": self.get_allowed(i), "version": i.version,
             "merged_into": i.merged_into_id, "needs_rectification": i.needs_rectification,
@@ -275,7 +275,7 @@ class DiversionSerializer(serializers.ModelSerializer[Diversion]):
             "number": i.number,
             "address": i.address,
             "category": i.category_id,
-            "category_name": i.category.name,
+            "category_name": i.category.local_name,
             "narrative": i.narrative,
             "reported_at": i.reported_at,
         }
@@ -290,7 +290,7 @@ class PartnerIncidentSerializer(serializers.Serializer[Incident]):
     id = serializers.IntegerField()
     number = serializers.CharField()
     category = serializers.CharField(source="category_id")
-    category_name = serializers.CharField(source="category.name")
+    category_name = serializers.CharField(source="category.local_name")
     level = serializers.IntegerField()
     address = serializers.CharField()
     lat = serializers.FloatField(allow_null=True)
@@ -364,10 +364,12 @@ def _label(choices: Any, value: str) -> str:
         return value
 
 
-def timeline(i: Incident) -> list[dict[str, Any]]:
-    """Everything that happened to the incident, oldest first (`to_label`: the state's name for people)."""
+def timeline(i: Incident, user: Any = None) -> list[dict[str, Any]]:
+    """Everything that happened to the incident, oldest first, in words: who (`actor`, `actor_org`: the
+    person's name and org, words.who) did what (`event_label`), and the state it led to (`to_label`). With
+    `user`, the apps above add their own steps (words.provide_timeline: the dispatch orders')."""
     items: list[dict[str, Any]] = []
-    for t in i.transitions.select_related("actor"):
+    for t in i.transitions.select_related("actor__person__org"):
         items.append(
             {
                 "type": "transition",
@@ -376,23 +378,24 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "to": t.to_state,
                 "to_label": _label(State, t.to_state),
                 "event": t.event,
-                "actor": t.actor.get_username() if t.actor else None,
+                "event_label": words.event_label(EVENT_LABELS, t.event),
+                **words.who(t.actor),
                 "reason": t.reason,
             }
         )
-    for f in i.feedback.select_related("result", "author"):
+    for f in i.feedback.select_related("result", "author__person__org"):
         items.append(
             {
                 "type": "feedback",
                 "at": f.created_at,
                 "id": f.pk,
                 "result": f.result_id,
-                "result_name": f.result.name,
+                "result_name": f.result.local_name,
                 "text": f.text,
-                "actor": f.author.get_username(),
+                **words.who(f.author),
             }
         )
-    cb = Callback.objects.filter(incident=i).select_related("by").first()
+    cb = Callback.objects.filter(incident=i).select_related("by__person__org").first()
     if cb:
         items.append(
             {
@@ -400,8 +403,9 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "at": cb.at,
                 "channel": cb.channel,
                 "satisfaction": cb.satisfaction,
+                "satisfaction_label": _label(Satisfaction, cb.satisfaction),
                 "text": cb.text,
-                "actor": cb.by.get_username(),
+                **words.who(cb.by),
             }
         )
     for link in i.links.select_related("master"):
@@ -412,11 +416,12 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                 "master": link.master_id,
                 "master_number": link.master.number,
                 "link_type": link.link_type,
+                "link_type_label": _label(LinkType, link.link_type),
                 "reason": link.reason,
             }
         )
     for d in i.diversions.select_related("partner"):
-        for dt in d.transitions.select_related("actor"):
+        for dt in d.transitions.select_related("actor__person__org"):
             items.append(
                 {
                     "type": "diversion",
@@ -427,10 +432,13 @@ def timeline(i: Incident) -> list[dict[str, Any]]:
                     "to": dt.to_state,
                     "to_label": _label(Diversion.State, dt.to_state),
                     "event": dt.event,
-                    "actor": dt.actor.get_username() if dt.actor else None,
+                    "event_label": words.event_label(DIVERSION_EVENT_LABELS, dt.event),
+                    **words.who(dt.actor),
                     "reason": dt.reason,
                 }
             )
+    if user is not None:
+        items += words.collect_timeline("incidents.incident", i.pk, user)
     return sorted(items, key=lambda x: x["at"])
 
 
@@ -539,7 +547,7 @@ class IncidentViewSet(
         if self.partner_view:
             return Response(PartnerIncidentSerializer(incident, context={"request": request}).data)
         data = IncidentSerializer(incident, context={"request": request}).data
-        data["timeline"] = timeline(incident)
+        data["timeline"] = timeline(incident, request.user)
         data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data
         data["hints"] = [h.as_dict() for h in selectors.hints_for(request.user, incident)]
         return Response(data)

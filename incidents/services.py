@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from command_center import audit, clocks, hooks, orgs, realtime, transitions
 from command_center.audit import log_transition
@@ -91,9 +92,9 @@ def sla_for(category_code: str, level: int, ring_minutes: int | None = None) -> 
 
 
 def register_clocks() -> None:
-    clocks.register(CLOCK_FEEDBACK, label=_("Feedback due"))
-    clocks.register(CLOCK_CALLBACK, label=_("Callback due"))
-    clocks.register(CLOCK_DISPATCH, label=_("Dispatch due"))
+    clocks.register(CLOCK_FEEDBACK, label=gettext_lazy("Feedback due"))
+    clocks.register(CLOCK_CALLBACK, label=gettext_lazy("Callback due"))
+    clocks.register(CLOCK_DISPATCH, label=gettext_lazy("Dispatch due"))
 
 
 def _start_dispatch_clock(i: Incident, *, since: datetime) -> dict[str, Any]:

@@ -6,6 +6,10 @@ this happen now?" for every action, and the API's 409 lists what is allowed inst
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
 from command_center.transitions import Table, allowed_events, next_state
 
 from .models import Diversion, RepeatCluster, State
@@ -111,9 +115,39 @@ def next_diversion_state(state: str, event: str) -> str:
     return next_state(DIVERSION, state, event)
 
 
+# What each event is called on a timeline ("东湖派出所 张三 签收"), beside the tables it moves. The first
+# log row of an incident ("intake") and of a diversion ("push") are not table events but are named too.
+EVENT_LABELS: dict[str, Any] = {
+    "intake": _("took the call"),
+    Event.DISPATCH: _("dispatched"),
+    Event.RESPOND: _("signed"),
+    Event.ARRIVE: _("arrived on scene"),
+    Event.SELF_HANDLE: _("handled it themselves"),
+    Event.DIVERT: _("diverted"),
+    Event.INVALIDATE: _("marked it invalid"),
+    Event.MERGE: _("merged it"),
+    Event.FEEDBACK: _("reported back"),
+    Event.CLEAR_SCENE: _("cleared the scene"),
+    Event.CLOSE: _("closed"),
+    Event.CALLBACK: _("called the caller back"),
+    Event.RECTIFIED: _("rectified"),
+    Event.PARTNER_DONE: _("finished (partner)"),
+    Event.PARTNER_RETURNED: _("sent back (partner)"),
+    Event.RECLASSIFY: _("reclassified"),
+}
+DIVERSION_EVENT_LABELS: dict[str, Any] = {
+    "push": _("sent to the partner"),
+    "accept": _("accepted"),
+    "return": _("sent back"),
+    "complete": _("finished"),
+    "void": _("withdrew"),
+}
+
 __all__ = [
     "CLUSTER",
     "DIVERSION",
+    "DIVERSION_EVENT_LABELS",
+    "EVENT_LABELS",
     "INCIDENT",
     "OPEN_STATES",
     "Event",

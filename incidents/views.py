@@ -123,7 +123,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "incident": incident,
             "phone": phone,
-            "timeline": timeline(incident),
+            "timeline": timeline(incident, request.user),
             "hints": hints,
             "allowed": allowed_events(INCIDENT, incident.state),
             "partners": Org.objects.filter(kind=Org.Kind.PARTNER).order_by("name"),

@@ -23,7 +23,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import clocks, exports, inputs, orgs
+from command_center import clocks, exports, inputs, orgs, words
 from command_center.inputs import JSONParser, TooDeep
 from command_center.models import Org
 from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
@@ -31,7 +31,7 @@ from incidents.models import RepeatCluster
 
 from . import reports, selectors, services
 from .models import ISSUABLE_SOURCES, Analysis, Attachment, Colour, Directive, Task, TaskDirective, TaskReport
-from .transitions import PEOPLE_EVENTS, TASK, allowed_events
+from .transitions import PEOPLE_EVENTS, TASK, TASK_EVENT_LABELS, allowed_events
 
 XLSX = exports.CONTENT_TYPES["xlsx"]
 
@@ -515,6 +515,11 @@ class TaskTransitionSerializer(serializers.Serializer[Any]):
     event = serializers.CharField()
     actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
     reason = serializers.CharField()
+    # The same step in words ("东湖派出所 张三 签收"): the person's name, their org's, the event's label.
+    in_words = serializers.SerializerMethodField()
+
+    def get_in_words(self, obj: Any) -> dict[str, str]:
+        return {**words.who(obj.actor), "event": words.event_label(TASK_EVENT_LABELS, obj.event)}
 
 
 class TaskDetailSerializer(TaskSerializer):
@@ -602,7 +607,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                         "attachments"
                     ),
                 ),
-                "transitions__actor",
+                "transitions__actor__person__org",
             )
         return qs
 

@@ -97,7 +97,7 @@ MAX_RECIPIENTS = 500
 
 def register_clocks() -> None:
     for name, label in TASK_CLOCKS.items():
-        clocks.register(name, label=str(label), on_breach=on_task_clock_breach)
+        clocks.register(name, label=label, on_breach=on_task_clock_breach)
 
 
 def clock_lengths(colour: str) -> tuple[int, int]:

@@ -8,6 +8,10 @@ self-loop in every open state: one table answers "may this happen now?" for ever
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
 from command_center.models import Role
 from command_center.transitions import Table, allowed_events, next_state
 
@@ -84,6 +88,18 @@ def next_analysis_state(state: str, event: str) -> str:
     return next_state(ANALYSIS, state, event)
 
 
+# What each task event is called on a timeline ("东湖派出所 张三 签收"), beside the table.
+TASK_EVENT_LABELS: dict[str, Any] = {
+    Event.ISSUE: _("issued"),
+    Event.SIGN: _("signed"),
+    Event.START: _("started"),
+    Event.REPORT: _("reported"),
+    Event.APPROVE: _("approved the report"),
+    Event.RETURN: _("returned the report"),
+    Event.MERGE: _("merged a directive"),
+    Event.WITHDRAW: _("withdrew"),
+}
+
 __all__ = [
     "ANALYSIS",
     "DIRECTIVE",
@@ -93,6 +109,7 @@ __all__ = [
     "REVIEW_ROLES",
     "STATION_EVENTS",
     "TASK",
+    "TASK_EVENT_LABELS",
     "Event",
     "allowed_events",
     "next_analysis_state",

@@ -100,7 +100,7 @@ class SupervisionOrderSerializer(serializers.ModelSerializer[SupervisionOrder]):
     task = TaskBriefSerializer(read_only=True)
     level = serializers.CharField(source="level.code", read_only=True)
     level_rank = serializers.IntegerField(source="level.rank", read_only=True)
-    level_name = serializers.CharField(source="level.name", read_only=True)
+    level_name = serializers.CharField(source="level.local_name", read_only=True)
     clock = serializers.CharField(source="deadline.kind", read_only=True)
 
     class Meta:
@@ -214,7 +214,7 @@ class ReviewIncidentSerializer(serializers.Serializer[Any]):
     number = serializers.CharField()
     address = serializers.CharField()
     category = serializers.CharField(source="category_id")
-    category_name = serializers.CharField(source="category.name")
+    category_name = serializers.CharField(source="category.local_name")
     org = serializers.IntegerField(source="org_id")
     org_name = serializers.CharField(source="org.name")
     closed_at = serializers.DateTimeField(allow_null=True)

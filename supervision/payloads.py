@@ -40,7 +40,7 @@ def order_payload(o: SupervisionOrder) -> dict[str, Any]:
         "task_title": o.task.title,
         "org": o.org_id,
         "org_name": o.org.name,
-        "level": {"code": o.level.code, "rank": o.level.rank, "name": o.level.name},
+        "level": {"code": o.level.code, "rank": o.level.rank, "name": o.level.name, "name_en": o.level.name_en},
         "deadline": o.deadline_id,
         "clock": o.deadline.kind,
         "reason": o.reason,

@@ -194,7 +194,7 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
                 "at": o.created_at,
                 "task": o.task_id,
                 "clock": o.deadline.kind,
-                "label": o.level.name,
+                "label": o.level.local_name,
                 "covers": o.deadline_id,
                 "incident": None,
                 "org_name": o.org.name,

@@ -118,7 +118,7 @@
           ...(inc.orders || []).filter(function (o) { return o.state !== "cancelled"; }).map(orderChip),
           ...ownClocks.map(function (c) {
             return h("span", { class: "ord own" + (c.breached_at ? " breached" : "") }, [
-              h("span", { class: "ord-state", text: c.label || c.kind }),
+              h("span", { class: "ord-state", text: CCFmt.clockLabel(c.kind, c.label) }),
               h("span", { class: "clk", dataset: { due: c.due_at } }, CCLive.countdown(Date.parse(c.due_at) - CCLive.now())),
             ]);
           }),

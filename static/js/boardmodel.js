@@ -292,14 +292,14 @@
         out.stub = r.stub;
         markOverdue(d.order.id, d.clock);
         if (addAlert({
-          key: "breach:" + d.deadline, kind: "breach", at: d.breached_at || env.at, clock: d.clock, label: d.label,
+          key: "breach:" + d.deadline, kind: "breach", at: d.breached_at || env.at, clock: d.clock, label: CCFmt.clockLabel(d.clock, d.label),
           due_at: d.due_at, order: d.order.id, incident: { id: d.order.incident.id, number: d.order.incident.number },
           text: d.order.unit_call_sign || orgName(d.order.org),
         })) out.alert = "breach";
         changed("incidents"); changed("alerts");
       } else if (ev === "deadlines.breached") {
         for (const dl of d.deadlines || []) {
-          const a = { key: "breach:" + dl.id, kind: "breach", at: dl.breached_at || env.at, clock: dl.kind, label: dl.label, due_at: dl.due_at, text: orgName(dl.org) };
+          const a = { key: "breach:" + dl.id, kind: "breach", at: dl.breached_at || env.at, clock: dl.kind, label: CCFmt.clockLabel(dl.kind, dl.label), due_at: dl.due_at, text: orgName(dl.org) };
           if (dl.subject && dl.subject.type === "dispatch.dispatchorder") {
             const found = markOverdue(dl.subject.id, dl.kind);
             a.order = dl.subject.id;
@@ -329,7 +329,7 @@
         cover(d.deadline);
         if (addAlert({
           key: "supervision:" + d.id, kind: "supervision", at: d.created_at || env.at, task: d.task, clock: d.clock,
-          label: d.level ? d.level.name : "", covers: d.deadline, incident: null, org_name: d.org_name || orgName(d.org),
+          label: d.level ? CCFmt.localName(d.level) : "", covers: d.deadline, incident: null, org_name: d.org_name || orgName(d.org),
           text: d.task_title || "",
         })) out.alert = "supervision";
         changed("alerts");

@@ -68,7 +68,7 @@
         ]),
         clockLine(o),
         h("div", { class: "ib-addr", text: inc.address || "" }),
-        inc.narrative ? h("p", { class: "ib-narr", text: inc.narrative }) : null,
+        inc.narrative ? h("p", { class: "ib-narr narrative fold", text: inc.narrative }) : null,
         o.note ? h("p", { class: "ib-note", text: o.note }) : null,
         h("div", { class: "ib-meta" }, [
           inc.id ? h("a", { class: "num", href: url(ds.detailUrl, inc.id), text: inc.number || "" }) : null,

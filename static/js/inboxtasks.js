@@ -24,11 +24,7 @@
   // Pushes that bring what a payload does not carry (the content, the reviewer's reason): reload the inbox.
   const REFILL = ["task.issued", "task.merged", "task.returned", "task.updated", "task.withdrawn"];
 
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-  function when(iso) {
-    const d = new Date(iso);
-    return iso && isFinite(d) ? pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) : "";
-  }
+  function when(iso) { return CCFmt.when(iso); }  // in the server's zone (fmt.js)
 
   function create(root, opts) {
     const L = opts.labels;

@@ -57,10 +57,7 @@
     const body = hh ? hh + ":" + pad(mm) + ":" + pad(s) : mm + ":" + pad(s);
     return (neg ? "-" : "") + body;
   }
-  function clockTime(iso) {
-    const d = new Date(iso);
-    return isFinite(d) ? pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) : "";
-  }
+  function clockTime(iso) { return CCFmt.time(iso); }  // in the server's zone (fmt.js)
   function age(iso) {
     const ms = now() - Date.parse(iso);
     if (!isFinite(ms)) return "";
@@ -221,7 +218,7 @@
       if (!el) return;
       el.dataset.state = state;
       const label = { offline: t.offline, syncing: t.syncing, gap: t.gap, live: t.live }[state] || state;
-      el.replaceChildren(h("span", { class: "ls-label", text: label }), extra ? h("span", { class: "ls-extra", text: " · " + extra }) : null);
+      el.replaceChildren(...[h("span", { class: "ls-label", text: label }), extra ? h("span", { class: "ls-extra", text: " · " + extra }) : null].filter(Boolean));
       el.title = (extra || label) + (lastSeq == null ? "" : " · seq " + lastSeq);
     }
 
@@ -339,7 +336,7 @@
   function loadCategories(url) {
     return fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : []; })
-      .then(function (rows) { for (const c of rows) categories[c.code] = c.name; })
+      .then(function (rows) { for (const c of rows) categories[c.code] = CCFmt.localName(c); })
       .catch(function () { /* names only: the codes still show */ });
   }
   function categoryName(code) { return categories[code] || code || ""; }

@@ -10,12 +10,7 @@
   const OPEN_TASK = ["issued", "signed", "in_progress", "reported", "returned"];
   const STATE_ORDER = ["issued", "signed", "in_progress", "returned", "reported", "approved", "withdrawn"];
 
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-  function when(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return isFinite(d) ? pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) : "";
-  }
+  function when(iso) { return CCFmt.when(iso); }  // in the server's zone (fmt.js)
   function duration(s, ds) {
     if (s >= 3600) return (Math.round(s / 360) / 10) + " " + ds.tH;
     return Math.round(s / 60) + " " + ds.tMin;

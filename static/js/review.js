@@ -8,12 +8,7 @@
 
   const h = CCLive.h;
 
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-  function when(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    return isFinite(d) ? pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) : "";
-  }
+  function when(iso) { return CCFmt.when(iso); }  // in the server's zone (fmt.js)
   function url(template, id) { return template.replace("/0/", "/" + id + "/"); }
   function rows(data) { return data && Array.isArray(data.results) ? data.results : (Array.isArray(data) ? data : []); }
   function debounce(fn, ms) {
@@ -116,7 +111,7 @@
           " · " + ((rep.author && (rep.author.name || rep.author.username)) || ""),
           rep.decision ? h("span", { class: "tag " + (rep.decision === "approved" ? "ok" : "warnc"), text: rep.decision === "approved" ? ds.tApproved : ds.tReturned }) : null,
         ]),
-        h("p", { class: "narrative rp-text", text: rep.text }),
+        h("p", { class: "narrative fold rp-text", text: rep.text }),
         rep.checklist && rep.checklist.length ? h("ul", { class: "checklist-view" }, rep.checklist.map(function (c) {
           return h("li", { class: c.done ? "done" : "undone" }, [(c.done ? "✓ " : "✗ ") + c.action, c.note ? h("span", { class: "muted", text: " — " + c.note }) : null]);
         })) : null,
@@ -140,7 +135,8 @@
       }
       el.body.dataset.task = detail && selected != null ? String(detail.id) : "";
       if (selected == null || !detail) {
-        el.body.replaceChildren(h("p", { class: "muted pick", text: ds.tPick }), notice.text ? h("p", { class: "rv-notice " + notice.kind, role: "status", text: notice.text }) : null);
+        // replaceChildren writes a null as the text "null": leave the notice out instead.
+        el.body.replaceChildren(...[h("p", { class: "muted pick", text: ds.tPick }), notice.text ? h("p", { class: "rv-notice " + notice.kind, role: "status", text: notice.text }) : null].filter(Boolean));
         return;
       }
       const t = detail;
@@ -160,7 +156,7 @@
         ]),
       ];
       for (const d of t.directives || []) {
-        if (d.content) parts.push(h("p", { class: "narrative rv-content", text: d.content }));
+        if (d.content) parts.push(h("p", { class: "narrative fold rv-content", text: d.content }));
       }
       if (pending) {
         parts.push(h("h3", { text: ds.tReport }));

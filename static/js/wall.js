@@ -155,7 +155,7 @@
     setInterval(function () {
       const d = new Date(CCLive.now());
       q(".wall-clock").textContent = CCLive.clockTime(d.toISOString());
-      q(".wall-date").textContent = d.toLocaleDateString(document.documentElement.lang || "zh-CN", { year: "numeric", month: "long", day: "numeric", weekday: "long" });
+      q(".wall-date").textContent = CCFmt.date(d);
     }, 500);
     CCLive.loadCategories(ds.categoriesUrl);
   }

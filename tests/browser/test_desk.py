@@ -17,16 +17,10 @@ from incidents import services
 from incidents.models import Incident, RepeatLink
 from tests.conftest import build_world
 
+from .test_incidents import login
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PER_CALL_S = 15  # the "each dispatched in under 15 s of test time"
-
-
-def login(page, base, username, password="pw-12345"):
-    page.goto(f"{base}/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
 
 
 def desk_world(units=12):

@@ -27,8 +27,9 @@ def test_duty_logs_in_through_the_chinese_login_page(asgi_live_server, page):
 
     page.get_by_label("密码").fill("pw-12345")
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{asgi_live_server}/")
-    assert page.get_by_text("示范市公安局情指中心").is_visible()
+    # The duty officer takes calls: login lands on the intake screen, with the board one link away.
+    page.wait_for_url(f"{asgi_live_server}/incidents/intake/")
+    assert page.locator(".topnav").get_by_role("link", name="指挥调度台").is_visible()
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
     # The board socket accepts the logged-in officer (session cookie) and says hello.
