@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -67,6 +67,18 @@ def pct(values: Sequence[float], p: float) -> float:
     xs = sorted(values)
     k = max(0, min(len(xs) - 1, round(p / 100 * (len(xs) - 1))))
     return xs[k]
+
+
+def timed(fn: Callable[[], Any], n: int, *, warm: int = 30) -> list[float]:
+    """Milliseconds of each of `n` calls of `fn`, after `warm` calls that fill the caches and the plans."""
+    for _ in range(warm):
+        fn()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:

@@ -12,7 +12,7 @@ import json
 import random
 import time
 
-from _common import db_baseline, machine, ratio, setup_django, size, summary
+from _common import db_baseline, machine, ratio, setup_django, size, summary, timed
 
 ADDRESSES = size("BENCH_PLACES_ADDRESSES", 10_000, 2_000)
 QUERIES = size("BENCH_PLACES_QUERIES", 300, 100)
@@ -70,17 +70,7 @@ def main() -> None:
             return rnd.choice(pois).aliases[0][:4]  # a POI by its short name
         return s[0] + rnd.choice(heads) + s[2:] + str(rnd.randrange(1, 999))  # misspelt
 
-    def timed(fn) -> list[float]:
-        for _ in range(30):  # warm the cache and the plans first
-            fn()
-        out = []
-        for _ in range(QUERIES):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
-        return out
-
-    search = timed(lambda: selectors.search(typed(), limit=8))
+    search = timed(lambda: selectors.search(typed(), limit=8), QUERIES)
     ids = list(Place.objects.values_list("id", flat=True)[:1000])
 
     def pk_select() -> None:
@@ -88,7 +78,7 @@ def main() -> None:
             cur.execute("SELECT id, name FROM places_place WHERE id = %s", [rnd.choice(ids)])
             cur.fetchone()
 
-    base = timed(pk_select)
+    base = timed(pk_select, QUERIES)
     baseline = {**db_baseline(), "pk_select_ms": summary(base)}
     out = {
         "bench": "gazetteer",

@@ -13,7 +13,7 @@ import random
 import time
 from datetime import timedelta
 
-from _common import db_baseline, machine, ratio, setup_django, size, summary
+from _common import db_baseline, machine, ratio, setup_django, size, summary, timed
 
 ROWS = size("BENCH_HINTS_ROWS", 1_000_000, 50_000)
 QUERIES = size("BENCH_HINTS_QUERIES", 300, 100)
@@ -73,23 +73,14 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     assert Incident.objects.count() >= ROWS
 
-    def timed(fn) -> list[float]:
-        for _ in range(30):  # warm the cache and the plans first
-            fn()
-        out = []
-        for _ in range(QUERIES):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
-        return out
-
     cat_objs = {c.code: c for c in Category.objects.filter(code__in=cats)}
-    by_phone = timed(lambda: repeat_hints(user, phone=rnd.choice(phones)))
-    by_address = timed(lambda: repeat_hints(user, address=rnd.choice(addresses)))
+    by_phone = timed(lambda: repeat_hints(user, phone=rnd.choice(phones)), QUERIES)
+    by_address = timed(lambda: repeat_hints(user, address=rnd.choice(addresses)), QUERIES)
     by_position = timed(
         lambda: repeat_hints(
             user, lat=30.15 + rnd.random() * 0.25, lon=120.0 + rnd.random() * 0.3, category=cat_objs[rnd.choice(cats)]
-        )
+        ),
+        QUERIES,
     )
     everything = timed(
         lambda: repeat_hints(
@@ -99,7 +90,8 @@ def main() -> None:
             lat=30.15 + rnd.random() * 0.25,
             lon=120.0 + rnd.random() * 0.3,
             category=cat_objs[rnd.choice(cats)],
-        )
+        ),
+        QUERIES,
     )
     ids = list(Incident.objects.values_list("id", flat=True)[:1000])
 
@@ -108,7 +100,7 @@ def main() -> None:
             cur.execute("SELECT id, number FROM incidents_incident WHERE id = %s", [rnd.choice(ids)])
             cur.fetchone()
 
-    base = timed(pk_select)
+    base = timed(pk_select, QUERIES)
     baseline = {**db_baseline(), "pk_select_ms": summary(base)}
     pg_p99 = baseline["pgbench_single_row_insert_1_client"].get("latency_ms", {}).get("p99")
     with connection.cursor() as cur:

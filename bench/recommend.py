@@ -13,7 +13,7 @@ import json
 import random
 import time
 
-from _common import db_baseline, machine, ratio, setup_django, size, summary
+from _common import db_baseline, machine, ratio, setup_django, size, summary, timed
 
 UNITS = size("BENCH_RECOMMEND_UNITS", 2000, 2000)
 QUERIES = size("BENCH_RECOMMEND_QUERIES", 500, 100)
@@ -90,16 +90,6 @@ def main() -> None:
 
     cats = list(Category.objects.filter(level__gte=2).values_list("code", flat=True))
 
-    def timed(fn) -> list[float]:
-        for _ in range(30):  # warm the cache and the plans first
-            fn()
-        out = []
-        for _ in range(QUERIES):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
-        return out
-
     found: list[int] = []
 
     def query(user: User, limit: int):
@@ -111,9 +101,9 @@ def main() -> None:
 
         return run
 
-    city_10 = timed(query(city_duty, 10))
-    city_50 = timed(query(city_duty, 50))
-    county_10 = timed(query(county_duty, 10))
+    city_10 = timed(query(city_duty, 10), QUERIES)
+    city_50 = timed(query(city_duty, 50), QUERIES)
+    county_10 = timed(query(county_duty, 10), QUERIES)
 
     # Through the API: incidents at random places, asked for by id.
     incident_ids = []
@@ -135,7 +125,7 @@ def main() -> None:
         r = client.get(f"/api/incidents/{rnd.choice(incident_ids)}/recommendations/")
         assert r.status_code == 200, r.content[:200]
 
-    via_api = timed(api)
+    via_api = timed(api, QUERIES)
 
     ids = list(Unit.objects.values_list("id", flat=True)[:1000])
 
@@ -144,7 +134,7 @@ def main() -> None:
             cur.execute("SELECT id, call_sign FROM dispatch_unit WHERE id = %s", [rnd.choice(ids)])
             cur.fetchone()
 
-    base = timed(pk_select)
+    base = timed(pk_select, QUERIES)
     baseline = {**db_baseline(), "pk_select_ms": summary(base)}
     pg_p99 = baseline["pgbench_single_row_insert_1_client"].get("latency_ms", {}).get("p99")
     with connection.cursor() as cur:
