@@ -32,21 +32,9 @@
 
   function url(name, id) { return String(name).replace("/0/", "/" + id + "/"); }
 
-  function csrf() {
-    const el = document.querySelector("[name=csrfmiddlewaretoken]");
-    return el ? el.value : "";
-  }
-
-  async function api(address, body) {
-    const r = await fetch(address, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    return { ok: r.ok, status: r.status, data: data };
+  // incidents.js's API call (CSRF token, JSON both ways); a GET when there is no body.
+  function api(address, body) {
+    return window.CCIntake.api(address, body, body === undefined ? "GET" : "POST");
   }
 
   // --- The form's rules, as the server has them ---------------------------------------------------------

@@ -19,6 +19,8 @@
     try { data = await r.json(); } catch (e) { data = null; }
     return { ok: r.ok, status: r.status, data: data };
   }
+  // The intake page's desk (desk.js, loaded after this file) calls the API the same way.
+  window.CCIntake = { api: api };
 
   function errorText(data) {
     if (!data) return "";
