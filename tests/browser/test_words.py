@@ -65,7 +65,13 @@ def test_inbox_reads_shanghai_times_in_a_new_york_browser_and_folds_a_long_narra
 
         # The narrative shows 3 lines and "展开"; the button unfolds it and folds it again.
         narr = card.locator(".fold")
-        line = float(narr.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+        # A computed line height can read "normal" (no number): then the font's size × the page's 1.5.
+        line = float(
+            narr.evaluate(
+                "e => { const s = getComputedStyle(e);"
+                " return parseFloat(s.lineHeight) || parseFloat(s.fontSize) * 1.5; }"
+            )
+        )
         folded = narr.bounding_box()["height"]
         assert folded <= 3 * line + 2, (folded, line)
         toggle = card.get_by_role("button", name="展开")
