@@ -204,6 +204,10 @@ class DispatchOrder(models.Model):
     return_reason = models.TextField(_("return reason"), blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancel reason"), blank=True)
+    # 改派: this order took over from a cancelled one (the same incident, another unit or station).
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("replaces")
+    )
     sign_due_at = models.DateTimeField(_("sign due at"), null=True, blank=True)
     arrive_due_at = models.DateTimeField(_("arrival due at"), null=True, blank=True)
     feedback_due_at = models.DateTimeField(_("report due at"), null=True, blank=True)

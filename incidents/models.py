@@ -277,6 +277,37 @@ class RepeatCluster(models.Model):
         return f"{self.get_kind_display()} · {self.address} ×{self.count}"
 
 
+class Correction(models.Model):
+    """更正 / 重新定性: one field of an incident changed after intake — the old and the new value (as codes
+    where there are codes), who changed it and why. Written only by incidents.services.incident_correct, never
+    changed or deleted: the incident's first classification and every step of its re-qualification stay."""
+
+    class Field(models.TextChoices):
+        CATEGORY = "category", _("category")
+        LEVEL = "level", _("level")
+        ADDRESS = "address", _("address")
+        POSITION = "position", _("position")
+        ORG = "org", _("responsible org")
+        NARRATIVE = "narrative", _("narrative")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="corrections")
+    field = models.CharField(_("field"), max_length=16, choices=Field.choices)
+    old = models.TextField(_("old value"), blank=True)
+    new = models.TextField(_("new value"), blank=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("correction")
+        verbose_name_plural = _("corrections")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["incident", "at"], name="correction_incident")]
+
+    def __str__(self) -> str:
+        return f"{self.incident} · {self.field}: {self.old} → {self.new}"
+
+
 class Diversion(models.Model):
     """分流: a non-police incident handed to a partner, with its own states."""
 
@@ -307,6 +338,33 @@ class Diversion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident} → {self.partner}"
+
+
+class DiversionTerms(models.Model):
+    """A partner's diversion clock (分流时限): accept within `accept_min` minutes of the push, finish within
+    `finish_h` hours of it. A partner without a row gets DEFAULT_DIVERSION_TERMS."""
+
+    partner = models.OneToOneField(
+        Org,
+        on_delete=models.CASCADE,
+        related_name="diversion_terms",
+        limit_choices_to={"kind": "partner"},
+        verbose_name=_("partner"),
+    )
+    accept_min = models.PositiveIntegerField(
+        _("accept within (minutes)"), default=30, validators=[MinValueValidator(1)]
+    )
+    finish_h = models.PositiveIntegerField(_("finish within (hours)"), default=24, validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name = _("partner's diversion terms")
+        verbose_name_plural = _("partners' diversion terms")
+
+    def __str__(self) -> str:
+        return f"{self.partner}: {self.accept_min} min / {self.finish_h} h"
+
+
+DEFAULT_DIVERSION_TERMS = {"accept_min": 30, "finish_h": 24}
 
 
 class DiversionTransition(TransitionLog):

@@ -65,14 +65,23 @@ def test_inbox_reads_shanghai_times_in_a_new_york_browser_and_folds_a_long_narra
 
         # The narrative shows 3 lines and "展开"; the button unfolds it and folds it again.
         narr = card.locator(".fold")
-        # A computed line height can read "normal" (no number): then the font's size × the page's 1.5.
-        line = float(
-            narr.evaluate(
-                "e => { const s = getComputedStyle(e);"
-                " return parseFloat(s.lineHeight) || parseFloat(s.fontSize) * 1.5; }"
-            )
-        )
-        folded = narr.bounding_box()["height"]
+        # One line's height, measured on a one-line copy of the element beside it. A computed line
+        # height can read "normal", and a live re-render can detach the element between two reads
+        # (its computed style is then empty): both measures are taken in one call, on a connected node.
+        folded, line = page.wait_for_function(
+            """sel => {
+                const e = document.querySelector(sel);
+                if (!e || !e.isConnected) return null;
+                const probe = e.cloneNode(false);
+                probe.textContent = "一";
+                e.after(probe);
+                const line = probe.getBoundingClientRect().height;
+                probe.remove();
+                const folded = e.getBoundingClientRect().height;
+                return line > 0 && folded > 0 ? [folded, line] : null;
+            }""",
+            arg=f'.ib-order[data-number="{incident.number}"] .fold',
+        ).json_value()
         assert folded <= 3 * line + 2, (folded, line)
         toggle = card.get_by_role("button", name="展开")
         expect(toggle).to_be_visible()
