@@ -9,8 +9,8 @@ the strength of their own checks is in hooks.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
