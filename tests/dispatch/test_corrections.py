@@ -56,6 +56,7 @@ def test_reclassifying_a_waiting_call_logs_each_field_and_re_times_its_dispatch_
     assert (rows["level"].old, rows["level"].new) == ("3", "1")
     assert rows["level"].reason == "来电补充：持刀" and rows["level"].by == coded.duty
     log = IncidentTransition.objects.filter(subject=i).last()
+    assert log is not None
     assert log.event == "reclassify" and log.from_state == log.to_state == "received"
     # The old clock is cancelled; the new one started when the call came in and is due by level 1's 60 s.
     assert reload(first).cancelled_at is not None
