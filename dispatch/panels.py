@@ -50,9 +50,7 @@ def incident_orders_panel(user: Any, incident_id: int) -> dict[str, Any] | None:
             }
             for r in recs
         ]
-        stations = list(
-            orgs.visible_orgs(user).filter(level=Org.Level.STATION, kind=Org.Kind.POLICE).order_by("path")
-        )
+        stations = list(orgs.visible_orgs(user).filter(level=Org.Level.STATION, kind=Org.Kind.POLICE).order_by("path"))
     return {
         "template": "dispatch/_incident_orders.html",
         "orders": [
