@@ -15,7 +15,7 @@ class DispatchConfig(AppConfig):
         from incidents.models import Incident
 
         from .panels import incident_orders_panel
-        from .selectors import incident_order_steps, incidents_held_by
+        from .selectors import describe_orders, incident_order_steps, incidents_held_by
         from .services import orders_cancel_for_merged, register_clocks
         from .views import intake_labels
 
@@ -25,6 +25,8 @@ class DispatchConfig(AppConfig):
         orgs.add_reach(Incident, incidents_held_by)
         # The intake page dispatches the call it just saved (incidents knows no units or orders).
         screens.provide_labels(screens.INTAKE, intake_labels)
+        # The overdue list names an order by its incident's number, its unit and the address.
+        words.provide_subject("dispatch.dispatchorder", describe_orders)
         # The incident page shows its orders, with 撤派 and 改派 for the command center.
         screens.provide_panel(screens.INCIDENT_PAGE, incident_orders_panel)
         # The incident's timeline shows its orders' steps ("东湖派出所 张三 签收").

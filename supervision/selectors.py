@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from command_center import clocks, orgs
+from command_center import clocks, orgs, words
 from command_center.models import Deadline, Org
 from incidents.models import Incident, State
 from incidents.selectors import visible_incidents
@@ -97,24 +97,19 @@ def overdue_groups(qs: QuerySet[Deadline]) -> list[dict[str, Any]]:
 
 
 def deadline_subjects(rows: list[Deadline]) -> dict[int, dict[str, Any]]:
-    """A line to show for each deadline's subject (a task's title, an incident's number), one query per type."""
+    """What each deadline is about, as a person reads it (words.describe: an order's incident number,
+    address, unit and page), one query per subject type; `type` and `id` always, "model #id" as the title
+    only for a model nobody describes."""
     by_type: dict[int, list[int]] = defaultdict(list)
     for d in rows:
         by_type[d.subject_type_id].append(d.subject_id)
     found: dict[tuple[int, int], dict[str, Any]] = {}
     for type_id, ids in by_type.items():
         ct = ContentType.objects.get_for_id(type_id)
-        model = ct.model_class()
         label = f"{ct.app_label}.{ct.model}"
-        if model is Task:
-            for pk, title in Task.objects.filter(pk__in=ids).values_list("pk", "title"):
-                found[(type_id, pk)] = {"type": label, "id": pk, "title": title}
-        elif model is Incident:
-            for pk, number in Incident.objects.filter(pk__in=ids).values_list("pk", "number"):
-                found[(type_id, pk)] = {"type": label, "id": pk, "title": number}
-        else:
-            for pk in ids:
-                found[(type_id, pk)] = {"type": label, "id": pk, "title": f"{ct.model} #{pk}"}
+        described = words.describe(label, ids)
+        for pk in ids:
+            found[(type_id, pk)] = {"type": label, "id": pk, "title": f"{ct.model} #{pk}", **described.get(pk, {})}
     return {d.pk: found.get((d.subject_type_id, d.subject_id), {}) for d in rows}
 
 

@@ -257,10 +257,12 @@
         const isTask = s.type === "intel.task", isIncident = s.type === "incidents.incident";
         return h("li", { class: "od-item", dataset: { id: d.id, kind: d.kind } }, [
           h("span", { class: "flag", text: d.label }),
-          isIncident ? h("a", { href: url(ds.incidentPage, s.id), text: s.title }) : h("b", { text: s.title || "" }),
-          h("span", { class: "muted", text: d.org_name }),
+          s.url ? h("a", { href: s.url, text: s.title }) : h("b", { text: s.title || "" }),
+          s.detail ? h("span", { class: "od-detail", text: s.detail }) : null,
+          h("span", { class: "muted", text: s.org_name || d.org_name }),
           h("span", { class: "small" }, [when(d.due_at) + " · ", h("span", { dataset: { age: d.due_at }, text: CCLive.age(d.due_at) })]),
-          isTask ? watchButton({ task: s.id }, watchedTask(s.id)) : isIncident ? watchButton({ incident: s.id }, watchedIncident(s.id)) : null,
+          isTask ? watchButton({ task: s.id }, watchedTask(s.id)) : isIncident ? watchButton({ incident: s.id }, watchedIncident(s.id))
+            : s.incident ? watchButton({ incident: s.incident }, watchedIncident(s.incident)) : null,
         ]);
       }));
     }
