@@ -25,11 +25,28 @@ from .payloads import WatchSerializer, reminder_payload
 
 
 def visible_reminders(user: Any) -> QuerySet[Reminder]:
-    return Reminder.objects.filter(task__in=visible_tasks(user).values("pk"))
+    """Reminders about tasks or incidents the caller sees."""
+    return Reminder.objects.filter(
+        Q(task__in=visible_tasks(user).values("pk")) | Q(incident__in=visible_incidents(user).values("pk"))
+    )
 
 
 def visible_orders(user: Any) -> QuerySet[SupervisionOrder]:
-    return SupervisionOrder.objects.filter(task__in=visible_tasks(user).values("pk"))
+    """督办 orders on tasks or incidents the caller sees."""
+    return SupervisionOrder.objects.filter(
+        Q(task__in=visible_tasks(user).values("pk")) | Q(incident__in=visible_incidents(user).values("pk"))
+    )
+
+
+# A reminder or a 督办 stays on the screens while its subject is still open.
+SUBJECT_OPEN = Q(task__state__in=OPEN_TASK_STATES) | Q(incident__state__in=OPEN_STATES)
+
+
+def _subject_title(row: Reminder | SupervisionOrder) -> str:
+    if row.task is not None:
+        return row.task.title
+    assert row.incident is not None
+    return f"{row.incident.number} {row.incident.address}"
 
 
 def visible_watches(user: Any) -> QuerySet[Watch]:
@@ -75,6 +92,10 @@ def rectification_states(incident_ids: list[int]) -> dict[int, dict[str, Any]]:
 def overdue_deadlines(user: Any) -> QuerySet[Deadline]:
     """Clocks of every kind in the caller's area that broke and are not yet met or cancelled."""
     return orgs.restrict(clocks.unmet().breached(), user)
+
+
+def in_scope_deadline(user: Any, deadline_id: int) -> bool:
+    return orgs.restrict(Deadline.objects.filter(pk=deadline_id), user).exists()
 
 
 def overdue_groups(qs: QuerySet[Deadline]) -> list[dict[str, Any]]:
@@ -129,9 +150,9 @@ def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str,
     person = orgs.person_of(user)
     qs = (
         orgs.restrict(Reminder.objects.all(), user, org_field="recipient")
-        .filter(task__state__in=OPEN_TASK_STATES)
+        .filter(SUBJECT_OPEN)
         .filter(Q(acknowledged_at__isnull=True) | Q(created_at__gte=since))
-        .select_related("recipient", "task", "deadline")
+        .select_related("recipient", "task", "incident", "deadline")
         .order_by("-created_at", "-id")
     )
     rows = []
@@ -155,12 +176,12 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     reminders = (
         visible_reminders(user)
-        .filter(clocks.unmet_q("deadline"), level=Reminder.Level.REMINDER, task__state__in=OPEN_TASK_STATES)
-        .select_related("recipient", "task", "deadline")
+        # An incident's 催办 stays off the strip: the breach's own alert there names the order and its unit.
+        .filter(clocks.unmet_q("deadline"), SUBJECT_OPEN, level=Reminder.Level.REMINDER, incident__isnull=True)
+        .select_related("recipient", "task", "incident", "deadline")
         .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
     )
     for r in reminders:
-        assert r.task is not None
         out.append(
             {
                 "key": f"reminder:{r.pk}",
@@ -170,15 +191,15 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
                 "clock": r.deadline.kind,
                 "label": label(r.deadline.kind),
                 "covers": r.deadline_id,
-                "incident": None,
+                "incident": r.incident_id,
                 "org_name": r.recipient.name,
-                "text": r.task.title,
+                "text": _subject_title(r),
             }
         )
     orders = (
         visible_orders(user)
-        .filter(clocks.unmet_q("deadline"), task__state__in=OPEN_TASK_STATES)
-        .select_related("org", "task", "deadline", "level")
+        .filter(clocks.unmet_q("deadline"), SUBJECT_OPEN)
+        .select_related("org", "task", "incident", "deadline", "level")
         .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
     )
     for o in orders:
@@ -191,9 +212,9 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
                 "clock": o.deadline.kind,
                 "label": o.level.local_name,
                 "covers": o.deadline_id,
-                "incident": None,
+                "incident": o.incident_id,
                 "org_name": o.org.name,
-                "text": o.task.title,
+                "text": _subject_title(o),
             }
         )
     return out

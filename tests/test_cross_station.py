@@ -347,6 +347,8 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^watch/{PK}/$": [Refuse("watch", "delete")],
     "api/review/": [Read(params=lambda s: [{"limit": 500}])],
     "api/overdue/": [Read(kind="deadline", params=lambda s: [{"kind": "dispatch."}, {"kind": "intel."}])],
+    "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
+    "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     # --- Pages ---
     "incidents/": [
         Read(

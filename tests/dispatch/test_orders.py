@@ -456,8 +456,13 @@ def test_a_missed_signature_is_breached_by_the_sweep_and_pushed_with_the_order(c
     with capture_broadcasts() as pushes:
         assert clocks.sweep(now=sent + timedelta(seconds=31)) == 1
     groups = lineage_groups(coded, coded.station_a1)
+    # The station is reminded too (催办, supervision): to it and the boards above it.
     assert sorted((m["group"], m["event"]) for m in pushes) == sorted(
-        [*((g, "order.overdue") for g in groups), *((g, "deadlines.breached") for g in groups)]
+        [
+            *((g, "order.overdue") for g in groups),
+            *((g, "deadlines.breached") for g in groups),
+            *((g, "reminder.created") for g in groups),
+        ]
     )
     overdue = next(m["data"] for m in pushes if m["event"] == "order.overdue")
     assert overdue["clock"] == "dispatch.sign" and overdue["label"]
