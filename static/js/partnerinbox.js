@@ -210,7 +210,7 @@
         for (const dl of d.deadlines || []) {
           const row = dl.subject && dl.subject.type === "incidents.diversion" ? rows.get(dl.subject.id) : null;
           const c = row && clockOf(row, dl.kind);
-          if (c && !c.breached_at) { c.breached_at = dl.breached_at; any = true; }
+          if (c && !c.breached_at) { c.breached_at = dl.breached_at; c.due_at = dl.due_at || c.due_at; any = true; }
         }
         if (any) { CCLive.sound.play("alert"); draw(); }
       }
