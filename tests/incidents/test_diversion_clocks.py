@@ -198,3 +198,30 @@ def test_the_pushes_of_a_diversion_carry_its_clocks(coded, incident):
     assert realtime.org_group(coded.partner.pk) in groups
     (accept,) = [c for c in updated[0]["data"]["clocks"] if c["kind"] == ACCEPT]
     assert accept["met_at"] is not None
+
+
+# --- The terms are data: edited in the admin ---------------------------------------------------------------
+
+
+def test_a_partner_s_terms_are_set_in_the_admin_and_time_the_next_push(coded, incident, client):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("root", password="pw-12345"))
+    assert client.get("/admin/incidents/diversionterms/").status_code == 200
+    add = client.get("/admin/incidents/diversionterms/add/").content.decode()
+    # Only partner agencies are offered.
+    assert coded.partner.name in add and coded.station_a1.name not in add
+    r = client.post(
+        "/admin/incidents/diversionterms/add/", {"partner": coded.partner.pk, "accept_min": 5, "finish_h": 2}
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert (
+        client.post(
+            "/admin/incidents/diversionterms/add/", {"partner": coded.partner.pk, "accept_min": 0, "finish_h": 2}
+        ).status_code
+        == 200
+    )  # refused: at least a minute (and one row per partner)
+    d = divert(coded, incident)
+    assert clock(d, ACCEPT).due_at == d.pushed_at + timedelta(minutes=5)
+    assert clock(d, FINISH).due_at == d.pushed_at + timedelta(hours=2)
+    assert "12345热线: 5 min / 2 h" in client.get("/admin/incidents/diversionterms/").content.decode()
