@@ -112,6 +112,18 @@ def test_a_diversion_arrives_live_is_accepted_from_the_card_and_a_late_one_turns
         assert boxes[0]["y"] == boxes[1]["y"] == boxes[2]["y"] and boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
         assert page.evaluate("document.documentElement.scrollWidth") <= 1366
         page.screenshot(path=str(ARTIFACTS / "partner-inbox-1366.png"), full_page=True)
+
+        # 4. The late one is not theirs: returned from the card with a reason, it ends, no longer red.
+        late_card.get_by_role("button", name="退回").click()
+        late_card.locator("textarea[name=reason]").fill("占道经营归城管，不属于本单位职责")
+        page.set_viewport_size({"width": 412, "height": 915})
+        late_card.screenshot(path=str(ARTIFACTS / "partner-inbox-return-412.png"))
+        late_card.locator("form.pi-return").get_by_role("button", name="退回").click()
+        ended = page.locator(f'[data-col=ended] .diversion[data-number="{second.number}"]')
+        expect(ended).to_be_visible()
+        expect(ended).to_contain_text("占道经营归城管")
+        expect(ended).not_to_have_class(re.compile(r"\boverdue\b"))
+        assert Diversion.objects.get(pk=late.pk).state == "returned"
         assert errors == []
     finally:
         context.close()
