@@ -1,6 +1,8 @@
 """The partner's live inbox (分流工单, static/js/partnerinbox.js) in Chromium on a phone: a call the desk
 diverts appears without a reload, counting down its accept and finish clocks; the partner accepts it from
-the card and it moves to 处置中; a second one whose accept clock breaks (the real sweep) turns red."""
+the card and it moves to 处置中; a second one whose accept clock breaks (the real sweep) turns red, and the
+breach also reaches the board of the county desk over the incident's station (partners hang under the city,
+not under the county: the clock's owner pushes it there, incidents.services.on_diversion_breach)."""
 
 import re
 from datetime import timedelta
@@ -12,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from command_center import clocks, codes
-from command_center.models import Deadline
+from command_center.models import Deadline, Org
 from incidents import services
 from incidents.models import Diversion, DiversionTerms
 from tests.conftest import build_world
@@ -45,10 +47,17 @@ def test_a_diversion_arrives_live_is_accepted_from_the_card_and_a_late_one_turns
     w = build_world()
     codes.load_defaults()
     DiversionTerms.objects.create(partner=w.partner, accept_min=20, finish_h=8)
+    Org.objects.filter(pk=w.station_a1.pk).update(lat=30.2900, lon=120.1600)  # the calls are station A1's
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
+    desk_context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     context = browser.new_context(viewport={"width": 412, "height": 915}, locale="zh-CN")
     try:
+        board = desk_context.new_page()
+        board.on("pageerror", lambda e: errors.append(f"board: {e}"))
+        login(board, base, "county_a_duty")
+        board.goto(f"{base}/dispatch/board/")
+        expect(board.locator(".live-status[data-state=live]")).to_be_visible()
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         login(page, base, "partner")
@@ -93,8 +102,12 @@ def test_a_diversion_arrives_live_is_accepted_from_the_card_and_a_late_one_turns
             subject_id=late.pk,
             kind=services.CLOCK_DIVERSION_ACCEPT,
         ).update(due_at=timezone.now() - timedelta(seconds=1))
+        assert second.org_id == w.station_a1.pk
         assert clocks.sweep() == 1
         expect(late_card).to_have_class(re.compile(r"\boverdue\b"))
+        breach = Deadline.objects.get(subject_id=late.pk, kind=services.CLOCK_DIVERSION_ACCEPT)
+        expect(board.locator(f'.alert.a-breach[data-key="breach:{breach.pk}"]')).to_contain_text("受理时限")
+        board.screenshot(path=str(ARTIFACTS / "partner-breach-on-the-county-board-1366.png"))
         expect(late_card.locator(".ib-top .flag")).to_have_text("超时")
         late_clock = late_card.locator('[data-clock="incidents.diversion.accept"]')
         expect(late_clock).to_have_class(re.compile(r"\bbreached\b"))
@@ -127,3 +140,4 @@ def test_a_diversion_arrives_live_is_accepted_from_the_card_and_a_late_one_turns
         assert errors == []
     finally:
         context.close()
+        desk_context.close()
