@@ -57,12 +57,12 @@ def test_a_diversion_arrives_live_is_accepted_from_the_card_and_a_late_one_turns
         board.on("pageerror", lambda e: errors.append(f"board: {e}"))
         login(board, base, "county_a_duty")
         board.goto(f"{base}/dispatch/board/")
-        expect(board.locator(".live-status[data-state=live]")).to_be_visible()
+        expect(board.locator(".live-status[data-state=live]")).to_be_visible(timeout=20000)  # a loaded CI box
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         login(page, base, "partner")
         page.goto(f"{base}/partner/")
-        expect(page.locator(".live-status[data-state=live]")).to_be_visible()
+        expect(page.locator(".live-status[data-state=live]")).to_be_visible(timeout=20000)
         expect(page.locator("[data-col=pushed] .ib-empty")).to_be_visible()
 
         # 1. The desk diverts a call: it appears without a reload, with both countdowns running.
