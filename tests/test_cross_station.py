@@ -227,6 +227,7 @@ TABLE: dict[str, list[Probe]] = {
         Refuse(pk=lambda s: s.b_incident.pk, method="post", body=lambda s: {"org": s.a.pk}, kind="body"),
     ],
     "api/^diversions/$": [Read(kind="diversion", params=lambda s: [{"state": "pushed"}])],
+    "api/^diversions/inbox/$": [Read()],
     f"api/^diversions/{PK}/$": [Refuse("diversion")],
     f"api/^diversions/{PK}/accept/$": [Refuse("diversion", "post")],
     f"api/^diversions/{PK}/return/$": [Refuse("diversion", "post", lambda s: {"reason": "probe"})],
