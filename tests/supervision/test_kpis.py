@@ -243,3 +243,11 @@ def test_the_api_gives_each_figure_with_its_periods_and_drills_down_to_its_rows(
     assert sup.get("/api/kpis/", {"category": "02x"}).status_code == 400
     assert sup.get("/api/kpis/nonsense/rows/").status_code == 404
     assert api_as(coded.partner_agent).get("/api/kpis/").status_code == 403
+
+
+def test_the_readme_states_every_formula():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for k in kpis.KPIS:
+        assert f"| `{k.key}` |" in readme and k.formula in readme, k.key
