@@ -6,4 +6,5 @@ app_name = "supervision"
 
 urlpatterns = [
     path("supervision/", views.review, name="review"),
+    path("supervision/measures/", views.measures, name="measures"),
 ]
