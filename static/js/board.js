@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
 
   function start(root) {
     const L10N = CCLive.readJson("screen-labels");
@@ -254,7 +254,7 @@
         h("span", { class: "lvl l" + inc.level, text: String(inc.level) }),
         h("b", { class: "num", text: inc.number }),
         h("span", { class: "state st-" + inc.state, text: L10N.incident_state[inc.state] || inc.state }),
-        h("a", { class: "open", href: ds.detailUrl.replace("/0/", "/" + inc.id + "/"), target: "_blank", text: t.open_detail + " ↗" }),
+        h("a", { class: "open", href: CCDom.url(ds.detailUrl, inc.id), target: "_blank", text: t.open_detail + " ↗" }),
       ]));
       parts.push(h("dl", { class: "d-facts" }, [
         h("dt", { text: ds.tCategory }), h("dd", { text: (inc.category || "") + " " + (inc.category_name || "") }),
@@ -301,7 +301,7 @@
     async function loadRecs(id, fit) {
       recs = { id: id, rows: [], loading: true, error: "" };
       drawDetail();
-      const res = await CCLive.api(ds.recommendUrl.replace("/0/", "/" + id + "/") + "?limit=9");
+      const res = await CCLive.api(CCDom.url(ds.recommendUrl, id) + "?limit=9");
       if (selected !== id) return;
       recs = { id: id, rows: res.ok ? res.data.results : [], origin: res.ok ? res.data.origin : null, loading: false, error: res.ok ? "" : CCLive.errorText(res.data) || String(res.status) };
       drawDetail();
@@ -333,7 +333,7 @@
       if (busy) return;
       busy = true;
       for (const b of el.detail.querySelectorAll("button.go")) b.disabled = true;
-      const res = await CCLive.api(ds.dispatchUrl.replace("/0/", "/" + incidentId + "/"), body);
+      const res = await CCLive.api(CCDom.url(ds.dispatchUrl, incidentId), body);
       busy = false;
       message = res.ok ? { text: t.dispatched + " → " + name, kind: "ok" } : { text: t.failed + ": " + CCLive.errorText(res.data), kind: "bad" };
       loadRecs(incidentId);
@@ -456,7 +456,7 @@
       }
     }
     async function refreshRecs(id) {
-      const res = await CCLive.api(ds.recommendUrl.replace("/0/", "/" + id + "/") + "?limit=9");
+      const res = await CCLive.api(CCDom.url(ds.recommendUrl, id) + "?limit=9");
       if (selected === id && res.ok) { recs = { id: id, rows: res.data.results, origin: res.data.origin, loading: false, error: "" }; redraw("incidents"); drawRecLines(); }
     }
 

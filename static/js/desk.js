@@ -8,34 +8,9 @@
 (function () {
   "use strict";
 
-  function readJson(id) {
-    const el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : {};
-  }
-  const L10N = readJson("intake-labels");
+  const h = CCDom.h, url = CCDom.url, api = CCDom.api;  // dom.js
+  const L10N = CCDom.readJson("intake-labels");
   const t = L10N.t || {};
-
-  function h(tag, attrs, children) {
-    const el = document.createElement(tag);
-    for (const k of Object.keys(attrs || {})) {
-      const v = attrs[k];
-      if (v == null || v === false) continue;
-      if (k === "class") el.className = v;
-      else if (k === "text") el.textContent = v;
-      else if (k === "dataset") Object.assign(el.dataset, v);
-      else if (k.slice(0, 2) === "on" && typeof v === "function") el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const c of [].concat(children || [])) if (c != null) el.append(c);
-    return el;
-  }
-
-  function url(name, id) { return String(name).replace("/0/", "/" + id + "/"); }
-
-  // incidents.js's API call (CSRF token, JSON both ways); a GET when there is no body.
-  function api(address, body) {
-    return window.CCIntake.api(address, body, body === undefined ? "GET" : "POST");
-  }
 
   // --- The form's rules, as the server has them ---------------------------------------------------------
   // incidents/phones.py PATTERNS: mobile, landline with its area code, service number (spaces and '-' allowed).
