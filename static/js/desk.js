@@ -80,7 +80,7 @@
       send: function sendWhenFree(p) {
         // Another action on the panel still running: the chosen dispatch goes out right after it.
         if (busy) { setTimeout(function () { sendWhenFree(p); }, 200); return; }
-        dispatch(p.incidentId, p.body, p.name);
+        dispatch(p.incidentId, p.body, p.name, p.number);
       },
       undone: function (p) { if (call && call.id === p.incidentId) say(t.undone, ""); },
     });
@@ -178,10 +178,16 @@
       return res;
     }
 
-    async function dispatch(id, body, name) {
-      const number = call && call.id === id ? call.number : "";
-      const res = await act(id, dispatchApi.dispatch_url, body, "✓ " + t.dispatched + " → " + name + " · " + number);
-      if (res && res.ok && call && call.id === id) {
+    async function dispatch(id, body, name, number) {
+      if (number == null) number = call && call.id === id ? call.number : "";
+      const done = "✓ " + t.dispatched + " → " + name + " · " + number;
+      const res = await act(id, dispatchApi.dispatch_url, body, done);
+      if (res && !(call && call.id === id)) {
+        // Chosen for the call before the one on the panel and sent meanwhile: say how it went, naming it.
+        if (!panel.hidden) say(res.ok ? done : t.failed + " · " + number + ": " + errorText(form, res.data), res.ok ? "ok" : "bad");
+        return;
+      }
+      if (res && res.ok) {
         const sent = el.recs.querySelector(body.unit ? '[data-unit="' + body.unit + '"]' : null);
         if (sent) sent.classList.add("sent");
         // The list folds to what was sent, so the hints and the map of the next call come back into view.
