@@ -175,6 +175,27 @@ def cancel(subject: models.Model, kind_name: str | None = None, *, breached: boo
     return qs.update(cancelled_at=timezone.now())
 
 
+def retime(subject: models.Model, kind_name: str, *, due: Callable[[datetime], datetime], org: Org) -> Deadline | None:
+    """The clock's terms changed (an incident re-qualified to another level): the unmet clock of `kind_name`
+    on `subject` is cancelled and a new one takes its place — started when the old one started, due at
+    `due(started_at)`, answered for by `org`. A new due time already past breaches at the next sweep (and a
+    broken clock whose new terms still break it is breached again, with its new due time). Returns the new
+    clock, or None when none of that kind was unmet."""
+    old = Deadline.objects.unmet().filter(**_subject_filter(subject), kind=kind_name).order_by("-started_at").first()
+    if old is None:
+        return None
+    Deadline.objects.filter(pk=old.pk).update(cancelled_at=timezone.now())
+    return Deadline.objects.create(
+        **_subject_filter(subject), kind=kind_name, org=org, level=old.level, started_at=old.started_at,
+        due_at=due(old.started_at),
+    )  # fmt: skip
+
+
+def unmet_for(subject: models.Model) -> models.QuerySet[Deadline]:
+    """A subject's clocks still owed: running, or broken and not met since (what a board lists)."""
+    return Deadline.objects.unmet().filter(**_subject_filter(subject)).order_by("due_at", "pk")
+
+
 def open_for(subject: models.Model) -> models.QuerySet[Deadline]:
     return Deadline.objects.open().filter(**_subject_filter(subject))
 

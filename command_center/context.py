@@ -16,6 +16,7 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Take a call"), "incidents:intake", {Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER}),
     (_("Dispatch board"), "dispatch:board", {Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER}),
     (_("Station inbox"), "dispatch:inbox", {Role.STATION_OFFICER}),
+    (_("Unit status"), "dispatch:units", {Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER}),
     (_("Incidents"), "incidents:list", {r for r in Role if r not in (Role.PARTNER, Role.VOLUNTEER)}),
     (_("Diversion inbox"), "incidents:partner-inbox", {Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER}),
     (_("Analysis workspace"), "intel:workspace", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),

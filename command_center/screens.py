@@ -18,6 +18,9 @@ screen's own (`collect_alerts`). An alert may name the deadline it stands for (`
 drops its generic breach alert of that deadline (a reminder 催办 says more than "overdue").
 
 Labels (names the page's scripts show, translated) are contributed the same way (`provide_labels`).
+
+A page of one subject shows panels the apps above add (`provide_panel`): the incident page (incidents)
+shows dispatch's orders with 撤派 and 改派. A panel is a template of the contributing app and its context.
 """
 
 from __future__ import annotations
@@ -29,12 +32,16 @@ BOARD = "board"
 INBOX = "inbox"
 # The intake page (incidents) after a save: dispatch adds the recommendations and the dispatch call.
 INTAKE = "intake"
+# The incident page (incidents): dispatch adds its orders panel (provide_panel).
+INCIDENT_PAGE = "incident"
 
 Provider = Callable[[Any], Any]
 
 _fields: dict[tuple[str, str], Provider] = {}
 _alerts: dict[str, list[Provider]] = {}
 _labels: dict[str, list[Callable[[], dict[str, Any]]]] = {}
+Panel = Callable[[Any, int], "dict[str, Any] | None"]
+_panels: dict[str, list[Panel]] = {}
 
 
 def provide(screen: str, field: str, fn: Provider) -> None:
@@ -82,6 +89,20 @@ def labels(screen: str) -> dict[str, Any]:
             else:
                 merged[k] = v
     return merged
+
+
+def provide_panel(page: str, fn: Panel) -> None:
+    """`fn(user, subject_id)` returns a panel for `page` — a dict with `template` (the contributing app's
+    template, included with the dict as `panel`) and what it draws — or None when it has nothing to show
+    this user."""
+    found = _panels.setdefault(page, [])
+    if fn not in found:
+        found.append(fn)
+
+
+def panels(page: str, user: Any, subject_id: int) -> list[dict[str, Any]]:
+    """The contributed panels of `page` for `user` and the subject, in registration order."""
+    return [p for fn in _panels.get(page, []) if (p := fn(user, subject_id)) is not None]
 
 
 def provided(screen: str) -> list[str]:

@@ -378,6 +378,9 @@ SUPERVISION_ESCALATE_AFTER_S = {
     "yellow": env.int("SUPERVISION_YELLOW_ESCALATE_S", default=4 * 3600),
     "blue": env.int("SUPERVISION_BLUE_ESCALATE_S", default=24 * 3600),
 }
+# An incident still late this long after its first reminder (催办: a late signature, arrival or report back)
+# gets a 督办.
+SUPERVISION_INCIDENT_ESCALATE_S = env.int("SUPERVISION_INCIDENT_ESCALATE_S", default=600)
 
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------------------------

@@ -7,6 +7,10 @@ read through `event_label` in the active language.
 A timeline may hold another app's log: the incident's shows its dispatch orders' steps, and dispatch sits
 above incidents. So, as with `screens`, the higher app registers what it adds (`provide_timeline`, in its
 AppConfig.ready) and the page asks this registry (`collect_timeline`): arrows keep pointing down.
+
+A list of clocks (the overdue list) names each clock's subject — "dispatch order #23" tells a supervisor
+nothing. The app that owns a model says how its rows read (`provide_subject`): a title, a detail line, the
+org, and the page to open; the list asks `describe`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from django.utils.functional import Promise
 Entries = Callable[[int, Any], list[dict[str, Any]]]
 
 _timeline: dict[str, list[Entries]] = {}
+# ids → {id: {"title", "detail", "org_name", "url"}}: how a model's rows read in a list (provide_subject).
+Describer = Callable[[list[int]], dict[int, dict[str, Any]]]
+_subjects: dict[str, Describer] = {}
 
 
 def who(user: Any) -> dict[str, str]:
@@ -55,3 +62,18 @@ def collect_timeline(subject: str, subject_id: int, user: Any) -> list[dict[str,
     for fn in _timeline.get(subject, []):
         out.extend(fn(subject_id, user))
     return out
+
+
+def provide_subject(model: str, fn: Describer) -> None:
+    """`fn(ids)` says how rows of `model` ("app_label.model") read in a list: for each id found, `title`
+    (an incident's number, a task's title), `detail` (an address, a unit), `org_name` and `url` (the page
+    to open). One describer per model."""
+    if model in _subjects and _subjects[model] is not fn:
+        raise ValueError(f"words: {model} is already described by {_subjects[model]!r}")
+    _subjects[model] = fn
+
+
+def describe(model: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The rows of `model` with these ids as a person reads them; {} for a model nobody describes."""
+    fn = _subjects.get(model)
+    return fn(ids) if fn is not None and ids else {}

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -210,8 +211,8 @@ class OrderSerializer(serializers.ModelSerializer[DispatchOrder]):
         fields = [
             "id", "incident", "org", "org_name", "unit", "kind", "note", "state", "allowed", "version",
             "dispatcher", "ring_minutes", "sent_at", "delivered_at", "signed_at", "signed_by", "arrived_at",
-            "done_at", "returned_at", "return_reason", "cancelled_at", "cancel_reason", "sign_due_at",
-            "arrive_due_at", "feedback_due_at", "overdue",
+            "done_at", "returned_at", "return_reason", "cancelled_at", "cancel_reason", "replaces",
+            "sign_due_at", "arrive_due_at", "feedback_due_at", "overdue",
         ]  # fmt: skip
 
     def get_allowed(self, obj: DispatchOrder) -> list[str]:
@@ -261,7 +262,20 @@ class OrderReturnSerializer(StrictSerializer):
 
 
 class OrderCancelSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=2000, label=_l("Reason"))
+
+
+class OrderReassignSerializer(StrictSerializer):
+    """改派: another unit, or a station (exactly one), and why."""
+
+    unit = serializers.IntegerField(required=False, allow_null=True, label=_l("Unit"))
+    org = serializers.IntegerField(required=False, allow_null=True, label=_l("Station"))
+    reason = serializers.CharField(max_length=2000, label=_l("Reason"))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("unit") is None) == (attrs.get("org") is None):
+            raise serializers.ValidationError({"unit": [_("Give a unit or a station.")]})
+        return attrs
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -309,6 +323,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "done": OrderDoneSerializer,
             "return_": OrderReturnSerializer,
             "cancel": OrderCancelSerializer,
+            "reassign": OrderReassignSerializer,
         }.get(self.action, OrderSerializer)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -376,6 +391,18 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = self.get_object()
         v = self._input(request)
         return self._answer(services.order_cancel(order_id=order.pk, actor=request.user, reason=v["reason"]))
+
+    @extend_schema(request=OrderReassignSerializer, responses={201: OrderSerializer})
+    @action(detail=True, methods=["post"])
+    def reassign(self, request: Request, pk: str) -> Response:
+        """改派: calls this order off with the reason and sends the incident to another unit or station; answers
+        the new order (its `replaces` is this one)."""
+        order = self.get_object()
+        v = self._input(request)
+        new = services.order_reassign(
+            order_id=order.pk, actor=request.user, reason=v["reason"], unit_id=v.get("unit"), org_id=v.get("org")
+        )
+        return Response(self._answer(new).data, status=status.HTTP_201_CREATED)
 
 
 # --- On an incident: recommendations and dispatch ---------------------------------------------------------

@@ -14,7 +14,8 @@ class DispatchConfig(AppConfig):
         from command_center.orgs import ROLE_PERMISSIONS
         from incidents.models import Incident
 
-        from .selectors import incident_order_steps, incidents_held_by
+        from .panels import incident_orders_panel
+        from .selectors import describe_orders, incident_order_steps, incidents_held_by
         from .services import orders_cancel_for_merged, register_clocks
         from .views import intake_labels
 
@@ -24,6 +25,10 @@ class DispatchConfig(AppConfig):
         orgs.add_reach(Incident, incidents_held_by)
         # The intake page dispatches the call it just saved (incidents knows no units or orders).
         screens.provide_labels(screens.INTAKE, intake_labels)
+        # The overdue list names an order by its incident's number, its unit and the address.
+        words.provide_subject("dispatch.dispatchorder", describe_orders)
+        # The incident page shows its orders, with 撤派 and 改派 for the command center.
+        screens.provide_panel(screens.INCIDENT_PAGE, incident_orders_panel)
         # The incident's timeline shows its orders' steps ("东湖派出所 张三 签收").
         words.provide_timeline("incidents.incident", incident_order_steps)
         # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.

@@ -80,8 +80,9 @@ def _top_code(code: str) -> str:
 # The queue's order, as data: the board ranks its rows by it when it loads (`urgency`), and the screens'
 # script (static/js/boardmodel.js) ranks them by the same table between loads, as pushes and time move them —
 # it reaches the page as JSON (views.py), so the two cannot drift. A row takes the first tier that holds for
-# it (a tier holds when any of its tests does: `clock` "breached", a clock broken and not met — of `kind`
-# when the tier names one; `clock` "running", any clock not met; `state`, the row's state is one of these),
+# it (a tier holds when any of its tests does: `clock` "breached", a clock broken and not met; `clock`
+# "running", any clock not met — either of `kind` when the tier names one; `state`, the row's state is one
+# of these),
 # or ranks after them all (scene cleared, self-handled). Within a tier, by the fields of `then`: level
 # (1 most urgent), then the oldest first. The first `red` tiers are drawn red: a call whose dispatch clock
 # broke leads (no call may wait unseen), then any other broken clock; then the calls still waiting.
@@ -89,7 +90,8 @@ URGENCY: dict[str, Any] = {
     "tiers": [
         {"clock": "breached", "kind": CLOCK_DISPATCH},  # a waiting call past its dispatch time
         {"clock": "breached"},  # any other broken clock
-        {"state": [State.RECEIVED.value]},  # a call waiting for dispatch
+        # a call waiting for dispatch: new, or again after its last order was called off or sent back
+        {"state": [State.RECEIVED.value], "clock": "running", "kind": CLOCK_DISPATCH},
         {"clock": "running"},  # in hand, a clock running
     ],
     "then": ["level", "reported_at"],
@@ -110,7 +112,7 @@ def _tier_holds(tier: dict[str, Any], row: dict[str, Any]) -> bool:
             tier.get("clock") == "breached"
             and any(c["breached_at"] and (kind is None or c["kind"] == kind) for c in clocks_)
         )
-        or (tier.get("clock") == "running" and bool(clocks_))
+        or (tier.get("clock") == "running" and any(kind is None or c["kind"] == kind for c in clocks_))
         or row["state"] in tier.get("state", ())
     )
 

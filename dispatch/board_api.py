@@ -75,6 +75,7 @@ class BoardOrderSerializer(serializers.Serializer[Any]):
     sign_due_at = serializers.DateTimeField(allow_null=True)
     arrive_due_at = serializers.DateTimeField(allow_null=True)
     feedback_due_at = serializers.DateTimeField(allow_null=True)
+    replaces = serializers.IntegerField(allow_null=True, help_text="改派: the cancelled order this one took over from.")
     overdue = serializers.ListField(child=serializers.CharField(), help_text="Clocks broken and not met yet.")
 
 

@@ -58,6 +58,7 @@ ORDER_FIELDS: tuple[tuple[str, str], ...] = (
     ("sign_due_at", "sign_due_at"),
     ("arrive_due_at", "arrive_due_at"),
     ("feedback_due_at", "feedback_due_at"),
+    ("replaces", "replaces_id"),  # 改派: the cancelled order this one took over from
 )
 ORDER_COLUMNS = tuple(column for _key, column in ORDER_FIELDS)
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from command_center import orgs, words
@@ -281,3 +282,21 @@ def incident_order_steps(incident_id: int, user: Any) -> list[dict[str, Any]]:
             }
         )
     return steps
+
+
+def describe_orders(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """A dispatch order as a supervisor reads it in a list (words.provide_subject): its incident's number,
+    the unit (or the station) and the address, the station, and the incident's page."""
+    rows = DispatchOrder.objects.filter(pk__in=ids).values_list(
+        "pk", "incident_id", "incident__number", "incident__address", "unit__call_sign", "org__name"
+    )
+    return {
+        pk: {
+            "title": number,
+            "detail": " · ".join(x for x in (call_sign, address) if x),
+            "org_name": org,
+            "url": reverse("incidents:detail", args=[incident_id]),
+            "incident": incident_id,
+        }
+        for pk, incident_id, number, address, call_sign, org in rows
+    }

@@ -304,7 +304,13 @@ def _sla(o: DispatchOrder, incident: Incident) -> incident_services.Sla:
 
 @transaction.atomic
 def order_dispatch(
-    *, incident_id: int, actor: Any, unit_id: int | None = None, org_id: int | None = None, note: str = ""
+    *,
+    incident_id: int,
+    actor: Any,
+    unit_id: int | None = None,
+    org_id: int | None = None,
+    note: str = "",
+    replaces: DispatchOrder | None = None,
 ) -> DispatchOrder:
     """Send a dispatch order (派警) for an incident to a unit or to a station.
 
@@ -351,6 +357,7 @@ def order_dispatch(
         note=note.strip(),
         ring_minutes=unit.ring_minutes if unit else None,
         sent_at=now,
+        replaces=replaces,
     )
     o.sign_due_at = now + timedelta(seconds=_sla(o, incident).sign_s)
     o.save()
@@ -443,22 +450,61 @@ def order_return(*, order_id: int, actor: Any, reason: str) -> DispatchOrder:
     clocks.cancel(o, breached=True)  # a broken sign clock leaves the board with the order (the breach stays)
     _release_unit(o, actor, reason.strip())
     _order_changed(o, "returned", incident)
+    _maybe_waiting_again(o, now)
     return o
 
 
 @transaction.atomic
-def order_cancel(*, order_id: int, actor: Any, reason: str = "") -> DispatchOrder:
-    """The command center calls the order off (before the unit is on scene). Cancels its clocks, frees its
-    unit."""
+def order_cancel(*, order_id: int, actor: Any, reason: str, rewait: bool = True) -> DispatchOrder:
+    """撤派: the command center calls the order off (before the unit is on scene), saying why. Cancels its
+    clocks, frees its unit. When it was the incident's last live order and no one had signed, the call waits
+    for a unit again: its dispatch clock runs again (incidents.hooks.incident_waiting_again)."""
+    if not reason.strip():
+        raise Refused("reason", _("Say why the order is called off."))
     o, incident = _lock_order(order_id, actor, DISPATCH_ROLES)
     now = timezone.now()
     transitions.apply(o, ORDER, Event.CANCEL, actor, reason=reason.strip())
     o.cancelled_at, o.cancel_reason = now, reason.strip()
     transitions.save(o, "cancelled_at", "cancel_reason")
     clocks.cancel(o, breached=True)  # broken clocks too: nothing will meet them now (the breach stays)
-    _release_unit(o, actor, reason.strip() or incident.number)
+    _release_unit(o, actor, reason.strip())
     _order_changed(o, "cancelled", incident)
+    if rewait:
+        _maybe_waiting_again(o, now)
     return o
+
+
+def _maybe_waiting_again(o: DispatchOrder, now: datetime) -> None:
+    """An order ended before its unit got there: if the incident has no live order left, it waits again."""
+    if not DispatchOrder.objects.filter(incident_id=o.incident_id, state__in=LIVE_ORDER_STATES).exists():
+        incident_hooks.incident_waiting_again(incident_id=o.incident_id, since=now)
+
+
+@transaction.atomic
+def order_reassign(
+    *, order_id: int, actor: Any, reason: str, unit_id: int | None = None, org_id: int | None = None
+) -> DispatchOrder:
+    """改派: call the order off (撤派, with the reason) and send the incident to another unit or station in the
+    same transaction — the call never shows as waiting in between, and the new order `replaces` the old one
+    (its instructions carried over). Refused (409) once the unit is on scene, as a cancel is."""
+    if not reason.strip():
+        raise Refused("reason", _("Say why the order is reassigned."))
+    if (unit_id is None) == (org_id is None):
+        raise Refused("unit", _("Give a unit or an organisation."))
+    old = DispatchOrder.objects.filter(pk=order_id).values("unit_id", "org_id").first()
+    if old is not None and unit_id is not None and old["unit_id"] == unit_id:
+        raise Refused("unit", _("The order is with this unit already."))
+    if old is not None and org_id is not None and old["unit_id"] is None and old["org_id"] == org_id:
+        raise Refused("org", _("The order is with this station already."))
+    cancelled = order_cancel(order_id=order_id, actor=actor, reason=reason, rewait=False)
+    return order_dispatch(
+        incident_id=cancelled.incident_id,
+        actor=actor,
+        unit_id=unit_id,
+        org_id=org_id,
+        note=cancelled.note,
+        replaces=cancelled,
+    )
 
 
 def orders_cancel_for_merged(*, incident_id: int, actor_id: int) -> int:
@@ -491,6 +537,7 @@ __all__ = [
     "order_deliver",
     "order_dispatch",
     "order_done",
+    "order_reassign",
     "order_return",
     "order_sign",
     "orders_cancel_for_merged",

@@ -24,9 +24,11 @@ from command_center import orgs, screens
 from command_center.models import HandlingResult, Role
 from incidents.models import State as IncidentState
 
+from . import selectors
 from .board import URGENCY
 from .models import DispatchOrder, Unit
-from .services import ORDER_CLOCKS
+from .services import ORDER_CLOCKS, UNIT_ROLES
+from .transitions import MANUAL_EVENTS
 
 BOARD_PAGE_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER]
 INBOX_PAGE_ROLES = [Role.STATION_OFFICER]
@@ -182,3 +184,24 @@ def wall(request: HttpRequest) -> HttpResponse:
             return redirect("dispatch:inbox")
         raise PermissionDenied
     return render(request, "dispatch/wall.html", _context(request))
+
+
+UNITS_PAGE_ROLES = UNIT_ROLES
+
+
+@login_required
+def units(request: HttpRequest) -> HttpResponse:
+    """The units of the caller's area with their status; a duty officer or the unit's station sets one
+    available, busy, off duty or out of service, saying why (a unit on an order moves with its order)."""
+    if not _has(request, UNITS_PAGE_ROLES):
+        raise PermissionDenied
+    rows = list(selectors.visible_units(request.user).select_related("org").order_by("org__path", "call_sign"))
+    status = request.GET.get("status", "")
+    if status in Unit.Status.values:
+        rows = [u for u in rows if u.status == status]
+    choices = [(s, label) for s, label in Unit.Status.choices if s in MANUAL_EVENTS]
+    return render(
+        request,
+        "dispatch/units.html",
+        {"units": rows, "statuses": Unit.Status.choices, "status": status, "manual": choices},
+    )

@@ -22,13 +22,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from command_center import clocks, codes, exports, orgs, words
+from command_center.errors import Refused
 from command_center.inputs import WindowDateTimeField
 from command_center.models import Category, HandlingResult, Org
 from command_center.serializers import StrictSerializer, datetime_text
 from places import selectors as places_selectors
 
 from . import phones, selectors, services
-from .models import Callback, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
+from .models import Callback, Correction, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
 from .selectors import mask_phone, sees_phones
 from .transitions import DIVERSION_EVENT_LABELS, EVENT_LABELS, INCIDENT, allowed_events
 
@@ -127,18 +128,44 @@ class IntakeSerializer(StrictSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if (attrs.get("lat") is None) != (attrs.get("lon") is None):
-            raise serializers.ValidationError(
-                {"lon" if attrs.get("lat") is not None else "lat": [_("Give both latitude and longitude.")]}
-            )
-        lat, lon = attrs.get("lat"), attrs.get("lon")
-        if lat is not None and lon is not None and not places_selectors.in_region(lat, lon):
-            msg = _(
-                "This point lies outside the region this command center answers for; "
-                "check the coordinates (latitude and longitude swapped?)."
-            )
-            raise serializers.ValidationError({"lat": [msg], "lon": [msg]})
-        return attrs
+        return check_position(attrs)
+
+
+def check_position(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Latitude and longitude come together, and inside the region this command center answers for."""
+    if (attrs.get("lat") is None) != (attrs.get("lon") is None):
+        raise serializers.ValidationError(
+            {"lon" if attrs.get("lat") is not None else "lat": [_("Give both latitude and longitude.")]}
+        )
+    lat, lon = attrs.get("lat"), attrs.get("lon")
+    if lat is not None and lon is not None and not places_selectors.in_region(lat, lon):
+        msg = _(
+            "This point lies outside the region this command center answers for; "
+            "check the coordinates (latitude and longitude swapped?)."
+        )
+        raise serializers.ValidationError({"lat": [msg], "lon": [msg]})
+    return attrs
+
+
+class CorrectSerializer(StrictSerializer):
+    """更正 / 重新定性: the fields to change (any of them; a position is both coordinates, or both null to
+    clear it) and why. Labelled as the detail page labels them; over-long text is refused, never cut."""
+
+    category = CategoryField(required=False, label=_l("Category"))
+    level = serializers.IntegerField(min_value=1, max_value=4, required=False, label=_l("Incident level"))
+    address = serializers.CharField(max_length=ADDRESS_MAX, required=False, label=_l("Address"))
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, label=_l("Latitude"))
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, label=_l("Longitude"))
+    narrative = serializers.CharField(
+        max_length=NARRATIVE_MAX, required=False, allow_blank=True, trim_whitespace=False, label=_l("Narrative")
+    )
+    reason = serializers.CharField(max_length=200, label=_l("Reason for the correction"))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("lat" in attrs) != ("lon" in attrs):
+            missing = "lon" if "lat" in attrs else "lat"
+            raise serializers.ValidationError({missing: [_("Give both latitude and longitude.")]})
+        return check_position(attrs)
 
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
@@ -240,7 +267,15 @@ class DivertSerializer(StrictSerializer):
 
 
 class MergeSerializer(StrictSerializer):
-    into = serializers.IntegerField()
+    """The master: by id (`into`) or by the number a person reads (`into_number`), exactly one."""
+
+    into = serializers.IntegerField(required=False, label=_l("Merge into"))
+    into_number = serializers.CharField(max_length=_max("number"), required=False, label=_l("Merge into (number)"))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("into" in attrs) == ("into_number" in attrs):
+            raise serializers.ValidationError({"into": [_("Give the incident to merge into.")]})
+        return attrs
 
 
 class LinkSerializer(StrictSerializer):
@@ -437,9 +472,37 @@ def timeline(i: Incident, user: Any = None) -> list[dict[str, Any]]:
                     "reason": dt.reason,
                 }
             )
+    for c in i.corrections.select_related("by__person__org"):
+        items.append(
+            {
+                "type": "correction",
+                "at": c.at,
+                "field": c.field,
+                "field_label": _label(Correction.Field, c.field),
+                "old": c.old,
+                "new": c.new,
+                "old_label": _correction_words(c.field, c.old),
+                "new_label": _correction_words(c.field, c.new),
+                **words.who(c.by),
+                "reason": c.reason,
+            }
+        )
     if user is not None:
         items += words.collect_timeline("incidents.incident", i.pk, user)
     return sorted(items, key=lambda x: x["at"])
+
+
+def _correction_words(field: str, value: str) -> str:
+    """A corrected value as a person reads it: a category's code and name, an org's name."""
+    if not value:
+        return "∅"
+    if field == Correction.Field.CATEGORY:
+        c = codes.active_categories().get(value) or Category.objects.filter(pk=value).first()
+        return f"{value} {c.local_name}" if c else value
+    if field == Correction.Field.ORG:
+        org = Org.objects.filter(pk=value).first()
+        return org.name if org else value
+    return value
 
 
 def export_columns(*, show_phone: bool, partner: bool = False) -> list[tuple[str, Callable[[Incident], Any]]]:
@@ -514,6 +577,7 @@ class IncidentViewSet(
             "divert": DivertSerializer,
             "merge": MergeSerializer,
             "link": LinkSerializer,
+            "correct": CorrectSerializer,
         }.get(self.action, IncidentSerializer)
 
     def _input(self, request: Request) -> dict[str, Any]:
@@ -577,9 +641,25 @@ class IncidentViewSet(
     @action(detail=True, methods=["post"])
     def merge(self, request: Request, pk: str) -> Response:
         v = self._input(request)
-        return self._answer(
-            services.incident_merge(incident_id=self.get_object().pk, actor=request.user, into_id=v["into"])
-        )
+        into = v.get("into")
+        if into is None:
+            # By number, in the reader's area (another area's number reads as no such incident).
+            found = selectors.visible_incidents(request.user).filter(number=v["into_number"].strip()).first()
+            if found is None:
+                raise Refused("into_number", _("No such incident."))
+            into = found.pk
+        return self._answer(services.incident_merge(incident_id=self.get_object().pk, actor=request.user, into_id=into))
+
+    @extend_schema(request=CorrectSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def correct(self, request: Request, pk: str) -> Response:
+        """更正 / 重新定性: change category, level, address, position or narrative, with a reason. Each change is
+        a Correction row, on the timeline as `correction` items; a call still waiting re-times its dispatch
+        clock by the new terms and, moved into another station's polygon, goes to that station."""
+        v = self._input(request)
+        position = {"lat": v.pop("lat"), "lon": v.pop("lon")} if "lat" in v else {}
+        services.incident_correct(incident_id=self.get_object().pk, actor=request.user, **v, **position)
+        return self._answer(self.get_object())
 
     @action(detail=True, methods=["post"])
     def link(self, request: Request, pk: str) -> Response:

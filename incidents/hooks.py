@@ -17,10 +17,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from command_center import clocks, transitions
+from command_center import clocks, realtime, transitions
 
-from .models import Incident, RepeatCluster
-from .services import CLOCK_DISPATCH, CLOCK_FEEDBACK, _changed, _cluster_push, sla_for
+from .models import Incident, RepeatCluster, State
+from .payloads import incident_payload
+from .services import CLOCK_DISPATCH, CLOCK_FEEDBACK, _changed, _cluster_push, _start_dispatch_clock, sla_for
 from .transitions import CLUSTER, INCIDENT, Event
 
 # --- For the dispatch app: the incident moves with its orders -------------------------------------------
@@ -29,15 +30,15 @@ from .transitions import CLUSTER, INCIDENT, Event
 @transaction.atomic
 def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | None = None) -> Incident:
     """An order went out. The first one moves received → dispatched, meets the dispatch clock (late if it
-    broke) and starts the feedback clock; later
-    ones (reinforcements) are logged in the state the incident is in. A closed, merged or invalid incident
-    refuses (409)."""
+    broke) and starts the feedback clock; later ones (reinforcements) are logged in the state the incident
+    is in, and meet a dispatch clock that runs again (incident_waiting_again). A closed, merged or invalid
+    incident refuses (409)."""
     i = transitions.lock(Incident, incident_id, related=["org"])
     first = i.dispatched_at is None
     transitions.apply(i, INCIDENT, Event.DISPATCH, actor)
+    clocks.meet(i, CLOCK_DISPATCH, at=at)
     if first:
         i.dispatched_at = at or timezone.now()
-        clocks.meet(i, CLOCK_DISPATCH, at=i.dispatched_at)
         clocks.start(
             i,
             CLOCK_FEEDBACK,
@@ -46,6 +47,19 @@ def incident_mark_dispatched(*, incident_id: int, actor: Any, at: datetime | Non
         )
     transitions.save(i, "dispatched_at")
     _changed(i, "updated")
+    return i
+
+
+@transaction.atomic
+def incident_waiting_again(*, incident_id: int, since: datetime) -> Incident:
+    """Its last live order was called off or sent back before anyone signed: the call waits for a unit again.
+    The dispatch clock runs again from `since` (a call may not wait unseen); the next order meets it. Only
+    for an incident still `dispatched` (no one has signed) with no dispatch clock owed already."""
+    i = transitions.lock(Incident, incident_id, related=["org"])
+    if i.state != State.DISPATCHED or clocks.unmet_for(i).filter(kind=CLOCK_DISPATCH).exists():
+        return i
+    clock = _start_dispatch_clock(i, since=since)
+    realtime.broadcast_on_commit(i.org, "incident.updated", {**incident_payload(i), "clocks": [clock]})
     return i
 
 
@@ -114,5 +128,6 @@ __all__ = [
     "incident_mark_on_scene",
     "incident_mark_responding",
     "incident_rectified",
+    "incident_waiting_again",
     "repeat_cluster_move",
 ]

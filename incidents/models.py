@@ -284,9 +284,9 @@ class Correction(models.Model):
 
     class Field(models.TextChoices):
         CATEGORY = "category", _("category")
-        LEVEL = "level", _("level")
+        LEVEL = "level", _("incident level")
         ADDRESS = "address", _("address")
-        POSITION = "position", _("position")
+        POSITION = "position", _("position (coordinates)")
         ORG = "org", _("responsible org")
         NARRATIVE = "narrative", _("narrative")
 
@@ -295,7 +295,9 @@ class Correction(models.Model):
     old = models.TextField(_("old value"), blank=True)
     new = models.TextField(_("new value"), blank=True)
     reason = models.CharField(_("reason"), max_length=200)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("corrected by")
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:

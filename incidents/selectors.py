@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -412,3 +413,32 @@ def command_center_of(org: Org) -> Org:
         if o.is_command_center:
             return o
     return org
+
+
+# --- How incidents and diversions read in a list of clocks (words.provide_subject, apps.py) -------------
+
+
+def describe_incidents(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """An incident as a supervisor reads it in a list: its number, address and org, and its page."""
+    rows = Incident.objects.filter(pk__in=ids).values_list("pk", "number", "address", "org__name")
+    return {
+        pk: {"title": number, "detail": address, "org_name": org, "url": reverse("incidents:detail", args=[pk])}
+        for pk, number, address, org in rows
+    }
+
+
+def describe_diversions(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """A diversion: its incident's number and address, the partner, and the incident's page."""
+    rows = Diversion.objects.filter(pk__in=ids).values_list(
+        "pk", "incident_id", "incident__number", "incident__address", "partner__name"
+    )
+    return {
+        pk: {
+            "title": number,
+            "detail": address,
+            "org_name": partner,
+            "url": reverse("incidents:detail", args=[incident_id]),
+            "incident": incident_id,
+        }
+        for pk, incident_id, number, address, partner in rows
+    }

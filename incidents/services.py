@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from . import selectors
 from .models import (
     CLOCK_DISPATCH,
     Callback,
+    Correction,
     Diversion,
     Feedback,
     Incident,
@@ -509,6 +511,96 @@ def incident_link(*, incident_id: int, actor: Any, master_id: int, link_type: st
     return link
 
 
+# --- Corrections (更正 / 重新定性) ---------------------------------------------------------------------
+
+CORRECT_ROLES = [*COMMAND_ROLES, Role.STATION_OFFICER]
+_KEEP: Any = object()  # "not given": a correction changes only the fields it names
+
+
+@transaction.atomic
+def incident_correct(
+    *,
+    incident_id: int,
+    actor: Any,
+    reason: str,
+    category: Category | None = None,
+    level: int | None = None,
+    address: str | None = None,
+    lat: Any = _KEEP,
+    lon: Any = _KEEP,
+    narrative: str | None = None,
+) -> list[Correction]:
+    """Correct what the call-taker wrote down: category (重新定性), level, address, position, narrative.
+
+    Each changed field is a Correction row (old → new, as codes where there are codes) with the reason, and
+    the incident's log gets one `reclassify` row; `first_category` keeps the first classification. A call
+    still waiting for dispatch whose position moved goes to the station whose polygon holds the new point
+    (logged as an `org` correction). New category or level re-times the running clocks their terms set —
+    the dispatch clock (from when it started) and the incident's feedback clock — so the queue ranks the
+    call by what it is; orders already out keep their clocks. A merged or invalid incident refuses (409).
+    """
+    reason = reason.strip()
+    if not reason:
+        raise Refused("reason", _("Say why it is corrected."))
+    i = transitions.lock(Incident, incident_id, related=["org", "category"])
+    orgs.require(actor, i.org, roles=CORRECT_ROLES)
+    transitions.next_state(INCIDENT, i.state, Event.RECLASSIFY)  # 409 before anything is written
+    F = Correction.Field
+    changes: list[tuple[str, str, str]] = []
+    if category is not None and category.pk != i.category_id:
+        changes.append((F.CATEGORY, i.category_id, category.pk))
+        i.category = category
+    if level is not None and level != i.level:
+        changes.append((F.LEVEL, str(i.level), str(level)))
+        i.level = level
+    if address is not None and address.strip() and address.strip() != i.address:
+        changes.append((F.ADDRESS, i.address, address.strip()))
+        i.address, i.address_key = address.strip(), selectors.address_key(address)
+    if lat is not _KEEP and (lat, lon) != (i.lat, i.lon):
+        old = "" if i.lat is None else f"{i.lat:.6f},{i.lon:.6f}"
+        changes.append((F.POSITION, old, "" if lat is None else f"{lat:.6f},{lon:.6f}"))
+        i.lat, i.lon, i.cell = lat, lon, selectors.cell_of(lat, lon)
+    if narrative is not None and narrative != i.narrative:
+        changes.append((F.NARRATIVE, i.narrative, narrative))
+        i.narrative = narrative
+    old_org = i.org
+    if i.state == State.RECEIVED and i.lat is not None and i.lon is not None and lat is not _KEEP:
+        owner = selectors.nearest_station(actor, i.lat, i.lon)
+        if owner is not None and owner.pk != i.org_id:
+            changes.append((F.ORG, str(i.org_id), str(owner.pk)))
+            i.org = owner
+    if not changes:
+        raise Refused("reason", _("Nothing differs from what is stored: nothing to correct."))
+    rows = Correction.objects.bulk_create(
+        [Correction(incident=i, field=f, old=o, new=n, reason=reason, by=actor) for f, o, n in changes]
+    )
+    summary = "; ".join(f"{f}: {o or '∅'} → {n or '∅'}" for f, o, n in changes if f not in (F.NARRATIVE, F.ORG))
+    transitions.apply(i, INCIDENT, Event.RECLASSIFY, actor, reason=f"{reason} ({summary})" if summary else reason)
+    transitions.save(i, "category", "level", "address", "address_key", "lat", "lon", "cell", "narrative", "org")
+    fields = {f for f, _o, _n in changes}
+    if fields & {F.CATEGORY, F.LEVEL, F.ORG}:
+        _retime(i)
+    if i.org_id != old_org.pk:
+        # The old area's boards drop it (it is not theirs to show any more); the new one's add it.
+        realtime.broadcast_on_commit(old_org, "incident.updated", incident_payload(i))
+    rows_ = [clock_row(d, label=str(clocks.kind(d.kind).label)) for d in clocks.unmet_for(i)]
+    payload = {**incident_payload(i), "clocks": rows_}
+    realtime.broadcast_on_commit(i.org, "incident.updated", payload)
+    return rows
+
+
+def _retime(i: Incident) -> None:
+    """The incident's terms changed (category, level, org): its running dispatch and feedback clocks are due
+    by the new terms, counted from when each started, and answered for by the incident's org."""
+    sla = sla_for(i.category_id, i.level)
+    for kind, seconds in ((CLOCK_DISPATCH, sla.dispatch_s), (CLOCK_FEEDBACK, sla.feedback_s)):
+        clocks.retime(i, kind, due=partial(_after, seconds=seconds), org=i.org)
+
+
+def _after(started: datetime, *, seconds: int) -> datetime:
+    return started + timedelta(seconds=seconds)
+
+
 # --- The repeat ledger's pushes (the loop moves a line: hooks.repeat_cluster_move) ----------------------
 
 
@@ -598,6 +690,7 @@ __all__ = [
     "incident_callback",
     "incident_clear_scene",
     "incident_close",
+    "incident_correct",
     "incident_divert",
     "incident_feedback",
     "incident_intake",

@@ -30,7 +30,7 @@ class Event:
     RECTIFIED = "rectified"  # the rectification a dissatisfied callback opened was approved (the loop)
     PARTNER_DONE = "partner_done"  # the partner completed a diversion: the incident closes
     PARTNER_RETURNED = "partner_returned"  # the partner sent it back: the command center takes it again
-    RECLASSIFY = "reclassify"
+    RECLASSIFY = "reclassify"  # a correction (更正 / 重新定性): services.incident_correct
 
 
 R, D, RS, SH, OS, SC, C = (
@@ -77,9 +77,9 @@ INCIDENT: Table = {
         Event.RECLASSIFY: OS,
     },
     SC: {Event.FEEDBACK: SC, Event.CLOSE: C, Event.RECLASSIFY: SC},
-    SH: {Event.FEEDBACK: SH, Event.CLOSE: C},
+    SH: {Event.FEEDBACK: SH, Event.CLOSE: C, Event.RECLASSIFY: SH},
     DIV: {Event.PARTNER_DONE: C, Event.PARTNER_RETURNED: R},
-    C: {Event.CALLBACK: C, Event.FEEDBACK: C, Event.RECTIFIED: C},
+    C: {Event.CALLBACK: C, Event.FEEDBACK: C, Event.RECTIFIED: C, Event.RECLASSIFY: C},
     M: {},
     INV: {},
 }
@@ -133,7 +133,7 @@ EVENT_LABELS: dict[str, Any] = {
     Event.RECTIFIED: _("rectified"),
     Event.PARTNER_DONE: _("finished (partner)"),
     Event.PARTNER_RETURNED: _("sent back (partner)"),
-    Event.RECLASSIFY: _("reclassified"),
+    Event.RECLASSIFY: _("corrected"),
 }
 DIVERSION_EVENT_LABELS: dict[str, Any] = {
     "push": _("sent to the partner"),

@@ -16,19 +16,23 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from command_center import orgs, screens
+from command_center import codes, orgs, screens
 from command_center.models import HandlingResult, Org, Role
 
 from . import phones, selectors
 from .api import ADDRESS_MAX, NARRATIVE_MAX, IncidentFilter, timeline
 from .models import Callback, Diversion, LinkType, Satisfaction, Source, State
-from .services import INTAKE_ROLES
+from .services import COMMAND_ROLES, CORRECT_ROLES, INTAKE_ROLES
 from .transitions import INCIDENT, allowed_events
 
 
-def _require_roles(request: HttpRequest, roles: Sequence[str]) -> None:
+def _has_roles(request: HttpRequest, roles: Sequence[str]) -> bool:
     person = orgs.person_of(request.user)
-    if not request.user.is_superuser and (person is None or not person.has_role(*roles)):
+    return bool(request.user.is_superuser or (person is not None and person.has_role(*roles)))
+
+
+def _require_roles(request: HttpRequest, roles: Sequence[str]) -> None:
+    if not _has_roles(request, roles):
         raise PermissionDenied
 
 
@@ -125,6 +129,14 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "incidents/detail.html",
         {
             "incident": incident,
+            "may_command": _has_roles(request, COMMAND_ROLES) and orgs.can_act(request.user, incident.org),
+            "may_correct": _has_roles(request, CORRECT_ROLES) and orgs.can_act(request.user, incident.org),
+            "categories": sorted(codes.active_categories().values(), key=lambda c: c.code),
+            "levels": [1, 2, 3, 4],
+            "address_max": ADDRESS_MAX,
+            "narrative_max": NARRATIVE_MAX,
+            # What the apps above add: dispatch's orders with 撤派 / 改派 (command_center.screens).
+            "panels": screens.panels(screens.INCIDENT_PAGE, request.user, incident.pk),
             "phone": phone,
             "timeline": timeline(incident, request.user),
             "hints": hints,

@@ -9,7 +9,7 @@ class IntelConfig(AppConfig):
     demo_loader = "intel.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import hooks, orgs, screens
+        from command_center import hooks, orgs, screens, words
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
         from incidents.models import Incident
@@ -26,6 +26,8 @@ class IntelConfig(AppConfig):
         screens.provide(screens.INBOX, "tasks", selectors.inbox_tasks)
         screens.provide_labels(screens.INBOX, views.screen_labels)
         screens.provide_labels(screens.BOARD, views.screen_labels)
+        # The overdue list names a task by its title, its recipient and its directive's page.
+        words.provide_subject("intel.task", selectors.describe_tasks)
         # Model permissions for the admin and for anyone asking `has_perm`; the API decides by role and scope.
         view = {
             "intel.view_analysis",

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 from command_center import clocks, orgs
 from command_center.models import Org
@@ -176,3 +177,22 @@ def incidents_tasked_to(org: Org) -> QuerySet[Any]:
         .exclude(task__state=Task.State.WITHDRAWN)
         .values("directive__incident_id")
     )
+
+
+def describe_tasks(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """A loop task as a supervisor reads it in a list (words.provide_subject): its title, its recipient and
+    the page of the (first) directive it carries."""
+    first: dict[int, int] = {}
+    for task_id, directive_id in (
+        TaskDirective.objects.filter(task_id__in=ids).order_by("pk").values_list("task_id", "directive_id")
+    ):
+        first.setdefault(task_id, directive_id)
+    return {
+        pk: {
+            "title": title,
+            "detail": "",
+            "org_name": org,
+            "url": reverse("intel:directive", args=[first[pk]]) if pk in first else "",
+        }
+        for pk, title, org in Task.objects.filter(pk__in=ids).values_list("pk", "title", "org__name")
+    }

@@ -7,7 +7,9 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -25,7 +27,7 @@ from intel.selectors import TASK_CLOCK_PREFIX, visible_tasks
 
 from . import selectors, services
 from .models import Reminder, SupervisionOrder, Watch
-from .payloads import TaskBriefSerializer, WatchSerializer
+from .payloads import TaskBriefSerializer, WatchIncidentSerializer, WatchSerializer
 
 
 def _subtree(qs: QuerySet[Any], org_id: int, field: str) -> QuerySet[Any]:
@@ -39,15 +41,17 @@ def _subtree(qs: QuerySet[Any], org_id: int, field: str) -> QuerySet[Any]:
 class ReminderSerializer(serializers.ModelSerializer[Reminder]):
     recipient_name = serializers.CharField(source="recipient.name", read_only=True)
     task = TaskBriefSerializer(read_only=True, allow_null=True)
+    incident = WatchIncidentSerializer(read_only=True, allow_null=True)
     clock = serializers.CharField(source="deadline.kind", read_only=True)
     due_at = serializers.DateTimeField(source="deadline.due_at", read_only=True)
+    by = PersonBriefField(read_only=True, allow_null=True, help_text="Who raised it by hand; null: the sweep.")
     acknowledged_by = PersonBriefField(read_only=True, allow_null=True)
 
     class Meta:
         model = Reminder
         fields = [
-            "id", "level", "recipient", "recipient_name", "task", "deadline", "clock", "due_at", "text",
-            "created_at", "acknowledged_at", "acknowledged_by",
+            "id", "level", "recipient", "recipient_name", "task", "incident", "deadline", "clock", "due_at",
+            "text", "by", "created_at", "acknowledged_at", "acknowledged_by",
         ]  # fmt: skip
 
 
@@ -76,7 +80,7 @@ class ReminderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self) -> QuerySet[Reminder]:
         return selectors.visible_reminders(self.request.user).select_related(
-            "recipient", "task__org", "deadline", "acknowledged_by__person"
+            "recipient", "task__org", "incident", "deadline", "by__person", "acknowledged_by__person"
         )
 
     def get_serializer_class(self) -> Any:
@@ -97,7 +101,9 @@ class ReminderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 class SupervisionOrderSerializer(serializers.ModelSerializer[SupervisionOrder]):
     org_name = serializers.CharField(source="org.name", read_only=True)
-    task = TaskBriefSerializer(read_only=True)
+    task = TaskBriefSerializer(read_only=True, allow_null=True)
+    incident = WatchIncidentSerializer(read_only=True, allow_null=True)
+    by = PersonBriefField(read_only=True, allow_null=True, help_text="Who raised it by hand; null: the sweep.")
     level = serializers.CharField(source="level.code", read_only=True)
     level_rank = serializers.IntegerField(source="level.rank", read_only=True)
     level_name = serializers.CharField(source="level.local_name", read_only=True)
@@ -106,8 +112,8 @@ class SupervisionOrderSerializer(serializers.ModelSerializer[SupervisionOrder]):
     class Meta:
         model = SupervisionOrder
         fields = [
-            "id", "task", "org", "org_name", "level", "level_rank", "level_name", "deadline", "clock", "reason",
-            "created_at",
+            "id", "task", "incident", "org", "org_name", "level", "level_rank", "level_name", "deadline", "clock",
+            "reason", "by", "created_at",
         ]  # fmt: skip
 
 
@@ -137,7 +143,9 @@ class SupervisionOrderViewSet(
     filterset_class = SupervisionOrderFilter
 
     def get_queryset(self) -> QuerySet[SupervisionOrder]:
-        return selectors.visible_orders(self.request.user).select_related("org", "task__org", "level", "deadline")
+        return selectors.visible_orders(self.request.user).select_related(
+            "org", "task__org", "incident", "level", "deadline", "by__person"
+        )
 
 
 # --- Watch list -----------------------------------------------------------------------------------------
@@ -348,3 +356,53 @@ class OverdueView(generics.GenericAPIView[Deadline]):
         response = self.get_paginated_response(OverdueItemSerializer(rows, many=True, context=context).data)
         response.data["groups"] = selectors.overdue_groups(qs.order_by())
         return response
+
+
+# --- By hand: 催办 and 督办 on an overdue clock -----------------------------------------------------------
+
+
+class HandSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="", label=_l("Note"))
+
+
+class OverdueRemindView(generics.GenericAPIView[Deadline]):
+    """催办 by hand: a supervisor or commander reminds the org that must act on this overdue clock (a task's,
+    an incident's or one of its orders'), with a note. 201 with the reminder; 409 when this clock was
+    reminded already, or is not overdue (not broken yet, or met)."""
+
+    serializer_class = HandSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(request=HandSerializer, responses={201: ReminderSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        s = HandSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        r = services.remind_by_hand(
+            deadline_id=_overdue_in_scope(request, pk), actor=request.user, note=s.validated_data["note"]
+        )
+        return Response(ReminderSerializer(r).data, status=status.HTTP_201_CREATED)
+
+
+class OverdueSuperviseView(generics.GenericAPIView[Deadline]):
+    """督办 by hand on this overdue clock, at its subject's next level, the note as its reason (required).
+    201 with the order; 409 when this clock has a 督办 already or is not overdue."""
+
+    serializer_class = HandSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(request=HandSerializer, responses={201: SupervisionOrderSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        s = HandSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        o = services.supervise_by_hand(
+            deadline_id=_overdue_in_scope(request, pk), actor=request.user, note=s.validated_data["note"]
+        )
+        return Response(SupervisionOrderSerializer(o).data, status=status.HTTP_201_CREATED)
+
+
+def _overdue_in_scope(request: Request, pk: int) -> int:
+    """The clock's id if it is in the caller's area; 404 otherwise (another area's clock ids are not the
+    caller's to probe)."""
+    if not clocks.unmet().filter(pk=pk).exists() or not selectors.in_scope_deadline(request.user, pk):
+        raise Http404
+    return pk

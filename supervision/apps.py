@@ -16,10 +16,11 @@ class SupervisionConfig(AppConfig):
         from . import selectors, services, views
 
         # Supervision's escalation runs on the breaches of the kinds it escalates (services.escalates: the
-        # loop's task clocks), after the owner's own handler. No lower app imports supervision: this listener
-        # is the link. It is matched at breach time, so whether the owners registered their kinds yet does
-        # not matter.
-        clocks.listen(services.escalates, services.on_task_breach)
+        # loop's task clocks, an incident's and its orders'), after the owner's own handler. No lower app
+        # imports supervision: this listener is the link. It is matched at breach time, so whether the
+        # owners registered their kinds yet does not matter.
+        services.register_clocks()
+        clocks.listen(services.escalates, services.on_breach)
         # What the live screens (dispatch, below) show of supervision: reminders and 督办 in the station inbox
         # and on the board's alert strip, the watch list on the board.
         screens.provide(screens.INBOX, "reminders", selectors.inbox_reminders)

@@ -1,5 +1,6 @@
-"""Supervision (督): reminders (催办) when a task clock breaks, formal supervision orders (督办) when it breaks
-again, and the commanders' watch list (盯办). Fields, constraints and indexes only; writes live in services.py.
+"""Supervision (督): reminders (催办) when a task's or an incident's clock breaks, formal supervision orders
+(督办) when it breaks again — or when a supervisor raises either by hand — and the commanders' watch list
+(盯办). Fields, constraints and indexes only; writes live in services.py.
 
 Supervision sits above intel (it imports the loop's tasks); the loop knows nothing of it: supervision hooks
 into the kernel's clock registry for the loop's clock kinds (apps.py).
@@ -31,6 +32,19 @@ class Reminder(models.Model):
     task = models.ForeignKey(
         Task, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders", verbose_name=_("task")
     )
+    # An incident's clocks (its own, or its dispatch orders': sign, arrive, report back) are supervised too.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders", verbose_name=_("incident")
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("raised by"),
+        help_text=_("Empty when the sweep raised it."),
+    )
     text = models.TextField(_("text"))
     created_at = models.DateTimeField(_("created at"))
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
@@ -49,12 +63,16 @@ class Reminder(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["deadline", "level", "recipient"], name="reminder_once_per_breach"),
+            models.CheckConstraint(
+                condition=Q(task__isnull=True) | Q(incident__isnull=True), name="reminder_task_or_incident"
+            ),
         ]
         indexes = [
             # The inbox: an org's reminders, newest first.
             models.Index(fields=["recipient", "-created_at"], name="reminder_inbox"),
             # A task's reminders (how many breaches so far: the escalation's count).
             models.Index(fields=["task", "created_at"], name="reminder_task"),
+            models.Index(fields=["incident", "created_at"], name="reminder_incident"),
         ]
 
     def __str__(self) -> str:
@@ -65,7 +83,22 @@ class SupervisionOrder(models.Model):
     """督办: a formal supervision order on a task that broke a clock again, with a level from the code table
     (督办级别); each further breach raises the next level."""
 
-    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="supervision_orders", verbose_name=_("task"))
+    task = models.ForeignKey(
+        Task,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supervision_orders",
+        verbose_name=_("task"),
+    )
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supervision_orders",
+        verbose_name=_("incident"),
+    )
     org = models.ForeignKey(
         Org, on_delete=models.PROTECT, related_name="supervision_orders", verbose_name=_("supervised org")
     )
@@ -78,16 +111,34 @@ class SupervisionOrder(models.Model):
         help_text=_("The breach that raised it: one order per breach."),
     )
     reason = models.TextField(_("reason"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("raised by"),
+        help_text=_("Empty when the sweep raised it."),
+    )
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
         verbose_name = _("supervision order")
         verbose_name_plural = _("supervision orders")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["org", "-created_at"], name="supervision_order_org")]
+        indexes = [
+            models.Index(fields=["org", "-created_at"], name="supervision_order_org"),
+            models.Index(fields=["incident", "created_at"], name="supervision_order_incident"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(task__isnull=False, incident__isnull=True) | Q(task__isnull=True, incident__isnull=False),
+                name="supervision_order_task_or_incident",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.level} · {self.task}"
+        return f"{self.level} · {self.task or self.incident}"
 
 
 class Watch(models.Model):

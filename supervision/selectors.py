@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from command_center import clocks, orgs
+from command_center import clocks, orgs, words
 from command_center.models import Deadline, Org
 from incidents.models import Incident, State
 from incidents.selectors import visible_incidents
@@ -25,11 +25,28 @@ from .payloads import WatchSerializer, reminder_payload
 
 
 def visible_reminders(user: Any) -> QuerySet[Reminder]:
-    return Reminder.objects.filter(task__in=visible_tasks(user).values("pk"))
+    """Reminders about tasks or incidents the caller sees."""
+    return Reminder.objects.filter(
+        Q(task__in=visible_tasks(user).values("pk")) | Q(incident__in=visible_incidents(user).values("pk"))
+    )
 
 
 def visible_orders(user: Any) -> QuerySet[SupervisionOrder]:
-    return SupervisionOrder.objects.filter(task__in=visible_tasks(user).values("pk"))
+    """督办 orders on tasks or incidents the caller sees."""
+    return SupervisionOrder.objects.filter(
+        Q(task__in=visible_tasks(user).values("pk")) | Q(incident__in=visible_incidents(user).values("pk"))
+    )
+
+
+# A reminder or a 督办 stays on the screens while its subject is still open.
+SUBJECT_OPEN = Q(task__state__in=OPEN_TASK_STATES) | Q(incident__state__in=OPEN_STATES)
+
+
+def _subject_title(row: Reminder | SupervisionOrder) -> str:
+    if row.task is not None:
+        return row.task.title
+    assert row.incident is not None
+    return f"{row.incident.number} {row.incident.address}"
 
 
 def visible_watches(user: Any) -> QuerySet[Watch]:
@@ -77,6 +94,10 @@ def overdue_deadlines(user: Any) -> QuerySet[Deadline]:
     return orgs.restrict(clocks.unmet().breached(), user)
 
 
+def in_scope_deadline(user: Any, deadline_id: int) -> bool:
+    return orgs.restrict(Deadline.objects.filter(pk=deadline_id), user).exists()
+
+
 def overdue_groups(qs: QuerySet[Deadline]) -> list[dict[str, Any]]:
     """Counts by org and kind, org path order."""
     rows = list(qs.values("org", "kind").annotate(n=Count("id")).order_by("org", "kind"))
@@ -97,24 +118,19 @@ def overdue_groups(qs: QuerySet[Deadline]) -> list[dict[str, Any]]:
 
 
 def deadline_subjects(rows: list[Deadline]) -> dict[int, dict[str, Any]]:
-    """A line to show for each deadline's subject (a task's title, an incident's number), one query per type."""
+    """What each deadline is about, as a person reads it (words.describe: an order's incident number,
+    address, unit and page), one query per subject type; `type` and `id` always, "model #id" as the title
+    only for a model nobody describes."""
     by_type: dict[int, list[int]] = defaultdict(list)
     for d in rows:
         by_type[d.subject_type_id].append(d.subject_id)
     found: dict[tuple[int, int], dict[str, Any]] = {}
     for type_id, ids in by_type.items():
         ct = ContentType.objects.get_for_id(type_id)
-        model = ct.model_class()
         label = f"{ct.app_label}.{ct.model}"
-        if model is Task:
-            for pk, title in Task.objects.filter(pk__in=ids).values_list("pk", "title"):
-                found[(type_id, pk)] = {"type": label, "id": pk, "title": title}
-        elif model is Incident:
-            for pk, number in Incident.objects.filter(pk__in=ids).values_list("pk", "number"):
-                found[(type_id, pk)] = {"type": label, "id": pk, "title": number}
-        else:
-            for pk in ids:
-                found[(type_id, pk)] = {"type": label, "id": pk, "title": f"{ct.model} #{pk}"}
+        described = words.describe(label, ids)
+        for pk in ids:
+            found[(type_id, pk)] = {"type": label, "id": pk, "title": f"{ct.model} #{pk}", **described.get(pk, {})}
     return {d.pk: found.get((d.subject_type_id, d.subject_id), {}) for d in rows}
 
 
@@ -134,9 +150,9 @@ def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str,
     person = orgs.person_of(user)
     qs = (
         orgs.restrict(Reminder.objects.all(), user, org_field="recipient")
-        .filter(task__state__in=OPEN_TASK_STATES)
+        .filter(SUBJECT_OPEN)
         .filter(Q(acknowledged_at__isnull=True) | Q(created_at__gte=since))
-        .select_related("recipient", "task", "deadline")
+        .select_related("recipient", "task", "incident", "deadline")
         .order_by("-created_at", "-id")
     )
     rows = []
@@ -160,12 +176,12 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     reminders = (
         visible_reminders(user)
-        .filter(clocks.unmet_q("deadline"), level=Reminder.Level.REMINDER, task__state__in=OPEN_TASK_STATES)
-        .select_related("recipient", "task", "deadline")
+        # An incident's 催办 stays off the strip: the breach's own alert there names the order and its unit.
+        .filter(clocks.unmet_q("deadline"), SUBJECT_OPEN, level=Reminder.Level.REMINDER, incident__isnull=True)
+        .select_related("recipient", "task", "incident", "deadline")
         .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
     )
     for r in reminders:
-        assert r.task is not None
         out.append(
             {
                 "key": f"reminder:{r.pk}",
@@ -175,15 +191,15 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
                 "clock": r.deadline.kind,
                 "label": label(r.deadline.kind),
                 "covers": r.deadline_id,
-                "incident": None,
+                "incident": r.incident_id,
                 "org_name": r.recipient.name,
-                "text": r.task.title,
+                "text": _subject_title(r),
             }
         )
     orders = (
         visible_orders(user)
-        .filter(clocks.unmet_q("deadline"), task__state__in=OPEN_TASK_STATES)
-        .select_related("org", "task", "deadline", "level")
+        .filter(clocks.unmet_q("deadline"), SUBJECT_OPEN)
+        .select_related("org", "task", "incident", "deadline", "level")
         .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
     )
     for o in orders:
@@ -196,9 +212,9 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
                 "clock": o.deadline.kind,
                 "label": o.level.local_name,
                 "covers": o.deadline_id,
-                "incident": None,
+                "incident": o.incident_id,
                 "org_name": o.org.name,
-                "text": o.task.title,
+                "text": _subject_title(o),
             }
         )
     return out

@@ -19,19 +19,27 @@ orders per deadline; a push goes out only for a row this transaction created.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from command_center import clocks, memo, orgs, realtime, transitions
+from command_center import clocks, memo, orgs, realtime, transitions, words
 from command_center.errors import Refused
 from command_center.models import Deadline, Org, Role, SupervisionLevel
+from command_center.transitions import InvalidTransition
+from dispatch import services as dispatch
+from dispatch.models import DispatchOrder
 from incidents.models import Incident
+from incidents.models import State as IncidentState
+from incidents.services import CLOCK_FEEDBACK as CLOCK_INCIDENT_FEEDBACK
 from intel import services as loop
 from intel.models import OPEN_TASK_STATES, Task
 
@@ -42,6 +50,8 @@ log = logging.getLogger(__name__)
 
 WATCH_ROLES = [Role.COMMANDER]
 TASK_CLOCK_KINDS = [loop.CLOCK_SIGN, loop.CLOCK_REPORT, loop.CLOCK_ESCALATE]
+# An incident that ended needs no reminder about it any more.
+CLOSED_INCIDENT_STATES = [IncidentState.CLOSED, IncidentState.MERGED, IncidentState.INVALID]
 
 
 def levels() -> list[SupervisionLevel]:
@@ -55,91 +65,287 @@ def escalate_after(colour: str) -> timedelta:
 
 # --- Escalation (called by the sweep) -------------------------------------------------------------------
 
+# An incident's clocks that supervision escalates, as it does a task's: a late signature, arrival or report
+# back on one of its dispatch orders, and its own feedback (反馈) clock.
+INCIDENT_CLOCK_KINDS = [dispatch.CLOCK_SIGN, dispatch.CLOCK_ARRIVE, dispatch.CLOCK_FEEDBACK, CLOCK_INCIDENT_FEEDBACK]
+# Supervision's own clock on an incident after its first reminder: still late when it breaks → 督办.
+CLOCK_INCIDENT_ESCALATE = "supervision.incident.escalate"
+
+
+def register_clocks() -> None:
+    clocks.register(CLOCK_INCIDENT_ESCALATE, label=gettext_lazy("Still late after a reminder"))
+
 
 def escalates(kind_name: str) -> bool:
-    """Which clocks' breaches supervision escalates (its breach listener, apps.py): the loop's task clocks.
-    An incident's or an order's breach stays on the boards. Decided before the sweep opens the row's
-    savepoint, so a kind nobody escalates costs nothing."""
-    return kind_name in TASK_CLOCK_KINDS
+    """Which clocks' breaches supervision escalates (its breach listener, apps.py): the loop's task clocks,
+    an incident's and its orders' (INCIDENT_CLOCK_KINDS) and its own escalation clocks. Decided before the
+    sweep opens the row's savepoint, so a kind nobody escalates costs nothing."""
+    return kind_name in TASK_CLOCK_KINDS or kind_name in INCIDENT_CLOCK_KINDS or kind_name == CLOCK_INCIDENT_ESCALATE
 
 
-def on_task_breach(breach: clocks.Breach) -> None:
-    """A clock of a loop task broke (see the module docstring for the steps)."""
+@dataclass(frozen=True)
+class Subject:
+    """What a reminder or a 督办 is about: a loop task, or an incident (for its own clock or one of its
+    orders'); `org` must act on it, `boards` also hear of it, `title` names it."""
+
+    org: Org
+    title: str
+    task: Task | None = None
+    incident: Incident | None = None
+    boards: tuple[Org, ...] = ()
+
+    def reminders(self) -> Any:
+        return Reminder.objects.filter(task=self.task) if self.task else Reminder.objects.filter(incident=self.incident)
+
+    def orders(self) -> Any:
+        if self.task:
+            return SupervisionOrder.objects.filter(task=self.task)
+        return SupervisionOrder.objects.filter(incident=self.incident)
+
+
+def subject_of(deadline: Deadline) -> Subject | None:
+    """The task or incident a deadline is about, or None for a clock supervision does not supervise (or a
+    subject gone). An order's clock is about its incident, and its station must act."""
+    if deadline.kind in TASK_CLOCK_KINDS:
+        ctx = loop.breach_context(deadline)
+        if ctx is None:
+            return None
+        return Subject(org=ctx.task.org, title=ctx.task.title, task=ctx.task, boards=tuple(ctx.boards))
+    model = deadline.subject_type.model_class()
+    if model is DispatchOrder:
+        o = DispatchOrder.objects.select_related("org", "incident__org").filter(pk=deadline.subject_id).first()
+        if o is None:
+            return None
+        return Subject(org=o.org, title=_incident_title(o.incident), incident=o.incident)
+    if model is Incident:
+        i = Incident.objects.select_related("org").filter(pk=deadline.subject_id).first()
+        return None if i is None else Subject(org=i.org, title=_incident_title(i), incident=i)
+    return None
+
+
+def _incident_title(i: Incident) -> str:
+    return f"{i.number} {i.address}"
+
+
+def on_breach(breach: clocks.Breach) -> None:
+    """A supervised clock broke (see the module docstring for the steps). A task's: its first breach writes
+    a reminder (催办) and starts the loop's escalation clock, a later one raises 督办. An incident's or its
+    orders': the same, with supervision's own escalation clock on the incident."""
     deadline = breach.deadline
-    # The loop's handler ran first and returned the task it read; read it here only if it did not.
-    ctx = breach.facts if isinstance(breach.facts, loop.BreachContext) else loop.breach_context(deadline)
-    if ctx is None or ctx.task.state not in OPEN_TASK_STATES:
-        return
-    task, boards = ctx.task, ctx.boards
     now = deadline.breached_at or timezone.now()
-    label = str(loop.TASK_CLOCKS.get(deadline.kind, deadline.kind))
-    earlier = Reminder.objects.filter(task=task).exclude(deadline=deadline).exists()
+    if deadline.kind == CLOCK_INCIDENT_ESCALATE:
+        _incident_still_late(deadline, now)
+        return
+    if deadline.kind in TASK_CLOCK_KINDS:
+        # The loop's handler ran first and returned the task it read; read it here only if it did not.
+        ctx = breach.facts if isinstance(breach.facts, loop.BreachContext) else loop.breach_context(deadline)
+        if ctx is None or ctx.task.state not in OPEN_TASK_STATES:
+            return
+        subject = Subject(org=ctx.task.org, title=ctx.task.title, task=ctx.task, boards=tuple(ctx.boards))
+    else:
+        found = subject_of(deadline)
+        if found is None or found.incident is None or found.incident.state in CLOSED_INCIDENT_STATES:
+            return
+        subject = found
+    label = clock_label(deadline.kind)
+    earlier = subject.reminders().exclude(deadline=deadline).exists()
     if deadline.kind != loop.CLOCK_ESCALATE and not earlier:
         text = _("Reminder (催办): %(step)s of “%(title)s” is overdue (due %(due)s).") % {
             "step": label,
-            "title": task.title,
+            "title": subject.title,
             "due": timezone.localtime(deadline.due_at).strftime("%Y-%m-%d %H:%M"),
         }
-        _remind(deadline, task, Reminder.Level.REMINDER, text, boards, now)
-        # The task's first reminder: no escalation clock can be running yet (only a reminder starts one).
-        clocks.start(task, loop.CLOCK_ESCALATE, due=now + escalate_after(task.colour), org=task.org)
+        _remind(deadline, subject, Reminder.Level.REMINDER, text, now)
+        # The first reminder: no escalation clock can be running yet (only a reminder starts one).
+        _start_escalation(subject, now)
         return
-    order = _raise_order(deadline, task, boards, now, label)
-    if (
-        order is not None
-        and order.level.rank < levels()[-1].rank
-        and not clocks.open_for(task).filter(kind=loop.CLOCK_ESCALATE).exists()
+    if deadline.kind == loop.CLOCK_ESCALATE:
+        reason = _("Still not done after a reminder: “%(title)s”.") % {"title": subject.title}
+    else:
+        reason = _("%(step)s of “%(title)s” is overdue again after a reminder.") % {
+            "step": label,
+            "title": subject.title,
+        }
+    _escalate(deadline, subject, now, reason)
+
+
+def _start_escalation(subject: Subject, now: datetime) -> None:
+    if subject.task is not None:
+        clocks.start(subject.task, loop.CLOCK_ESCALATE, due=now + escalate_after(subject.task.colour), org=subject.org)
+    elif (
+        subject.incident is not None
+        and not clocks.open_for(subject.incident).filter(kind=CLOCK_INCIDENT_ESCALATE).exists()
     ):
-        clocks.start(task, loop.CLOCK_ESCALATE, due=now + escalate_after(task.colour), org=task.org)
+        due = now + timedelta(seconds=int(settings.SUPERVISION_INCIDENT_ESCALATE_S))
+        clocks.start(subject.incident, CLOCK_INCIDENT_ESCALATE, due=due, org=subject.org)
+
+
+def _escalate(
+    deadline: Deadline, subject: Subject, now: datetime, reason: str, by: Any = None
+) -> SupervisionOrder | None:
+    """督办 at the next level; restarts the escalation clock until the highest level is reached."""
+    order = _raise_order(deadline, subject, now, reason, by=by)
+    if order is not None and order.level.rank < levels()[-1].rank:
+        if subject.task is not None:
+            if not clocks.open_for(subject.task).filter(kind=loop.CLOCK_ESCALATE).exists():
+                clocks.start(
+                    subject.task, loop.CLOCK_ESCALATE, due=now + escalate_after(subject.task.colour), org=subject.org
+                )
+        else:
+            _start_escalation(subject, now)
+    return order
+
+
+def _incident_still_late(deadline: Deadline, now: datetime) -> None:
+    """Supervision's escalation clock on an incident broke: if one of its supervised clocks (its own or its
+    orders') is still broken and unmet, 督办; if all were met since (signed late, arrived), nothing."""
+    incident = Incident.objects.select_related("org").filter(pk=deadline.subject_id).first()
+    if incident is None or incident.state in CLOSED_INCIDENT_STATES:
+        return
+    late = late_clocks(incident)
+    if not late:
+        return
+    first = late[0]
+    subject = subject_of(first) or Subject(org=incident.org, title=_incident_title(incident), incident=incident)
+    reason = _("Still late after a reminder: %(step)s of “%(title)s”.") % {
+        "step": clock_label(first.kind),
+        "title": subject.title,
+    }
+    _escalate(deadline, subject, now, reason)
+
+
+def late_clocks(incident: Incident) -> list[Deadline]:
+    """The incident's supervised clocks (its own and its orders') that broke and are not met, oldest due
+    first."""
+    order_ids = list(DispatchOrder.objects.filter(incident=incident).values_list("pk", flat=True))
+    qs = clocks.unmet().breached().filter(kind__in=INCIDENT_CLOCK_KINDS)
+    own = clocks.unmet_for(incident).filter(breached_at__isnull=False, kind__in=INCIDENT_CLOCK_KINDS)
+    theirs = qs.filter(subject_type=ContentType.objects.get_for_model(DispatchOrder), subject_id__in=order_ids)
+    return sorted([*own, *theirs], key=lambda d: (d.due_at, d.pk))
+
+
+def clock_label(kind: str) -> str:
+    registered = clocks.registered()
+    if kind in loop.TASK_CLOCKS:
+        return str(loop.TASK_CLOCKS[kind])
+    return str(registered[kind].label) if kind in registered else kind
 
 
 _INSERT_REMINDER = """
-    INSERT INTO supervision_reminder (deadline_id, level, recipient_id, task_id, text, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s)
+    INSERT INTO supervision_reminder (deadline_id, level, recipient_id, task_id, incident_id, by_id, text, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (deadline_id, level, recipient_id) DO NOTHING
     RETURNING id
 """
 
 
-def _remind(deadline: Deadline, task: Task, level: int, text: str, boards: list[Org], now: datetime) -> Reminder:
+def _remind(
+    deadline: Deadline, subject: Subject, level: int, text: str, now: datetime, by: Any = None
+) -> tuple[Reminder, bool]:
     """The reminder row for this breach, level and recipient, in one statement that leaves an existing one
-    alone (the unique key decides: never doubled); pushed only when this call made it."""
+    alone (the unique key decides: never doubled); pushed only when this call made it. Returns (reminder,
+    created)."""
+    task_id = subject.task.pk if subject.task else None
+    incident_id = subject.incident.pk if subject.incident else None
+    by_id = getattr(by, "pk", None)
     with connection.cursor() as cur:
-        cur.execute(_INSERT_REMINDER, [deadline.pk, level, task.org_id, task.pk, text, now])
+        cur.execute(_INSERT_REMINDER, [deadline.pk, level, subject.org.pk, task_id, incident_id, by_id, text, now])
         row = cur.fetchone()
     if row is None:
-        return Reminder.objects.get(deadline=deadline, level=level, recipient=task.org)
-    r = Reminder(pk=row[0], deadline=deadline, level=level, recipient=task.org, task=task, text=text, created_at=now)
+        return Reminder.objects.get(deadline=deadline, level=level, recipient=subject.org), False
+    r = Reminder(
+        pk=row[0],
+        deadline=deadline,
+        level=level,
+        recipient=subject.org,
+        task=subject.task,
+        incident=subject.incident,
+        by_id=by_id,
+        text=text,
+        created_at=now,
+    )
     r._state.adding = False
-    realtime.broadcast_on_commit(task.org, "reminder.created", reminder_payload(r), also=boards)
-    return r
+    realtime.broadcast_on_commit(subject.org, "reminder.created", reminder_payload(r), also=list(subject.boards))
+    return r, True
 
 
 def _raise_order(
-    deadline: Deadline, task: Task, boards: list[Org], now: datetime, label: str
+    deadline: Deadline, subject: Subject, now: datetime, reason: str, by: Any = None
 ) -> SupervisionOrder | None:
-    """督办 at the next level for this task (the first level for its first order)."""
+    """督办 at the next level for this task or incident (the first level for its first order)."""
     table = levels()
     if not table:
-        log.warning("supervision: no supervision levels loaded (manage.py load_codes); no 督办 for task %s", task.pk)
+        log.warning("supervision: no supervision levels loaded (manage.py load_codes); no 督办 for %s", subject.title)
         return None
-    done = SupervisionOrder.objects.filter(task=task).count()
+    done = subject.orders().count()
     level = table[min(done, len(table) - 1)]
-    if deadline.kind == loop.CLOCK_ESCALATE:
-        reason = _("Still not done after a reminder: “%(title)s”.") % {"title": task.title}
-    else:
-        reason = _("%(step)s of “%(title)s” is overdue again after a reminder.") % {"step": label, "title": task.title}
     try:
         with transaction.atomic():
             order = SupervisionOrder.objects.create(
-                task=task, org=task.org, level=level, deadline=deadline, reason=reason, created_at=now
+                task=subject.task,
+                incident=subject.incident,
+                org=subject.org,
+                level=level,
+                deadline=deadline,
+                reason=reason,
+                by=by if getattr(by, "pk", None) else None,
+                created_at=now,
             )
     except IntegrityError:
-        return SupervisionOrder.objects.select_related("level").get(deadline=deadline)
-    realtime.broadcast_on_commit(task.org, "supervision.ordered", order_payload(order), also=boards)
+        return None if by is not None else SupervisionOrder.objects.select_related("level").get(deadline=deadline)
+    boards = list(subject.boards)
+    realtime.broadcast_on_commit(subject.org, "supervision.ordered", order_payload(order), also=boards)
     text = _("%(level)s: %(reason)s") % {"level": level.name, "reason": reason}
-    _remind(deadline, task, Reminder.Level.SUPERVISION, text, boards, now)
+    _remind(deadline, subject, Reminder.Level.SUPERVISION, text, now, by=by)
     return order
+
+
+# --- By hand: a supervisor's 催办 and 督办 on any overdue clock -------------------------------------------
+
+HAND_ROLES = [Role.SUPERVISOR, Role.COMMANDER]
+
+
+@transaction.atomic
+def remind_by_hand(*, deadline_id: int, actor: Any, note: str) -> Reminder:
+    """催办 by hand: a supervisor tells the org that must act that this overdue clock needs it, with a note.
+    Once per clock (a second answers 409: it was reminded already, by the sweep or by hand)."""
+    deadline, subject = _overdue(deadline_id, actor)
+    text = _("Reminder (催办) from %(who)s: %(step)s of “%(title)s” is overdue. %(note)s") % {
+        "who": words.who(actor)["actor"] or actor.get_username(),
+        "step": clock_label(deadline.kind),
+        "title": subject.title,
+        "note": note.strip(),
+    }
+    r, created = _remind(deadline, subject, Reminder.Level.REMINDER, text.strip(), timezone.now(), by=actor)
+    if not created:
+        raise InvalidTransition("reminded", "remind", ["supervise"])
+    return r
+
+
+@transaction.atomic
+def supervise_by_hand(*, deadline_id: int, actor: Any, note: str) -> SupervisionOrder:
+    """督办 by hand on this overdue clock, at the subject's next level, with the supervisor's note as its
+    reason. One 督办 per clock (a second answers 409)."""
+    if not note.strip():
+        raise Refused("note", _("Say what is expected (督办 needs a reason)."))
+    deadline, subject = _overdue(deadline_id, actor)
+    order = _raise_order(deadline, subject, timezone.now(), note.strip(), by=actor)
+    if order is None:
+        raise InvalidTransition("supervised", "supervise", [])
+    return order
+
+
+def _overdue(deadline_id: int, actor: Any) -> tuple[Deadline, Subject]:
+    """The clock, locked, in the actor's area (404 outside), broken and not met (409 otherwise), and what it
+    is about (a task or an incident; 400 for a clock supervision does not supervise)."""
+    deadline = transitions.lock(Deadline, deadline_id, related=["org", "subject_type"], no_key=True)
+    orgs.require(actor, deadline.org, roles=HAND_ROLES)
+    if deadline.breached_at is None or deadline.met_at is not None or deadline.cancelled_at is not None:
+        raise InvalidTransition("running" if deadline.breached_at is None else "closed", "supervise", [])
+    subject = subject_of(deadline)
+    if subject is None:
+        raise Refused("deadline", _("This clock is not about a task or an incident."))
+    return deadline, subject
 
 
 # --- Reminders ------------------------------------------------------------------------------------------
@@ -216,10 +422,16 @@ def watch_end(*, watch_id: int, actor: Any) -> Watch:
 
 
 __all__ = [
+    "CLOCK_INCIDENT_ESCALATE",
+    "INCIDENT_CLOCK_KINDS",
     "TASK_CLOCK_KINDS",
     "escalates",
-    "on_task_breach",
+    "late_clocks",
+    "on_breach",
+    "register_clocks",
+    "remind_by_hand",
     "reminder_acknowledge",
+    "supervise_by_hand",
     "watch_add",
     "watch_end",
 ]

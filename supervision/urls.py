@@ -1,7 +1,15 @@
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from .api import OverdueView, ReminderViewSet, ReviewView, SupervisionOrderViewSet, WatchViewSet
+from .api import (
+    OverdueRemindView,
+    OverdueSuperviseView,
+    OverdueView,
+    ReminderViewSet,
+    ReviewView,
+    SupervisionOrderViewSet,
+    WatchViewSet,
+)
 
 router = SimpleRouter()
 router.register("reminders", ReminderViewSet, basename="reminder")
@@ -11,5 +19,7 @@ router.register("watch", WatchViewSet, basename="watch")
 urlpatterns: list[URLPattern | URLResolver] = [
     path("review/", ReviewView.as_view(), name="review"),
     path("overdue/", OverdueView.as_view(), name="overdue"),
+    path("overdue/<int:pk>/remind/", OverdueRemindView.as_view(), name="overdue-remind"),
+    path("overdue/<int:pk>/supervise/", OverdueSuperviseView.as_view(), name="overdue-supervise"),
     *router.urls,
 ]

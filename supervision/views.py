@@ -29,7 +29,7 @@ from incidents.models import State as IncidentState
 from intel.views import screen_labels as loop_labels
 
 from .models import Reminder
-from .services import WATCH_ROLES
+from .services import HAND_ROLES, WATCH_ROLES
 
 PAGE_ROLES = [Role.SUPERVISOR, Role.COMMANDER]
 REVIEW_ROLES = [Role.SUPERVISOR]
@@ -78,6 +78,7 @@ def review(request: HttpRequest) -> HttpResponse:
             "org_name": person.org.name if person else "",
             "can_review": _has(request, REVIEW_ROLES),
             "can_watch": _has(request, WATCH_ROLES),
+            "can_hand": _has(request, HAND_ROLES),
             "loop_labels": labels,
             "kinds": sorted({name.split(".")[0] for name in clocks.registered()}),
         },

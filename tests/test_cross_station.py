@@ -196,7 +196,15 @@ TABLE: dict[str, list[Probe]] = {
         Refuse("incident", "post", lambda s: {"into": s.b_incident.pk}),
         # B's own incident into A's: A's incident is not B's to name.
         Refuse(pk=lambda s: s.b_incident.pk, method="post", body=lambda s: {"into": s.incident.pk}, kind="body"),
+        # ... nor by the number a person reads.
+        Refuse(
+            pk=lambda s: s.b_incident.pk,
+            method="post",
+            body=lambda s: {"into_number": s.incident.number},
+            kind="body",
+        ),
     ],
+    f"api/^incidents/{PK}/correct/$": [Refuse("incident", "post", lambda s: {"level": 1, "reason": "probe"})],
     f"api/^incidents/{PK}/link/$": [
         Refuse("incident", "post", lambda s: {"master": s.b_incident.pk, "link_type": "repeat"}),
         Refuse(
@@ -257,6 +265,14 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^orders/{PK}/done/$": [Refuse("order", "post")],
     f"api/^orders/{PK}/return/$": [Refuse("order", "post", lambda s: {"reason": "probe"})],
     f"api/^orders/{PK}/cancel/$": [Refuse("order", "post", lambda s: {"reason": "probe"})],
+    f"api/^orders/{PK}/reassign/$": [
+        Refuse("order", "post", lambda s: {"unit": s.b_unit.pk, "reason": "probe"}),
+        # B's own order to A's unit or A's station: not B's to send.
+        Refuse(
+            pk=lambda s: s.b_order.pk, method="post", body=lambda s: {"unit": s.unit.pk, "reason": "p"}, kind="body"
+        ),
+        Refuse(pk=lambda s: s.b_order.pk, method="post", body=lambda s: {"org": s.a.pk, "reason": "p"}, kind="body"),
+    ],
     "api/^shifts/$": [
         Read(
             kind="shift",
@@ -331,6 +347,8 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^watch/{PK}/$": [Refuse("watch", "delete")],
     "api/review/": [Read(params=lambda s: [{"limit": 500}])],
     "api/overdue/": [Read(kind="deadline", params=lambda s: [{"kind": "dispatch."}, {"kind": "intel."}])],
+    "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
+    "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     # --- Pages ---
     "incidents/": [
         Read(
@@ -344,6 +362,7 @@ TABLE: dict[str, list[Probe]] = {
     "dispatch/board/": [Read(page=True, ok=frozenset({200, 302}))],
     "dispatch/inbox/": [Read(page=True, ok=frozenset({200, 302}))],
     "dispatch/wall/": [Read(page=True, ok=frozenset({200, 302}))],
+    "dispatch/units/": [Read(page=True, ok=frozenset({200, 403}), params=lambda s: [{"status": "available"}])],
     "intel/": [Read(page=True, ok=frozenset({200, 302, 403}))],
     "intel/directives/<int:pk>/": [
         Refuse("directive", page=True),

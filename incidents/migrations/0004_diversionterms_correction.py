@@ -32,12 +32,12 @@ class Migration(migrations.Migration):
             name='Correction',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(choices=[('category', 'category'), ('level', 'level'), ('address', 'address'), ('position', 'position'), ('org', 'responsible org'), ('narrative', 'narrative')], max_length=16, verbose_name='field')),
+                ('field', models.CharField(choices=[('category', 'category'), ('level', 'incident level'), ('address', 'address'), ('position', 'position (coordinates)'), ('org', 'responsible org'), ('narrative', 'narrative')], max_length=16, verbose_name='field')),
                 ('old', models.TextField(blank=True, verbose_name='old value')),
                 ('new', models.TextField(blank=True, verbose_name='new value')),
                 ('reason', models.CharField(max_length=200, verbose_name='reason')),
                 ('at', models.DateTimeField(auto_now_add=True, verbose_name='at')),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
+                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='corrected by')),
                 ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='incidents.incident')),
             ],
             options={

@@ -112,7 +112,7 @@
       const cs = m.clocksOf(inc);
       function holds(tier) {
         return (tier.clock === "breached" && cs.some(function (c) { return c.breached && (!tier.kind || c.kind === tier.kind); })) ||
-          (tier.clock === "running" && cs.length > 0) ||
+          (tier.clock === "running" && cs.some(function (c) { return !tier.kind || c.kind === tier.kind; })) ||
           (tier.state || []).indexOf(inc.state) >= 0;
       }
       let tier = URGENCY.tiers.findIndex(holds);
@@ -267,7 +267,9 @@
         }
         const row = Object.assign({ clocks: [], orders: [], duplicates: [] }, old || {}, d);
         row.ended = ended;
-        if (d.state !== "received") row.clocks = row.clocks.filter(function (c) { return c.kind !== DISPATCH_CLOCK; });
+        // Past `received` the first order met the dispatch clock — unless the push brings the clocks (a call
+        // waiting again after its last order was called off, a correction's re-timed clocks).
+        if (d.state !== "received" && !d.clocks) row.clocks = row.clocks.filter(function (c) { return c.kind !== DISPATCH_CLOCK; });
         row.stub = false;
         row.category_name = (old && old.category === d.category && old.category_name) || CCLive.categoryName(d.category);
         row.org_name = orgName(d.org) || (old && old.org_name) || "";

@@ -3,13 +3,49 @@
 (function () {
   "use strict";
 
-  const api = CCDom.api, errorText = CCDom.errorText;  // dom.js
+  const api = CCDom.api;  // dom.js
 
+  // A field as the form labels it ("纬度", not "lat"): its <label>'s text, else its aria-label or placeholder.
+  function fieldName(form, key) {
+    const el = form && form.elements.namedItem(key);
+    if (!el || !el.getAttribute) return key;
+    const label = el.closest("label") || (el.id && form.querySelector('label[for="' + el.id + '"]'));
+    const own = label ? (label.querySelector(".label-text") || label).textContent : "";
+    return (own || el.getAttribute("aria-label") || el.getAttribute("placeholder") || key).trim();
+  }
+
+  function errorText(data, form) {
+    if (!data) return "";
+    if (data.detail) return data.detail + (data.allowed ? " (" + data.allowed.join(", ") + ")" : "");
+    return Object.keys(data).map(function (k) { return fieldName(form, k) + ": " + [].concat(data[k]).join(" "); }).join("; ");
+  }
+
+  function changed(el) {
+    if (el.tagName === "SELECT") {
+      const first = Array.prototype.find.call(el.options, function (o) { return o.defaultSelected; });
+      return el.value !== (first ? first.value : "");
+    }
+    return el.value !== el.defaultValue;
+  }
+
+  // The form's fields as JSON. `data-changed-only` (a correction): only the fields changed from what the
+  // page showed, plus those marked `data-always`; fields sharing a `data-pair` (latitude and longitude) go
+  // together. `data-skip-empty`: empty fields are left out (a choice of one of two). `data-int` and
+  // `data-float` fields are numbers (an empty float field is null).
   function formJson(form) {
     const out = {};
+    const changedOnly = form.hasAttribute("data-changed-only");
+    const skipEmpty = form.hasAttribute("data-skip-empty");
+    const pairs = {};
+    if (changedOnly) {
+      for (const el of form.elements) if (el.dataset && el.dataset.pair && changed(el)) pairs[el.dataset.pair] = true;
+    }
     for (const el of form.elements) {
       if (!el.name || el.name === "csrfmiddlewaretoken" || el.type === "submit") continue;
+      if (changedOnly && !el.hasAttribute("data-always") && !changed(el) && !(el.dataset.pair && pairs[el.dataset.pair])) continue;
+      if (skipEmpty && el.value === "") continue;
       if (el.hasAttribute("data-int")) out[el.name] = el.value === "" ? 0 : parseInt(el.value, 10);
+      else if (el.hasAttribute("data-float")) out[el.name] = el.value === "" ? null : parseFloat(el.value);
       else out[el.name] = el.value;
     }
     return out;
@@ -29,7 +65,7 @@
         const res = await api(form.dataset.api, formJson(form));
         if (res.ok) { window.location.reload(); return; }
         if (button) button.disabled = false;
-        if (errors) { errors.hidden = false; text(errors, (box.dataset.tError || "") + " " + errorText(res.data)); }
+        if (errors) { errors.hidden = false; text(errors, (box.dataset.tError || "") + " " + errorText(res.data, form)); }
       });
     }
   }

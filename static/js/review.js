@@ -234,7 +234,12 @@
     }
 
     // --- Overdue ------------------------------------------------------------------------------------------
+    // A note being typed under an overdue item is not wiped by a refresh: the list redraws when it is left.
+    let overdueWaiting = false;
     function drawOverdue() {
+      const typing = document.activeElement;
+      if (typing && typing.classList.contains("od-note") && el.odList.contains(typing)) { overdueWaiting = true; return; }
+      overdueWaiting = false;
       const o = state.overdue;
       el.odCount.textContent = String(o.count || 0);
       el.odGroups.replaceChildren(...(o.groups.length ? o.groups.map(function (g) {
@@ -252,12 +257,42 @@
         const isTask = s.type === "intel.task", isIncident = s.type === "incidents.incident";
         return h("li", { class: "od-item", dataset: { id: d.id, kind: d.kind } }, [
           h("span", { class: "flag", text: d.label }),
-          isIncident ? h("a", { href: url(ds.incidentPage, s.id), text: s.title }) : h("b", { text: s.title || "" }),
-          h("span", { class: "muted", text: d.org_name }),
+          s.url ? h("a", { href: s.url, text: s.title }) : h("b", { text: s.title || "" }),
+          s.detail ? h("span", { class: "od-detail", text: s.detail }) : null,
+          h("span", { class: "muted", text: s.org_name || d.org_name }),
           h("span", { class: "small" }, [when(d.due_at) + " · ", h("span", { dataset: { age: d.due_at }, text: CCLive.age(d.due_at) })]),
-          isTask ? watchButton({ task: s.id }, watchedTask(s.id)) : isIncident ? watchButton({ incident: s.id }, watchedIncident(s.id)) : null,
+          isTask ? watchButton({ task: s.id }, watchedTask(s.id)) : isIncident ? watchButton({ incident: s.id }, watchedIncident(s.id))
+            : s.incident ? watchButton({ incident: s.incident }, watchedIncident(s.incident)) : null,
+          handButtons(d),
         ]);
       }));
+    }
+
+    // 催办 / 督办 by hand on an overdue clock: a button opens a note under the item, Enter or "send" sends it.
+    function handUrl(id, what) { return ds.handUrl.replace("/0/remind/", "/" + id + "/" + what + "/"); }
+    function handButtons(d) {
+      if (!ds.canHand) return null;
+      const box = h("span", { class: "od-hand" });
+      function open(what) {
+        const note = h("input", { class: "od-note", maxlength: "500", placeholder: ds.tHandNote, "aria-label": ds.tHandNote });
+        const msg = h("span", { class: "od-msg small", role: "status" });
+        async function send() {
+          const res = await CCLive.api(handUrl(d.id, what), { note: note.value });
+          msg.textContent = res.ok ? ds.tHandDone : ds.tFailed + "：" + CCLive.errorText(res.data);
+          msg.className = "od-msg small " + (res.ok ? "ok" : "bad");
+          if (res.ok) note.disabled = true;
+        }
+        note.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); send(); } });
+        // After a refresh that waited, redraw once a click on "send" has landed.
+        note.addEventListener("blur", function () { if (overdueWaiting) setTimeout(drawOverdue, 400); });
+        box.replaceChildren(note, h("button", { type: "button", class: "small od-send", onclick: send, text: ds.tHandSend }), msg);
+        note.focus();
+      }
+      box.replaceChildren(
+        h("button", { type: "button", class: "small od-remind", onclick: function () { open("remind"); }, text: ds.tRemind }),
+        h("button", { type: "button", class: "small od-supervise", onclick: function () { open("supervise"); }, text: ds.tSupervise }),
+      );
+      return box;
     }
 
     // --- Watch list ---------------------------------------------------------------------------------------

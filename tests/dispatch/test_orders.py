@@ -177,7 +177,9 @@ def test_return_needs_a_reason_frees_the_unit_and_stops_the_clock(coded, station
 
 def test_cancel_by_the_command_center_frees_the_unit(coded, duty, station, order, car):
     post(station, order, "sign")
-    assert post(station, order, "cancel").status_code == 403  # a station does not cancel
+    assert post(station, order, "cancel", {"reason": "x"}).status_code == 403  # a station does not cancel
+    assert post(duty, order, "cancel").json()["reason"]  # 撤派 says why
+    assert post(duty, order, "cancel", {"reason": "  "}).status_code == 400
     r = post(duty, order, "cancel", {"reason": "警情已化解"})
     assert r.status_code == 200 and r.json()["state"] == "cancelled" and r.json()["cancel_reason"] == "警情已化解"
     assert reload(car).status == "available"
@@ -208,7 +210,7 @@ SERVICE = {
     "arrive": lambda w, o: services.order_arrive(order_id=o.pk, actor=w.station_a1_officer),
     "done": lambda w, o: services.order_done(order_id=o.pk, actor=w.station_a1_officer),
     "return": lambda w, o: services.order_return(order_id=o.pk, actor=w.station_a1_officer, reason="r"),
-    "cancel": lambda w, o: services.order_cancel(order_id=o.pk, actor=w.duty),
+    "cancel": lambda w, o: services.order_cancel(order_id=o.pk, actor=w.duty, reason="r"),
 }
 PATH_TO = {
     "sent": [],
@@ -454,8 +456,13 @@ def test_a_missed_signature_is_breached_by_the_sweep_and_pushed_with_the_order(c
     with capture_broadcasts() as pushes:
         assert clocks.sweep(now=sent + timedelta(seconds=31)) == 1
     groups = lineage_groups(coded, coded.station_a1)
+    # The station is reminded too (催办, supervision): to it and the boards above it.
     assert sorted((m["group"], m["event"]) for m in pushes) == sorted(
-        [*((g, "order.overdue") for g in groups), *((g, "deadlines.breached") for g in groups)]
+        [
+            *((g, "order.overdue") for g in groups),
+            *((g, "deadlines.breached") for g in groups),
+            *((g, "reminder.created") for g in groups),
+        ]
     )
     overdue = next(m["data"] for m in pushes if m["event"] == "order.overdue")
     assert overdue["clock"] == "dispatch.sign" and overdue["label"]

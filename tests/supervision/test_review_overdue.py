@@ -56,7 +56,9 @@ def test_the_overdue_list_by_org_and_kind(coded, red):
         ("西溪派出所", "intel.task.sign", "签收指令", 1),
     ]
     item = city["results"][0]
-    assert item["subject"] == {"type": "intel.task", "id": item["subject"]["id"], "title": "湖滨商圈安保"}
+    subject = item["subject"]
+    assert subject["type"] == "intel.task" and subject["title"] == "湖滨商圈安保"
+    assert subject["org_name"] in ("东湖派出所", "西溪派出所") and subject["url"] == f"/intel/directives/{red.pk}/"
     b1 = api_as(coded.station_b1_officer).get("/api/overdue/").json()
     assert [g["org"] for g in b1["groups"]] == [coded.station_b1.pk] and b1["count"] == 1
     assert api_as(coded.duty).get("/api/overdue/", {"org": coded.county_a.pk}).json()["count"] == 1
@@ -65,3 +67,27 @@ def test_the_overdue_list_by_org_and_kind(coded, red):
     # Signed late: met, no longer overdue.
     api_as(coded.station_b1_officer).post(f"/api/tasks/{task_of(red, coded.station_b1).pk}/sign/", {}, format="json")
     assert api_as(coded.duty).get("/api/overdue/").json()["count"] == 1
+
+
+def test_the_overdue_list_names_an_order_by_its_incident_unit_and_address(coded):
+    """Not "dispatchorder #23": the incident's number, the unit and the address, the station, a link."""
+    from dispatch import services as dispatch_services
+    from dispatch.models import DispatchOrder
+    from tests.dispatch.conftest import make_incident, make_unit
+
+    incident = make_incident(coded)
+    car = make_unit(coded.station_a1, call_sign="东湖3号车")
+    order = dispatch_services.order_dispatch(incident_id=incident.pk, actor=coded.duty, unit_id=car.pk)
+    clocks.sweep(now=order.sent_at + timedelta(minutes=1))  # the sign clock (30 s) broke
+    rows = api_as(coded.supervisor).get("/api/overdue/", {"kind": "dispatch.sign"}).json()["results"]
+    (row,) = rows
+    assert row["subject"] == {
+        "type": "dispatch.dispatchorder",
+        "id": order.pk,
+        "title": incident.number,
+        "detail": "东湖3号车 · 东湖路12号",
+        "org_name": "东湖派出所",
+        "url": f"/incidents/{incident.pk}/",
+        "incident": incident.pk,
+    }
+    assert DispatchOrder.objects.get(pk=order.pk).state == "sent"
