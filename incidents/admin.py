@@ -5,6 +5,7 @@ from command_center.admin import AppendOnlyAdmin, ReadOnlyStateAdmin
 from .models import (
     Callback,
     Diversion,
+    DiversionTerms,
     DiversionTransition,
     Feedback,
     Incident,
@@ -30,6 +31,15 @@ class DiversionAdmin(ReadOnlyStateAdmin):
     list_display = ["incident", "partner", "state", "pushed_at"]
     list_filter = ["state", "partner"]
     readonly_fields = [f.name for f in Diversion._meta.fields]
+
+
+@admin.register(DiversionTerms)
+class DiversionTermsAdmin(admin.ModelAdmin):
+    """Each partner's clocks (分流时限): a new term applies to diversions pushed from then on; a partner
+    without a row gets DEFAULT_DIVERSION_TERMS."""
+
+    list_display = ["partner", "accept_min", "finish_h"]
+    list_select_related = ["partner"]
 
 
 @admin.register(Feedback)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -21,17 +22,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import clocks, codes, exports, orgs, words
+from command_center import clocks, codes, exports, orgs, realtime, words
 from command_center.errors import Refused
 from command_center.inputs import WindowDateTimeField
-from command_center.models import Category, HandlingResult, Org
+from command_center.models import Category, HandlingResult, Org, Role
 from command_center.serializers import StrictSerializer, datetime_text
 from places import selectors as places_selectors
 
-from . import phones, selectors, services
+from . import payloads, phones, selectors, services
 from .models import Callback, Correction, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
 from .selectors import mask_phone, sees_phones
-from .transitions import DIVERSION_EVENT_LABELS, EVENT_LABELS, INCIDENT, allowed_events
+from .transitions import DIVERSION, DIVERSION_EVENT_LABELS, EVENT_LABELS, INCIDENT, allowed_events
 
 
 # A field's longest text is its column's: the serializer refuses what the model could not store whole.
@@ -286,6 +287,9 @@ class LinkSerializer(StrictSerializer):
 
 class DiversionSerializer(serializers.ModelSerializer[Diversion]):
     incident = serializers.SerializerMethodField()
+    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    clocks = serializers.SerializerMethodField()
+    allowed = serializers.SerializerMethodField()
 
     class Meta:
         model = Diversion
@@ -301,7 +305,21 @@ class DiversionSerializer(serializers.ModelSerializer[Diversion]):
             "accepted_at",
             "finished_at",
             "version",
+            "partner_name",
+            "clocks",
+            "allowed",
         ]
+
+    def get_clocks(self, d: Diversion) -> list[dict[str, Any]]:
+        """Its accept and finish clocks (payloads.diversion_clock): read for the whole page when the view
+        put them in the context (`clocks`), else for this one."""
+        page = self.context.get("clocks")
+        if page is not None:
+            return list(page.get(d.pk, []))
+        return payloads.diversion_clocks([d.pk]).get(d.pk, [])
+
+    def get_allowed(self, d: Diversion) -> list[str]:
+        return allowed_events(DIVERSION, d.state)
 
     def get_incident(self, d: Diversion) -> dict[str, Any]:
         i = d.incident
@@ -770,6 +788,13 @@ class CompleteSerializer(StrictSerializer):
     result = serializers.CharField(max_length=5000)
 
 
+class DiversionInboxSerializer(serializers.Serializer[Any]):
+    seq = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    acts = serializers.BooleanField()
+    diversions = DiversionSerializer(many=True)
+
+
 class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Diversion]):
     """The partner's inbox (and, for police, the diversions of their incidents)."""
 
@@ -777,14 +802,41 @@ class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_fields = ["state"]
 
     def get_queryset(self) -> QuerySet[Diversion]:
-        qs = Diversion.objects.select_related("incident__category", "partner")
-        return orgs.restrict(qs, self.request.user, org_field="incident__org", addressed_fields=["partner"])
+        return selectors.visible_diversions(self.request.user)
 
     def get_serializer_class(self) -> Any:
         return {"return_": ReturnSerializer, "complete": CompleteSerializer}.get(self.action, DiversionSerializer)
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The page's clocks in one query (DiversionSerializer.get_clocks), not one per row."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the API always paginates (settings: DEFAULT_PAGINATION_CLASS)
+        context = {**self.get_serializer_context(), "clocks": payloads.diversion_clocks(d.pk for d in page)}
+        return self.get_paginated_response(DiversionSerializer(page, many=True, context=context).data)
+
+    @extend_schema(responses=DiversionInboxSerializer)
+    @action(detail=False, methods=["get"])
+    def inbox(self, request: Request) -> Response:
+        """The live partner inbox's state (static/js/partnerinbox.js): the caller's group `seq` (read first, so
+        a push after it is applied on top), the open diversions and those that ended today, newest first,
+        each with its clocks; `acts`: whether the caller is the partner who accepts, returns and completes."""
+        person = orgs.person_of(request.user)
+        # The group's seq before the rows: a push that lands in between is applied again on top, never lost.
+        seq = realtime.current_seq(realtime.org_group(person.org_id)) if person else 0
+        rows = selectors.inbox_diversions(request.user)
+        context = {"clocks": payloads.diversion_clocks(d.pk for d in rows)}
+        return Response(
+            {
+                "seq": seq,
+                "at": timezone.now(),
+                "acts": person is not None and person.org.kind == Org.Kind.PARTNER and person.has_role(Role.PARTNER),
+                "diversions": DiversionSerializer(rows, many=True, context=context).data,
+            }
+        )
+
     def _answer(self, d: Diversion) -> Response:
-        return Response(DiversionSerializer(self.get_queryset().get(pk=d.pk)).data)
+        d = self.get_queryset().get(pk=d.pk)
+        return Response(DiversionSerializer(d, context={"clocks": payloads.diversion_clocks([d.pk])}).data)
 
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:

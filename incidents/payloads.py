@@ -3,8 +3,13 @@ write (services send these, selectors and screens read them; nothing here import
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
+
+from command_center import clocks
 from command_center.models import Deadline
 
 from .models import Diversion, Incident
@@ -37,5 +42,45 @@ def clock_row(d: Deadline, *, label: str) -> dict[str, Any]:
     return {"id": d.pk, "kind": d.kind, "label": label, "order": None, "due_at": d.due_at, "breached_at": d.breached_at}
 
 
-def diversion_payload(d: Diversion) -> dict[str, Any]:
-    return {"id": d.pk, "incident": d.incident_id, "partner": d.partner_id, "state": d.state, "version": d.version}
+def diversion_clock(d: Deadline) -> dict[str, Any]:
+    """One of a diversion's clocks (受理时限, 办结时限) as its screens count it down: running while neither met
+    nor cancelled, red once `breached_at` is set."""
+    k = clocks.registered().get(d.kind)
+    return {
+        "id": d.pk,
+        "kind": d.kind,
+        "label": str(k.label) if k else d.kind,
+        "due_at": d.due_at,
+        "breached_at": d.breached_at,
+        "met_at": d.met_at,
+        "cancelled_at": d.cancelled_at,
+    }
+
+
+def diversion_clocks(ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """{diversion id: its clocks, by due time}, one query for a page of diversions (index deadline_subject).
+    A clock once started stays listed (met, cancelled or broken), so a screen shows how it ended."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    ct = ContentType.objects.get_for_model(Diversion)
+    for d in Deadline.objects.filter(subject_type=ct, subject_id__in=ids).order_by("due_at", "id"):
+        out[d.subject_id].append(diversion_clock(d))
+    return dict(out)
+
+
+def diversion_payload(d: Diversion, *, clock_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What a push says about a diversion: its state and clocks (never the incident's text: screens fetch
+    it over REST). `clock_rows` when the caller read them for a page (diversion_clocks)."""
+    return {
+        "id": d.pk,
+        "incident": d.incident_id,
+        "partner": d.partner_id,
+        "state": d.state,
+        "version": d.version,
+        "pushed_at": d.pushed_at,
+        "accepted_at": d.accepted_at,
+        "finished_at": d.finished_at,
+        "clocks": clock_rows if clock_rows is not None else diversion_clocks([d.pk]).get(d.pk, []),
+    }

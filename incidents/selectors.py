@@ -54,6 +54,25 @@ def diverted_to(org: Org) -> QuerySet[Any]:
     return Diversion.objects.filter(partner=org, state__in=PARTNER_READS).values("incident_id")
 
 
+def visible_diversions(user: Any) -> QuerySet[Diversion]:
+    """Diversions `user` may see: those of their subtree's incidents, and those addressed to their org."""
+    qs = Diversion.objects.select_related("incident__category", "partner")
+    return orgs.restrict(qs, user, org_field="incident__org", addressed_fields=["partner"])
+
+
+OPEN_DIVERSION_STATES = [Diversion.State.PUSHED, Diversion.State.ACCEPTED]
+MAX_INBOX_DIVERSIONS = 200
+
+
+def inbox_diversions(user: Any, *, now: datetime | None = None) -> list[Diversion]:
+    """The partner inbox's rows: every open diversion (pushed, accepted) and those that ended since local
+    midnight, newest push first (index diversion_inbox for a partner's own)."""
+    local = timezone.localtime(now or timezone.now())
+    since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    qs = visible_diversions(user).filter(Q(state__in=OPEN_DIVERSION_STATES) | Q(finished_at__gte=since))
+    return list(qs.order_by("-pushed_at", "-id")[:MAX_INBOX_DIVERSIONS])
+
+
 def visible_incidents(user: Any) -> QuerySet[Incident]:
     """Incidents `user` may see: their subtree's, those diverted to their (partner) org while the diversion
     is open or done, and those other apps address to their org (an order to their station, a task about

@@ -22,15 +22,17 @@ from django.utils.translation import gettext_lazy
 from command_center import audit, clocks, hooks, orgs, realtime, transitions
 from command_center.audit import log_transition
 from command_center.errors import Refused
-from command_center.models import Category, HandlingResult, Org, Role
+from command_center.models import Category, Deadline, HandlingResult, Org, Role
 from command_center.transitions import InvalidTransition
 
 from . import selectors
 from .models import (
     CLOCK_DISPATCH,
+    DEFAULT_DIVERSION_TERMS,
     Callback,
     Correction,
     Diversion,
+    DiversionTerms,
     Feedback,
     Incident,
     LinkType,
@@ -52,6 +54,9 @@ CALLBACK_ROLES = [Role.CALL_TAKER, Role.DUTY_OFFICER, Role.COMMANDER, Role.SUPER
 CLOCK_FEEDBACK = "incidents.feedback"
 CLOCK_CALLBACK = "incidents.callback"
 # CLOCK_DISPATCH (models.py): received → first dispatch order (派警), so no call waits unseen.
+# A diversion's two clocks, answered for by the partner, both counted from the push (DiversionTerms).
+CLOCK_DIVERSION_ACCEPT = "incidents.diversion.accept"
+CLOCK_DIVERSION_FINISH = "incidents.diversion.finish"
 
 
 # --- SLA ------------------------------------------------------------------------------------------------
@@ -97,6 +102,8 @@ def register_clocks() -> None:
     clocks.register(CLOCK_FEEDBACK, label=gettext_lazy("Feedback due"))
     clocks.register(CLOCK_CALLBACK, label=gettext_lazy("Callback due"))
     clocks.register(CLOCK_DISPATCH, label=gettext_lazy("Dispatch due"))
+    clocks.register(CLOCK_DIVERSION_ACCEPT, label=gettext_lazy("Accept due"), on_breach=on_diversion_breach)
+    clocks.register(CLOCK_DIVERSION_FINISH, label=gettext_lazy("Finish due"), on_breach=on_diversion_breach)
 
 
 def _start_dispatch_clock(i: Incident, *, since: datetime) -> dict[str, Any]:
@@ -372,6 +379,7 @@ def incident_divert(*, incident_id: int, actor: Any, partner: Org, note: str = "
     clocks.cancel(i, CLOCK_DISPATCH, breached=True)  # the partner's now; a return starts it again
     d = Diversion.objects.create(incident=i, partner=partner, note=note, pushed_by=actor, pushed_at=timezone.now())
     log_transition(d, from_state="", to_state=d.state, event="push", actor=actor, reason=note)
+    _start_diversion_clocks(d)
     _changed(i, "updated")
     realtime.broadcast_on_commit(partner, "diversion.pushed", diversion_payload(d))
     return d
@@ -630,6 +638,7 @@ def diversion_accept(*, diversion_id: int, actor: Any) -> Diversion:
     transitions.apply(d, DIVERSION, "accept", actor)
     d.accepted_at = timezone.now()
     transitions.save(d, "accepted_at")
+    diversion_clock_step(d, "accept")
     _diversion_changed(d)
     return d
 
@@ -654,6 +663,7 @@ def diversion_return(*, diversion_id: int, actor: Any, reason: str) -> Diversion
     if not reason.strip():
         raise Refused("reason", _("Say why it is returned."))
     d, i = _partner_finishes(diversion_id=diversion_id, actor=actor, event="return", field="return_reason", text=reason)
+    diversion_clock_step(d, "return")
     transitions.apply(i, INCIDENT, Event.PARTNER_RETURNED, actor, reason=reason)
     transitions.save(i)
     clock = _start_dispatch_clock(i, since=d.finished_at or timezone.now())  # waiting again, from now
@@ -668,6 +678,7 @@ def diversion_complete(*, diversion_id: int, actor: Any, result: str) -> Diversi
     if not result.strip():
         raise Refused("result", _("Say what was done."))
     d, i = _partner_finishes(diversion_id=diversion_id, actor=actor, event="complete", field="result", text=result)
+    diversion_clock_step(d, "complete")
     transitions.apply(i, INCIDENT, Event.PARTNER_DONE, actor, reason=result)
     _closed(i)
     _diversion_changed(d)
@@ -675,18 +686,73 @@ def diversion_complete(*, diversion_id: int, actor: Any, result: str) -> Diversi
 
 
 def _diversion_changed(d: Diversion) -> None:
-    payload = diversion_payload(d)
-    realtime.broadcast_on_commit(d.partner, "diversion.updated", payload)
-    realtime.broadcast_on_commit(d.incident.org, "diversion.updated", payload)
+    # The partner's inbox and the incident's boards; a group both lineages share (the city) hears it once.
+    realtime.broadcast_on_commit(d.partner, "diversion.updated", diversion_payload(d), also=[d.incident.org])
+
+
+# --- Diversion clocks (受理时限, 办结时限) ----------------------------------------------------------------
+
+
+def diversion_terms(partner: Org) -> tuple[int, int]:
+    """(accept_min, finish_h): the partner's DiversionTerms row, else DEFAULT_DIVERSION_TERMS."""
+    row = DiversionTerms.objects.filter(partner=partner).values_list("accept_min", "finish_h").first()
+    return row or (DEFAULT_DIVERSION_TERMS["accept_min"], DEFAULT_DIVERSION_TERMS["finish_h"])
+
+
+def _start_diversion_clocks(d: Diversion) -> None:
+    """Both clocks start at the push and run side by side: accepting late does not move the finish line."""
+    accept_min, finish_h = diversion_terms(d.partner)
+    clocks.start(d, CLOCK_DIVERSION_ACCEPT, due=d.pushed_at + timedelta(minutes=accept_min), org=d.partner)
+    clocks.start(d, CLOCK_DIVERSION_FINISH, due=d.pushed_at + timedelta(hours=finish_h), org=d.partner)
+
+
+# What each step of the diversion table (transitions.DIVERSION) does to its clocks: (met, cancelled). A
+# return answers the push (it meets the accept clock if that still runs, late if it broke) and ends the
+# finish clock, whose breach stays recorded but leaves the open lists; a void (the desk withdraws) ends both.
+DIVERSION_CLOCK_STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "accept": ((CLOCK_DIVERSION_ACCEPT,), ()),
+    "complete": ((CLOCK_DIVERSION_FINISH,), ()),
+    "return": ((CLOCK_DIVERSION_ACCEPT,), (CLOCK_DIVERSION_FINISH,)),
+    "void": ((), (CLOCK_DIVERSION_ACCEPT, CLOCK_DIVERSION_FINISH)),
+}
+
+
+def diversion_clock_step(d: Diversion, event: str) -> None:
+    """Meet and cancel the diversion's clocks for `event`, in the transaction of the step (a service that
+    voids a diversion calls this with "void")."""
+    met, cancelled = DIVERSION_CLOCK_STEPS[event]
+    for kind in met:
+        clocks.meet(d, kind)
+    for kind in cancelled:
+        clocks.cancel(d, kind, breached=True)
+
+
+def on_diversion_breach(deadline: Deadline) -> None:
+    """A diversion clock broke. The sweep tells the partner's lineage (the clock's org); the desk that
+    diverted it watches the incident's org or one of its ancestors, which need not be in that lineage (a
+    county's desk: partners hang under the city). So the same `deadlines.breached` goes to the incident's
+    lineage too, each group once: a group the sweep's push reaches already (the city) is left out."""
+    d = Diversion.objects.select_related("incident__org", "partner").filter(pk=deadline.subject_id).first()
+    if d is None:
+        return
+    told = {o.pk for o in d.partner.lineage()}
+    payload = {"deadlines": [clocks.deadline_payload(deadline)]}
+    realtime.broadcast_each_on_commit(
+        [d.incident.org], "deadlines.breached", lambda org: None if org.pk in told else payload
+    )
 
 
 __all__ = [
     "CLOCK_DISPATCH",
+    "CLOCK_DIVERSION_ACCEPT",
+    "CLOCK_DIVERSION_FINISH",
     "IntakeData",
     "Refused",
     "diversion_accept",
+    "diversion_clock_step",
     "diversion_complete",
     "diversion_return",
+    "diversion_terms",
     "incident_callback",
     "incident_clear_scene",
     "incident_close",

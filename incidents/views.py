@@ -151,20 +151,50 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+PARTNER_INBOX_ROLES = [Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER]
+
+
+def partner_inbox_labels() -> dict[str, Any]:
+    """What the live partner inbox (static/js/partnerinbox.js) shows, in the page's language; the clocks'
+    names come from the page's CLOCK_LABELS (CCFmt.clockLabel)."""
+    return {
+        "state": {s.value: str(s.label) for s in Diversion.State},
+        "t": {
+            "offline": _("Offline — reconnecting"),
+            "syncing": _("Loading…"),
+            "live": _("Live"),
+            "caught_up": _("Caught up"),
+            "gap": _("Missed updates — reloading"),
+            "sound_on": _("Sound on"),
+            "sound_off": _("Sound off"),
+            "sound_enable": _("Tap to enable sound"),
+            "failed": _("Not done"),
+            "breach": _("Overdue"),
+            "accept": _("Accept"),
+            "complete": _("Complete"),
+            "submit_complete": _("File the result and finish"),
+            "return": _("Return"),
+            "return_reason": _("Why it is not ours"),
+            "result": _("What was done"),
+            "note": _("Note"),
+            "result_label": _("Result"),
+            "returned": _("Returned"),
+            "pushed": _("diverted"),
+            "met": _("on time"),
+            "met_late": _("late"),
+            "nothing": _("Nothing here."),
+        },
+    }
+
+
 @login_required
 def partner_inbox(request: HttpRequest) -> HttpResponse:
-    _require_roles(request, [Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER])
-    qs = orgs.restrict(
-        Diversion.objects.select_related("incident__category", "partner"),
-        request.user,
-        org_field="incident__org",
-        addressed_fields=["partner"],
-    )
-    state = request.GET.get("state", "")
-    if state:
-        qs = qs.filter(state=state)
+    """分流工单: a shell that loads its state over REST (GET /api/diversions/inbox/), follows /ws/board/ and
+    acts through the diversions API (static/js/partnerinbox.js)."""
+    _require_roles(request, PARTNER_INBOX_ROLES)
+    person = orgs.person_of(request.user)
     return render(
         request,
         "incidents/partner_inbox.html",
-        {"diversions": qs[:200], "states": Diversion.State.choices, "state": state},
+        {"screen_labels": partner_inbox_labels(), "org_name": person.org.name if person else ""},
     )

@@ -6,26 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import clocks
+from command_center import clocks, orgs, words
 from command_center.drf import Pagination
-from command_center.models import Deadline, Org
+from command_center.models import Deadline, Org, Role
 from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents.selectors import visible_incidents
 from intel.api import TaskSerializer
 from intel.models import OPEN_TASK_STATES, Task
 from intel.selectors import TASK_CLOCK_PREFIX, visible_tasks
 
-from . import selectors, services
+from . import kpis, selectors, services
 from .models import Reminder, SupervisionOrder, Watch
 from .payloads import TaskBriefSerializer, WatchIncidentSerializer, WatchSerializer
 
@@ -406,3 +409,133 @@ def _overdue_in_scope(request: Request, pk: int) -> int:
     if not clocks.unmet().filter(pk=pk).exists() or not selectors.in_scope_deadline(request.user, pk):
         raise Http404
     return pk
+
+
+# --- Measures (supervision/kpis.py) ---------------------------------------------------------------------
+
+KPI_ROW_MODELS = {
+    "incident": "incidents.incident",
+    "order": "dispatch.dispatchorder",
+    "diversion": "incidents.diversion",
+    "task": "intel.task",
+}
+
+
+class KpiScopeSerializer(StrictSerializer):
+    """Which figures: an org (its subtree; default the reader's own), a period holding `date` (default
+    today), or `custom` from `start` to `end` (local dates, inclusive), and a category prefix."""
+
+    org = serializers.IntegerField(required=False, label=_l("Organisation"))
+    period = serializers.ChoiceField(choices=kpis.PERIODS, default="month", label=_l("Period"))
+    date = serializers.DateField(required=False, label=_l("Date"))
+    start = serializers.DateField(required=False, label=_l("From"))
+    end = serializers.DateField(required=False, label=_l("To"))
+    category = serializers.RegexField(r"^\d{0,6}$", required=False, default="", label=_l("Category prefix"))
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["period"] == "custom":
+            if not attrs.get("start") or not attrs.get("end"):
+                raise serializers.ValidationError({"start": [_("A custom period needs a start and an end.")]})
+            if attrs["end"] < attrs["start"]:
+                raise serializers.ValidationError({"end": [_("The end comes before the start.")]})
+            if (attrs["end"] - attrs["start"]).days > 366:
+                raise serializers.ValidationError({"end": [_("At most a year at a time.")]})
+        return attrs
+
+
+def _kpi_scope(request: Request) -> tuple[kpis.Scope, str]:
+    s = KpiScopeSerializer(data=request.query_params)
+    s.is_valid(raise_exception=True)
+    v = s.validated_data
+    person = orgs.person_of(request.user)
+    police = [r for r in Role if r not in (Role.PARTNER, Role.VOLUNTEER)]
+    if not request.user.is_superuser and (person is None or not person.has_role(*police)):
+        raise PermissionDenied
+    if v.get("org") is not None:
+        org = orgs.visible_orgs(request.user).filter(pk=v["org"]).first()
+        if org is None:
+            raise Http404
+    elif person is not None:
+        org = person.org
+    else:
+        org = Org.objects.filter(depth=1).order_by("path").first()
+        if org is None:
+            raise Http404
+    anchor = v.get("date") or timezone.localdate()
+    first, last = kpis.period_days(v["period"], anchor, start=v.get("start"), end=v.get("end"))
+    return kpis.Scope(org, first, last, v.get("category", "")), v["period"]
+
+
+def _value(v: kpis.Value) -> dict[str, Any]:
+    return {"value": v.value, "numerator": v.numerator, "denominator": v.denominator}
+
+
+def _scope_data(s: kpis.Scope) -> dict[str, Any]:
+    return {"first": s.first, "last": s.last}
+
+
+class KpiView(generics.GenericAPIView[Any]):
+    """考评指标: every measure for an org's subtree and a period (Asia/Shanghai), with the previous period and
+    the same period last year beside it. Each figure carries what it was computed from (numerator,
+    denominator) and its formula; `GET /api/kpis/{key}/rows/` lists the rows behind it."""
+
+    serializer_class = KpiScopeSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        scope, period = _kpi_scope(request)
+        before, year = kpis.previous(scope, period), kpis.last_year(scope, period)
+        now, prev, last = kpis.compute(scope), kpis.compute(before), kpis.compute(year)
+        return Response(
+            {
+                "scope": {
+                    "org": scope.org.pk,
+                    "org_name": scope.org.name,
+                    "period": period,
+                    "category": scope.category,
+                    **_scope_data(scope),
+                },
+                "previous": _scope_data(before),
+                "last_year": _scope_data(year),
+                "kpis": [
+                    {
+                        "key": k.key,
+                        "label": str(k.label),
+                        "group": k.group,
+                        "unit": k.unit,
+                        "better": k.better,
+                        "formula": k.formula,
+                        **_value(now[k.key]),
+                        "previous": _value(prev[k.key]),
+                        "last_year": _value(last[k.key]),
+                    }
+                    for k in kpis.KPIS
+                ],
+            }
+        )
+
+
+class KpiRowsView(generics.GenericAPIView[Any]):
+    """The rows a measure counts, for the same scope (drill-down): each as a person reads it — an incident's
+    or an order's number, address and page, a task's title — newest first."""
+
+    serializer_class = KpiScopeSerializer
+    pagination_class = Pagination
+    queryset = Deadline.objects.none()
+
+    @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, key: str) -> Response:
+        k = kpis.BY_KEY.get(key)
+        if k is None:
+            raise Http404
+        scope, _period = _kpi_scope(request)
+        qs = k.rows(scope).order_by("-pk")
+        page = self.paginate_queryset(qs.values_list("pk", flat=True))
+        ids = list(page if page is not None else qs.values_list("pk", flat=True)[:200])
+        model = KPI_ROW_MODELS.get(k.rows_of, "")
+        described = words.describe(model, ids) if model else {}
+        rows = [{"type": k.rows_of, "id": pk, "title": f"#{pk}", **described.get(pk, {})} for pk in ids]
+        return self.get_paginated_response(rows) if page is not None else Response(rows)

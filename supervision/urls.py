@@ -2,6 +2,8 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from .api import (
+    KpiRowsView,
+    KpiView,
     OverdueRemindView,
     OverdueSuperviseView,
     OverdueView,
@@ -19,6 +21,8 @@ router.register("watch", WatchViewSet, basename="watch")
 urlpatterns: list[URLPattern | URLResolver] = [
     path("review/", ReviewView.as_view(), name="review"),
     path("overdue/", OverdueView.as_view(), name="overdue"),
+    path("kpis/", KpiView.as_view(), name="kpis"),
+    path("kpis/<slug:key>/rows/", KpiRowsView.as_view(), name="kpi-rows"),
     path("overdue/<int:pk>/remind/", OverdueRemindView.as_view(), name="overdue-remind"),
     path("overdue/<int:pk>/supervise/", OverdueSuperviseView.as_view(), name="overdue-supervise"),
     *router.urls,

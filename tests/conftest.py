@@ -142,14 +142,21 @@ def _clear_content_types(**_kwargs: Any) -> None:
 
 
 def _live_server_setup() -> None:
-    """In the server process: use the test database, and forget content-type ids at every request. The
-    server lives for the whole session while each transactional test flushes the tables, and the content
-    types come back with new ids: a cached old id (clocks name their subject by content type) breaks the
-    next browser test's inserts."""
+    """In the server process: use the test database, a thread of its own for the consumers' database calls,
+    and forget content-type ids at every request. The server lives for the whole session while each
+    transactional test flushes the tables, and the content types come back with new ids: a cached old id
+    (clocks name their subject by content type) breaks the next browser test's inserts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
     from channels.testing.live import set_database_connection
     from django.core.signals import request_started
 
     set_database_connection()
+    # The server is forked from the test process. If a socket test ran there before, asgiref's one thread for
+    # thread-sensitive calls (every database_sync_to_async of a consumer) was started in the parent: the
+    # child inherits the executor but not its thread, and each socket's connect would wait for it forever.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
     request_started.connect(_clear_content_types, dispatch_uid="tests.live.clear_content_types")
 
 

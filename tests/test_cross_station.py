@@ -227,6 +227,7 @@ TABLE: dict[str, list[Probe]] = {
         Refuse(pk=lambda s: s.b_incident.pk, method="post", body=lambda s: {"org": s.a.pk}, kind="body"),
     ],
     "api/^diversions/$": [Read(kind="diversion", params=lambda s: [{"state": "pushed"}])],
+    "api/^diversions/inbox/$": [Read()],
     f"api/^diversions/{PK}/$": [Refuse("diversion")],
     f"api/^diversions/{PK}/accept/$": [Refuse("diversion", "post")],
     f"api/^diversions/{PK}/return/$": [Refuse("diversion", "post", lambda s: {"reason": "probe"})],
@@ -347,6 +348,22 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^watch/{PK}/$": [Refuse("watch", "delete")],
     "api/review/": [Read(params=lambda s: [{"limit": 500}])],
     "api/overdue/": [Read(kind="deadline", params=lambda s: [{"kind": "dispatch."}, {"kind": "intel."}])],
+    # Measures: A's org answers 404, an unknown filter 400 (strict); B's own figures hold nothing of A's.
+    "api/kpis/": [Read(params=lambda s: [{"org": s.a.pk}, {"period": "day"}], ok=frozenset({200, 400, 404}))],
+    "api/kpis/<slug:key>/rows/": [
+        Read(
+            kind="incident",
+            pk=lambda s: "repeat_rate",
+            params=lambda s: [{"org": s.a.pk}],
+            ok=frozenset({200, 400, 404}),
+        ),
+        Read(
+            kind="order",
+            pk=lambda s: "sign_30s_rate",
+            params=lambda s: [{"period": "day"}],
+            ok=frozenset({200, 400, 404}),
+        ),
+    ],
     "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     # --- Pages ---

@@ -93,8 +93,9 @@ def test_take_a_call_divert_it_and_the_partner_completes_it(asgi_live_server, br
     card.get_by_role("button", name="接收").click()
     partner.locator(".diversion .state-accepted").wait_for()
     card = partner.locator(".diversion", has_text=number)
-    card.locator("input[name=result]").fill("已联系物业和文化执法，KTV已降低音量")
-    card.get_by_role("button", name="办结").click()
+    card.get_by_role("button", name="办结").click()  # opens the result form on the card
+    card.locator("textarea[name=result]").fill("已联系物业和文化执法，KTV已降低音量")
+    card.get_by_role("button", name="提交结果并办结").click()
     partner.locator(".diversion .state-done").wait_for()
     partner.screenshot(path=str(ARTIFACTS / "partner-inbox.png"), full_page=True)
 

@@ -1,0 +1,424 @@
+"""The measures (考评指标), each defined once: what it counts, over which rows, and its formula.
+
+A KPI is computed for a scope — an org and everything under it, a period in Asia/Shanghai (a day, a week
+from Monday, a month, or custom dates), optionally a category prefix — exactly, from the rows themselves,
+and every KPI names the rows behind it (`rows`), so a figure can be drilled down to what it counts. The
+formulas are in README.md ("Measures"); this module is their one definition.
+
+Which rows a KPI counts is decided by the time of the step it measures, never by when it is asked:
+- the desk's (dispatch time, repeat rate, feedback on time): incidents *reported* in the period, of the
+  org's subtree (the incident's responsible org), of the category prefix;
+- the stations' (signature, arrival): dispatch orders *sent* in the period, addressed into the subtree,
+  for incidents of the category prefix;
+- callbacks: incidents *closed* in the period;
+- diversions: diversions *pushed* in the period, of incidents of the subtree;
+- directives: tasks *issued* in the period to orgs of the subtree; reminders (催办) and 督办 orders *raised*
+  in the period to orgs of the subtree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q, QuerySet
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from command_center.models import Org
+from dispatch.models import DispatchOrder
+from incidents.models import Callback, Diversion, Incident, RepeatLink, Satisfaction
+from incidents.services import CLOCK_FEEDBACK
+from intel.models import Task
+
+from .models import Reminder, SupervisionOrder
+
+# --- Scope ----------------------------------------------------------------------------------------------
+
+PERIODS = ("day", "week", "month", "custom")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An org's subtree, a half-open period [start, end) of local days, and a category prefix ("" = all)."""
+
+    org: Org
+    first: date  # the first day, local (Asia/Shanghai)
+    last: date  # the last day, inclusive
+    category: str = ""
+
+    @property
+    def start(self) -> datetime:
+        return _midnight(self.first)
+
+    @property
+    def end(self) -> datetime:
+        return _midnight(self.last + timedelta(days=1))
+
+    def shifted(self, first: date, last: date) -> Scope:
+        return Scope(self.org, first, last, self.category)
+
+
+def _midnight(d: date) -> datetime:
+    return timezone.make_aware(datetime(d.year, d.month, d.day), timezone.get_default_timezone())
+
+
+def period_days(period: str, anchor: date, *, start: date | None = None, end: date | None = None) -> tuple[date, date]:
+    """The first and last day of the period holding `anchor` (a week runs Monday to Sunday); `custom` is
+    `start`..`end`, both inclusive."""
+    if period == "day":
+        return anchor, anchor
+    if period == "week":
+        monday = anchor - timedelta(days=anchor.weekday())
+        return monday, monday + timedelta(days=6)
+    if period == "month":
+        first = anchor.replace(day=1)
+        return first, _next_month(first) - timedelta(days=1)
+    if period == "custom" and start is not None and end is not None:
+        return start, end
+    raise ValueError(period)
+
+
+def _next_month(first: date) -> date:
+    return first.replace(year=first.year + 1, month=1) if first.month == 12 else first.replace(month=first.month + 1)
+
+
+def previous(scope: Scope, period: str) -> Scope:
+    """The period just before: yesterday, last week, last month, or as many days before a custom range."""
+    if period == "month":
+        first = (scope.first - timedelta(days=1)).replace(day=1)
+        return scope.shifted(first, scope.first - timedelta(days=1))
+    days = (scope.last - scope.first).days + 1
+    return scope.shifted(scope.first - timedelta(days=days), scope.first - timedelta(days=1))
+
+
+def last_year(scope: Scope, period: str) -> Scope:
+    """The same period a year before: the same dates (29 February → 28), and for a week the week 52 weeks
+    earlier (Monday to Sunday still)."""
+    if period == "week":
+        return scope.shifted(scope.first - timedelta(weeks=52), scope.last - timedelta(weeks=52))
+    if period == "month":
+        first = scope.first.replace(year=scope.first.year - 1)
+        return scope.shifted(first, _next_month(first) - timedelta(days=1))
+    return scope.shifted(_year_before(scope.first), _year_before(scope.last))
+
+
+def _year_before(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+# --- Rows of a scope ------------------------------------------------------------------------------------
+
+
+def incidents(s: Scope) -> QuerySet[Incident]:
+    qs = Incident.objects.filter(
+        org__path__startswith=s.org.path, reported_at__gte=s.start, reported_at__lt=s.end
+    ).exclude(state__in=["merged", "invalid"])
+    return qs.filter(category__code__startswith=s.category) if s.category else qs
+
+
+def orders(s: Scope) -> QuerySet[DispatchOrder]:
+    qs = DispatchOrder.objects.filter(org__path__startswith=s.org.path, sent_at__gte=s.start, sent_at__lt=s.end)
+    return qs.filter(incident__category__code__startswith=s.category) if s.category else qs
+
+
+def closed_incidents(s: Scope) -> QuerySet[Incident]:
+    qs = Incident.objects.filter(org__path__startswith=s.org.path, closed_at__gte=s.start, closed_at__lt=s.end)
+    return qs.filter(category__code__startswith=s.category) if s.category else qs
+
+
+def diversions(s: Scope) -> QuerySet[Diversion]:
+    qs = Diversion.objects.filter(
+        incident__org__path__startswith=s.org.path, pushed_at__gte=s.start, pushed_at__lt=s.end
+    )
+    return qs.filter(incident__category__code__startswith=s.category) if s.category else qs
+
+
+def tasks(s: Scope) -> QuerySet[Task]:
+    return Task.objects.filter(org__path__startswith=s.org.path, issued_at__gte=s.start, issued_at__lt=s.end)
+
+
+def reminders(s: Scope) -> QuerySet[Reminder]:
+    return Reminder.objects.filter(
+        recipient__path__startswith=s.org.path, created_at__gte=s.start, created_at__lt=s.end, level=1
+    )
+
+
+def supervision_orders(s: Scope) -> QuerySet[SupervisionOrder]:
+    return SupervisionOrder.objects.filter(
+        org__path__startswith=s.org.path, created_at__gte=s.start, created_at__lt=s.end
+    )
+
+
+# --- Values ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Value:
+    """A figure with what it was computed from: a rate is `numerator / denominator`; a time is seconds
+    (`numerator` the total, `denominator` how many); a count is `numerator`. `value` is None when there is
+    nothing to measure (no rows)."""
+
+    value: float | None
+    numerator: float
+    denominator: int
+
+
+def rate(num: int, den: int) -> Value:
+    return Value(None if den == 0 else num / den, num, den)
+
+
+class Seconds(Func):
+    """EXTRACT(EPOCH FROM a - b): an interval in seconds."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+
+class PercentileDisc(Aggregate):
+    """percentile_disc(p) WITHIN GROUP (ORDER BY x): the first value at or above the p-th fraction — a value
+    one of the rows has, never an interpolation."""
+
+    function = "percentile_disc"
+    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, percentile: float, **extra: Any) -> None:
+        super().__init__(expression, percentile=percentile, **extra)
+
+
+def _span(later: str, earlier: str) -> Seconds:
+    return Seconds(ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()))
+
+
+def _dispatched(s: Scope) -> QuerySet[Incident]:
+    return incidents(s).filter(dispatched_at__isnull=False).annotate(wait=_span("dispatched_at", "reported_at"))
+
+
+def dispatch_mean(s: Scope) -> Value:
+    row = _dispatched(s).aggregate(n=Count("pk"), avg=Avg("wait"))
+    return Value(row["avg"], (row["avg"] or 0) * row["n"], row["n"])
+
+
+def dispatch_p90(s: Scope) -> Value:
+    row = _dispatched(s).aggregate(n=Count("pk"), p90=PercentileDisc("wait", 0.9))
+    return Value(row["p90"], row["p90"] or 0, row["n"])
+
+
+def _sign_counted(s: Scope) -> QuerySet[DispatchOrder]:
+    """Orders that were to be signed: all sent, except those called off or sent back before anyone signed."""
+    return orders(s).exclude(signed_at__isnull=True, state__in=["cancelled", "returned"])
+
+
+def sign_30s(s: Scope) -> Value:
+    qs = _sign_counted(s).annotate(took=_span("signed_at", "sent_at"))
+    row = qs.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(took__lte=30)))
+    return rate(row["ok"], row["n"])
+
+
+def sign_mean(s: Scope) -> Value:
+    row = (
+        orders(s)
+        .filter(signed_at__isnull=False)
+        .annotate(took=_span("signed_at", "sent_at"))
+        .aggregate(n=Count("pk"), avg=Avg("took"))
+    )
+    return Value(row["avg"], (row["avg"] or 0) * row["n"], row["n"])
+
+
+def _ring_orders(s: Scope, ring: int) -> QuerySet[DispatchOrder]:
+    return orders(s).filter(ring_minutes=ring, signed_at__isnull=False)
+
+
+def arrive_in_ring(ring: int) -> Callable[[Scope], Value]:
+    def compute(s: Scope) -> Value:
+        qs = _ring_orders(s, ring).annotate(took=_span("arrived_at", "signed_at"))
+        row = qs.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(took__lte=ring * 60)))
+        return rate(row["ok"], row["n"])
+
+    return compute
+
+
+def ring_rows(ring: int) -> Callable[[Scope], QuerySet[DispatchOrder]]:
+    return lambda s: _ring_orders(s, ring)
+
+
+def _feedback_clocks(s: Scope) -> Any:
+    from command_center.models import Deadline
+
+    ct = ContentType.objects.get_for_model(Incident)
+    return Deadline.objects.filter(
+        kind=CLOCK_FEEDBACK, subject_type=ct, subject_id__in=incidents(s).values("pk"), cancelled_at__isnull=True
+    )
+
+
+def feedback_on_time(s: Scope) -> Value:
+    row = _feedback_clocks(s).aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(met_at__isnull=False, met_at__lte=F("due_at")))
+    )
+    return rate(row["ok"], row["n"])
+
+
+def feedback_timeout(s: Scope) -> Value:
+    row = _feedback_clocks(s).aggregate(n=Count("pk"), late=Count("pk", filter=Q(breached_at__isnull=False)))
+    return rate(row["late"], row["n"])
+
+
+def callback_coverage(s: Scope) -> Value:
+    row = closed_incidents(s).aggregate(n=Count("pk"), called=Count("callback"))
+    return rate(row["called"], row["n"])
+
+
+SATISFIED = [Satisfaction.SATISFIED, Satisfaction.BASICALLY]
+
+
+def satisfaction(s: Scope) -> Value:
+    qs = Callback.objects.filter(incident__in=closed_incidents(s).values("pk"))
+    row = qs.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(satisfaction__in=SATISFIED)))
+    return rate(row["ok"], row["n"])
+
+
+def _repeats(s: Scope) -> QuerySet[Incident]:
+    return (
+        incidents(s).filter(Q(pk__in=RepeatLink.objects.values("incident_id")) | Q(clusters__isnull=False)).distinct()
+    )
+
+
+def repeat_rate(s: Scope) -> Value:
+    return rate(_repeats(s).count(), incidents(s).count())
+
+
+def diversion_rate(state_field: str) -> Callable[[Scope], Value]:
+    def compute(s: Scope) -> Value:
+        qs = diversions(s)
+        if state_field == "accepted":
+            ok = qs.filter(accepted_at__isnull=False).count()
+        else:
+            ok = qs.filter(state=state_field).count()
+        return rate(ok, qs.count())
+
+    return compute
+
+
+def task_signed_on_time(s: Scope) -> Value:
+    qs = tasks(s).exclude(state="withdrawn")
+    row = qs.aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(signed_at__isnull=False, signed_at__lte=F("sign_due_at")))
+    )
+    return rate(row["ok"], row["n"])
+
+
+def task_reported_on_time(s: Scope) -> Value:
+    qs = tasks(s).exclude(state="withdrawn")
+    row = qs.aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(reported_at__isnull=False, reported_at__lte=F("report_due_at")))
+    )
+    return rate(row["ok"], row["n"])
+
+
+def task_rework(s: Scope) -> Value:
+    qs = tasks(s).exclude(state="withdrawn")
+    row = qs.aggregate(n=Count("pk"), rework=Count("pk", filter=Q(rework_count__gt=0)))
+    return rate(row["rework"], row["n"])
+
+
+def count_of(rows: Callable[[Scope], QuerySet[Any]]) -> Callable[[Scope], Value]:
+    def compute(s: Scope) -> Value:
+        n = rows(s).count()
+        return Value(n, n, n)
+
+    return compute
+
+
+# --- The table ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str | Promise
+    group: str  # dispatch, feedback, callbacks, repeats, diversions, directives
+    unit: str  # rate, seconds, count
+    formula: str  # in words, the one definition (README.md "Measures" lists these)
+    compute: Callable[[Scope], Value]
+    rows: Callable[[Scope], QuerySet[Any]]  # the rows it counts (drill-down)
+    rows_of: str  # what those rows are: incident, order, diversion, task, reminder, supervision_order
+    better: str = "higher"  # which way is good: higher or lower
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+KPIS: list[Kpi] = [
+    Kpi("dispatch_mean_s", _("Call to dispatch, mean"), "dispatch", "seconds",
+        "mean of (dispatched_at − reported_at) over incidents reported in the period and dispatched",
+        dispatch_mean, _dispatched, "incident", "lower"),
+    Kpi("dispatch_p90_s", _("Call to dispatch, 90th percentile"), "dispatch", "seconds",
+        "percentile_disc(0.9) of (dispatched_at − reported_at) over the same incidents",
+        dispatch_p90, _dispatched, "incident", "lower"),
+    Kpi("sign_30s_rate", _("Signed within 30 s"), "dispatch", "rate",
+        "orders signed ≤ 30 s after sending ÷ orders sent in the period (less those called off or sent back "
+        "before anyone signed)",
+        sign_30s, _sign_counted, "order"),
+    Kpi("sign_mean_s", _("Sending to signature, mean"), "dispatch", "seconds",
+        "mean of (signed_at − sent_at) over orders sent in the period and signed",
+        sign_mean, lambda s: orders(s).filter(signed_at__isnull=False), "order", "lower"),
+    *[
+        Kpi(f"arrive_ring{r}_rate", _("On scene within the %(n)s-minute ring") % {"n": r}, "dispatch", "rate",
+            f"orders of {r}-minute-ring units on scene ≤ {r} min after signing ÷ those signed, sent in the period",
+            arrive_in_ring(r), ring_rows(r), "order")
+        for r in (1, 3, 5)
+    ],
+    Kpi("feedback_on_time_rate", _("Feedback on time"), "feedback", "rate",
+        "feedback clocks met by their due time ÷ feedback clocks (not cancelled) of incidents reported in the "
+        "period",
+        feedback_on_time, lambda s: incidents(s).filter(pk__in=_feedback_clocks(s).values("subject_id")),
+        "incident"),
+    Kpi("feedback_timeout_rate", _("Feedback overdue (超时反馈率)"), "feedback", "rate",
+        "feedback clocks that broke ÷ feedback clocks (not cancelled) of incidents reported in the period",
+        feedback_timeout,
+        lambda s: incidents(s).filter(
+            pk__in=_feedback_clocks(s).filter(breached_at__isnull=False).values("subject_id")
+        ),
+        "incident", "lower"),
+    Kpi("callback_coverage_rate", _("Callback coverage (一警一回访)"), "callbacks", "rate",
+        "incidents closed in the period with a callback ÷ incidents closed in the period",
+        callback_coverage, closed_incidents, "incident"),
+    Kpi("satisfaction_rate", _("Callers satisfied"), "callbacks", "rate",
+        "callbacks 'satisfied' or 'basically satisfied' ÷ callbacks, of incidents closed in the period",
+        satisfaction, lambda s: closed_incidents(s).filter(callback__isnull=False), "incident"),
+    Kpi("repeat_rate", _("Repeat incidents"), "repeats", "rate",
+        "incidents reported in the period linked as a repeat or on the repeat ledger ÷ incidents reported",
+        repeat_rate, _repeats, "incident", "lower"),
+    Kpi("diversion_accepted_rate", _("Diversions accepted"), "diversions", "rate",
+        "diversions pushed in the period that the partner accepted ÷ diversions pushed",
+        diversion_rate("accepted"), lambda s: diversions(s).filter(accepted_at__isnull=False), "diversion"),
+    Kpi("diversion_returned_rate", _("Diversions returned"), "diversions", "rate",
+        "diversions pushed in the period that the partner sent back ÷ diversions pushed",
+        diversion_rate("returned"), lambda s: diversions(s).filter(state="returned"), "diversion", "lower"),
+    Kpi("task_signed_on_time_rate", _("Tasks signed on time"), "directives", "rate",
+        "tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn)",
+        task_signed_on_time, lambda s: tasks(s).exclude(state="withdrawn"), "task"),
+    Kpi("task_reported_on_time_rate", _("Tasks reported on time"), "directives", "rate",
+        "tasks issued in the period reported by their report-due time ÷ tasks issued (not withdrawn)",
+        task_reported_on_time, lambda s: tasks(s).exclude(state="withdrawn"), "task"),
+    Kpi("task_rework_rate", _("Tasks returned for rework"), "directives", "rate",
+        "tasks issued in the period returned at least once ÷ tasks issued (not withdrawn)",
+        task_rework, lambda s: tasks(s).filter(rework_count__gt=0), "task", "lower"),
+    Kpi("reminders", _("Reminders (催办)"), "directives", "count",
+        "reminders raised in the period to orgs of the subtree (by the sweep or by hand)",
+        count_of(reminders), reminders, "reminder", "lower"),
+    Kpi("supervision_orders", _("Formal supervision (督办)"), "directives", "count",
+        "督办 orders raised in the period on orgs of the subtree (by the sweep or by hand)",
+        count_of(supervision_orders), supervision_orders, "supervision_order", "lower"),
+]  # fmt: skip
+BY_KEY = {k.key: k for k in KPIS}
+
+
+def compute(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]:
+    return {k.key: k.compute(scope) for k in KPIS if keys is None or k.key in keys}
