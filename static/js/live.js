@@ -15,25 +15,7 @@
   "use strict";
 
   // --- DOM ------------------------------------------------------------------------------------------------
-  function h(tag, attrs, children) {
-    const el = document.createElement(tag);
-    if (attrs) {
-      for (const k of Object.keys(attrs)) {
-        const v = attrs[k];
-        if (v == null || v === false) continue;
-        if (k === "class") el.className = v;
-        else if (k === "text") el.textContent = v;
-        else if (k === "dataset") Object.assign(el.dataset, v);
-        else if (k.slice(0, 2) === "on" && typeof v === "function") el.addEventListener(k.slice(2), v);
-        else el.setAttribute(k, v === true ? "" : String(v));
-      }
-    }
-    for (const c of [].concat(children == null ? [] : children)) {
-      if (c == null || c === false) continue;
-      el.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
-    }
-    return el;
-  }
+  const h = CCDom.h; // dom.js (loaded on every page by base.html)
 
   function readJson(id) {
     const el = document.getElementById(id);
