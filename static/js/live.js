@@ -15,12 +15,8 @@
   "use strict";
 
   // --- DOM ------------------------------------------------------------------------------------------------
-  const h = CCDom.h; // dom.js (loaded on every page by base.html)
-
-  function readJson(id) {
-    const el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : {};
-  }
+  // dom.js (loaded on every page by base.html) holds the one copy of each; CCLive passes them on.
+  const h = CCDom.h, readJson = CCDom.readJson, csrf = CCDom.csrf, api = CCDom.api, errorText = CCDom.errorText;
 
   // --- Time -----------------------------------------------------------------------------------------------
   let skew = 0; // server time - local time, from each state's `at`
@@ -65,28 +61,6 @@
   }
 
   // --- API ------------------------------------------------------------------------------------------------
-  function csrf() {
-    const el = document.querySelector("[name=csrfmiddlewaretoken]");
-    if (el) return el.value;
-    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-  async function api(url, body, method) {
-    let r;
-    try {
-      r = await fetch(url, {
-        method: method || (body === undefined ? "GET" : "POST"),
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
-        credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (e) {
-      return { ok: false, status: 0, data: null };
-    }
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    return { ok: r.ok, status: r.status, data: data };
-  }
   // A multipart POST (files): the browser sets the boundary; the answer is read like api()'s.
   async function postForm(url, formData) {
     let r;
@@ -103,11 +77,6 @@
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
     return { ok: r.ok, status: r.status, data: data };
-  }
-  function errorText(data) {
-    if (!data) return "";
-    if (data.detail) return data.detail + (data.allowed ? " (" + data.allowed.join(", ") + ")" : "");
-    return Object.keys(data).map(function (k) { return k + ": " + [].concat(data[k]).join(" "); }).join("; ");
   }
 
   // --- Sound ----------------------------------------------------------------------------------------------
