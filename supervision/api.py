@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -368,39 +368,41 @@ class HandSerializer(StrictSerializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="", label=_l("Note"))
 
 
-class OverdueRemindView(generics.GenericAPIView[Deadline]):
+class _ByHandView(generics.GenericAPIView[Deadline]):
+    """A supervisor's act on one overdue clock (`act`: a service taking the clock, the actor and the note),
+    answered 201 with what it raised (`answer`: its serializer)."""
+
+    serializer_class = HandSerializer
+    queryset = Deadline.objects.none()
+    act: Any = None
+    answer: Any = None
+
+    def post(self, request: Request, pk: int) -> Response:
+        s = HandSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        row = type(self).act(
+            deadline_id=_overdue_in_scope(request, pk), actor=request.user, note=s.validated_data["note"]
+        )
+        return Response(type(self).answer(row).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(post=extend_schema(request=HandSerializer, responses={201: ReminderSerializer}))
+class OverdueRemindView(_ByHandView):
     """催办 by hand: a supervisor or commander reminds the org that must act on this overdue clock (a task's,
     an incident's or one of its orders'), with a note. 201 with the reminder; 409 when this clock was
     reminded already, or is not overdue (not broken yet, or met)."""
 
-    serializer_class = HandSerializer
-    queryset = Deadline.objects.none()
-
-    @extend_schema(request=HandSerializer, responses={201: ReminderSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        s = HandSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        r = services.remind_by_hand(
-            deadline_id=_overdue_in_scope(request, pk), actor=request.user, note=s.validated_data["note"]
-        )
-        return Response(ReminderSerializer(r).data, status=status.HTTP_201_CREATED)
+    act = services.remind_by_hand
+    answer = ReminderSerializer
 
 
-class OverdueSuperviseView(generics.GenericAPIView[Deadline]):
+@extend_schema_view(post=extend_schema(request=HandSerializer, responses={201: SupervisionOrderSerializer}))
+class OverdueSuperviseView(_ByHandView):
     """督办 by hand on this overdue clock, at its subject's next level, the note as its reason (required).
     201 with the order; 409 when this clock has a 督办 already or is not overdue."""
 
-    serializer_class = HandSerializer
-    queryset = Deadline.objects.none()
-
-    @extend_schema(request=HandSerializer, responses={201: SupervisionOrderSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        s = HandSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        o = services.supervise_by_hand(
-            deadline_id=_overdue_in_scope(request, pk), actor=request.user, note=s.validated_data["note"]
-        )
-        return Response(SupervisionOrderSerializer(o).data, status=status.HTTP_201_CREATED)
+    act = services.supervise_by_hand
+    answer = SupervisionOrderSerializer
 
 
 def _overdue_in_scope(request: Request, pk: int) -> int:

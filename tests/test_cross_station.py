@@ -364,6 +364,13 @@ TABLE: dict[str, list[Probe]] = {
             ok=frozenset({200, 400, 404}),
         ),
     ],
+    "api/kpis/export/": [Read(params=lambda s: [{"org": s.a.pk}, {"file": "csv"}], ok=frozenset({200, 400, 404}))],
+    "api/kpis/<slug:key>/trend/": [
+        Read(pk=lambda s: "sign_30s_rate", params=lambda s: [{"org": s.a.pk}], ok=frozenset({200, 400, 404}))
+    ],
+    "api/kpis/<slug:key>/ranking/": [
+        Read(pk=lambda s: "repeat_rate", params=lambda s: [{"org": s.a.pk}], ok=frozenset({200, 400, 404}))
+    ],
     "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     # --- Pages ---
@@ -391,6 +398,7 @@ TABLE: dict[str, list[Probe]] = {
         Read(page=True, pk=lambda s: s.shared.pk, ok=frozenset({200, 302, 403})),
     ],
     "supervision/": [Read(page=True, ok=frozenset({200, 302, 403}))],
+    "supervision/measures/": [Read(page=True, ok=frozenset({200, 403}))],
 }
 
 ADMIN_PREFIX = "admin/"
