@@ -1,11 +1,14 @@
 """Admin for supervision: reminders and 督办 orders are written by the sweep, watches by commanders through
 the API; the admin shows them and changes nothing."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
 
 from command_center.admin import ReadOnlyAdmin
 
-from .models import Reminder, SupervisionOrder, Watch
+from .models import Reminder, Score, ScoreScheme, SupervisionOrder, Watch
 
 
 @admin.register(Reminder)
@@ -26,3 +29,32 @@ class SupervisionOrderAdmin(ReadOnlyAdmin):
 @admin.register(Watch)
 class WatchAdmin(ReadOnlyAdmin):
     list_display = ["task", "incident", "org", "by_org", "by", "created_at", "ended_at"]
+
+
+@admin.register(ScoreScheme)
+class ScoreSchemeAdmin(admin.ModelAdmin):
+    """A scheme is versioned: saving an edit stores it as the next version (the active one) and leaves the
+    version earlier scores used as it was."""
+
+    list_display = ["name", "version", "active", "red_top", "black_bottom", "created_at"]
+    readonly_fields = ["version", "created_at"]
+
+    def save_model(self, request: Any, obj: ScoreScheme, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            latest = ScoreScheme.objects.select_for_update().order_by("-version").first()
+            obj.pk = None  # an edit is a new version
+            obj._state.adding = True
+            obj.version = (latest.version if latest else 0) + 1
+            if obj.active:
+                ScoreScheme.objects.filter(active=True).update(active=False)
+            obj.save()
+
+    def has_delete_permission(self, request: Any, obj: ScoreScheme | None = None) -> bool:
+        return obj is None or not obj.scores.exists()
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyAdmin):
+    list_display = ["org", "period", "first", "last", "total", "rank", "of", "scheme"]
+    list_filter = ["period", "scheme"]
+    search_fields = ["org__name"]

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from command_center import clocks, exports, orgs, words
 from command_center.drf import Pagination
+from command_center.errors import Refused
 from command_center.models import Deadline, Org, Role
 from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents.selectors import visible_incidents
@@ -28,8 +29,8 @@ from intel.api import TaskSerializer
 from intel.models import OPEN_TASK_STATES, Task
 from intel.selectors import TASK_CLOCK_PREFIX, visible_tasks
 
-from . import kpis, selectors, services
-from .models import Reminder, SupervisionOrder, Watch
+from . import kpis, scores, selectors, services
+from .models import Reminder, Score, SupervisionOrder, Watch
 from .payloads import TaskBriefSerializer, WatchIncidentSerializer, WatchSerializer
 
 
@@ -607,3 +608,115 @@ class KpiExportView(generics.GenericAPIView[Any]):
                 prev[k.key].value, last[k.key].value, k.key, k.formula,
             )  # fmt: skip
         return exports.write(sheet, kind=kind, filename=f"measures-{scope.org.pk}-{scope.first}-{scope.last}.{kind}")
+
+
+# --- Scores (考评, supervision/scores.py) ----------------------------------------------------------------
+
+SCORE_ROLES = [Role.SUPERVISOR, Role.COMMANDER]
+
+
+class ScoreQuerySerializer(StrictSerializer):
+    period = serializers.ChoiceField(choices=["week", "month"], default="month", label=_l("Period"))
+    date = serializers.DateField(required=False, label=_l("Date"))
+    level = serializers.ChoiceField(
+        choices=[Org.Level.STATION, Org.Level.COUNTY], default=Org.Level.STATION, label=_l("Level")
+    )
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+
+def _score_row(s: Any, lists: dict[str, Any] | None = None) -> dict[str, Any]:
+    row = {
+        "id": s.pk,
+        "org": s.org_id,
+        "org_name": s.org.name,
+        "period": s.period,
+        "first": s.first,
+        "last": s.last,
+        "total": float(s.total),
+        "rank": s.rank,
+        "of": s.of,
+        "scheme": {"name": s.scheme.name, "version": s.scheme.version},
+    }
+    if lists is not None:
+        row["list"] = "red" if s in lists["red"] else "black" if s in lists["black"] else ""
+    return row
+
+
+class ScoreListView(generics.GenericAPIView[Any]):
+    """考评: the scores of one level (stations among stations) for a week or a month under the active scheme,
+    ranked, each marked for the 红榜 (十佳) or the 黑榜 with the rule that made the lists. A station sees its
+    own row (its score and its rank among all); a supervisor or commander the orgs of their area."""
+
+    serializer_class = ScoreQuerySerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(parameters=[ScoreQuerySerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        q = ScoreQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        v = q.validated_data
+        scheme = scores.active_scheme()
+        if scheme is None:
+            return Response({"scheme": None, "rule": "", "results": []})
+        first, _last = kpis.period_days(v["period"], v.get("date") or timezone.localdate())
+        qs = Score.objects.filter(period=v["period"], first=first, scheme=scheme, org__level=v["level"])
+        everyone = list(qs.select_related("org", "scheme").order_by("rank"))
+        made = scores.lists(everyone, scheme)
+        mine = orgs.restrict(qs, request.user).values_list("pk", flat=True)
+        seen = set(mine)
+        return Response(
+            {
+                "scheme": {"name": scheme.name, "version": scheme.version},
+                "rule": made["rule"],
+                "results": [_score_row(s, made) for s in everyone if s.pk in seen],
+            }
+        )
+
+
+class ScoreDetailView(generics.GenericAPIView[Any]):
+    """One score with every part that made it: each measure's points, each bonus, each deduction with its
+    cause (the 督办 order, reminder or finding, and the task or incident it is about, with its page)."""
+
+    serializer_class = ScoreQuerySerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, pk: int) -> Response:
+        s = orgs.restrict(Score.objects.select_related("org", "scheme"), request.user).filter(pk=pk).first()
+        if s is None:
+            raise Http404
+        return Response({**_score_row(s), "parts": s.parts})
+
+
+class ScoreComputeSerializer(StrictSerializer):
+    period = serializers.ChoiceField(choices=["week", "month"], label=_l("Period"))
+    date = serializers.DateField(label=_l("Date"))
+    level = serializers.ChoiceField(
+        choices=[Org.Level.STATION, Org.Level.COUNTY], default=Org.Level.STATION, label=_l("Level")
+    )
+
+
+class ScoreComputeView(generics.GenericAPIView[Any]):
+    """Compute (again) one level's scores for a period under the active scheme: supervisors and commanders
+    at the top of the tree (a score ranks every org of its level)."""
+
+    serializer_class = ScoreComputeSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(request=ScoreComputeSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        person = orgs.person_of(request.user)
+        top = Org.objects.filter(depth=1).order_by("path").first()
+        allowed = request.user.is_superuser or (
+            person is not None and person.has_role(*SCORE_ROLES) and top is not None and person.org_id == top.pk
+        )
+        if not allowed:
+            raise PermissionDenied
+        v = self.get_serializer(data=request.data)
+        v.is_valid(raise_exception=True)
+        if scores.active_scheme() is None:
+            raise Refused("period", _("No scoring scheme is active: add one in the admin."))
+        rows = scores.compute_scores(period=v.validated_data["period"], anchor=v.validated_data["date"],
+                                     level=v.validated_data["level"])  # fmt: skip
+        return Response({"computed": len(rows)}, status=status.HTTP_201_CREATED)

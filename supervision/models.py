@@ -196,3 +196,63 @@ class Watch(models.Model):
 
     def __str__(self) -> str:
         return f"盯办 {self.task or self.incident}"
+
+
+class ScoreScheme(models.Model):
+    """考评方案: how a period's measures and supervision become a score — data, versioned. A version is never
+    changed once saved (the admin saves an edit as the next version); every score keeps the version it used.
+
+    - `weights`: {KPI key: points} for rate measures (supervision/kpis.py); a measure earns its points times
+      its rate (for a "lower is better" rate, times one minus it); measures with nothing to count in the
+      period share their points out among those measured.
+    - `deductions`: {"supervision": {督办 level code: points}, "reminder": points, "finding": points} per
+      督办 order, reminder (催办) and confirmed 数字督察 finding of the period in the org's area.
+    - `bonuses`: {KPI key: {"at_least": rate, "points": n}}: extra points when the rate reaches the mark.
+    - `red_top` / `black_bottom`: how many lead the 红榜 (十佳) and trail on the 黑榜 of each level.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    weights = models.JSONField(_("weights"), default=dict)
+    deductions = models.JSONField(_("deductions"), default=dict, blank=True)
+    bonuses = models.JSONField(_("bonuses"), default=dict, blank=True)
+    red_top = models.PositiveSmallIntegerField(_("red list (top N)"), default=10)
+    black_bottom = models.PositiveSmallIntegerField(_("black list (bottom N)"), default=3)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scoring scheme")
+        verbose_name_plural = _("scoring schemes")
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Score(models.Model):
+    """One org's score for one period under one scheme version, with every part that made it (`parts`:
+    each KPI's points, each deduction with its cause) and its rank among the orgs of its level."""
+
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="scores", verbose_name=_("organisation"))
+    period = models.CharField(_("period"), max_length=8)
+    first = models.DateField(_("first day"))
+    last = models.DateField(_("last day"))
+    scheme = models.ForeignKey(ScoreScheme, on_delete=models.PROTECT, related_name="scores", verbose_name=_("scheme"))
+    total = models.DecimalField(_("score"), max_digits=8, decimal_places=2)
+    parts = models.JSONField(_("parts"), default=list)
+    rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
+    of = models.PositiveIntegerField(_("ranked among"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        ordering = ["period", "-first", "rank", "org_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "period", "first", "scheme"], name="score_once_per_period"),
+        ]
+        indexes = [models.Index(fields=["period", "first", "scheme", "rank"], name="score_ranking")]
+
+    def __str__(self) -> str:
+        return f"{self.org} {self.first}–{self.last}: {self.total}"

@@ -371,6 +371,10 @@ TABLE: dict[str, list[Probe]] = {
     "api/kpis/<slug:key>/ranking/": [
         Read(pk=lambda s: "repeat_rate", params=lambda s: [{"org": s.a.pk}], ok=frozenset({200, 400, 404}))
     ],
+    # Scores: B reads its own row only (no score of A's is computed here: a missing id is 404 like A's would).
+    "api/scores/": [Read(params=lambda s: [{"period": "week"}, {"level": "county"}], ok=frozenset({200, 400}))],
+    "api/scores/compute/": [Refuse(method="post", body=lambda s: {"period": "month", "date": "2026-11-01"})],
+    "api/scores/<int:pk>/": [Refuse(pk=lambda s: 999999)],
     "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     # --- Pages ---
