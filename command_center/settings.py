@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
         "IssuableSourceEnum": "intel.models.ISSUABLE_SOURCES",
         "TaskStateEnum": "intel.models.Task.State",
         "ReminderLevelEnum": "supervision.models.Reminder.Level",
+        "BulletinKindEnum": "supervision.models.Bulletin.Kind",
+        "BulletinStateEnum": "supervision.models.Bulletin.State",
     },
 }
 

@@ -26,3 +26,15 @@ class SupervisionOrderAdmin(ReadOnlyAdmin):
 @admin.register(Watch)
 class WatchAdmin(ReadOnlyAdmin):
     list_display = ["task", "incident", "org", "by_org", "by", "created_at", "ended_at"]
+
+
+# Bulletins: drafted by beat, edited and published on their page (supervisors); shown here, changed nowhere.
+from .models import Bulletin  # noqa: E402
+
+
+@admin.register(Bulletin)
+class BulletinAdmin(ReadOnlyAdmin):
+    list_display = ["title", "kind", "org", "first", "state", "published_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["title", "org__name"]
+    date_hierarchy = "first"

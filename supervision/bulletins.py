@@ -77,8 +77,11 @@ def due_today(today: date) -> list[str]:
 
 def covered(org: Org) -> list[Org]:
     """The orgs a bulletin covers (rows of its ranking, recipients of its sign-for): the org's police
-    children, or the org itself when it has none."""
-    children = list(Org.objects.get_children(org).filter(kind=Org.Kind.POLICE).order_by("path"))
+    children (not partners, nor a station's communities, which sign nothing), or the org itself when it has
+    none."""
+    children = list(
+        Org.objects.get_children(org).filter(kind=Org.Kind.POLICE).exclude(level=Org.Level.COMMUNITY).order_by("path")
+    )
     return children or [org]
 
 

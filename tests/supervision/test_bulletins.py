@@ -59,8 +59,9 @@ def test_generating_twice_makes_one_bulletin_per_kind_org_and_period(coded, toda
     two = bulletins.bulletin_generate(kind="weekly", org=coded.city, day=today - timedelta(days=today.weekday()))
     assert one.pk == two.pk and Bulletin.objects.count() == 1
     assert one.first.weekday() == 0 and one.last == one.first + timedelta(days=6)
-    # The city covers its counties (not the partner agency).
+    # The city covers its counties (not the partner agency); a station itself (not its communities).
     assert [r["name"] for r in one.figures["orgs"]] == ["东城分局", "西城分局"]
+    assert bulletins.covered(coded.station_a1) == [coded.station_a1]
 
 
 def test_beat_drafts_each_kind_at_eight_for_every_command_center():
