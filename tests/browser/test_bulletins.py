@@ -48,7 +48,7 @@ def test_a_supervisor_publishes_the_daily_bulletin_and_a_station_signs_and_downl
         closing(context)
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(f"{username}: {e}"))
-        page.on("console", lambda m: m.type == "error" and errors.append(f"{username}: {m.text}"))
+        page.on("console", lambda m: errors.extend([f"{username}: {m.text}"] if m.type == "error" else []))
         login(page, base, username)
         return page
 
