@@ -181,3 +181,22 @@ def test_the_page_shows_the_draft_to_edit_and_the_published_one_to_read(client, 
     assert 'name="summary"' not in html and "平稳" in html
     client.force_login(coded.station_b1_officer)
     assert client.get(f"/supervision/bulletins/{b.pk}/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_make_one_draft_and_two_publishers_one_directive():
+    from intel.models import Directive
+    from tests.concurrency import parallel
+    from tests.conftest import build_world
+
+    w = build_world()
+    day = date(2026, 12, 6)
+    made = parallel(3, lambda _k: bulletins.bulletin_generate(kind="daily", org=w.county_a, day=day).pk)
+    assert len(set(made)) == 1 and Bulletin.objects.count() == 1
+
+    def publish(_k: int) -> int:
+        return api_as(w.supervisor).post(f"/api/bulletins/{made[0]}/publish/").status_code
+
+    assert sorted(parallel(2, publish)) == [200, 409]
+    assert Directive.objects.filter(source="bulletin").count() == 1
+    assert Task.objects.filter(carried__directive__source="bulletin").count() == 2
