@@ -1,5 +1,7 @@
 """The Celery app. Beat asks a worker to sweep the clocks every `CLOCK_SWEEP_INTERVAL_S` seconds, and to
-run each of settings.HOUSEKEEPING (task name → seconds between runs; the apps' own tasks, by name)."""
+run each of settings.HOUSEKEEPING (task name → seconds between runs; the apps' own tasks, by name), and
+generates the bulletins at the times of settings.BULLETIN_SCHEDULE (crontab fields, in CELERY_TIMEZONE,
+Asia/Shanghai)."""
 
 import os
 
@@ -23,3 +25,10 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
     )
     for name, every in settings.HOUSEKEEPING.items():
         sender.add_periodic_task(every, sender.signature(name), name=name, expires=every)
+    from celery.schedules import crontab
+
+    for kind, at in settings.BULLETIN_SCHEDULE.items():
+        # A run a whole day late is still wanted (the draft is idempotent), so no expiry.
+        sender.add_periodic_task(
+            crontab(**at), sender.signature("supervision.generate_bulletins", args=(kind,)), name=f"bulletins {kind}"
+        )

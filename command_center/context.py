@@ -23,6 +23,7 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Supervision desk"), "supervision:review", {Role.SUPERVISOR, Role.COMMANDER}),
     (_("Measures"), "supervision:measures", {Role.SUPERVISOR, Role.COMMANDER, Role.DUTY_OFFICER, Role.ANALYST}),
     (_("Big screen"), "dispatch:wall", {Role.COMMANDER}),
+    (_("Bulletins"), "supervision:bulletins", {Role.SUPERVISOR, Role.COMMANDER, Role.STATION_OFFICER}),
 ]
 
 

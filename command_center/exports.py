@@ -20,6 +20,11 @@ phone in H2 off-site the moment someone clicks it. So:
 - Headers and choice labels are whatever the caller passes, translated in the active language (the
   language switcher's cookie, see command_center.middleware): callers pass gettext'd labels.
 
+- DOCX (python-docx): a `Document` is a title, headings, paragraphs and tables (a `Sheet`'s rows); every
+  value goes through `cell_value` and is written as a text run — Word has no formulas in text, and a field
+  code cannot be made from a run's text — with the characters XML cannot hold replaced as in XLSX. Runs
+  carry an East Asian font (SimSun, 宋体) so Chinese shows in Word and LibreOffice alike.
+
 A sheet is described once (`Sheet`: rows, with a style for title and header rows) and written as CSV
 (`csv_bytes`) or XLSX (`xlsx_bytes`); `download()` makes the response.
 """
@@ -50,6 +55,7 @@ Style = Literal["title", "header", "label"] | None
 CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
 # What a spreadsheet may read as the start of a formula (OWASP's list, with ASVS's NUL).
@@ -195,8 +201,67 @@ def _xlsx_cell(ws: WriteOnlyWorksheet, value: Any, style: Style) -> Any:
     return cell
 
 
+@dataclass
+class Document:
+    """A document (DOCX): a title, then blocks in order — headings, paragraphs, tables."""
+
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+    def heading(self, text: str) -> None:
+        self.blocks.append(("heading", text))
+
+    def paragraph(self, text: Any) -> None:
+        self.blocks.append(("paragraph", text))
+
+    def table(self, sheet: Sheet) -> None:
+        self.blocks.append(("table", sheet))
+
+
+EAST_ASIAN_FONT = "SimSun"
+
+
+def _docx_text(value: Any) -> str:
+    v = cell_value(value)
+    return "" if v is None else XML_ILLEGAL.sub("\ufffd", str(v))
+
+
+def _docx_font(run: Any, *, bold: bool = False) -> None:
+    from docx.oxml.ns import qn
+
+    run.bold = bold or None
+    run.font.name = EAST_ASIAN_FONT
+    fonts = run._element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), EAST_ASIAN_FONT)
+
+
+def docx_bytes(document: Document) -> bytes:
+    """The document as DOCX (python-docx): every value as the text of a run."""
+    from docx import Document as Docx
+
+    doc = Docx()
+    _docx_font(doc.add_heading(level=0).add_run(_docx_text(document.title)))
+    for kind, value in document.blocks:
+        if kind == "heading":
+            _docx_font(doc.add_heading(level=1).add_run(_docx_text(value)))
+        elif kind == "paragraph":
+            _docx_font(doc.add_paragraph().add_run(_docx_text(value)))
+        else:
+            rows = value.rows
+            width = max((len(values) for values, _style in rows), default=0)
+            table = doc.add_table(rows=0, cols=max(width, 1))
+            table.style = "Table Grid"
+            for values, style in rows:
+                cells = table.add_row().cells
+                for n, v in enumerate(values):
+                    _docx_font(cells[n].paragraphs[0].add_run(_docx_text(v)), bold=style in ("header", "title"))
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
 def download(content: bytes, *, kind: str, filename: str) -> HttpResponse:
-    """The file (`kind`: csv or xlsx) as an attachment (a non-ASCII name is sent as RFC 6266's `filename*`)."""
+    """The file (`kind`: csv, xlsx or docx) as an attachment (a non-ASCII name is sent as RFC 6266's `filename*`)."""
     response = HttpResponse(content, content_type=CONTENT_TYPES[kind])
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response

@@ -157,6 +157,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(RUN_DIR / "celerybeat-schedule"))
+# Bulletins (supervision/bulletins.py): beat drafts each kind at 08:00 Asia/Shanghai for the period that
+# ended yesterday — daily every day, weekly on Mondays, monthly on the 1st. Crontab fields.
+BULLETIN_SCHEDULE = {
+    "daily": {"hour": 8, "minute": 0},
+    "weekly": {"hour": 8, "minute": 0, "day_of_week": 1},
+    "monthly": {"hour": 8, "minute": 0, "day_of_month": 1},
+}
 # Beat's slower chores: task name → seconds between runs (command_center/celery.py).
 HOUSEKEEPING = {
     "intel.delete_orphan_files": 3600.0,  # files left on disk by a report whose transaction rolled back
@@ -277,6 +284,8 @@ SPECTACULAR_SETTINGS = {
         "IssuableSourceEnum": "intel.models.ISSUABLE_SOURCES",
         "TaskStateEnum": "intel.models.Task.State",
         "ReminderLevelEnum": "supervision.models.Reminder.Level",
+        "BulletinKindEnum": "supervision.models.Bulletin.Kind",
+        "BulletinStateEnum": "supervision.models.Bulletin.State",
     },
 }
 

@@ -133,6 +133,7 @@ class Directive(models.Model):
         RECTIFICATION = "rectification", _("Rectification (整改)")
         REPEAT_GOVERNANCE = "repeat_governance", _("Repeat governance (重复警情治理)")
         MANUAL = "manual", _("Manual")
+        BULLETIN = "bulletin", _("Bulletin (通报)")
 
     class State(models.TextChoices):
         ISSUED = "issued", _("Issued")

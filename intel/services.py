@@ -315,6 +315,12 @@ def directive_issue(*, actor: Any, data: DirectiveData) -> Directive:
     return _issue(actor=actor, issuer_org=org, data=data)
 
 
+def directive_issue_for(*, actor: Any, issuer_org: Org, data: DirectiveData) -> Directive:
+    """交 on behalf of an org by a path that checked its own rights: a published bulletin (supervision)
+    tells the orgs it covers to sign for it. The recipients must still lie in `issuer_org`'s area."""
+    return _issue(actor=actor, issuer_org=issuer_org, data=data)
+
+
 @transaction.atomic
 def _issue(*, actor: Any, issuer_org: Org, data: DirectiveData) -> Directive:
     """Steps:
@@ -771,6 +777,7 @@ __all__ = [
     "analysis_update",
     "cluster_govern",
     "directive_issue",
+    "directive_issue_for",
     "directive_withdraw",
     "rectification_open",
     "register_clocks",

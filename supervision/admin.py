@@ -58,3 +58,15 @@ class ScoreAdmin(ReadOnlyAdmin):
     list_display = ["org", "period", "first", "last", "total", "rank", "of", "scheme"]
     list_filter = ["period", "scheme"]
     search_fields = ["org__name"]
+
+
+# Bulletins: drafted by beat, edited and published on their page (supervisors); shown here, changed nowhere.
+from .models import Bulletin  # noqa: E402
+
+
+@admin.register(Bulletin)
+class BulletinAdmin(ReadOnlyAdmin):
+    list_display = ["title", "kind", "org", "first", "state", "published_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["title", "org__name"]
+    date_hierarchy = "first"

@@ -720,3 +720,108 @@ class ScoreComputeView(generics.GenericAPIView[Any]):
         rows = scores.compute_scores(period=v.validated_data["period"], anchor=v.validated_data["date"],
                                      level=v.validated_data["level"])  # fmt: skip
         return Response({"computed": len(rows)}, status=status.HTTP_201_CREATED)
+
+
+# --- Bulletins (通报) ------------------------------------------------------------------------------------
+# Appended, with its imports here, to keep merges of this shared file simple.
+
+from django.http import HttpResponse  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from . import bulletins  # noqa: E402
+from .models import Bulletin  # noqa: E402
+
+
+class BulletinSerializer(serializers.ModelSerializer[Bulletin]):
+    org_name = serializers.CharField(source="org.name", read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    published_by = PersonBriefField(read_only=True, allow_null=True)
+    urls = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bulletin
+        fields = [
+            "id", "kind", "kind_label", "org", "org_name", "first", "last", "title", "state", "state_label",
+            "summary", "problems", "requirements", "figures", "directive", "version", "created_at",
+            "published_at", "published_by", "urls",
+        ]  # fmt: skip
+        read_only_fields = [f for f in fields if f not in bulletins.TEXT_FIELDS]
+
+    def get_urls(self, b: Bulletin) -> dict[str, str]:
+        return {
+            "page": bulletins.page_url(b),
+            "docx": reverse("bulletin-docx", args=[b.pk]),
+            "xlsx": reverse("bulletin-xlsx", args=[b.pk]),
+        }
+
+
+class BulletinListSerializer(BulletinSerializer):
+    class Meta(BulletinSerializer.Meta):
+        fields = [f for f in BulletinSerializer.Meta.fields if f not in ("figures", "summary", "problems")]
+
+
+class BulletinUpdateSerializer(StrictSerializer):
+    title = serializers.CharField(required=False, max_length=200)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=bulletins.MAX_TEXT)
+    problems = serializers.CharField(required=False, allow_blank=True, max_length=bulletins.MAX_TEXT)
+    requirements = serializers.CharField(required=False, allow_blank=True, max_length=bulletins.MAX_TEXT)
+
+
+class BulletinFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Bulletin.Kind.choices)
+    state = django_filters.ChoiceFilter(choices=Bulletin.State.choices)
+    org = django_filters.NumberFilter(field_name="org_id")
+
+    class Meta:
+        model = Bulletin
+        fields = ["kind", "state", "org"]
+
+
+class BulletinViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Bulletin]):
+    """通报: daily, weekly and monthly bulletins. Published ones are read by the org they cover and every
+    org above and below it; drafts by its supervisors and commanders, who edit the text (PATCH) and
+    publish (the covered orgs get a task to sign for it). `docx` and `xlsx` download it."""
+
+    pagination_class = Pagination
+    filterset_class = BulletinFilter
+
+    def get_queryset(self) -> QuerySet[Bulletin]:
+        return bulletins.visible_bulletins(self.request.user).order_by("-first", "kind", "-id")
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list":
+            return BulletinListSerializer
+        if self.action == "partial_update":
+            return BulletinUpdateSerializer
+        if self.action == "publish":
+            return NoBodySerializer
+        return BulletinSerializer
+
+    @extend_schema(request=BulletinUpdateSerializer, responses=BulletinSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        b = self.get_object()
+        s = BulletinUpdateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        b = bulletins.bulletin_update(bulletin_id=b.pk, actor=request.user, changes=s.validated_data)
+        return Response(BulletinSerializer(b).data)
+
+    @extend_schema(request=NoBodySerializer, responses=BulletinSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str) -> Response:
+        b = self.get_object()
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        b = bulletins.bulletin_publish(bulletin_id=b.pk, actor=request.user)
+        return Response(BulletinSerializer(b).data)
+
+    @extend_schema(responses={(200, exports.CONTENT_TYPES["docx"]): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def docx(self, request: Request, pk: str) -> HttpResponse:
+        b = self.get_object()
+        return exports.download(bulletins.bulletin_docx(b), kind="docx", filename=bulletins.filename(b, "docx"))
+
+    @extend_schema(responses={(200, exports.CONTENT_TYPES["xlsx"]): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def xlsx(self, request: Request, pk: str) -> HttpResponse:
+        b = self.get_object()
+        return exports.download(bulletins.bulletin_xlsx(b), kind="xlsx", filename=bulletins.filename(b, "xlsx"))

@@ -256,3 +256,76 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org} {self.first}–{self.last}: {self.total}"
+
+
+class Bulletin(models.Model):
+    """通报: the daily (日推进), weekly (周通报) or monthly (月验收) bulletin of an org — a draft beat generates
+    from the measures (supervision/bulletins.py), which a supervisor edits and publishes to the orgs it
+    covers. `figures` is the snapshot of kpis.compute() taken when it was generated: what was published
+    is what was read, whatever the rows do later."""
+
+    class Kind(models.TextChoices):
+        DAILY = "daily", _("Daily bulletin (日推进)")
+        WEEKLY = "weekly", _("Weekly bulletin (周通报)")
+        MONTHLY = "monthly", _("Monthly review (月验收)")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="bulletins", verbose_name=_("org covered"))
+    first = models.DateField(_("first day"))
+    last = models.DateField(_("last day"))
+    title = models.CharField(_("title"), max_length=200)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    summary = models.TextField(_("summary"), blank=True)
+    problems = models.TextField(_("problems"), blank=True)
+    requirements = models.TextField(_("requirements"), blank=True)
+    figures = models.JSONField(_("figures"), default=dict)
+    directive = models.ForeignKey(
+        "intel.Directive",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sign-for directive"),
+        help_text=_("Issued to the covered orgs when published: their task is to sign for it."),
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        help_text=_("Empty when beat generated it."),
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
+
+    class Meta:
+        verbose_name = _("bulletin")
+        verbose_name_plural = _("bulletins")
+        ordering = ["-first", "kind", "-id"]
+        constraints = [
+            # One bulletin per kind, org and period: beat running twice finds the first.
+            models.UniqueConstraint(fields=["kind", "org", "first"], name="bulletin_once_per_period"),
+            models.CheckConstraint(condition=Q(last__gte=models.F("first")), name="bulletin_period_order"),
+        ]
+        indexes = [
+            # The list: an org's bulletins, newest period first.
+            models.Index(fields=["org", "-first"], name="bulletin_org_period"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -7,4 +7,6 @@ app_name = "supervision"
 urlpatterns = [
     path("supervision/", views.review, name="review"),
     path("supervision/measures/", views.measures, name="measures"),
+    path("supervision/bulletins/", views.bulletin_list, name="bulletins"),
+    path("supervision/bulletins/<int:pk>/", views.bulletin_page, name="bulletin"),
 ]

@@ -2,6 +2,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from .api import (
+    BulletinViewSet,
     KpiExportView,
     KpiRankingView,
     KpiRowsView,
@@ -23,6 +24,7 @@ router = SimpleRouter()
 router.register("reminders", ReminderViewSet, basename="reminder")
 router.register("supervision-orders", SupervisionOrderViewSet, basename="supervision-order")
 router.register("watch", WatchViewSet, basename="watch")
+router.register("bulletins", BulletinViewSet, basename="bulletin")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("review/", ReviewView.as_view(), name="review"),

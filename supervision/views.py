@@ -130,3 +130,70 @@ def measures(request: HttpRequest) -> HttpResponse:
             },
         },
     )
+
+
+# --- Bulletins (通报): the list, and one bulletin to read (and, a draft, to edit and publish) -------------
+# Appended, with its imports here, to keep merges of this shared file simple.
+
+from django.contrib import messages  # noqa: E402
+from django.shortcuts import get_object_or_404  # noqa: E402
+
+from command_center.errors import Refused  # noqa: E402
+from command_center.transitions import InvalidTransition  # noqa: E402
+
+from . import bulletins  # noqa: E402
+
+
+@login_required
+def bulletin_list(request: HttpRequest) -> HttpResponse:
+    """Every bulletin the person may read, newest period first (server-rendered: a short list)."""
+    rows = list(bulletins.visible_bulletins(request.user).order_by("-first", "kind", "-id")[:200])
+    return render(request, "supervision/bulletins.html", {"bulletins": rows})
+
+
+@login_required
+def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The bulletin: its text (a form for a draft's editors), the measures against the period before and
+    last year, the ranking of the orgs it covers with its chart (static/js/bulletin.js, ECharts), and the
+    downloads. Outside the reader's area, or a draft for someone who may not edit it: 404.
+
+    A draft's editors POST the form: `save` keeps the text, `publish` keeps it and publishes (the same
+    services as the API)."""
+    b = get_object_or_404(bulletins.visible_bulletins(request.user), pk=pk)
+    if request.method == "POST":
+        changes = {f: request.POST[f] for f in bulletins.TEXT_FIELDS if f in request.POST}
+        try:
+            b = bulletins.bulletin_update(bulletin_id=b.pk, actor=request.user, changes=changes)
+            if request.POST.get("do") == "publish":
+                b = bulletins.bulletin_publish(bulletin_id=b.pk, actor=request.user)
+                messages.success(request, _("Published: the organisations it covers have a task to sign for it."))
+            else:
+                messages.success(request, _("Saved."))
+        except Refused as e:
+            messages.error(request, e.message)
+        except InvalidTransition:
+            messages.error(request, _("This bulletin is published already: it no longer changes."))
+        return redirect("supervision:bulletin", pk=b.pk)
+    cols, rows = bulletins.ranking(b)
+    chart = {
+        "measures": [{"key": k.key, "label": str(k.label), "unit": k.unit} for k in cols],
+        "orgs": [
+            {"name": r["name"], "values": {k.key: r["kpis"].get(k.key, {}).get("value") for k in cols}} for r in rows
+        ],
+    }
+    table = [
+        {"name": r["name"], "cells": [bulletins.fmt(k.unit, r["kpis"].get(k.key, {}).get("value")) for k in cols]}
+        for r in rows
+    ]
+    return render(
+        request,
+        "supervision/bulletin.html",
+        {
+            "b": b,
+            "lines": bulletins.lines(b),
+            "ranked": cols,
+            "table": table,
+            "chart": chart,
+            "can_edit": b.state == b.State.DRAFT and bulletins.can_edit(request.user, b),
+        },
+    )

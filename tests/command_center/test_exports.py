@@ -135,3 +135,22 @@ def test_every_export_goes_through_the_helper():
         and WRITERS.search(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def test_docx_writes_every_value_as_text_with_chinese_and_local_times():
+    from docx import Document as Docx
+
+    doc = exports.Document("东城分局日推进通报")
+    doc.heading("工作要求")
+    doc.paragraph('=HYPERLINK("http://x")\x07落实')
+    sheet = exports.Sheet("表")
+    sheet.row("单位", "时间", "数", style="header")
+    sheet.row("@东湖派出所", NOON_UTC, -3)
+    doc.table(sheet)
+    read = Docx(io.BytesIO(exports.docx_bytes(doc)))
+    texts = [p.text for p in read.paragraphs]
+    assert texts[:3] == ["东城分局日推进通报", "工作要求", '=HYPERLINK("http://x")\ufffd落实']
+    rows = [[c.text for c in row.cells] for row in read.tables[0].rows]
+    assert rows == [["单位", "时间", "数"], ["@东湖派出所", "2026-12-06 20:00:00 +08:00", "-3"]]
+    assert read.tables[0].rows[0].cells[0].paragraphs[0].runs[0].bold
+    assert exports.download(b"x", kind="docx", filename="通报.docx")["Content-Type"] == exports.CONTENT_TYPES["docx"]

@@ -1,0 +1,24 @@
+"""Thin Celery wrappers: beat's morning bulletins (settings.BULLETIN_SCHEDULE)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from command_center.models import Org
+
+from . import bulletins
+
+
+@shared_task(name="supervision.generate_bulletins", ignore_result=True)
+def generate_bulletins(kind: str) -> int:
+    """Draft the `kind` bulletin of every command center for the period that ended yesterday (local);
+    idempotent. Returns how many bulletins exist for it."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    made = [
+        bulletins.bulletin_generate(kind=kind, org=org, day=yesterday)
+        for org in Org.objects.filter(is_command_center=True).order_by("path")
+    ]
+    return len(made)
