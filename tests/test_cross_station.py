@@ -375,6 +375,11 @@ TABLE: dict[str, list[Probe]] = {
     "api/scores/": [Read(params=lambda s: [{"period": "week"}, {"level": "county"}], ok=frozenset({200, 400}))],
     "api/scores/compute/": [Refuse(method="post", body=lambda s: {"period": "month", "date": "2026-11-01"})],
     "api/scores/<int:pk>/": [Refuse(pk=lambda s: 999999)],
+    "api/^bulletins/$": [Read(kind="bulletin", params=lambda s: [{"state": "draft"}, {"kind": "daily"}])],
+    f"api/^bulletins/{PK}/$": [Refuse("bulletin"), Refuse("bulletin", "patch", lambda s: {"summary": "probe"})],
+    f"api/^bulletins/{PK}/publish/$": [Refuse("bulletin", "post")],
+    f"api/^bulletins/{PK}/docx/$": [Refuse("bulletin")],
+    f"api/^bulletins/{PK}/xlsx/$": [Refuse("bulletin")],
     "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     # --- Pages ---
@@ -403,6 +408,8 @@ TABLE: dict[str, list[Probe]] = {
     ],
     "supervision/": [Read(page=True, ok=frozenset({200, 302, 403}))],
     "supervision/measures/": [Read(page=True, ok=frozenset({200, 403}))],
+    "supervision/bulletins/": [Read(page=True, ok=frozenset({200, 403}))],
+    "supervision/bulletins/<int:pk>/": [Refuse("bulletin", page=True)],
 }
 
 ADMIN_PREFIX = "admin/"
@@ -452,6 +459,7 @@ ID_KEYS = {
     "cluster": "cluster",
     "diversion": "diversion",
     "deadline": "deadline",
+    "bulletin": "bulletin",
     "analysis": "analysis",
     "directive": "directive",
     "merged_into": "incident",

@@ -281,6 +281,11 @@ def build_two_stations() -> TwoStations:
     s.reminder = Reminder.objects.filter(task=s.task).earliest("pk")
     s.supervision_order = SupervisionOrder.objects.get(task=s.task)
 
+    # A daily bulletin (通报) of A's own (a station covers itself): B reads nothing of it.
+    from supervision import bulletins
+
+    a_bulletin = bulletins.bulletin_generate(kind="daily", org=a, day=timezone.localdate())
+
     # A's people log in to the API too: their tokens are A's.
     a_tokens = {tokens.token_issue(user=u, name=f"{MARK} phone")[0].pk for u in (officer_a, s.a_analyst)}
 
@@ -309,6 +314,7 @@ def build_two_stations() -> TwoStations:
         "watch": set(Watch.objects.values_list("pk", flat=True)),  # all are the city commander's
         "deadline": set(Deadline.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
         "token": a_tokens,
+        "bulletin": {a_bulletin.pk},
     }
     assert ClosureReport.objects.filter(directive=s.closed_directive).exists()
     assert Directive.objects.filter(incident=third, source=Directive.Source.RECTIFICATION).exists()
