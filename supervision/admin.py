@@ -1,6 +1,8 @@
 """Admin for supervision: reminders and 督办 orders are written by the sweep, watches by commanders through
 the API; the admin shows them and changes nothing."""
 
+from typing import Any
+
 from django.contrib import admin
 
 from command_center.admin import ReadOnlyAdmin
@@ -26,3 +28,36 @@ class SupervisionOrderAdmin(ReadOnlyAdmin):
 @admin.register(Watch)
 class WatchAdmin(ReadOnlyAdmin):
     list_display = ["task", "incident", "org", "by_org", "by", "created_at", "ended_at"]
+
+
+# --- 数字督察 (supervision/inspection.py): the rules are set here, per org too; findings are read only. ---
+
+from .models import Finding, InspectionRule, InspectionRuleOrg  # noqa: E402
+
+
+class InspectionRuleOrgInline(admin.TabularInline):
+    model = InspectionRuleOrg
+    extra = 0
+    autocomplete_fields = ["org"]
+
+
+@admin.register(InspectionRule)
+class InspectionRuleAdmin(admin.ModelAdmin):
+    list_display = ["key", "enabled", "params"]
+    list_editable = ["enabled"]
+    readonly_fields = ["key"]
+    inlines = [InspectionRuleOrgInline]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False  # a row per rule in code (inspection.rules_sync)
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ["rule", "org", "subject_type", "subject_id", "state", "found_at", "decided_by"]
+    list_filter = ["rule", "state"]
+    search_fields = ["detail", "reason", "org__name"]
+    date_hierarchy = "found_at"

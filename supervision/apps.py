@@ -32,3 +32,12 @@ class SupervisionConfig(AppConfig):
         for role in (Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER, Role.ANALYST, Role.SUPERVISOR):
             ROLE_PERMISSIONS.setdefault(role, set()).update(view)
         ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(view)
+        # 数字督察: the inspection's findings to the police roles that read supervision, its rules to admins.
+        see = {"supervision.view_finding", "supervision.view_inspectionrule"}
+        for role in (Role.COMMANDER, Role.SUPERVISOR):
+            ROLE_PERMISSIONS.setdefault(role, set()).update(see)
+        ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(
+            see
+            | {"supervision.change_inspectionrule"}
+            | {f"supervision.{verb}_inspectionruleorg" for verb in ("view", "add", "change", "delete")}
+        )

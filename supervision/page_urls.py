@@ -7,3 +7,7 @@ app_name = "supervision"
 urlpatterns = [
     path("supervision/", views.review, name="review"),
 ]
+
+from . import inspection_views  # noqa: E402
+
+urlpatterns += [path("supervision/inspection/", inspection_views.inspection_queue, name="inspection")]
