@@ -41,3 +41,18 @@ class SupervisionConfig(AppConfig):
             | {"supervision.change_inspectionrule"}
             | {f"supervision.{verb}_inspectionruleorg" for verb in ("view", "add", "change", "delete")}
         )
+        # Every rule in code gets its row on migrate (inspect and rule_update also add missing ones).
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_sync_inspection_rules, sender=self)
+
+
+def _sync_inspection_rules(**kwargs: object) -> None:
+    from django.db import connection
+
+    from .inspection import rules_sync
+    from .models import InspectionRule
+
+    # Not when supervision was migrated back to before its inspection tables.
+    if InspectionRule._meta.db_table in connection.introspection.table_names():
+        rules_sync()

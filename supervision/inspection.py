@@ -153,7 +153,7 @@ def _feedback_too_fast(cfg: Config, since: datetime, now: datetime) -> Iterable[
     )
     for fb in rows:
         p = cfg.for_org(fb.incident.org)
-        gap = int(fb.gap.total_seconds())  # type: ignore[attr-defined]
+        gap = int(fb.gap.total_seconds())
         if p is None or gap >= p["seconds"]:
             continue
         yield Hit(
@@ -163,7 +163,7 @@ def _feedback_too_fast(cfg: Config, since: datetime, now: datetime) -> Iterable[
             % {"gap": gap, "min": p["seconds"]},
             {
                 "feedback": fb.pk,
-                "arrived_at": _local(fb.arrival),  # type: ignore[attr-defined]
+                "arrived_at": _local(fb.arrival),
                 "filed_at": _local(fb.created_at),
                 "seconds": gap,
             },
@@ -220,9 +220,7 @@ def _dissatisfied_unrectified(cfg: Config, since: datetime, now: datetime) -> It
             at__gte=since - timedelta(minutes=widest),
             at__lt=now - timedelta(minutes=narrowest),
         )
-        .exclude(
-            incident_id__in=Directive.objects.filter(source=Directive.Source.RECTIFICATION).values("incident_id")
-        )
+        .exclude(incident_id__in=Directive.objects.filter(source=Directive.Source.RECTIFICATION).values("incident_id"))
         .select_related("incident__org")
         .order_by("incident_id")
     )
@@ -369,6 +367,12 @@ def rules_sync() -> dict[str, InspectionRule]:
     return have
 
 
+def rules_read() -> dict[str, InspectionRule]:
+    """The rows by key, an unsaved default row for a rule not synced yet (reading writes nothing)."""
+    have = {r.key: r for r in InspectionRule.objects.annotate(n_overrides=Count("overrides"))}
+    return {r.key: have.get(r.key) or InspectionRule(key=r.key) for r in RULES}
+
+
 def configs() -> list[Config]:
     rows = rules_sync()
     overrides: dict[int, list[tuple[str, bool, dict[str, Any]]]] = defaultdict(list)
@@ -495,11 +499,15 @@ def visible_findings(user: Any) -> QuerySet[Finding]:
 def rule_counts(qs: QuerySet[Finding]) -> dict[str, dict[str, Any]]:
     """Per rule: found, open, confirmed, dismissed, and the dismissal rate (dismissed / decided; None
     before any decision)."""
-    rows = qs.order_by().values("rule").annotate(
-        found=Count("id"),
-        open=Count("id", filter=Q(state=Finding.State.OPEN)),
-        confirmed=Count("id", filter=Q(state=Finding.State.CONFIRMED)),
-        dismissed=Count("id", filter=Q(state=Finding.State.DISMISSED)),
+    rows = (
+        qs.order_by()
+        .values("rule")
+        .annotate(
+            found=Count("id"),
+            open=Count("id", filter=Q(state=Finding.State.OPEN)),
+            confirmed=Count("id", filter=Q(state=Finding.State.CONFIRMED)),
+            dismissed=Count("id", filter=Q(state=Finding.State.DISMISSED)),
+        )
     )
     out = {r.key: {"found": 0, "open": 0, "confirmed": 0, "dismissed": 0, "dismissal_rate": None} for r in RULES}
     for row in rows:
@@ -556,5 +564,10 @@ def describe(findings: list[Finding]) -> dict[int, dict[str, Any]]:
         else:
             found = words.describe(label, ids)
         for f in group:
-            out[f.pk] = {"type": ct.model, "id": f.subject_id, "title": f"#{f.subject_id}", **found.get(f.subject_id, {})}
+            out[f.pk] = {
+                "type": ct.model,
+                "id": f.subject_id,
+                "title": f"#{f.subject_id}",
+                **found.get(f.subject_id, {}),
+            }
     return out

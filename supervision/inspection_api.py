@@ -111,7 +111,7 @@ class RuleUpdateSerializer(StrictSerializer):
 
 
 def rule_rows(user: Any) -> list[dict[str, Any]]:
-    rows = inspection.rules_sync()
+    rows = inspection.rules_read()
     counts = inspection.rule_counts(inspection.visible_findings(user))
     return [
         {
@@ -121,7 +121,7 @@ def rule_rows(user: Any) -> list[dict[str, Any]]:
             "enabled": rows[r.key].enabled,
             "defaults": r.defaults,
             "params": {**r.defaults, **rows[r.key].params},
-            "overrides": rows[r.key].overrides.count(),
+            "overrides": getattr(rows[r.key], "n_overrides", 0),
             **counts[r.key],
         }
         for r in inspection.RULES

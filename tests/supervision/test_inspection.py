@@ -92,9 +92,7 @@ def test_a_dissatisfied_callback_without_a_rectification_is_found_after_the_grac
     # The loop opens the rectification after commit: here it runs (capture_broadcasts runs on-commit work).
     kept = closed(coded)
     with capture_broadcasts():
-        incidents.incident_callback(
-            incident_id=kept.pk, actor=coded.duty, channel="phone", satisfaction="dissatisfied"
-        )
+        incidents.incident_callback(incident_id=kept.pk, actor=coded.duty, channel="phone", satisfaction="dissatisfied")
     happy = closed(coded)
     incidents.incident_callback(incident_id=happy.pk, actor=coded.duty, channel="phone", satisfaction="satisfied")
     inspection.inspect(now=later(minutes=10))  # within the grace (60 minutes): nothing yet
