@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from command_center import orgs, words
 from command_center.errors import Refused
@@ -135,8 +135,8 @@ def _local(dt: datetime | None) -> str:
 
 @rule(
     "feedback_too_fast",
-    _l("Feedback filed too soon after arrival"),
-    _l("A feedback form filed less than `seconds` after the unit arrived: nobody handles a scene that fast."),
+    gettext_lazy("Feedback filed too soon after arrival"),
+    gettext_lazy("A feedback form filed less than `seconds` after the unit arrived: nobody handles a scene that fast."),
     "incidents.incident",
     seconds=120,
 )
@@ -172,8 +172,8 @@ def _feedback_too_fast(cfg: Config, since: datetime, now: datetime) -> Iterable[
 
 @rule(
     "closed_without_arrival",
-    _l("Closed without an arrival record"),
-    _l(
+    gettext_lazy("Closed without an arrival record"),
+    gettext_lazy(
         "A closed incident with no arrival anywhere: no order arrived, no feedback gives an arrival time. "
         "Incidents a partner closed are left out; self-handled ones too when `include_self_handled` is false."
     ),
@@ -206,8 +206,10 @@ def _closed_without_arrival(cfg: Config, since: datetime, now: datetime) -> Iter
 
 @rule(
     "dissatisfied_unrectified",
-    _l("Dissatisfied callback without a rectification"),
-    _l("A callback found the caller dissatisfied, and `grace_minutes` later no rectification (整改) was opened."),
+    gettext_lazy("Dissatisfied callback without a rectification"),
+    gettext_lazy(
+        "A callback found the caller dissatisfied, and `grace_minutes` later no rectification (整改) was opened."
+    ),
     "incidents.incident",
     grace_minutes=60,
 )
@@ -239,8 +241,8 @@ def _dissatisfied_unrectified(cfg: Config, since: datetime, now: datetime) -> It
 
 @rule(
     "many_invalid",
-    _l("One desk officer marking many calls invalid"),
-    _l("One person marked at least `count` calls invalid within the last `hours` hours."),
+    gettext_lazy("One desk officer marking many calls invalid"),
+    gettext_lazy("One person marked at least `count` calls invalid within the last `hours` hours."),
     "auth.user",
     count=10,
     hours=24,
@@ -274,8 +276,8 @@ def _many_invalid(cfg: Config, since: datetime, now: datetime) -> Iterable[Hit]:
 
 @rule(
     "diversion_returned_twice",
-    _l("A diversion returned again and again"),
-    _l("An incident whose diversions partners returned `returns` times or more: nobody owns it."),
+    gettext_lazy("A diversion returned again and again"),
+    gettext_lazy("An incident whose diversions partners returned `returns` times or more: nobody owns it."),
     "incidents.incident",
     returns=2,
 )
@@ -301,8 +303,10 @@ def _diversion_returned(cfg: Config, since: datetime, now: datetime) -> Iterable
 
 @rule(
     "empty_checklist_note",
-    _l("A task reported with an empty checklist note"),
-    _l("A report whose checklist answers carry a note shorter than `min_chars` characters: ticked, not told."),
+    gettext_lazy("A task reported with an empty checklist note"),
+    gettext_lazy(
+        "A report whose checklist answers carry a note shorter than `min_chars` characters: ticked, not told."
+    ),
     "intel.taskreport",
     min_chars=1,
 )
@@ -329,8 +333,10 @@ def _empty_checklist_note(cfg: Config, since: datetime, now: datetime) -> Iterab
 
 @rule(
     "cluster_ungoverned",
-    _l("A repeat cluster left ungoverned"),
-    _l("A line of the repeat ledger still open (not put into the loop) `days` days after its first incident."),
+    gettext_lazy("A repeat cluster left ungoverned"),
+    gettext_lazy(
+        "A line of the repeat ledger still open (not put into the loop) `days` days after its first incident."
+    ),
     "incidents.repeatcluster",
     days=7,
 )

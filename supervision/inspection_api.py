@@ -8,7 +8,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, viewsets
@@ -62,7 +62,9 @@ class FindingFilter(django_filters.FilterSet):
 
 
 class DecisionSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="", label=_l("Reason"))
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", label=gettext_lazy("Reason")
+    )
 
 
 class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Finding]):
@@ -106,8 +108,8 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class RuleUpdateSerializer(StrictSerializer):
-    enabled = serializers.BooleanField(required=False, label=_l("Enabled"))
-    params = serializers.JSONField(required=False, label=_l("Parameters"))
+    enabled = serializers.BooleanField(required=False, label=gettext_lazy("Enabled"))
+    params = serializers.JSONField(required=False, label=gettext_lazy("Parameters"))
 
 
 def rule_rows(user: Any) -> list[dict[str, Any]]:
