@@ -20,7 +20,7 @@ PAGES = {
     "partner": ["/partner/"],
     "commander": ["/dispatch/wall/", "/supervision/"],
     "analyst": ["/", "/intel/", "/intel/directives/{directive}/", "/intel/directives/{directive}/report/"],
-    "supervisor": ["/", "/supervision/"],
+    "supervisor": ["/", "/supervision/", "/supervision/inspection/"],
 }
 WATCH = """
 window.__csp = [];
