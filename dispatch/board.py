@@ -37,7 +37,7 @@ from django.utils import timezone
 from command_center import clocks, codes, orgs, realtime, screens
 from command_center.models import Org, Role
 from incidents import selectors as incident_selectors
-from incidents.models import CLOCK_DISPATCH, Incident, RepeatCluster, RepeatLink, State
+from incidents.models import CLOCK_DISPATCH, Diversion, Incident, RepeatCluster, RepeatLink, State
 from incidents.transitions import OPEN_STATES
 
 from . import payloads, selectors
@@ -264,15 +264,29 @@ def board_orgs(user: Any) -> list[dict[str, Any]]:
 
 
 def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
-    rows = list(
-        orgs.restrict(clocks.unmet().breached(), user).select_related("org").order_by("-breached_at", "-id")[:limit]
-    )
+    """Open breaches of clocks the user's area answers for, and of the diversions of its incidents (a
+    partner answers for those, but the incident's desk must hear that its partner is late)."""
     ct_incident = ContentType.objects.get_for_model(Incident)
     ct_order = ContentType.objects.get_for_model(DispatchOrder)
+    ct_diversion = ContentType.objects.get_for_model(Diversion)
+    ours = orgs.restrict(clocks.unmet().breached(), user)
+    partners = (
+        clocks.unmet()
+        .breached()
+        .filter(
+            subject_type=ct_diversion,
+            subject_id__in=Diversion.objects.filter(incident__in=incident_selectors.visible_incidents(user)).values(
+                "pk"
+            ),
+        )
+    )
+    rows = list((ours | partners).select_related("org").order_by("-breached_at", "-id")[:limit])
     order_ids = [d.subject_id for d in rows if d.subject_type_id == ct_order.pk]
     incident_ids = [d.subject_id for d in rows if d.subject_type_id == ct_incident.pk]
+    diversion_ids = [d.subject_id for d in rows if d.subject_type_id == ct_diversion.pk]
     orders = DispatchOrder.objects.select_related("incident", "org", "unit").in_bulk(order_ids)
     incidents = {i.pk: i for i in Incident.objects.filter(pk__in=incident_ids).only("id", "number", "address")}
+    diversions = Diversion.objects.select_related("incident", "partner").in_bulk(diversion_ids)
     registered = clocks.registered()
     out = []
     for d in rows:
@@ -297,6 +311,10 @@ def _breach_alerts(user: Any, *, limit: int) -> list[dict[str, Any]]:
         if i is not None:
             alert["incident"] = {"id": i.pk, "number": i.number}
             alert["text"] = i.address
+        v = diversions.get(d.subject_id) if d.subject_type_id == ct_diversion.pk else None
+        if v is not None:
+            alert["incident"] = {"id": v.incident_id, "number": v.incident.number}
+            alert["text"] = v.partner.name
         out.append(alert)
     return out
 

@@ -135,6 +135,11 @@ def intake_labels() -> dict[str, Any]:
             "outside_ring": _("outside ring"),
             "stale": _("position stale"),
             "min": _("min"),
+            # The keys' 5-second undo bar (static/js/undo.js), as on the board.
+            "dispatching": _("Dispatching"),
+            "send_now": _("Send now (Enter)"),
+            "undo": _("Undo (Esc)"),
+            "undone": _("Dispatch undone."),
         },
     }
 

@@ -58,7 +58,10 @@ def intake_labels() -> dict[str, Any]:
             "too_long": _("At most %(n)s characters; this has %(len)s."),
             "required": _("This field is required."),
             "next_call": _("New call (F2)"),
-            "keys": _("Enter: first unit · 1–9: that unit · Shift+1–9: its station · F2: next call"),
+            "keys": _(
+                "Enter: first unit · 1–9: that unit · Shift+1–9: its station, sent after 5 s (Enter: now · Esc: undo)"
+                " · F2: next call"
+            ),
             "self_handle": _("Handle it ourselves"),
             "self_handled": _("Marked self-handled"),
             "divert": _("Divert"),

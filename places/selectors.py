@@ -230,6 +230,19 @@ def reverse(lat: float, lon: float) -> Candidate | None:
     return None
 
 
+def places_by_org(*, limit: int = 20_000) -> dict[int, list[Candidate]]:
+    """The stored addresses and places (the first `limit` by id), grouped by the org whose jurisdiction
+    holds each — the innermost, as an intake is routed; a place outside every jurisdiction is left out.
+    For whoever needs the real addresses of an area: the simulator draws its calls from them."""
+    out: dict[int, list[Candidate]] = {}
+    rows = Place.objects.order_by("id").values_list("id", "name", "kind", "lat", "lon")[:limit]
+    for pk, name, kind, lat, lon in rows:
+        org = owning_org(lat, lon)
+        if org is not None:
+            out.setdefault(org.pk, []).append(Candidate(pk, name, kind, lat, lon, 1.0, org))
+    return out
+
+
 # --- The base map ----------------------------------------------------------------------------------------
 
 

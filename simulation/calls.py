@@ -1,7 +1,13 @@
 """The calls of a simulated day (see simulator.py): when they come, what they are about, who calls, where.
 
-Pure: no database. Given a seed, the stations and the active category codes, `CallMaker` produces the same
-calls in the same order on every machine, so the simulator's fast mode is deterministic.
+Pure: no database. Given a seed, the stations, the active category codes and the city's addresses,
+`CallMaker` produces the same calls in the same order on every machine, so the simulator's fast mode is
+deterministic.
+
+Where. When the city has a gazetteer (places), the simulator hands over each station's stored addresses and
+places (`places.selectors.places_by_org`: those its jurisdiction polygon holds) and a call names one of them
+exactly, at its point, so the intake's address search finds it and the polygon routes it to that station.
+A station without any (no gazetteer loaded, or none in its area) gets made-up streets near its position.
 
 The shape follows what Chinese centers publish about their 110 traffic:
 - a daily curve: quiet around 4 a.m. (a fifth of the peak), rising through the morning, a plateau in the
@@ -197,6 +203,15 @@ class Station:
     lon: float
 
 
+@dataclass(frozen=True)
+class Spot:
+    """An address or place of the gazetteer, as a caller names it."""
+
+    name: str
+    lat: float
+    lon: float
+
+
 @dataclass
 class Regular:
     """Someone who calls again and again about the same place."""
@@ -218,7 +233,7 @@ class Call:
     source: str
     caller_phone: str
     caller_name: str
-    station: Station  # the station the address is near (routing is the intake's own business)
+    station: Station  # the station whose area holds the address (routing is the intake's own business)
     address: str
     lat: float
     lon: float
@@ -261,6 +276,7 @@ class CallMaker:
         regulars: int = 40,
         regular_share: float = 0.08,
         duplicate_share: float = 0.06,
+        spots: dict[int, list[Spot]] | None = None,
     ):
         if not stations:
             raise ValueError("no stations with a position to put calls near")
@@ -270,6 +286,8 @@ class CallMaker:
         self.regular_share = regular_share
         self.duplicate_share = duplicate_share
         self.seq = 0
+        # Each station's gazetteer addresses, by station id (module docstring); none: made-up streets.
+        self.spots = {k: v for k, v in (spots or {}).items() if v}
         # Busier and quieter stations, the same for a given seed.
         self.station_weights = [rng.uniform(0.6, 1.4) for _ in stations]
         # A station's own streets, the same on every run (seeded by its name, not the run's seed).
@@ -304,7 +322,8 @@ class CallMaker:
             return self._regular_call(rng.choice(self.regulars))
         t = rng.choices(self.types, cum_weights=self.type_weights)[0]
         station = rng.choices(self.stations, cum_weights=self.station_cum)[0]
-        lat, lon = self._near(station, 700.0)
+        spot = self._spot(station)
+        lat, lon = (spot.lat, spot.lon) if spot else self._near(station, 700.0)
         clat, clon = self._caller_position(lat, lon)
         return Call(
             seq=self.seq,
@@ -312,7 +331,7 @@ class CallMaker:
             caller_phone=self._phone(),
             caller_name=self._name(),
             station=station,
-            address=self._address(station, t),
+            address=spot.name if spot else self._address(station, t),
             lat=lat,
             lon=lon,
             caller_lat=clat,
@@ -324,9 +343,10 @@ class CallMaker:
         )
 
     def duplicate(self, of: Call) -> Call:
-        """Another person calling in the same event a little later (同一事件多人报警)."""
+        """Another person calling in the same event a little later (同一事件多人报警): the same address and
+        point, from where this caller stands."""
         self.seq += 1
-        lat, lon = offset(of.lat, of.lon, self.rng.uniform(-40, 40), self.rng.uniform(-40, 40))
+        lat, lon = of.lat, of.lon
         clat, clon = self._caller_position(lat, lon)
         return Call(
             seq=self.seq,
@@ -377,18 +397,24 @@ class CallMaker:
     def _regular(self) -> Regular:
         rng = self.rng
         station = rng.choices(self.stations, cum_weights=self.station_cum)[0]
-        lat, lon = self._near(station, 600.0)
+        spot = self._spot(station)
+        lat, lon = (spot.lat, spot.lon) if spot else self._near(station, 600.0)
         code = rng.choice(REGULAR_TYPES)
         t = next((x for x in self.types if x.code == code), None)
         return Regular(
             phone=self._mobile(),
             name=rng.choice(SURNAMES) + rng.choice(("先生", "女士")),
             station=station,
-            address=self._home_address(station),
+            address=spot.name if spot else self._home_address(station),
             lat=lat,
             lon=lon,
             type_code=t.code if t else code,
         )
+
+    def _spot(self, station: Station) -> Spot | None:
+        """One of the station's gazetteer addresses, or None when it has none."""
+        spots = self.spots.get(station.id)
+        return self.rng.choice(spots) if spots else None
 
     def _near(self, station: Station, sigma_m: float) -> tuple[float, float]:
         r = min(abs(self.rng.gauss(0, sigma_m)), 2.5 * sigma_m)

@@ -62,6 +62,7 @@ from incidents import services as incident_services
 from incidents.models import Callback, Diversion, Incident, Satisfaction
 from incidents.models import State as IncidentState
 from incidents.transitions import OPEN_STATES
+from places import selectors as places_selectors
 
 from .calls import (
     CALLBACK_TEXT,
@@ -74,6 +75,7 @@ from .calls import (
     SELF_FEEDBACK,
     Call,
     CallMaker,
+    Spot,
     Station,
     metres,
     offset,
@@ -315,7 +317,14 @@ class Simulator:
         self.results = {r.code: r for r in HandlingResult.objects.filter(active=True)}
         if not self.categories or not self.results:
             raise RuntimeError("no code tables: run `manage.py load_codes` first")
-        self.maker = CallMaker(self.rng, self.stations, set(self.categories), peak_per_minute=self.peak_per_minute)
+        # The city's addresses by the station whose polygon holds them (none loaded: made-up streets).
+        spots = {
+            org_id: [Spot(c.name, c.lat, c.lon) for c in found]
+            for org_id, found in places_selectors.places_by_org().items()
+        }
+        self.maker = CallMaker(
+            self.rng, self.stations, set(self.categories), peak_per_minute=self.peak_per_minute, spots=spots
+        )
         self.actors: dict[int, User] = {}
         for u in Unit.objects.filter(org__in=stations).select_related("org").order_by("id"):
             self._remember_unit(u)

@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from command_center import clocks, orgs, words
+from command_center import clocks, exports, orgs, words
 from command_center.drf import Pagination
 from command_center.models import Deadline, Org, Role
 from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
@@ -445,8 +445,8 @@ class KpiScopeSerializer(StrictSerializer):
         return attrs
 
 
-def _kpi_scope(request: Request) -> tuple[kpis.Scope, str]:
-    s = KpiScopeSerializer(data=request.query_params)
+def _kpi_scope(request: Request, params: Any = None) -> tuple[kpis.Scope, str]:
+    s = KpiScopeSerializer(data=request.query_params if params is None else params)
     s.is_valid(raise_exception=True)
     v = s.validated_data
     person = orgs.person_of(request.user)
@@ -539,3 +539,69 @@ class KpiRowsView(generics.GenericAPIView[Any]):
         described = words.describe(model, ids) if model else {}
         rows = [{"type": k.rows_of, "id": pk, "title": f"#{pk}", **described.get(pk, {})} for pk in ids]
         return self.get_paginated_response(rows) if page is not None else Response(rows)
+
+
+class KpiTrendView(generics.GenericAPIView[Any]):
+    """One measure day by day over the scope's period (the last 62 days of a longer one), for a trend line."""
+
+    serializer_class = KpiScopeSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, key: str) -> Response:
+        k = kpis.BY_KEY.get(key)
+        if k is None:
+            raise Http404
+        scope, _period = _kpi_scope(request)
+        return Response([{"day": d, **_value(v)} for d, v in kpis.trend(k, scope)])
+
+
+class KpiRankingView(generics.GenericAPIView[Any]):
+    """One measure for each org right under the scope's org, best first (a county's stations, a city's
+    counties)."""
+
+    serializer_class = KpiScopeSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, key: str) -> Response:
+        k = kpis.BY_KEY.get(key)
+        if k is None:
+            raise Http404
+        scope, _period = _kpi_scope(request)
+        rows = kpis.ranking(k, scope)
+        return Response(
+            [{"rank": n, "org": o.pk, "org_name": o.name, **_value(v)} for n, (o, v) in enumerate(rows, start=1)]
+        )
+
+
+class KpiExportView(generics.GenericAPIView[Any]):
+    """The measures of the scope as XLSX (or CSV with `file=csv`): each with this period, the previous one
+    and last year's, numerator and denominator — what the page shows, for a report."""
+
+    serializer_class = KpiScopeSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(parameters=[KpiScopeSerializer], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request) -> Any:
+        kind = request.query_params.get("file", "xlsx")
+        if kind not in ("xlsx", "csv"):
+            return Response({"file": [_("Choose xlsx or csv.")]}, status=status.HTTP_400_BAD_REQUEST)
+        params = request.query_params.copy()
+        params.pop("file", None)  # the scope's strict serializer knows no `file`
+        scope, period = _kpi_scope(request, params)
+        before, year = kpis.previous(scope, period), kpis.last_year(scope, period)
+        now, prev, last = kpis.compute(scope), kpis.compute(before), kpis.compute(year)
+        sheet = exports.Sheet(str(_("Measures")), widths=[28, 12, 12, 12, 12, 12, 12, 70])
+        sheet.row(f"{scope.org.name} {scope.first} – {scope.last}", style="title")
+        sheet.row(
+            str(_("Measure")), str(_("This period")), str(_("Numerator")), str(_("Denominator")),
+            str(_("Previous period")), str(_("Same period last year")), str(_("Key")), str(_("Formula")),
+            style="header",
+        )  # fmt: skip
+        for k in kpis.KPIS:
+            sheet.row(
+                str(k.label), now[k.key].value, now[k.key].numerator, now[k.key].denominator,
+                prev[k.key].value, last[k.key].value, k.key, k.formula,
+            )  # fmt: skip
+        return exports.write(sheet, kind=kind, filename=f"measures-{scope.org.pk}-{scope.first}-{scope.last}.{kind}")

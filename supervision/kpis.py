@@ -422,3 +422,29 @@ BY_KEY = {k.key: k for k in KPIS}
 
 def compute(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]:
     return {k.key: k.compute(scope) for k in KPIS if keys is None or k.key in keys}
+
+
+# --- Trend and ranking ----------------------------------------------------------------------------------
+
+MAX_TREND_DAYS = 62
+
+
+def trend(kpi: Kpi, scope: Scope) -> list[tuple[date, Value]]:
+    """The measure day by day over the scope's period (at most MAX_TREND_DAYS days: the last ones)."""
+    days = (scope.last - scope.first).days + 1
+    first = scope.first + timedelta(days=max(0, days - MAX_TREND_DAYS))
+    out = []
+    d = first
+    while d <= scope.last:
+        out.append((d, kpi.compute(scope.shifted(d, d))))
+        d += timedelta(days=1)
+    return out
+
+
+def ranking(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
+    """The measure for each org right under the scope's org (the stations of a county, the counties of a
+    city), best first by the measure's direction; orgs with nothing to measure last."""
+    children = list(Org.objects.filter(path__startswith=scope.org.path, depth=scope.org.depth + 1, kind="police"))
+    rows = [(org, kpi.compute(Scope(org, scope.first, scope.last, scope.category))) for org in children]
+    sign = -1 if kpi.better == "higher" else 1
+    return sorted(rows, key=lambda r: (r[1].value is None, sign * (r[1].value or 0), r[0].path))

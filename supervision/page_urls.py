@@ -6,6 +6,7 @@ app_name = "supervision"
 
 urlpatterns = [
     path("supervision/", views.review, name="review"),
+    path("supervision/measures/", views.measures, name="measures"),
 ]
 
 from . import inspection_views  # noqa: E402

@@ -191,7 +191,7 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
                 "clock": r.deadline.kind,
                 "label": label(r.deadline.kind),
                 "covers": r.deadline_id,
-                "incident": r.incident_id,
+                "incident": None,  # a task's (an incident's 催办 stays off the strip)
                 "org_name": r.recipient.name,
                 "text": _subject_title(r),
             }
@@ -212,7 +212,7 @@ def board_alerts(user: Any) -> list[dict[str, Any]]:
                 "clock": o.deadline.kind,
                 "label": o.level.local_name,
                 "covers": o.deadline_id,
-                "incident": o.incident_id,
+                "incident": {"id": o.incident.pk, "number": o.incident.number} if o.incident else None,
                 "org_name": o.org.name,
                 "text": _subject_title(o),
             }

@@ -2,7 +2,10 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from .api import (
+    KpiExportView,
+    KpiRankingView,
     KpiRowsView,
+    KpiTrendView,
     KpiView,
     OverdueRemindView,
     OverdueSuperviseView,
@@ -22,7 +25,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("review/", ReviewView.as_view(), name="review"),
     path("overdue/", OverdueView.as_view(), name="overdue"),
     path("kpis/", KpiView.as_view(), name="kpis"),
+    path("kpis/export/", KpiExportView.as_view(), name="kpi-export"),
     path("kpis/<slug:key>/rows/", KpiRowsView.as_view(), name="kpi-rows"),
+    path("kpis/<slug:key>/trend/", KpiTrendView.as_view(), name="kpi-trend"),
+    path("kpis/<slug:key>/ranking/", KpiRankingView.as_view(), name="kpi-ranking"),
     path("overdue/<int:pk>/remind/", OverdueRemindView.as_view(), name="overdue-remind"),
     path("overdue/<int:pk>/supervise/", OverdueSuperviseView.as_view(), name="overdue-supervise"),
     *router.urls,

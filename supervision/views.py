@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from command_center import clocks, orgs
@@ -81,5 +82,51 @@ def review(request: HttpRequest) -> HttpResponse:
             "can_hand": _has(request, HAND_ROLES),
             "loop_labels": labels,
             "kinds": sorted({name.split(".")[0] for name in clocks.registered()}),
+        },
+    )
+
+
+MEASURES_ROLES = [Role.SUPERVISOR, Role.COMMANDER, Role.DUTY_OFFICER, Role.ANALYST, Role.STATION_OFFICER]
+
+
+@login_required
+def measures(request: HttpRequest) -> HttpResponse:
+    """考评指标: the measures of an org's area and a period, beside the previous period and last year's, each
+    drilled down to its rows, with a trend line and the ranking of the orgs under it (static/js/kpis.js over
+    GET /api/kpis/…). Stations read their own area."""
+    if not _has(request, MEASURES_ROLES):
+        raise PermissionDenied
+    person = orgs.person_of(request.user)
+    areas = list(orgs.visible_orgs(request.user).filter(kind="police").exclude(level="community").order_by("path"))
+    return render(
+        request,
+        "supervision/kpis.html",
+        {
+            "areas": areas,
+            "own": person.org.pk if person else (areas[0].pk if areas else None),
+            "today": timezone.localdate(),
+            "labels": {
+                "t": {
+                    "previous": _("Previous period"),
+                    "last_year": _("Same period last year"),
+                    "rows": _("Rows behind this figure"),
+                    "trend": _("Day by day"),
+                    "ranking": _("Ranking"),
+                    "none": _("Nothing to measure"),
+                    "better": _("better"),
+                    "worse": _("worse"),
+                    "failed": _("Not loaded"),
+                    "s": _("s"),
+                    "more": _("More"),
+                },
+                "groups": {
+                    "dispatch": _("Dispatch"),
+                    "feedback": _("Feedback"),
+                    "callbacks": _("Callbacks"),
+                    "repeats": _("Repeats"),
+                    "diversions": _("Diversions"),
+                    "directives": _("Directives"),
+                },
+            },
         },
     )

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
 
   function start(root) {
     const L10N = CCLive.readJson("screen-labels");
@@ -254,7 +254,7 @@
         h("span", { class: "lvl l" + inc.level, text: String(inc.level) }),
         h("b", { class: "num", text: inc.number }),
         h("span", { class: "state st-" + inc.state, text: L10N.incident_state[inc.state] || inc.state }),
-        h("a", { class: "open", href: ds.detailUrl.replace("/0/", "/" + inc.id + "/"), target: "_blank", text: t.open_detail + " ↗" }),
+        h("a", { class: "open", href: CCDom.url(ds.detailUrl, inc.id), target: "_blank", text: t.open_detail + " ↗" }),
       ]));
       parts.push(h("dl", { class: "d-facts" }, [
         h("dt", { text: ds.tCategory }), h("dd", { text: (inc.category || "") + " " + (inc.category_name || "") }),
@@ -301,7 +301,7 @@
     async function loadRecs(id, fit) {
       recs = { id: id, rows: [], loading: true, error: "" };
       drawDetail();
-      const res = await CCLive.api(ds.recommendUrl.replace("/0/", "/" + id + "/") + "?limit=9");
+      const res = await CCLive.api(CCDom.url(ds.recommendUrl, id) + "?limit=9");
       if (selected !== id) return;
       recs = { id: id, rows: res.ok ? res.data.results : [], origin: res.ok ? res.data.origin : null, loading: false, error: res.ok ? "" : CCLive.errorText(res.data) || String(res.status) };
       drawDetail();
@@ -333,7 +333,7 @@
       if (busy) return;
       busy = true;
       for (const b of el.detail.querySelectorAll("button.go")) b.disabled = true;
-      const res = await CCLive.api(ds.dispatchUrl.replace("/0/", "/" + incidentId + "/"), body);
+      const res = await CCLive.api(CCDom.url(ds.dispatchUrl, incidentId), body);
       busy = false;
       message = res.ok ? { text: t.dispatched + " → " + name, kind: "ok" } : { text: t.failed + ": " + CCLive.errorText(res.data), kind: "bad" };
       loadRecs(incidentId);
@@ -360,57 +360,23 @@
       select(next.id, true);
     }
 
-    // Keys 1–9 dispatch with a 5-second undo, not a confirmation dialog: a confirmation costs every dispatch
-    // a second keystroke and trains the hand to press Enter blindly, while a mistyped digit is rare and is
-    // seen at once in the bar that names the unit and counts down. So the order goes out by itself after
-    // 5 s unless undone (Esc or the bar's button); Enter sends it at once. A second digit meanwhile
-    // replaces the pending choice (the officer corrected it). Clicks on the buttons stay immediate: a click
-    // names its unit on screen, there is nothing to mistype.
-    const UNDO_MS = 5000;
-    let pending = null; // {incidentId, body, name, number, due, timer}
-    const undoBar = h("div", { class: "undo-bar", role: "status", "aria-live": "assertive", hidden: true });
-    root.appendChild(undoBar);
-    function drawUndo() {
-      if (!pending) { undoBar.hidden = true; undoBar.replaceChildren(); return; }
-      undoBar.hidden = false;
-      const left = Math.max(0, Math.ceil((pending.due - Date.now()) / 1000));
-      undoBar.replaceChildren(
-        h("span", { class: "undo-what" }, [t.dispatching + " ", h("b", { text: pending.number }), " → ", h("b", { text: pending.name })]),
-        h("span", { class: "undo-left", text: left + " s" }),
-        h("button", { type: "button", class: "undo-now", onclick: sendPending, text: t.send_now }),
-        h("button", { type: "button", class: "undo-cancel", onclick: undoPending, text: t.undo }),
-      );
-    }
+    // Keys 1–9 dispatch with a 5-second undo (undo.js says why); Enter sends at once, Esc undoes. Clicks on
+    // the buttons stay immediate.
+    const undo = CCUndo.create({
+      parent: root,
+      t: t,
+      send: function (p) { dispatch(p.incidentId, p.body, p.name); },
+      undone: function () { message = { text: t.undone, kind: "" }; drawDetail(); },
+    });
     function queueDispatch(incidentId, body, name) {
-      if (pending) clearTimeout(pending.timer);
       const inc = model.incidents.get(incidentId);
-      pending = { incidentId: incidentId, body: body, name: name, number: inc ? inc.number : "", due: Date.now() + UNDO_MS };
-      pending.timer = setTimeout(sendPending, UNDO_MS);
-      drawUndo();
+      undo.queue({ incidentId: incidentId, body: body, name: name, number: inc ? inc.number : "" });
     }
-    function sendPending() {
-      if (!pending) return;
-      const p = pending;
-      clearTimeout(p.timer);
-      pending = null;
-      drawUndo();
-      dispatch(p.incidentId, p.body, p.name);
-    }
-    function undoPending() {
-      if (!pending) return;
-      clearTimeout(pending.timer);
-      pending = null;
-      message = { text: t.undone, kind: "" };
-      drawUndo();
-      drawDetail();
-    }
-    setInterval(function () { if (pending) drawUndo(); }, 250);
 
     document.addEventListener("keydown", function (e) {
       const tag = (e.target && e.target.tagName) || "";
       if (/INPUT|TEXTAREA|SELECT/.test(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (pending && e.key === "Escape") { undoPending(); e.preventDefault(); return; }
-      if (pending && e.key === "Enter") { sendPending(); e.preventDefault(); return; }
+      if (undo.key(e)) return;
       if (e.key === "ArrowDown" || e.key === "j") { move(1); e.preventDefault(); }
       else if (e.key === "ArrowUp" || e.key === "k") { move(-1); e.preventDefault(); }
       else if (e.key === "m") { CCLive.sound.setMuted(!CCLive.sound.muted); }
@@ -456,7 +422,7 @@
       }
     }
     async function refreshRecs(id) {
-      const res = await CCLive.api(ds.recommendUrl.replace("/0/", "/" + id + "/") + "?limit=9");
+      const res = await CCLive.api(CCDom.url(ds.recommendUrl, id) + "?limit=9");
       if (selected === id && res.ok) { recs = { id: id, rows: res.data.results, origin: res.data.origin, loading: false, error: "" }; redraw("incidents"); drawRecLines(); }
     }
 

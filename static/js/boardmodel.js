@@ -321,6 +321,9 @@
         }
         changed("incidents"); changed("alerts");
       } else if (ev === "reminder.created") {
+        // An incident's 催办 leaves the breach's own alert (it names the order and its unit) on the strip,
+        // as the server's list does (supervision/selectors.py board_alerts); its 督办 covers it.
+        if (d.incident != null && d.level === 1) return out;
         cover(d.deadline);
         if (d.level === 1 && addAlert({
           key: "reminder:" + d.id, kind: "reminder", at: d.created_at || env.at, task: d.task, clock: d.clock,
@@ -331,8 +334,8 @@
         cover(d.deadline);
         if (addAlert({
           key: "supervision:" + d.id, kind: "supervision", at: d.created_at || env.at, task: d.task, clock: d.clock,
-          label: d.level ? CCFmt.localName(d.level) : "", covers: d.deadline, incident: null, org_name: d.org_name || orgName(d.org),
-          text: d.task_title || "",
+          label: d.level ? CCFmt.localName(d.level) : "", covers: d.deadline, incident: d.incident ? { id: d.incident, number: d.incident_number || "" } : null,
+          org_name: d.org_name || orgName(d.org), text: d.task_title || d.incident_number || "",
         })) out.alert = "supervision";
         changed("alerts");
       } else if (ev.indexOf("task.") === 0 && ev !== "task.overdue") {

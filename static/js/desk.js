@@ -1,5 +1,6 @@
 // The intake page as a duty desk (接警即派): the form's rules as the page says them (phone, lengths, the
-// field named as the form labels it), the saved call's recommendations with one-key dispatch, its divert,
+// field named as the form labels it), the saved call's recommendations with one-key dispatch (sent after
+// the board's 5-second undo, undo.js), its divert,
 // self-handle and link, the next call from a clean form (F2), and a question before unsaved input is lost.
 // The server's 400 stays the rule (incidents/api.py IntakeSerializer, incidents/phones.py); every action is
 // a call to the API. Names and URLs come from the page's labels JSON (#intake-labels): the incidents app's
@@ -8,34 +9,9 @@
 (function () {
   "use strict";
 
-  function readJson(id) {
-    const el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : {};
-  }
-  const L10N = readJson("intake-labels");
+  const h = CCDom.h, url = CCDom.url, api = CCDom.api;  // dom.js
+  const L10N = CCDom.readJson("intake-labels");
   const t = L10N.t || {};
-
-  function h(tag, attrs, children) {
-    const el = document.createElement(tag);
-    for (const k of Object.keys(attrs || {})) {
-      const v = attrs[k];
-      if (v == null || v === false) continue;
-      if (k === "class") el.className = v;
-      else if (k === "text") el.textContent = v;
-      else if (k === "dataset") Object.assign(el.dataset, v);
-      else if (k.slice(0, 2) === "on" && typeof v === "function") el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const c of [].concat(children || [])) if (c != null) el.append(c);
-    return el;
-  }
-
-  function url(name, id) { return String(name).replace("/0/", "/" + id + "/"); }
-
-  // incidents.js's API call (CSRF token, JSON both ways); a GET when there is no body.
-  function api(address, body) {
-    return window.CCIntake.api(address, body, body === undefined ? "GET" : "POST");
-  }
 
   // --- The form's rules, as the server has them ---------------------------------------------------------
   // incidents/phones.py PATTERNS: mobile, landline with its area code, service number (spaces and '-' allowed).
@@ -97,12 +73,22 @@
     let call = null;      // the saved incident (the API's shape)
     let recs = [];
     let busy = false;
-    let pending = null;   // a key pressed before the recommendations arrived
+    let early = null;     // a key pressed before the recommendations arrived
+    // A dispatch chosen by key waits 5 s in the undo bar (Enter: now, Esc: undo), as on the board.
+    const undo = CCUndo.create({
+      t: t,
+      send: function sendWhenFree(p) {
+        // Another action on the panel still running: the chosen dispatch goes out right after it.
+        if (busy) { setTimeout(function () { sendWhenFree(p); }, 200); return; }
+        dispatch(p.incidentId, p.body, p.name, p.number);
+      },
+      undone: function (p) { if (call && call.id === p.incidentId) say(t.undone, ""); },
+    });
 
     function say(text, kind) { el.msg.textContent = text; el.msg.className = "desk-msg " + (kind || ""); }
 
     function show(incident) {
-      call = incident; recs = []; pending = null;
+      call = incident; recs = []; early = null;
       panel.hidden = false;
       panel.classList.remove("done");
       el.title.replaceChildren(h("a", { href: url(urls.page, incident.id), target: "_blank", text: incident.number }), " " + (incident.category_name || ""));
@@ -115,7 +101,7 @@
       loadHints(incident.id);
     }
 
-    function hide() { call = null; recs = []; pending = null; panel.hidden = true; el.recs.replaceChildren(); el.actions.replaceChildren(); }
+    function hide() { call = null; recs = []; early = null; panel.hidden = true; el.recs.replaceChildren(); el.actions.replaceChildren(); }
 
     function fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : m + " m"; }
 
@@ -139,8 +125,9 @@
               r.stale ? " · " + t.stale : null,
             ]),
           ]),
-          h("button", { type: "button", class: "go unit-go", title: "(" + (k + 1) + ")", text: t.dispatch_unit, onclick: function () { dispatch({ unit: u.id }, u.call_sign); } }),
-          h("button", { type: "button", class: "go org-go", title: "(Shift+" + (k + 1) + ")", text: t.dispatch_station, onclick: function () { dispatch({ org: u.org }, u.org_name); } }),
+          // A click sends at once (it names its unit on screen); Enter or Space on the button waits 5 s, as a key.
+          h("button", { type: "button", class: "go unit-go", title: "(" + (k + 1) + ")", text: t.dispatch_unit, dataset: { k: k }, onclick: function () { dispatch(call.id, { unit: u.id }, u.call_sign); } }),
+          h("button", { type: "button", class: "go org-go", title: "(Shift+" + (k + 1) + ")", text: t.dispatch_station, dataset: { k: k, station: "1" }, onclick: function () { dispatch(call.id, { org: u.org }, u.org_name); } }),
         ]));
       });
       if (origin && origin.source !== "incident") parts.unshift(h("li", { class: "warn small", text: t.no_position }));
@@ -148,7 +135,7 @@
       const first = el.recs.querySelector("button.unit-go");
       // Keep the call-taker's place: only take the focus if it is still on the panel (not on the next call).
       if (first && (document.activeElement === panel || panel.contains(document.activeElement))) first.focus({ preventScroll: true });
-      if (pending) { const p = pending; pending = null; pick(p.k, p.station); }
+      if (early) { const p = early; early = null; pick(p.k, p.station); }
     }
 
     // The saved call's own hints (same event nearby): the desk may link it to one.
@@ -176,11 +163,11 @@
       el.actions.replaceChildren(...parts);
     }
 
-    async function act(address, body, done) {
-      if (busy || !call) return null;
+    // An action on incident `id` (the call on the panel, or the one a pending dispatch was chosen for).
+    async function act(id, address, body, done) {
+      if (busy || id == null) return null;
       busy = true;
       for (const b of panel.querySelectorAll("button")) b.disabled = true;
-      const id = call.id;
       let res;
       try { res = await api(url(address, id), body); } finally { busy = false; }
       for (const b of panel.querySelectorAll("button")) b.disabled = false;
@@ -191,41 +178,58 @@
       return res;
     }
 
-    async function dispatch(body, name) {
-      const res = await act(dispatchApi.dispatch_url, body, "✓ " + t.dispatched + " → " + name + " · " + (call ? call.number : ""));
+    async function dispatch(id, body, name, number) {
+      if (number == null) number = call && call.id === id ? call.number : "";
+      const done = "✓ " + t.dispatched + " → " + name + " · " + number;
+      const res = await act(id, dispatchApi.dispatch_url, body, done);
+      if (res && !(call && call.id === id)) {
+        // Chosen for the call before the one on the panel and sent meanwhile: say how it went, naming it.
+        if (!panel.hidden) say(res.ok ? done : t.failed + " · " + number + ": " + errorText(form, res.data), res.ok ? "ok" : "bad");
+        return;
+      }
       if (res && res.ok) {
         const sent = el.recs.querySelector(body.unit ? '[data-unit="' + body.unit + '"]' : null);
         if (sent) sent.classList.add("sent");
         // The list folds to what was sent, so the hints and the map of the next call come back into view.
         panel.classList.add("done");
-        // Dispatched: the call-taker's hands go back to the next call (the confirmation stays in view).
-        form.elements.namedItem("caller_phone").focus();
+        // Dispatched: the call-taker's hands go back to the next call (the confirmation stays in view),
+        // unless they are already typing it (the order went out by itself 5 s after the key).
+        const at = document.activeElement;
+        if (!at || at === document.body || panel.contains(at) || undo.bar.contains(at)) form.elements.namedItem("caller_phone").focus();
       }
     }
+    // Recommendation k (0-based) of the call on the panel, or its station: into the undo bar.
     function pick(k, station) {
       const r = recs[k];
-      if (!r) return;
-      if (station) dispatch({ org: r.unit.org }, r.unit.org_name);
-      else dispatch({ unit: r.unit.id }, r.unit.call_sign);
+      if (!r || !call) return;
+      const p = { incidentId: call.id, number: call.number };
+      if (station) undo.queue(Object.assign(p, { body: { org: r.unit.org }, name: r.unit.org_name }));
+      else undo.queue(Object.assign(p, { body: { unit: r.unit.id }, name: r.unit.call_sign }));
     }
-    function selfHandle() { act(urls.self_handle, { reason: "" }, "✓ " + t.self_handled); }
+    function selfHandle() { act(call && call.id, urls.self_handle, { reason: "" }, "✓ " + t.self_handled); }
     function divert(sel) {
       const name = sel.options[sel.selectedIndex] ? sel.options[sel.selectedIndex].text : "";
-      act(urls.divert, { partner: parseInt(sel.value, 10), note: "" }, "✓ " + t.diverted + " " + name);
+      act(call && call.id, urls.divert, { partner: parseInt(sel.value, 10), note: "" }, "✓ " + t.diverted + " " + name);
     }
-    function link(x) { act(urls.link, { master: x.id, link_type: "repeat", reason: "" }, "✓ " + t.linked + " → " + x.number); }
+    function link(x) { act(call && call.id, urls.link, { master: x.id, link_type: "repeat", reason: "" }, "✓ " + t.linked + " → " + x.number); }
 
-    // Keys on the panel: Enter the first unit, 1–9 that unit, Shift+1–9 its station.
-    panel.addEventListener("keydown", function (e) {
-      if (!call || !dispatchApi || e.ctrlKey || e.metaKey || e.altKey) return;
+    // Keys: while a dispatch waits, Enter sends it and Esc undoes it (anywhere but a form field). On the
+    // panel: Enter the first unit, 1–9 that unit, Shift+1–9 its station; Enter or Space on a unit's or a
+    // station's button that one. Each waits 5 s in the undo bar.
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
       const tag = (e.target && e.target.tagName) || "";
       if (/INPUT|TEXTAREA|SELECT/.test(tag)) return;
+      if (undo.key(e)) return;
+      if (!call || !dispatchApi || !panel.contains(e.target)) return;
+      const go = e.target.closest ? e.target.closest("button.go") : null;
       let k = -1, station = false;
       if (/^Digit[1-9]$/.test(e.code) || /^Numpad[1-9]$/.test(e.code)) { k = parseInt(e.code.slice(-1), 10) - 1; station = e.shiftKey; }
-      else if (e.key === "Enter" && e.target === panel) k = 0;  // on a button, Enter presses that button
+      else if ((e.key === "Enter" || e.key === " ") && go) { k = parseInt(go.dataset.k, 10); station = !!go.dataset.station; }
+      else if (e.key === "Enter" && e.target === panel) k = 0;  // on another button, Enter presses that button
       if (k < 0) return;
       e.preventDefault();
-      if (!recs.length && el.recs.querySelector(".muted")) pending = { k: k, station: station };  // still loading
+      if (!recs.length && el.recs.querySelector(".muted")) early = { k: k, station: station };  // still loading
       else pick(k, station);
     });
 

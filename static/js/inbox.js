@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
   const LIVE = ["sent", "delivered", "signed", "arrived"];
   const RANK = { sent: 0, delivered: 0, signed: 1, arrived: 2 };
   const CLOCK = { sent: "dispatch.sign", delivered: "dispatch.sign", signed: "dispatch.arrive", arrived: "dispatch.feedback" };
@@ -34,7 +34,7 @@
       results: root.querySelector("#result-options"),
     };
 
-    function url(template, id) { return template.replace("/0/", "/" + id + "/"); }
+    const url = CCDom.url;  // dom.js
 
     function merge(id, data) {
       const old = orders.get(id);

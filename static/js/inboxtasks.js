@@ -7,7 +7,7 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
   const OPEN = ["issued", "signed", "in_progress", "reported", "returned"];
   const RANK = { issued: 0, returned: 1, signed: 2, in_progress: 3, reported: 4 };
   // A task's running clock by state, and the states in which a broken clock is still not met.
@@ -43,8 +43,8 @@
       badge: root.querySelector("[data-tab=tasks] .badge"),
       reminders: root.querySelector(".ib-reminders"),
     };
-    function taskUrl(id) { return (urls.task || "/api/tasks/0/").replace("/0/", "/" + id + "/"); }
-    function reminderUrl(id) { return (urls.reminder || "/api/reminders/0/").replace("/0/", "/" + id + "/"); }
+    function taskUrl(id) { return CCDom.url(urls.task || "/api/tasks/0/", id); }
+    function reminderUrl(id) { return CCDom.url(urls.reminder || "/api/reminders/0/", id); }
 
     function merge(id, data) {
       const old = tasks.get(id);

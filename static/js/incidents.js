@@ -3,24 +3,7 @@
 (function () {
   "use strict";
 
-  function csrf() {
-    const el = document.querySelector("[name=csrfmiddlewaretoken]");
-    return el ? el.value : "";
-  }
-
-  async function api(url, body, method) {
-    const r = await fetch(url, {
-      method: method || "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    return { ok: r.ok, status: r.status, data: data };
-  }
-  // The intake page's desk (desk.js, loaded after this file) calls the API the same way.
-  window.CCIntake = { api: api };
+  const api = CCDom.api;  // dom.js
 
   // A field as the form labels it ("纬度", not "lat"): its <label>'s text, else its aria-label or placeholder.
   function fieldName(form, key) {
@@ -88,10 +71,6 @@
   }
 
   // --- Intake -------------------------------------------------------------------------------------------
-  function debounce(fn, ms) {
-    let t = null;
-    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
-  }
 
   function bindIntake(root) {
     const form = root.querySelector("form");
@@ -104,8 +83,9 @@
 
     // Category picker: search by code, Chinese name or pinyin initials; arrows + Enter pick.
     const search = f("category_search"), options = root.querySelector("#category-options");
-    fetch(root.dataset.categoriesUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (rows) {
-      categories = rows;
+    api(root.dataset.categoriesUrl).then(function (res) {
+      if (!res.ok) return;
+      categories = res.data;
       // A fast typist may be in the picker before the table arrived: show what the typed text finds now.
       if (document.activeElement === search && search.value.trim()) { picked = 0; renderOptions(); }
     });
@@ -161,17 +141,16 @@
       if (f("lat").value && f("lon").value) { q.set("lat", f("lat").value); q.set("lon", f("lon").value); }
       if (f("category").value) q.set("category", f("category").value);
       if (![...q.keys()].length) return;
-      const r = await fetch(root.dataset.hintsUrl + "?" + q.toString(), { credentials: "same-origin" });
-      if (!r.ok || gen !== hintGen) return;
-      const rows = await r.json();
-      if (gen !== hintGen) return;
+      const res = await api(root.dataset.hintsUrl + "?" + q.toString());
+      if (!res.ok || gen !== hintGen) return;
+      const rows = res.data;
       hintList.replaceChildren();
       if (!rows.length) { hintList.appendChild(text(document.createElement("li"), root.dataset.tNone)).className = "muted"; return; }
       for (const h of rows) {
         const li = document.createElement("li");
         li.className = "hint hint-" + h.kind;
         const a = document.createElement("a");
-        a.href = root.dataset.detailUrl.replace("/0/", "/" + h.id + "/");
+        a.href = CCDom.url(root.dataset.detailUrl, h.id);
         a.target = "_blank";
         text(a, h.number);
         li.appendChild(a);
@@ -187,7 +166,7 @@
         hintList.appendChild(li);
       }
     }
-    const later = debounce(refreshHints, 250);
+    const later = CCDom.debounce(refreshHints, 250);
     for (const name of ["caller_phone", "address", "lat", "lon"]) f(name).addEventListener("input", later);
 
     // Map: click to set the position (works with no tile server).
@@ -256,7 +235,7 @@
       try { res = await api(root.dataset.createUrl, body); } finally { sending = false; }
       if (res.ok) {
         const a = document.createElement("a");
-        a.href = root.dataset.detailUrl.replace("/0/", "/" + res.data.id + "/");
+        a.href = CCDom.url(root.dataset.detailUrl, res.data.id);
         text(a, res.data.number);
         resetForm();
         saved.replaceChildren(document.createTextNode(root.dataset.tSaved + " "), a);

@@ -15,30 +15,8 @@
   "use strict";
 
   // --- DOM ------------------------------------------------------------------------------------------------
-  function h(tag, attrs, children) {
-    const el = document.createElement(tag);
-    if (attrs) {
-      for (const k of Object.keys(attrs)) {
-        const v = attrs[k];
-        if (v == null || v === false) continue;
-        if (k === "class") el.className = v;
-        else if (k === "text") el.textContent = v;
-        else if (k === "dataset") Object.assign(el.dataset, v);
-        else if (k.slice(0, 2) === "on" && typeof v === "function") el.addEventListener(k.slice(2), v);
-        else el.setAttribute(k, v === true ? "" : String(v));
-      }
-    }
-    for (const c of [].concat(children == null ? [] : children)) {
-      if (c == null || c === false) continue;
-      el.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
-    }
-    return el;
-  }
-
-  function readJson(id) {
-    const el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : {};
-  }
+  // dom.js (loaded on every page by base.html) holds the one copy of each; CCLive passes them on.
+  const h = CCDom.h, readJson = CCDom.readJson, csrf = CCDom.csrf, api = CCDom.api, errorText = CCDom.errorText;
 
   // --- Time -----------------------------------------------------------------------------------------------
   let skew = 0; // server time - local time, from each state's `at`
@@ -83,28 +61,6 @@
   }
 
   // --- API ------------------------------------------------------------------------------------------------
-  function csrf() {
-    const el = document.querySelector("[name=csrfmiddlewaretoken]");
-    if (el) return el.value;
-    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-  async function api(url, body, method) {
-    let r;
-    try {
-      r = await fetch(url, {
-        method: method || (body === undefined ? "GET" : "POST"),
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
-        credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (e) {
-      return { ok: false, status: 0, data: null };
-    }
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    return { ok: r.ok, status: r.status, data: data };
-  }
   // A multipart POST (files): the browser sets the boundary; the answer is read like api()'s.
   async function postForm(url, formData) {
     let r;
@@ -121,11 +77,6 @@
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
     return { ok: r.ok, status: r.status, data: data };
-  }
-  function errorText(data) {
-    if (!data) return "";
-    if (data.detail) return data.detail + (data.allowed ? " (" + data.allowed.join(", ") + ")" : "");
-    return Object.keys(data).map(function (k) { return k + ": " + [].concat(data[k]).join(" "); }).join("; ");
   }
 
   // --- Sound ----------------------------------------------------------------------------------------------

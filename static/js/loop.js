@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
   const OPEN_TASK = ["issued", "signed", "in_progress", "reported", "returned"];
   const STATE_ORDER = ["issued", "signed", "in_progress", "returned", "reported", "approved", "withdrawn"];
 
@@ -15,12 +15,7 @@
     if (s >= 3600) return (Math.round(s / 360) / 10) + " " + ds.tH;
     return Math.round(s / 60) + " " + ds.tMin;
   }
-  function debounce(fn, ms) {
-    let t = 0;
-    return function () { const args = arguments; clearTimeout(t); t = setTimeout(function () { fn.apply(null, args); }, ms); };
-  }
-  function url(template, id) { return template.replace("/0/", "/" + id + "/"); }
-  function rows(data) { return data && Array.isArray(data.results) ? data.results : (Array.isArray(data) ? data : []); }
+  const debounce = CCDom.debounce, url = CCDom.url, rows = CCDom.results;  // dom.js
 
   // A page whose rows come from list endpoints: read the live `seq` first, then the rows (so no push older
   // than `seq` is missing from them); any push that concerns the page fetches the rows again.

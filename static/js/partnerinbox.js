@@ -7,7 +7,7 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
   const ACCEPT = "incidents.diversion.accept";
   const FINISH = "incidents.diversion.finish";
   const OPEN = ["pushed", "accepted"];
@@ -22,7 +22,7 @@
     let acts = false;
     const col = function (name) { return root.querySelector("[data-col=" + name + "]"); };
 
-    function url(template, id) { return template.replace("/0/", "/" + id + "/"); }
+    const url = CCDom.url;  // dom.js
 
     function merge(data) {
       const old = rows.get(data.id);

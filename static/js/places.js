@@ -5,16 +5,9 @@
 (function () {
   "use strict";
 
-  function debounce(fn, ms) {
-    let t = null;
-    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
-  }
-
-  async function getJson(url) {
-    try {
-      const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      return r.ok ? await r.json() : null;
-    } catch (e) { return null; }
+  async function getJson(address) {
+    const r = await CCDom.api(address);  // dom.js
+    return r.ok ? r.data : null;
   }
 
   function bind(root) {
@@ -79,7 +72,7 @@
       showStation(c.station);
     }
 
-    const search = debounce(async function () {
+    const search = CCDom.debounce(async function () {
       const q = address.value.trim();
       const mine = ++seq;
       if (q.length < 2) { found = []; render(); return; }

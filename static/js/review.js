@@ -6,15 +6,10 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
 
   function when(iso) { return CCFmt.when(iso); }  // in the server's zone (fmt.js)
-  function url(template, id) { return template.replace("/0/", "/" + id + "/"); }
-  function rows(data) { return data && Array.isArray(data.results) ? data.results : (Array.isArray(data) ? data : []); }
-  function debounce(fn, ms) {
-    let t = 0;
-    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
-  }
+  const url = CCDom.url, rows = CCDom.results, debounce = CCDom.debounce;  // dom.js
 
   function start(root) {
     const L = CCLive.readJson("loop-labels");

@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  const h = CCLive.h;
+  const h = CCDom.h;
   const STATUS_ORDER = ["available", "en_route", "on_scene", "busy", "off_duty", "out_of_service"];
   const TOP_COLORS = ["#ef4444", "#3b82f6", "#f59e0b", "#f97316", "#22c55e", "#a78bfa", "#06b6d4", "#eab308", "#64748b", "#94a3b8"];
 

@@ -15,12 +15,20 @@ from intel import services as intel_services
 from tests.conftest import build_world
 
 PAGES = {
-    "duty": ["/", "/incidents/intake/", "/incidents/", "/incidents/{incident}/", "/dispatch/board/", "/dispatch/wall/"],
+    "duty": [
+        "/",
+        "/incidents/intake/",
+        "/incidents/",
+        "/incidents/{incident}/",
+        "/dispatch/board/",
+        "/dispatch/wall/",
+        "/dispatch/units/",
+    ],
     "station1": ["/dispatch/inbox/"],
     "partner": ["/partner/"],
     "commander": ["/dispatch/wall/", "/supervision/"],
     "analyst": ["/", "/intel/", "/intel/directives/{directive}/", "/intel/directives/{directive}/report/"],
-    "supervisor": ["/", "/supervision/", "/supervision/inspection/"],
+    "supervisor": ["/", "/supervision/", "/supervision/measures/", "/supervision/inspection/"],
 }
 WATCH = """
 window.__csp = [];

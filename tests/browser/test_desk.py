@@ -1,8 +1,10 @@
 """The intake page as a duty desk (issue 12), in Chromium: ten calls in a row typed and dispatched from the
 intake screen with the keyboard alone; the next call starts from a clean form (F2: no stale hints or pin);
 leaving with unsaved input asks first; the form's rules are said on the page, naming the field as it is
-labelled; the saved call can be diverted, self-handled or linked from the same panel."""
+labelled; the saved call can be diverted, self-handled or linked from the same panel. A recommendation chosen
+by key waits 5 s in the board's undo bar (Enter sends it at once, Esc or the bar's button undoes it)."""
 
+import re
 import time
 from pathlib import Path
 
@@ -93,8 +95,12 @@ def test_the_desk_at_speed_ten_calls_typed_and_dispatched_with_the_keyboard(asgi
             first = page.locator(".desk .rec button.unit-go").first
             expect(first).to_be_focused()
             number = page.locator(".desk .desk-title a").inner_text()
+            # Enter chooses it: the undo bar names the call and the unit; Enter again sends it now.
+            page.keyboard.press("Enter")
+            expect(page.locator(".undo-bar")).to_contain_text(f"即将派警 {number} → 东湖{k + 1}")
             page.keyboard.press("Enter")
             expect(page.locator(".desk .desk-msg.ok")).to_contain_text(f"已派警 → 东湖{k + 1} · {number}")
+            expect(page.locator(".undo-bar")).to_be_hidden()
             took.append(time.monotonic() - start)
             numbers.append(number)
             # The list folds to the unit sent, so the next call's hints and map are in view.
@@ -118,6 +124,66 @@ def test_the_desk_at_speed_ten_calls_typed_and_dispatched_with_the_keyboard(asgi
             (n, f"东湖{k + 1}") for k, n in enumerate(numbers)
         ]
         assert {i.caller_phone for i in incidents} == {f"1390000{k:04d}" for k in range(10)}
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_key_waits_five_seconds_and_an_undo_sends_nothing(asgi_live_server, browser):
+    w = desk_world(units=3)
+    base = asgi_live_server
+    errors: list[str] = []
+    context, page = open_intake(browser, base, errors)
+    try:
+        type_call(page, 0)
+        expect(page.locator(".desk .rec button.unit-go").first).to_be_focused()
+        number = page.locator(".desk .desk-title a").inner_text()
+        incident = Incident.objects.get(number=number)
+        bar = page.locator(".undo-bar")
+        # 2: the second unit waits in the bar, named, counting down; Esc undoes it.
+        page.keyboard.press("2")
+        expect(bar).to_be_visible()
+        expect(bar).to_contain_text(f"即将派警 {number} → 东湖2")
+        expect(bar.locator(".undo-left")).to_have_text(re.compile(r"^[1-5] s$"))
+        page.screenshot(path=str(ARTIFACTS / "desk-undo.png"))
+        page.keyboard.press("Escape")
+        expect(bar).to_be_hidden()
+        expect(page.locator(".desk .desk-msg")).to_have_text("已撤销派警。")
+        # Shift+1: the first unit's station; the bar's own button undoes it too.
+        page.locator(".desk").focus()
+        page.keyboard.press("Shift+1")
+        expect(bar).to_contain_text(f"即将派警 {number} → {w.station_a1.name}")
+        bar.get_by_role("button", name="撤销（Esc）").click()
+        expect(bar).to_be_hidden()
+        # Past the 5 s: nothing went out.
+        page.wait_for_timeout(6000)
+        assert not DispatchOrder.objects.filter(incident=incident).exists()
+        incident.refresh_from_db()
+        assert incident.state == "received"
+        # Left alone, a choice goes out by itself once the 5 s are up — also when the call-taker has moved on
+        # to the next call meanwhile (F2): the bar still names the call, and typing is not interrupted.
+        page.locator(".desk").focus()
+        chosen = time.monotonic()
+        page.keyboard.press("1")
+        expect(bar).to_contain_text(f"即将派警 {number} → 东湖1")
+        page.keyboard.press("F2")
+        phone = page.get_by_label("来电号码")
+        expect(phone).to_be_focused()
+        expect(bar).to_be_visible()
+        phone.press_sequentially("1390000")
+        expect(bar).to_be_hidden(timeout=10_000)
+        assert time.monotonic() - chosen >= 4.5
+        for _ in range(50):
+            if DispatchOrder.objects.filter(incident=incident).exists():
+                break
+            time.sleep(0.1)
+        assert list(DispatchOrder.objects.filter(incident=incident).values_list("unit__call_sign", flat=True)) == [
+            "东湖1"
+        ]
+        expect(phone).to_be_focused()
+        expect(phone).to_have_value("1390000")
         assert errors == []
     finally:
         context.close()

@@ -1,6 +1,6 @@
 """The duty officer's queue in Chromium (issue 12): a waiting call whose dispatch clock breaks reaches the top
 of the queue, red; the queue's filter shows a diverted call; the keys 1–9 dispatch after a 5-second undo that
-Esc takes back."""
+Esc takes back; the board fits the window (no page scrollbar: the panes scroll inside)."""
 
 import re
 import time
@@ -47,6 +47,11 @@ def open_board(context, base, errors):
     # Generous: on a loaded 2-core machine the first state load and the socket can take seconds.
     expect(page.locator(".live-status[data-state=live]")).to_be_visible(timeout=20_000)
     return page
+
+
+def page_height(page) -> tuple[int, int]:
+    """The page's height and the window's: the board fits when the first is not more than the second."""
+    return tuple(page.evaluate("() => [document.documentElement.scrollHeight, window.innerHeight]"))
 
 
 def sweep_until_breach() -> None:
@@ -128,6 +133,14 @@ def test_key_1_dispatches_after_five_seconds_unless_undone(asgi_live_server, bro
     first = board.locator(".recs .rec").first
     expect(first).to_be_visible()
     unit = Unit.objects.get(pk=first.get_attribute("data-unit"))
+    # The board fits the window exactly, at 1,920×1,080 and 1,366×900: the page does not scroll.
+    for width, height in ((1920, 1080), (1366, 900)):
+        board.set_viewport_size({"width": width, "height": height})
+        board.wait_for_timeout(300)  # the grid and the map lay out again
+        scroll, inner = page_height(board)
+        assert scroll <= inner, f"{width}×{height}: the page is {scroll} px tall in a {inner} px window"
+        board.screenshot(path=str(ARTIFACTS / f"board-fit-{width}x{height}.png"))
+    board.set_viewport_size({"width": 1920, "height": 1080})
 
     board.keyboard.press("1")
     bar = board.locator(".undo-bar")

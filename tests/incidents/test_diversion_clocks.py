@@ -145,6 +145,26 @@ def test_the_real_sweep_breaches_a_late_accept_and_tells_the_partner_and_the_des
     assert accept.met_at is not None and accept.breached_at is not None
 
 
+def test_a_late_partner_shows_on_the_incident_s_desk_board_after_a_reload(coded, incident):
+    """The partner answers for the clock (it sits under the city), but the county desk whose incident it is
+    lists the breach on its board's strip, named by the incident and the partner — not only live."""
+    d = divert(coded, incident)
+    ct = ContentType.objects.get_for_model(Diversion)
+    Deadline.objects.filter(subject_type=ct, subject_id=d.pk, kind=ACCEPT).update(
+        due_at=timezone.now() - timedelta(seconds=1)
+    )
+    with capture_broadcasts():
+        clocks.sweep()
+    i = Incident.objects.get(pk=incident.pk)
+    desk = coded.county_a_duty if i.org.path.startswith(coded.county_a.path) else coded.duty
+    alerts = api_as(desk).get("/api/board/").json()["alerts"]
+    (late,) = [a for a in alerts if a["kind"] == "breach" and a["clock"] == ACCEPT]
+    assert late["incident"] == {"id": i.pk, "number": i.number} and late["text"] == coded.partner.name
+    # Another county's desk hears nothing of it.
+    other = api_as(coded.station_b1_officer).get("/api/board/")
+    assert other.status_code != 200 or not [a for a in other.json()["alerts"] if a["clock"] == ACCEPT]
+
+
 # --- What the API and the pushes say ----------------------------------------------------------------------
 
 

@@ -48,7 +48,8 @@ def test_a_late_signature_reminds_the_station_then_still_late_raises_supervision
     assert Reminder.objects.filter(incident=incident, level=Reminder.Level.SUPERVISION).count() == 1
     board = api_as(coded.duty).get("/api/board/").json()["alerts"]
     sup = [a for a in board if a["kind"] == "supervision"]
-    assert sup and sup[0]["incident"] == incident.pk and incident.number in sup[0]["text"]
+    assert sup and sup[0]["incident"] == {"id": incident.pk, "number": incident.number}
+    assert incident.number in sup[0]["text"]
 
 
 @override_settings(SUPERVISION_INCIDENT_ESCALATE_S=600)

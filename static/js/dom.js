@@ -1,0 +1,91 @@
+// CCDom: the small helpers every page's script shares, one copy of each. base.html loads this file on every
+// page, before the page's own scripts (all `defer`, so they run in document order). Plain script, no build
+// step, no inline code (strict CSP).
+//
+// - h(tag, attrs, children): an element. attrs: `class`, `text`, `dataset`, `on<event>` (a function), any
+//   other attribute (true: present, false/null: absent); children: nodes, strings or numbers (null/false
+//   skipped).
+// - readJson(id): what a json_script element holds ({} when the page has none).
+// - url(template, id): a reversed URL with 0 for the id ("/api/incidents/0/") made for this id.
+// - results(data): the rows of a list answer, paginated ({results}) or not.
+// - debounce(fn, ms): fn once the calls stop for ms (with the last call's arguments).
+// - csrf(), api(url, body, method), errorText(data): JSON both ways with the CSRF token; api() resolves to
+//   {ok, status, data} (status 0 when the network failed: it never throws); errorText() says a 400/409's
+//   answer in one line.
+(function () {
+  "use strict";
+
+  function h(tag, attrs, children) {
+    const el = document.createElement(tag);
+    if (attrs) {
+      for (const k of Object.keys(attrs)) {
+        const v = attrs[k];
+        if (v == null || v === false) continue;
+        if (k === "class") el.className = v;
+        else if (k === "text") el.textContent = v;
+        else if (k === "dataset") Object.assign(el.dataset, v);
+        else if (k.slice(0, 2) === "on" && typeof v === "function") el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? "" : String(v));
+      }
+    }
+    for (const c of [].concat(children == null ? [] : children)) {
+      if (c == null || c === false) continue;
+      el.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+    }
+    return el;
+  }
+
+  function readJson(id) {
+    const el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : {};
+  }
+
+  function url(template, id) { return String(template).replace("/0/", "/" + id + "/"); }
+
+  function results(data) { return data && Array.isArray(data.results) ? data.results : (Array.isArray(data) ? data : []); }
+
+  function debounce(fn, ms) {
+    let timer = 0;
+    return function () {
+      const args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  function csrf() {
+    const el = document.querySelector("[name=csrfmiddlewaretoken]");
+    if (el) return el.value;
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  // A GET when there is no body, else a POST (or `method`).
+  async function api(address, body, method) {
+    let r;
+    try {
+      r = await fetch(address, {
+        method: method || (body === undefined ? "GET" : "POST"),
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      return { ok: false, status: 0, data: null };
+    }
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    return { ok: r.ok, status: r.status, data: data };
+  }
+
+  function errorText(data) {
+    if (!data) return "";
+    if (data.detail) return data.detail + (data.allowed ? " (" + data.allowed.join(", ") + ")" : "");
+    return Object.keys(data).map(function (k) { return k + ": " + [].concat(data[k]).join(" "); }).join("; ");
+  }
+
+  window.CCDom = {
+    h: h, readJson: readJson, url: url, results: results, debounce: debounce,
+    csrf: csrf, api: api, errorText: errorText,
+  };
+})();
