@@ -269,3 +269,15 @@ def test_beat_runs_the_inspection_every_ten_minutes():
     app.finalize()
     entry = app.conf.beat_schedule["supervision.inspect"]
     assert entry["schedule"] == 600.0 and entry["task"] in app.tasks
+
+
+def test_the_admin_sets_rules_and_per_org_overrides(coded, client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw-12345")
+    client.force_login(admin)
+    inspection.rules_sync()
+    rule = InspectionRule.objects.get(key="many_invalid")
+    assert client.get("/admin/supervision/inspectionrule/").status_code == 200
+    page = client.get(f"/admin/supervision/inspectionrule/{rule.pk}/change/")
+    assert page.status_code == 200 and b"overrides-TOTAL_FORMS" in page.content
+    assert client.get("/admin/supervision/inspectionrule/add/").status_code == 403  # a row per rule in code
+    assert client.get("/admin/supervision/finding/").status_code == 200
