@@ -168,7 +168,11 @@ BULLETIN_SCHEDULE = {
 HOUSEKEEPING = {
     "intel.delete_orphan_files": 3600.0,  # files left on disk by a report whose transaction rolled back
     "command_center.delete_expired_tokens": 3600.0,  # API tokens past their lifetime that nobody sent since
+    "supervision.inspect": 600.0,  # 数字督察: the inspection rules (supervision/inspection.py)
 }
+# How far back each inspection run looks (the rules' window ends at the run); a run every 10 minutes
+# overlaps the last by far, so a missed run loses nothing.
+INSPECTION_LOOKBACK_S = env.int("INSPECTION_LOOKBACK_S", default=2 * 86400)
 # How often beat asks a worker to sweep the clocks (at least every second). Half a second keeps the
 # due → pushed lag of a 1,000-deadline storm under 1.5 s at p99 (bench/sweep.py); an idle sweep is one
 # index probe.

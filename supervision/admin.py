@@ -70,3 +70,36 @@ class BulletinAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "state"]
     search_fields = ["title", "org__name"]
     date_hierarchy = "first"
+
+
+# --- 数字督察 (supervision/inspection.py): the rules are set here, per org too; findings are read only. ---
+
+from .models import Finding, InspectionRule, InspectionRuleOrg  # noqa: E402
+
+
+class InspectionRuleOrgInline(admin.TabularInline):
+    model = InspectionRuleOrg
+    extra = 0
+    autocomplete_fields = ["org"]
+
+
+@admin.register(InspectionRule)
+class InspectionRuleAdmin(admin.ModelAdmin):
+    list_display = ["key", "enabled", "params"]
+    list_editable = ["enabled"]
+    readonly_fields = ["key"]
+    inlines = [InspectionRuleOrgInline]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False  # a row per rule in code (inspection.rules_sync)
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ["rule", "org", "subject_type", "subject_id", "state", "found_at", "decided_by"]
+    list_filter = ["rule", "state"]
+    search_fields = ["detail", "reason", "org__name"]
+    date_hierarchy = "found_at"

@@ -13,13 +13,15 @@ class SupervisionConfig(AppConfig):
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
 
-        from . import selectors, services, views
+        from . import inspection, scores, selectors, services, views
 
         # Supervision's escalation runs on the breaches of the kinds it escalates (services.escalates: the
         # loop's task clocks, an incident's and its orders'), after the owner's own handler. No lower app
         # imports supervision: this listener is the link. It is matched at breach time, so whether the
         # owners registered their kinds yet does not matter.
         services.register_clocks()
+        # Confirmed 数字督察 findings count against a score (scores.py asks; inspection answers).
+        scores.provide_findings(inspection.confirmed_findings)
         clocks.listen(services.escalates, services.on_breach)
         # What the live screens (dispatch, below) show of supervision: reminders and 督办 in the station inbox
         # and on the board's alert strip, the watch list on the board.
@@ -32,3 +34,27 @@ class SupervisionConfig(AppConfig):
         for role in (Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER, Role.ANALYST, Role.SUPERVISOR):
             ROLE_PERMISSIONS.setdefault(role, set()).update(view)
         ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(view)
+        # 数字督察: the inspection's findings to the police roles that read supervision, its rules to admins.
+        see = {"supervision.view_finding", "supervision.view_inspectionrule"}
+        for role in (Role.COMMANDER, Role.SUPERVISOR):
+            ROLE_PERMISSIONS.setdefault(role, set()).update(see)
+        ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(
+            see
+            | {"supervision.change_inspectionrule"}
+            | {f"supervision.{verb}_inspectionruleorg" for verb in ("view", "add", "change", "delete")}
+        )
+        # Every rule in code gets its row on migrate (inspect and rule_update also add missing ones).
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_sync_inspection_rules, sender=self)
+
+
+def _sync_inspection_rules(**kwargs: object) -> None:
+    from django.db import connection
+
+    from .inspection import rules_sync
+    from .models import InspectionRule
+
+    # Not when supervision was migrated back to before its inspection tables.
+    if InspectionRule._meta.db_table in connection.introspection.table_names():
+        rules_sync()

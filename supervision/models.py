@@ -329,3 +329,98 @@ class Bulletin(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- 数字督察: automatic inspection (supervision/inspection.py) ------------------------------------------
+
+
+class InspectionRule(models.Model):
+    """One rule of the automatic inspection, by its key in code (inspection.RULES): whether it runs and its
+    thresholds. A row per rule in code (inspection.rules_sync); the code gives the defaults."""
+
+    key = models.SlugField(_("key"), max_length=40, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    params = models.JSONField(
+        _("parameters"), default=dict, blank=True, help_text=_("Thresholds; a missing one takes the code's default.")
+    )
+
+    class Meta:
+        verbose_name = _("inspection rule")
+        verbose_name_plural = _("inspection rules")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class InspectionRuleOrg(models.Model):
+    """A rule's setting for one org and everything under it: the most specific org up the tree wins."""
+
+    rule = models.ForeignKey(InspectionRule, on_delete=models.CASCADE, related_name="overrides", verbose_name=_("rule"))
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", verbose_name=_("organisation"))
+    enabled = models.BooleanField(_("enabled"), default=True)
+    params = models.JSONField(
+        _("parameters"), default=dict, blank=True, help_text=_("Only the thresholds that differ here.")
+    )
+
+    class Meta:
+        verbose_name = _("inspection rule for an org")
+        verbose_name_plural = _("inspection rules for orgs")
+        constraints = [models.UniqueConstraint(fields=["rule", "org"], name="inspection_rule_org_once")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.org}"
+
+
+class Finding(models.Model):
+    """What a rule found on one subject (an incident, a report, a ledger line, a desk officer on a day),
+    awaiting a supervisor's decision: confirmed (it counts against the org) or dismissed with a reason (it
+    counts against the rule). Found once: unique per rule, subject and `bucket` (a day for the rules that
+    count per day, else empty), so running a rule again finds nothing new."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    rule = models.SlugField(_("rule"), max_length=40)
+    subject_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", verbose_name=_("subject type")
+    )
+    subject_id = models.PositiveBigIntegerField(_("subject id"))
+    bucket = models.CharField(_("bucket"), max_length=20, blank=True, default="")
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="findings", verbose_name=_("organisation"))
+    detail = models.TextField(_("detail"))
+    facts = models.JSONField(_("facts"), default=dict, blank=True)
+    found_at = models.DateTimeField(_("found at"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("inspection finding")
+        verbose_name_plural = _("inspection findings")
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject_type", "subject_id", "bucket"], name="finding_once_per_subject"
+            ),
+        ]
+        indexes = [
+            # The queue: an area's open findings, newest first.
+            models.Index(fields=["state", "-found_at"], name="finding_queue"),
+            # The counts per rule, and the scores' count per org and period.
+            models.Index(fields=["rule", "state"], name="finding_rule_state"),
+            models.Index(fields=["org", "found_at"], name="finding_org_found"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.subject_type_id}:{self.subject_id}"

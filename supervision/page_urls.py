@@ -10,3 +10,7 @@ urlpatterns = [
     path("supervision/bulletins/", views.bulletin_list, name="bulletins"),
     path("supervision/bulletins/<int:pk>/", views.bulletin_page, name="bulletin"),
 ]
+
+from . import inspection_views  # noqa: E402
+
+urlpatterns += [path("supervision/inspection/", inspection_views.inspection_queue, name="inspection")]

@@ -1,4 +1,5 @@
-"""Thin Celery wrappers: beat's morning bulletins (settings.BULLETIN_SCHEDULE)."""
+"""Thin Celery wrappers: beat's morning bulletins (settings.BULLETIN_SCHEDULE) and supervision's housekeeping
+(数字督察, settings.HOUSEKEEPING)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from command_center.models import Org
 
-from . import bulletins
+from . import bulletins, inspection
 
 
 @shared_task(name="supervision.generate_bulletins", ignore_result=True)
@@ -22,3 +23,9 @@ def generate_bulletins(kind: str) -> int:
         for org in Org.objects.filter(is_command_center=True).order_by("path")
     ]
     return len(made)
+
+
+@shared_task(name="supervision.inspect", ignore_result=True)
+def inspect() -> dict[str, int]:
+    """Scheduled by beat (settings.HOUSEKEEPING, every 10 minutes): 数字督察, every rule over its window."""
+    return inspection.inspect()

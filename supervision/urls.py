@@ -41,3 +41,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("overdue/<int:pk>/supervise/", OverdueSuperviseView.as_view(), name="overdue-supervise"),
     *router.urls,
 ]
+
+# 数字督察 (supervision/inspection.py): findings and rules.
+from .inspection_api import FindingViewSet, InspectionRuleListView, InspectionRuleView  # noqa: E402
+
+inspection_router = SimpleRouter()
+inspection_router.register("inspection/findings", FindingViewSet, basename="finding")
+urlpatterns += [
+    path("inspection/rules/", InspectionRuleListView.as_view(), name="inspection-rules"),
+    path("inspection/rules/<slug:key>/", InspectionRuleView.as_view(), name="inspection-rule"),
+    *inspection_router.urls,
+]

@@ -410,6 +410,19 @@ TABLE: dict[str, list[Probe]] = {
     "supervision/measures/": [Read(page=True, ok=frozenset({200, 403}))],
     "supervision/bulletins/": [Read(page=True, ok=frozenset({200, 403}))],
     "supervision/bulletins/<int:pk>/": [Refuse("bulletin", page=True)],
+    # 数字督察 (supervision/inspection.py)
+    "api/^inspection/findings/$": [
+        Read(kind="finding", params=lambda s: [{"state": "open"}, {"rule": "closed_without_arrival"}])
+    ],
+    f"api/^inspection/findings/{PK}/$": [Refuse("finding")],
+    f"api/^inspection/findings/{PK}/confirm/$": [Refuse("finding", "post", lambda s: {"reason": "probe"})],
+    f"api/^inspection/findings/{PK}/dismiss/$": [Refuse("finding", "post", lambda s: {"reason": "probe"})],
+    "api/inspection/rules/": [Read()],
+    "api/inspection/rules/<slug:key>/": [
+        Read(pk=lambda s: "closed_without_arrival"),
+        Refuse(pk=lambda s: "closed_without_arrival", method="patch", body=lambda s: {"enabled": False}),
+    ],
+    "supervision/inspection/": [Read(page=True, ok=frozenset({200, 302, 403}))],
 }
 
 ADMIN_PREFIX = "admin/"

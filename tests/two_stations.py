@@ -289,6 +289,21 @@ def build_two_stations() -> TwoStations:
     # A's people log in to the API too: their tokens are A's.
     a_tokens = {tokens.token_issue(user=u, name=f"{MARK} phone")[0].pk for u in (officer_a, s.a_analyst)}
 
+    # 数字督察: a finding on A's incident (written as the inspection writes it).
+    from django.contrib.contenttypes.models import ContentType
+
+    from supervision.models import Finding
+
+    Finding.objects.create(
+        rule="closed_without_arrival",
+        subject_type=ContentType.objects.get_for_model(Incident),
+        subject_id=s.incident.pk,
+        org=s.incident.org,
+        detail=f"{MARK} closed without arrival",
+        facts={"incident": s.incident.pk},
+        found_at=now,
+    )
+
     a_incidents = set(Incident.objects.filter(org=a).values_list("pk", flat=True))
     s.numbers = list(Incident.objects.filter(org=a).values_list("number", flat=True))
     a_tasks = set(Task.objects.filter(org=a).values_list("pk", flat=True))
@@ -313,6 +328,7 @@ def build_two_stations() -> TwoStations:
         "supervision_order": set(SupervisionOrder.objects.filter(task__in=a_tasks).values_list("pk", flat=True)),
         "watch": set(Watch.objects.values_list("pk", flat=True)),  # all are the city commander's
         "deadline": set(Deadline.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
+        "finding": set(Finding.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
         "token": a_tokens,
         "bulletin": {a_bulletin.pk},
     }

@@ -151,3 +151,24 @@ def test_a_scheme_edited_in_the_admin_is_a_new_version_and_old_scores_keep_their
     assert set(Score.objects.values_list("scheme__version", flat=True)) == {1}
     active = scores.active_scheme()
     assert active is not None and active.version == 2
+
+
+def test_a_confirmed_finding_is_deducted_and_names_its_cause(coded, scheme):
+    from django.contrib.contenttypes.models import ContentType
+
+    from incidents.models import Incident
+    from supervision.models import Finding
+
+    scheme.deductions = {"finding": 2}
+    scheme.save()
+    i = make_incident(coded, org=coded.station_a1, position=None)
+    ct = ContentType.objects.get_for_model(Incident)
+    for state in ("confirmed", "dismissed", "open"):
+        Finding.objects.create(
+            rule="closed_without_arrival", subject_type=ct, subject_id=i.pk, bucket=state, org=coded.station_a1,
+            detail="无到场记录", found_at=timezone.now(), state=state,
+        )  # fmt: skip
+    first, last = kpis.period_days("month", timezone.localdate())
+    parts = scores.score_parts(scheme, kpis.Scope(coded.station_a1, first, last))
+    (found,) = [p for p in parts if p["key"] == "finding"]  # only the confirmed one counts
+    assert found["points"] == -2 and found["cause"]["title"] == i.number and found["cause"]["url"].endswith(f"/{i.pk}/")
