@@ -282,14 +282,14 @@ SPECTACULAR_SETTINGS = {
         "DispatchOrderKindEnum": "dispatch.models.DispatchOrder.Kind",
         "OrgLevelEnum": "command_center.models.Org.Level",
         "IncidentSourceEnum": "incidents.models.Source",
-        "AnalysisStateEnum": "intel.models.Analysis.State",
+        # An analysis (研判) and a bulletin (通报) are both drafted, then published: one choice set, one name.
+        "PublicationStateEnum": "intel.models.Analysis.State",
         "DirectiveStateEnum": "intel.models.Directive.State",
         "DirectiveSourceEnum": "intel.models.Directive.Source",
         "IssuableSourceEnum": "intel.models.ISSUABLE_SOURCES",
         "TaskStateEnum": "intel.models.Task.State",
         "ReminderLevelEnum": "supervision.models.Reminder.Level",
         "BulletinKindEnum": "supervision.models.Bulletin.Kind",
-        "BulletinStateEnum": "supervision.models.Bulletin.State",
     },
 }
 

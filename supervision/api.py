@@ -651,7 +651,7 @@ class ScoreListView(generics.GenericAPIView[Any]):
     serializer_class = ScoreQuerySerializer
     queryset = Deadline.objects.none()
 
-    @extend_schema(parameters=[ScoreQuerySerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="scores_list", parameters=[ScoreQuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         q = ScoreQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)

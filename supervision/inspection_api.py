@@ -138,7 +138,7 @@ class InspectionRuleListView(generics.GenericAPIView[Any]):
     pagination_class = None
     queryset = Finding.objects.none()
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="inspection_rules_list", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(rule_rows(request.user))
 
