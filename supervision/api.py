@@ -471,6 +471,14 @@ def _kpi_scope(request: Request, params: Any = None) -> tuple[kpis.Scope, str]:
     return kpis.Scope(org, first, last, v.get("category", "")), v["period"]
 
 
+def _kpi_and_scope(request: Request, key: str) -> tuple[kpis.Kpi, kpis.Scope]:
+    """The measure named in the URL (404 for an unknown one) and the scope of the query."""
+    k = kpis.BY_KEY.get(key)
+    if k is None:
+        raise Http404
+    return k, _kpi_scope(request)[0]
+
+
 def _value(v: kpis.Value) -> dict[str, Any]:
     return {"value": v.value, "numerator": v.numerator, "denominator": v.denominator}
 
@@ -531,10 +539,7 @@ class KpiRowsView(generics.GenericAPIView[Any]):
 
     @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, key: str) -> Response:
-        k = kpis.BY_KEY.get(key)
-        if k is None:
-            raise Http404
-        scope, _period = _kpi_scope(request)
+        k, scope = _kpi_and_scope(request, key)
         qs = k.rows(scope).order_by("-pk")
         page = self.paginate_queryset(qs.values_list("pk", flat=True))
         ids = list(page if page is not None else qs.values_list("pk", flat=True)[:200])
@@ -552,10 +557,7 @@ class KpiTrendView(generics.GenericAPIView[Any]):
 
     @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, key: str) -> Response:
-        k = kpis.BY_KEY.get(key)
-        if k is None:
-            raise Http404
-        scope, _period = _kpi_scope(request)
+        k, scope = _kpi_and_scope(request, key)
         return Response([{"day": d, **_value(v)} for d, v in kpis.trend(k, scope)])
 
 
@@ -568,10 +570,7 @@ class KpiRankingView(generics.GenericAPIView[Any]):
 
     @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, key: str) -> Response:
-        k = kpis.BY_KEY.get(key)
-        if k is None:
-            raise Http404
-        scope, _period = _kpi_scope(request)
+        k, scope = _kpi_and_scope(request, key)
         rows = kpis.ranking(k, scope)
         return Response(
             [{"rank": n, "org": o.pk, "org_name": o.name, **_value(v)} for n, (o, v) in enumerate(rows, start=1)]
