@@ -22,6 +22,7 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Analysis workspace"), "intel:workspace", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
     (_("Supervision desk"), "supervision:review", {Role.SUPERVISOR, Role.COMMANDER}),
     (_("Measures"), "supervision:measures", {Role.SUPERVISOR, Role.COMMANDER, Role.DUTY_OFFICER, Role.ANALYST}),
+    (_("Scores"), "supervision:scores", {Role.SUPERVISOR, Role.COMMANDER, Role.STATION_OFFICER}),
     (_("Inspection (数字督察)"), "supervision:inspection", {Role.SUPERVISOR, Role.COMMANDER}),
     (_("Big screen"), "dispatch:wall", {Role.COMMANDER}),
     (_("Bulletins"), "supervision:bulletins", {Role.SUPERVISOR, Role.COMMANDER, Role.STATION_OFFICER}),

@@ -7,6 +7,7 @@ app_name = "supervision"
 urlpatterns = [
     path("supervision/", views.review, name="review"),
     path("supervision/measures/", views.measures, name="measures"),
+    path("supervision/scores/", views.scores_page, name="scores"),
     path("supervision/bulletins/", views.bulletin_list, name="bulletins"),
     path("supervision/bulletins/<int:pk>/", views.bulletin_page, name="bulletin"),
 ]

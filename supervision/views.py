@@ -197,3 +197,33 @@ def bulletin_page(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": b.state == b.State.DRAFT and bulletins.can_edit(request.user, b),
         },
     )
+
+
+@login_required
+def scores_page(request: HttpRequest) -> HttpResponse:
+    """考评: the ranking of a level for a week or a month under the active scheme, with the 红榜 / 黑榜 and the
+    rule that made them; a row opens every part of the score and each deduction's cause (static/js/scores.js
+    over GET /api/scores/…). A station sees its own row: its score, its rank and why."""
+    if not _has(request, MEASURES_ROLES):
+        raise PermissionDenied
+    return render(
+        request,
+        "supervision/scores.html",
+        {
+            "today": timezone.localdate(),
+            "labels": {
+                "t": {
+                    "red": _("Red list (十佳)"),
+                    "black": _("Black list"),
+                    "none": _("No scores for this period yet."),
+                    "failed": _("Not loaded"),
+                    "points": _("points"),
+                    "kpi": _("Measure"),
+                    "bonus": _("Bonus"),
+                    "deduction": _("Deduction"),
+                    "not_measured": _("nothing to measure"),
+                    "of": _("of"),
+                },
+            },
+        },
+    )

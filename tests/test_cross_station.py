@@ -409,6 +409,7 @@ TABLE: dict[str, list[Probe]] = {
     "supervision/": [Read(page=True, ok=frozenset({200, 302, 403}))],
     "supervision/measures/": [Read(page=True, ok=frozenset({200, 403}))],
     "supervision/bulletins/": [Read(page=True, ok=frozenset({200, 403}))],
+    "supervision/scores/": [Read(page=True, ok=frozenset({200, 403}))],
     "supervision/bulletins/<int:pk>/": [Refuse("bulletin", page=True)],
     # 数字督察 (supervision/inspection.py)
     "api/^inspection/findings/$": [

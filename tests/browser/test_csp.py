@@ -28,7 +28,7 @@ PAGES = {
     "partner": ["/partner/"],
     "commander": ["/dispatch/wall/", "/supervision/"],
     "analyst": ["/", "/intel/", "/intel/directives/{directive}/", "/intel/directives/{directive}/report/"],
-    "supervisor": ["/", "/supervision/", "/supervision/measures/", "/supervision/inspection/"],
+    "supervisor": ["/", "/supervision/", "/supervision/measures/", "/supervision/scores/", "/supervision/inspection/"],
 }
 WATCH = """
 window.__csp = [];
