@@ -15,20 +15,13 @@ from dispatch import services
 from dispatch.models import DispatchOrder, Unit
 from incidents import services as incident_services
 from incidents.models import Correction, Incident
+from tests.browser.pages import login
 from tests.conftest import build_world
 from tests.dispatch.conftest import make_unit
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 A1 = (30.2900, 120.1600)
 SCENE = (30.2908, 120.1608)
-
-
-def login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("pw-12345")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def call(w: Any, n: int, **over: Any) -> Incident:

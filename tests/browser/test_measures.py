@@ -6,7 +6,6 @@ export reads back with the same figures. Screenshot at 1,366 px in artifacts/.""
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -18,18 +17,11 @@ from command_center.models import Org
 from dispatch import services
 from dispatch.models import DispatchOrder
 from incidents import services as incident_services
+from tests.browser.pages import login
 from tests.conftest import build_world
 from tests.dispatch.conftest import make_unit
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-
-def login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("pw-12345")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 @pytest.mark.browser

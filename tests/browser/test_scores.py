@@ -4,7 +4,6 @@ incident and links to it; a station officer sees its own score, its rank and why
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,18 +16,11 @@ from incidents import services as incident_services
 from supervision import scores
 from supervision import services as supervision_services
 from supervision.models import ScoreScheme
+from tests.browser.pages import login
 from tests.conftest import build_world
 from tests.dispatch.conftest import make_unit
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-
-def login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("pw-12345")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 @pytest.mark.browser

@@ -2,7 +2,6 @@
 address, a link — not "dispatchorder #23"), and a 督办 is raised by hand from it with a note (issue 13)."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -12,16 +11,9 @@ from command_center.models import Org
 from dispatch import services
 from incidents import services as incident_services
 from supervision.models import SupervisionOrder
+from tests.browser.pages import login
 from tests.conftest import build_world
 from tests.dispatch.conftest import make_unit
-
-
-def login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("pw-12345")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 @pytest.mark.browser
