@@ -515,6 +515,7 @@ def board_stats(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         "breaches": {"open": breach_count, "items": breaches},
         "rates": order_rates(user, now=now),
         "units": {s.value: units.get(s.value, 0) for s in Unit.Status},
+        **screens.collect(screens.WALL, user),
     }
 
 

@@ -253,6 +253,12 @@ class StatsSerializer(serializers.Serializer[Any]):
     breaches = BreachesSerializer()
     rates = RatesSerializer()
     units = serializers.DictField(child=serializers.IntegerField(), help_text="Units by status.")
+    kpis = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Today's measures for the area, each {key, label, unit, better, value, numerator, denominator, "
+        "url} — contributed by the apps above (command_center.screens.WALL; supervision's measures).",
+    )
 
 
 # --- Views ----------------------------------------------------------------------------------------------

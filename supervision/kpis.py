@@ -448,3 +448,49 @@ def ranking(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
     rows = [(org, kpi.compute(Scope(org, scope.first, scope.last, scope.category))) for org in children]
     sign = -1 if kpi.better == "higher" else 1
     return sorted(rows, key=lambda r: (r[1].value is None, sign * (r[1].value or 0), r[0].path))
+
+
+# --- The rows that count against a figure (drill-down to what went wrong) ---------------------------------
+#
+# For a rate where higher is better, the rows of the denominator that are not in the numerator (the orders
+# signed late or not at all); where lower is better, the numerator's rows (the overdue feedback, the repeats).
+# Time and count measures have none: every row is the figure.
+
+
+def _late(qs: QuerySet[Any], took: tuple[str, str], limit_s: int) -> QuerySet[Any]:
+    # Also the rows with no time yet (never signed, never on scene).
+    return qs.annotate(took=_span(*took)).filter(Q(took__gt=limit_s) | Q(took__isnull=True))
+
+
+def _late_in_ring(ring: int) -> Callable[[Scope], QuerySet[DispatchOrder]]:
+    return lambda s: _late(_ring_orders(s, ring), ("arrived_at", "signed_at"), ring * 60)
+
+
+def _feedback_missed(s: Scope) -> QuerySet[Incident]:
+    late = _feedback_clocks(s).exclude(met_at__isnull=False, met_at__lte=F("due_at"))
+    return incidents(s).filter(pk__in=late.values("subject_id"))
+
+
+MISSED: dict[str, Callable[[Scope], QuerySet[Any]]] = {
+    "sign_30s_rate": lambda s: _late(_sign_counted(s), ("signed_at", "sent_at"), 30),
+    **{f"arrive_ring{r}_rate": _late_in_ring(r) for r in (1, 3, 5)},
+    "feedback_on_time_rate": _feedback_missed,
+    "callback_coverage_rate": lambda s: closed_incidents(s).filter(callback__isnull=True),
+    "satisfaction_rate": lambda s: closed_incidents(s).filter(callback__isnull=False).exclude(
+        callback__satisfaction__in=SATISFIED
+    ),
+    "diversion_accepted_rate": lambda s: diversions(s).filter(accepted_at__isnull=True),
+    "task_signed_on_time_rate": lambda s: tasks(s).exclude(state="withdrawn").exclude(
+        signed_at__isnull=False, signed_at__lte=F("sign_due_at")
+    ),
+    "task_reported_on_time_rate": lambda s: tasks(s).exclude(state="withdrawn").exclude(
+        reported_at__isnull=False, reported_at__lte=F("report_due_at")
+    ),
+    **{k.key: k.rows for k in KPIS if k.unit == "rate" and k.better == "lower"},
+}  # fmt: skip
+
+
+def missed(kpi: Kpi, scope: Scope) -> QuerySet[Any] | None:
+    """The rows behind `kpi` that count against it, or None when the measure has no such rows."""
+    fn = MISSED.get(kpi.key)
+    return fn(scope) if fn is not None else None

@@ -272,27 +272,13 @@
     function handUrl(id, what) { return ds.handUrl.replace("/0/remind/", "/" + id + "/" + what + "/"); }
     function handButtons(d) {
       if (!ds.canHand) return null;
-      const box = h("span", { class: "od-hand" });
-      function open(what) {
-        const note = h("input", { class: "od-note", maxlength: "500", placeholder: ds.tHandNote, "aria-label": ds.tHandNote });
-        const msg = h("span", { class: "od-msg small", role: "status" });
-        async function send() {
-          const res = await CCLive.api(handUrl(d.id, what), { note: note.value });
-          msg.textContent = res.ok ? ds.tHandDone : ds.tFailed + "：" + CCLive.errorText(res.data);
-          msg.className = "od-msg small " + (res.ok ? "ok" : "bad");
-          if (res.ok) note.disabled = true;
-        }
-        note.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); send(); } });
+      return CCDom.noteActions([
+        { label: ds.tRemind, url: handUrl(d.id, "remind"), cls: "od-remind" },
+        { label: ds.tSupervise, url: handUrl(d.id, "supervise"), cls: "od-supervise" },
+      ], { note: ds.tHandNote, send: ds.tHandSend, done: ds.tHandDone, failed: ds.tFailed }, {
         // After a refresh that waited, redraw once a click on "send" has landed.
-        note.addEventListener("blur", function () { if (overdueWaiting) setTimeout(drawOverdue, 400); });
-        box.replaceChildren(note, h("button", { type: "button", class: "small od-send", onclick: send, text: ds.tHandSend }), msg);
-        note.focus();
-      }
-      box.replaceChildren(
-        h("button", { type: "button", class: "small od-remind", onclick: function () { open("remind"); }, text: ds.tRemind }),
-        h("button", { type: "button", class: "small od-supervise", onclick: function () { open("supervise"); }, text: ds.tSupervise }),
-      );
-      return box;
+        open: function (note) { note.addEventListener("blur", function () { if (overdueWaiting) setTimeout(drawOverdue, 400); }); },
+      });
     }
 
     // --- Watch list ---------------------------------------------------------------------------------------

@@ -90,6 +90,35 @@
         function (r) { return TOP_COLORS[topIndex(r.key) % TOP_COLORS.length]; });
       bars(q(".by-state"), stats.by_state.map(function (s) { return { key: s.state, name: s.label, count: s.count }; }),
         function () { return "#3b82f6"; });
+      drawKpis();
+    }
+
+    // Today's measures for the area (supervision's, GET /api/board/stats/ `kpis`): figure, what it counts,
+    // and a link to the measure's drill-down. Absent when no app contributes them.
+    function fmtKpi(k) {
+      if (k.value == null) return "—";
+      if (k.unit === "rate") return (k.value * 100).toFixed(1) + "%";
+      if (k.unit === "seconds") {
+        const s = Math.round(k.value);
+        return s < 120 ? s + (t.s || "s") : Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+      }
+      return String(Math.round(k.value));
+    }
+    function drawKpis() {
+      const box = q(".wall-kpis");
+      const list = (stats && stats.kpis) || [];
+      box.hidden = !list.length;
+      q(".wall-kpi-list").replaceChildren(...list.map(function (k) {
+        const counted = k.unit === "rate" ? Math.round(k.numerator) + " / " + k.denominator
+          : k.unit === "seconds" ? (t.counted || "n") + " " + k.denominator : "";
+        return h("li", { class: "wall-kpi", dataset: { key: k.key } }, [
+          h("a", { href: k.url, title: k.label }, [
+            h("span", { class: "k-label", text: k.label }),
+            h("b", { text: fmtKpi(k) }),
+            h("small", { text: counted }),
+          ]),
+        ]);
+      }));
     }
 
     function drawUnits() {
