@@ -40,6 +40,7 @@ from .models import Reminder, SupervisionOrder
 # --- Scope ----------------------------------------------------------------------------------------------
 
 PERIODS = ("day", "week", "month", "custom")
+SIGN_LIMIT_S = 30  # the field's measure: signed within 30 seconds (30秒签收率)
 
 
 @dataclass(frozen=True)
@@ -212,14 +213,23 @@ def dispatch_p90(s: Scope) -> Value:
     return Value(row["p90"], row["p90"] or 0, row["n"])
 
 
+def _now() -> datetime:
+    return timezone.now()
+
+
 def _sign_counted(s: Scope) -> QuerySet[DispatchOrder]:
-    """Orders that were to be signed: all sent, except those called off or sent back before anyone signed."""
-    return orders(s).exclude(signed_at__isnull=True, state__in=["cancelled", "returned"])
+    """Orders that were to be signed: all sent, except those called off or sent back before anyone signed,
+    and those still inside their 30 s (not decided yet: neither on time nor late)."""
+    return (
+        orders(s)
+        .exclude(signed_at__isnull=True, state__in=["cancelled", "returned"])
+        .exclude(signed_at__isnull=True, sent_at__gt=_now() - timedelta(seconds=SIGN_LIMIT_S))
+    )
 
 
 def sign_30s(s: Scope) -> Value:
     qs = _sign_counted(s).annotate(took=_span("signed_at", "sent_at"))
-    row = qs.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(took__lte=30)))
+    row = qs.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(took__lte=SIGN_LIMIT_S)))
     return rate(row["ok"], row["n"])
 
 
@@ -234,7 +244,12 @@ def sign_mean(s: Scope) -> Value:
 
 
 def _ring_orders(s: Scope, ring: int) -> QuerySet[DispatchOrder]:
-    return orders(s).filter(ring_minutes=ring, signed_at__isnull=False)
+    """Signed orders of `ring`-minute units, less those still on the way inside their ring (not decided)."""
+    return (
+        orders(s)
+        .filter(ring_minutes=ring, signed_at__isnull=False)
+        .exclude(arrived_at__isnull=True, signed_at__gt=_now() - timedelta(minutes=ring))
+    )
 
 
 def arrive_in_ring(ring: int) -> Callable[[Scope], Value]:
@@ -254,8 +269,13 @@ def _feedback_clocks(s: Scope) -> Any:
     from command_center.models import Deadline
 
     ct = ContentType.objects.get_for_model(Incident)
+    # Decided clocks only: met, or due by now (a clock still running is neither on time nor late).
     return Deadline.objects.filter(
-        kind=CLOCK_FEEDBACK, subject_type=ct, subject_id__in=incidents(s).values("pk"), cancelled_at__isnull=True
+        Q(met_at__isnull=False) | Q(due_at__lte=_now()),
+        kind=CLOCK_FEEDBACK,
+        subject_type=ct,
+        subject_id__in=incidents(s).values("pk"),
+        cancelled_at__isnull=True,
     )
 
 
@@ -307,8 +327,13 @@ def diversion_rate(state_field: str) -> Callable[[Scope], Value]:
     return compute
 
 
+def _tasks_due(s: Scope, done: str, due: str) -> QuerySet[Task]:
+    """Tasks issued in the period (not withdrawn) whose step is decided: done, or due by now."""
+    return tasks(s).exclude(state="withdrawn").exclude(**{f"{done}__isnull": True, f"{due}__gt": _now()})
+
+
 def task_signed_on_time(s: Scope) -> Value:
-    qs = tasks(s).exclude(state="withdrawn")
+    qs = _tasks_due(s, "signed_at", "sign_due_at")
     row = qs.aggregate(
         n=Count("pk"), ok=Count("pk", filter=Q(signed_at__isnull=False, signed_at__lte=F("sign_due_at")))
     )
@@ -316,7 +341,7 @@ def task_signed_on_time(s: Scope) -> Value:
 
 
 def task_reported_on_time(s: Scope) -> Value:
-    qs = tasks(s).exclude(state="withdrawn")
+    qs = _tasks_due(s, "reported_at", "report_due_at")
     row = qs.aggregate(
         n=Count("pk"), ok=Count("pk", filter=Q(reported_at__isnull=False, reported_at__lte=F("report_due_at")))
     )
@@ -362,25 +387,27 @@ KPIS: list[Kpi] = [
         "percentile_disc(0.9) of (dispatched_at − reported_at) over the same incidents",
         dispatch_p90, _dispatched, "incident", "lower"),
     Kpi("sign_30s_rate", _("Signed within 30 s"), "dispatch", "rate",
-        "orders signed ≤ 30 s after sending ÷ orders sent in the period (less those called off or sent back "
-        "before anyone signed)",
+        "orders signed ≤ 30 s after sending ÷ orders sent in the period and decided — signed, or unsigned 30 s on "
+        "(less those called off or sent back before anyone signed)",
         sign_30s, _sign_counted, "order"),
     Kpi("sign_mean_s", _("Sending to signature, mean"), "dispatch", "seconds",
         "mean of (signed_at − sent_at) over orders sent in the period and signed",
         sign_mean, lambda s: orders(s).filter(signed_at__isnull=False), "order", "lower"),
     *[
         Kpi(f"arrive_ring{r}_rate", _("On scene within the %(n)s-minute ring") % {"n": r}, "dispatch", "rate",
-            f"orders of {r}-minute-ring units on scene ≤ {r} min after signing ÷ those signed, sent in the period",
+            f"orders of {r}-minute-ring units on scene ≤ {r} min after signing ÷ those signed and decided (on scene, "
+            f"or {r} min on), sent in the period",
             arrive_in_ring(r), ring_rows(r), "order")
         for r in (1, 3, 5)
     ],
     Kpi("feedback_on_time_rate", _("Feedback on time"), "feedback", "rate",
-        "feedback clocks met by their due time ÷ feedback clocks (not cancelled) of incidents reported in the "
-        "period",
+        "feedback clocks met by their due time ÷ decided feedback clocks (met, or due by now; not cancelled) of "
+        "incidents reported in the period",
         feedback_on_time, lambda s: incidents(s).filter(pk__in=_feedback_clocks(s).values("subject_id")),
         "incident"),
     Kpi("feedback_timeout_rate", _("Feedback overdue (超时反馈率)"), "feedback", "rate",
-        "feedback clocks that broke ÷ feedback clocks (not cancelled) of incidents reported in the period",
+        "feedback clocks that broke ÷ decided feedback clocks (met, or due by now; not cancelled) of incidents "
+        "reported in the period",
         feedback_timeout,
         lambda s: incidents(s).filter(
             pk__in=_feedback_clocks(s).filter(breached_at__isnull=False).values("subject_id")
@@ -402,11 +429,13 @@ KPIS: list[Kpi] = [
         "diversions pushed in the period that the partner sent back ÷ diversions pushed",
         diversion_rate("returned"), lambda s: diversions(s).filter(state="returned"), "diversion", "lower"),
     Kpi("task_signed_on_time_rate", _("Tasks signed on time"), "directives", "rate",
-        "tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn)",
-        task_signed_on_time, lambda s: tasks(s).exclude(state="withdrawn"), "task"),
+        "tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn), signed or due by "
+        "now",
+        task_signed_on_time, lambda s: _tasks_due(s, "signed_at", "sign_due_at"), "task"),
     Kpi("task_reported_on_time_rate", _("Tasks reported on time"), "directives", "rate",
-        "tasks issued in the period reported by their report-due time ÷ tasks issued (not withdrawn)",
-        task_reported_on_time, lambda s: tasks(s).exclude(state="withdrawn"), "task"),
+        "tasks issued in the period reported by their report-due time ÷ tasks issued (not withdrawn), reported or "
+        "due by now",
+        task_reported_on_time, lambda s: _tasks_due(s, "reported_at", "report_due_at"), "task"),
     Kpi("task_rework_rate", _("Tasks returned for rework"), "directives", "rate",
         "tasks issued in the period returned at least once ÷ tasks issued (not withdrawn)",
         task_rework, lambda s: tasks(s).filter(rework_count__gt=0), "task", "lower"),
@@ -472,7 +501,7 @@ def _feedback_missed(s: Scope) -> QuerySet[Incident]:
 
 
 MISSED: dict[str, Callable[[Scope], QuerySet[Any]]] = {
-    "sign_30s_rate": lambda s: _late(_sign_counted(s), ("signed_at", "sent_at"), 30),
+    "sign_30s_rate": lambda s: _late(_sign_counted(s), ("signed_at", "sent_at"), SIGN_LIMIT_S),
     **{f"arrive_ring{r}_rate": _late_in_ring(r) for r in (1, 3, 5)},
     "feedback_on_time_rate": _feedback_missed,
     "callback_coverage_rate": lambda s: closed_incidents(s).filter(callback__isnull=True),
@@ -480,10 +509,10 @@ MISSED: dict[str, Callable[[Scope], QuerySet[Any]]] = {
         callback__satisfaction__in=SATISFIED
     ),
     "diversion_accepted_rate": lambda s: diversions(s).filter(accepted_at__isnull=True),
-    "task_signed_on_time_rate": lambda s: tasks(s).exclude(state="withdrawn").exclude(
+    "task_signed_on_time_rate": lambda s: _tasks_due(s, "signed_at", "sign_due_at").exclude(
         signed_at__isnull=False, signed_at__lte=F("sign_due_at")
     ),
-    "task_reported_on_time_rate": lambda s: tasks(s).exclude(state="withdrawn").exclude(
+    "task_reported_on_time_rate": lambda s: _tasks_due(s, "reported_at", "report_due_at").exclude(
         reported_at__isnull=False, reported_at__lte=F("report_due_at")
     ),
     **{k.key: k.rows for k in KPIS if k.unit == "rate" and k.better == "lower"},

@@ -1,5 +1,6 @@
-// The big screen (一屏展): today's counts by category and by state, the map, open breaches, and the
-// sign-within-30 s and arrive-within-ring rates, refreshed live. The map and the breach list follow the
+// The big screen (一屏展): today's counts by category and by state, the map, open breaches, and today's
+// measures of the area (supervision's, the one definition: sign within 30 s, on scene within the ring,
+// feedback on time, callbacks…), refreshed live. The map and the breach list follow the
 // board's model (GET /api/board/ + pushes); the numbers are recomputed by the server
 // (GET /api/board/stats/) shortly after any push that can change them, and every 30 s (a rate moves with
 // time alone: an order unsigned for 30 s counts as late).
@@ -59,8 +60,6 @@
       }
     }
 
-    function pct(r) { return r && r.rate != null ? (r.rate * 100).toFixed(1) + "%" : "—"; }
-
     function bars(container, rows, colorOf) {
       const max = Math.max(1, ...rows.map(function (r) { return r.count; }));
       container.replaceChildren(...(rows.length ? rows.map(function (r, k) {
@@ -81,10 +80,6 @@
       q("[data-kpi=open]").textContent = stats.open;
       q("[data-kpi=breaches]").textContent = stats.breaches.open;
       q("[data-kpi=breaches]").closest(".tile").classList.toggle("hot", stats.breaches.open > 0);
-      q("[data-kpi=sign]").textContent = pct(stats.rates.sign);
-      q("[data-kpi=sign-n]").textContent = stats.rates.sign.on_time + " / " + stats.rates.sign.total;
-      q("[data-kpi=arrive]").textContent = pct(stats.rates.arrive);
-      q("[data-kpi=arrive-n]").textContent = stats.rates.arrive.on_time + " / " + stats.rates.arrive.total;
       const topIndex = function (code) { return Math.max(0, parseInt(code.slice(0, 2), 10) - 1); };
       bars(q(".by-category"), stats.by_category.map(function (c) { return { key: c.code, name: c.name, count: c.count }; }),
         function (r) { return TOP_COLORS[topIndex(r.key) % TOP_COLORS.length]; });

@@ -42,9 +42,12 @@ def test_a_supervisor_reads_the_months_measures_and_drills_down(asgi_live_server
         car = make_unit(w.station_a1, call_sign=f"东湖{n + 1}号车")
         orders.append(services.order_dispatch(incident_id=incident.pk, actor=w.duty, unit_id=car.pk))
     # Two signed within 30 s, one at 45 s, one never: 50 %.
+    # Sent two minutes ago, so the unsigned one is decided (late), not still inside its 30 s.
+    sent = timezone.now() - timedelta(minutes=2)
     for o, after in zip(orders, (10, 20, 45, None), strict=True):
+        DispatchOrder.objects.filter(pk=o.pk).update(sent_at=sent)
         if after is not None:
-            DispatchOrder.objects.filter(pk=o.pk).update(state="signed", signed_at=o.sent_at + timedelta(seconds=after))
+            DispatchOrder.objects.filter(pk=o.pk).update(state="signed", signed_at=sent + timedelta(seconds=after))
     late = orders[2]
 
     context = browser.new_context(viewport={"width": 1366, "height": 900})

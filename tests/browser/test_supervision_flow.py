@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from datetime import timedelta
-
 from django.utils import timezone
 from docx import Document
 from playwright.sync_api import expect
@@ -54,6 +53,7 @@ def test_a_supervisor_drills_a_red_measure_raises_a_supervision_and_publishes_th
     on_time = dispatch(w, i, unit=make_unit(w.station_a1))
     services.order_sign(order_id=on_time.pk, actor=w.station_a1_officer)
     late = dispatch(w, make_incident(w, org=w.station_a1), org=w.station_a1)
+    DispatchOrder.objects.filter(pk=late.pk).update(sent_at=timezone.now() - timedelta(seconds=45))
     clocks.sweep(now=timezone.now() + timedelta(seconds=61))  # its sign clock breaks (and the sweep reminds)
     b = bulletins.bulletin_generate(kind="daily", org=w.county_a, day=timezone.localdate())  # as beat does
     ARTIFACTS.mkdir(exist_ok=True)

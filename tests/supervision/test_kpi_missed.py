@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from command_center import clocks
 from dispatch import services
+from dispatch.models import DispatchOrder
 from supervision import kpis
 from tests.dispatch.conftest import api_as, dispatch, make_incident, make_unit
 from tests.supervision.test_kpis import month  # noqa: F401  # the generated month, a fixture
@@ -24,6 +25,7 @@ def test_the_rows_against_each_rate_complete_its_numerator(coded, month):  # noq
         if k.unit != "rate":
             assert against is None, k.key
             continue
+        assert against is not None, k.key
         v = k.compute(scope)
         n = against.count()
         if k.better == "lower":
@@ -41,6 +43,7 @@ def test_the_late_orders_behind_the_signature_rate_carry_their_broken_clocks(cod
     on_time = dispatch(coded, make_incident(coded), unit=car)
     services.order_sign(order_id=on_time.pk, actor=coded.station_a1_officer)
     late = dispatch(coded, make_incident(coded), org=coded.station_a1)
+    DispatchOrder.objects.filter(pk=late.pk).update(sent_at=timezone.now() - timedelta(seconds=45))
     clocks.sweep(now=timezone.now() + timedelta(seconds=61))  # the unsigned order's sign clock breaks
     today = timezone.localdate().isoformat()
     sup = api_as(coded.supervisor)
