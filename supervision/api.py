@@ -422,6 +422,7 @@ KPI_ROW_MODELS = {
     "order": "dispatch.dispatchorder",
     "diversion": "incidents.diversion",
     "task": "intel.task",
+    "cluster": "incidents.repeatcluster",
 }
 
 
@@ -524,6 +525,7 @@ class KpiView(generics.GenericAPIView[Any]):
                         "better": k.better,
                         "formula": k.formula,
                         "missed": k.key in kpis.MISSED,
+                        "breakdown": kpis.breakdowns(k),
                         **_value(now[k.key]),
                         "previous": _value(prev[k.key]),
                         "last_year": _value(last[k.key]),
@@ -611,6 +613,35 @@ class KpiRankingView(generics.GenericAPIView[Any]):
         return Response(
             [{"rank": n, "org": o.pk, "org_name": o.name, **_value(v)} for n, (o, v) in enumerate(rows, start=1)]
         )
+
+
+class KpiBreakdownView(generics.GenericAPIView[Any]):
+    """One measure broken down otherwise than by org: `by=partner` for the diversions' measures (each partner
+    the scope's diversions went to), `by=kind` or `by=theme` for the repeat ledger's (挂账销号). 400 for a
+    breakdown the measure does not have."""
+
+    serializer_class = KpiScopeSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(
+        parameters=[KpiScopeSerializer, OpenApiParameter("by", str, enum=["partner", "kind", "theme"])],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, key: str) -> Response:
+        by = request.query_params.get("by", "")
+        params = request.query_params.copy()
+        params.pop("by", None)
+        k = kpis.BY_KEY.get(key)
+        if k is None:
+            raise Http404
+        scope = _kpi_scope(request, params)[0]
+        if by not in kpis.breakdowns(k):
+            raise serializers.ValidationError({"by": [_("This measure does not break down that way.")]})
+        if by == "partner":
+            rows = [{"key": o.pk, "name": o.name, **_value(v)} for o, v in kpis.by_partner(k, scope)]
+        else:
+            rows = [{"key": c, "name": n, **_value(v)} for c, n, v in kpis.cluster_breakdown(k, scope, by)]
+        return Response(rows)
 
 
 class KpiExportView(generics.GenericAPIView[Any]):

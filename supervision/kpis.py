@@ -31,8 +31,8 @@ from django.utils.translation import gettext_lazy as _
 
 from command_center.models import Org
 from dispatch.models import DispatchOrder
-from incidents.models import Callback, Diversion, Incident, RepeatLink, Satisfaction
-from incidents.services import CLOCK_FEEDBACK
+from incidents.models import Callback, Diversion, Incident, RepeatCluster, RepeatLink, Satisfaction
+from incidents.services import CLOCK_DIVERSION_FINISH, CLOCK_FEEDBACK
 from intel.models import Task
 
 from .models import Reminder, SupervisionOrder
@@ -51,6 +51,7 @@ class Scope:
     first: date  # the first day, local (Asia/Shanghai)
     last: date  # the last day, inclusive
     category: str = ""
+    partner: Org | None = None  # the diversions' measures of one partner only (the breakdown by partner)
 
     @property
     def start(self) -> datetime:
@@ -61,7 +62,7 @@ class Scope:
         return _midnight(self.last + timedelta(days=1))
 
     def shifted(self, first: date, last: date) -> Scope:
-        return Scope(self.org, first, last, self.category)
+        return Scope(self.org, first, last, self.category, self.partner)
 
 
 def _midnight(d: date) -> datetime:
@@ -139,7 +140,15 @@ def diversions(s: Scope) -> QuerySet[Diversion]:
     qs = Diversion.objects.filter(
         incident__org__path__startswith=s.org.path, pushed_at__gte=s.start, pushed_at__lt=s.end
     )
+    if s.partner is not None:
+        qs = qs.filter(partner=s.partner)
     return qs.filter(incident__category__code__startswith=s.category) if s.category else qs
+
+
+def clusters(s: Scope) -> QuerySet[RepeatCluster]:
+    """Repeat clusters (the ledger, 挂账) first seen in the period, of the subtree's orgs and the category."""
+    qs = RepeatCluster.objects.filter(org__path__startswith=s.org.path, first_at__gte=s.start, first_at__lt=s.end)
+    return qs.filter(category__code__startswith=s.category) if s.category else qs
 
 
 def tasks(s: Scope) -> QuerySet[Task]:
@@ -332,6 +341,41 @@ def _tasks_due(s: Scope, done: str, due: str) -> QuerySet[Task]:
     return tasks(s).exclude(state="withdrawn").exclude(**{f"{done}__isnull": True, f"{due}__gt": _now()})
 
 
+def _finish_clocks(s: Scope) -> Any:
+    """The finish clocks (办结时限) of the scope's diversions that are decided: met, or due by now; a return or
+    a void calls the clock off (cancelled), and then the diversion is not measured here."""
+    from command_center.models import Deadline
+
+    ct = ContentType.objects.get_for_model(Diversion)
+    return Deadline.objects.filter(
+        Q(met_at__isnull=False) | Q(due_at__lte=_now()),
+        kind=CLOCK_DIVERSION_FINISH,
+        subject_type=ct,
+        subject_id__in=diversions(s).values("pk"),
+        cancelled_at__isnull=True,
+    )
+
+
+def diversion_finished_on_time(s: Scope) -> Value:
+    row = _finish_clocks(s).aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(met_at__isnull=False, met_at__lte=F("due_at")))
+    )
+    return rate(row["ok"], row["n"])
+
+
+CLUSTER_HANDLED = [RepeatCluster.Status.GOVERNED, RepeatCluster.Status.STRUCK_OFF]
+
+
+def clusters_governed(s: Scope) -> Value:
+    row = clusters(s).aggregate(n=Count("pk"), ok=Count("pk", filter=Q(status__in=CLUSTER_HANDLED)))
+    return rate(row["ok"], row["n"])
+
+
+def clusters_struck_off(s: Scope) -> Value:
+    row = clusters(s).aggregate(n=Count("pk"), ok=Count("pk", filter=Q(status=RepeatCluster.Status.STRUCK_OFF)))
+    return rate(row["ok"], row["n"])
+
+
 def task_signed_on_time(s: Scope) -> Value:
     qs = _tasks_due(s, "signed_at", "sign_due_at")
     row = qs.aggregate(
@@ -422,12 +466,24 @@ KPIS: list[Kpi] = [
     Kpi("repeat_rate", _("Repeat incidents"), "repeats", "rate",
         "incidents reported in the period linked as a repeat or on the repeat ledger ÷ incidents reported",
         repeat_rate, _repeats, "incident", "lower"),
+    Kpi("clusters_governed_rate", _("Repeat clusters governed (挂账)"), "repeats", "rate",
+        "repeat clusters first seen in the period now governed or struck off ÷ repeat clusters first seen in the "
+        "period",
+        clusters_governed, clusters, "cluster", extra={"breakdown": ["kind", "theme"]}),
+    Kpi("clusters_struck_off_rate", _("Repeat clusters struck off (销号)"), "repeats", "rate",
+        "repeat clusters first seen in the period now struck off ÷ repeat clusters first seen in the period",
+        clusters_struck_off, clusters, "cluster", extra={"breakdown": ["kind", "theme"]}),
     Kpi("diversion_accepted_rate", _("Diversions accepted"), "diversions", "rate",
         "diversions pushed in the period that the partner accepted ÷ diversions pushed",
         diversion_rate("accepted"), lambda s: diversions(s).filter(accepted_at__isnull=False), "diversion"),
     Kpi("diversion_returned_rate", _("Diversions returned"), "diversions", "rate",
         "diversions pushed in the period that the partner sent back ÷ diversions pushed",
         diversion_rate("returned"), lambda s: diversions(s).filter(state="returned"), "diversion", "lower"),
+    Kpi("diversion_finished_on_time_rate", _("Diversions finished on time"), "diversions", "rate",
+        "diversions pushed in the period finished by their finish clock's due time ÷ those whose finish clock "
+        "is decided (met, or due by now; not called off by a return or a void)",
+        diversion_finished_on_time,
+        lambda s: diversions(s).filter(pk__in=_finish_clocks(s).values("subject_id")), "diversion"),
     Kpi("task_signed_on_time_rate", _("Tasks signed on time"), "directives", "rate",
         "tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn), signed or due by "
         "now",
@@ -509,6 +565,11 @@ MISSED: dict[str, Callable[[Scope], QuerySet[Any]]] = {
         callback__satisfaction__in=SATISFIED
     ),
     "diversion_accepted_rate": lambda s: diversions(s).filter(accepted_at__isnull=True),
+    "diversion_finished_on_time_rate": lambda s: diversions(s).filter(
+        pk__in=_finish_clocks(s).exclude(met_at__isnull=False, met_at__lte=F("due_at")).values("subject_id")
+    ),
+    "clusters_governed_rate": lambda s: clusters(s).exclude(status__in=CLUSTER_HANDLED),
+    "clusters_struck_off_rate": lambda s: clusters(s).exclude(status=RepeatCluster.Status.STRUCK_OFF),
     "task_signed_on_time_rate": lambda s: _tasks_due(s, "signed_at", "sign_due_at").exclude(
         signed_at__isnull=False, signed_at__lte=F("sign_due_at")
     ),
@@ -523,3 +584,34 @@ def missed(kpi: Kpi, scope: Scope) -> QuerySet[Any] | None:
     """The rows behind `kpi` that count against it, or None when the measure has no such rows."""
     fn = MISSED.get(kpi.key)
     return fn(scope) if fn is not None else None
+
+
+# --- Breakdowns: a measure per partner (diversions), per kind and theme (the repeat ledger) ---------------
+
+
+def by_partner(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
+    """A diversions' measure for each partner the scope's diversions went to, best first."""
+    partners = Org.objects.filter(pk__in=diversions(scope).values("partner_id")).order_by("path")
+    rows = [(p, kpi.compute(Scope(scope.org, scope.first, scope.last, scope.category, p))) for p in partners]
+    sign = -1 if kpi.better == "higher" else 1
+    return sorted(rows, key=lambda r: (r[1].value is None, sign * (r[1].value or 0), r[0].path))
+
+
+def cluster_breakdown(kpi: Kpi, scope: Scope, by: str) -> list[tuple[str, str, Value]]:
+    """A repeat-ledger measure for each kind or theme of cluster (`by`): (code, name, value), most first."""
+    names = dict({"kind": RepeatCluster.Kind.choices, "theme": RepeatCluster.Theme.choices}[by])
+    qs = kpi.rows(scope)
+    out = []
+    for code in qs.values_list(by, flat=True).distinct():
+        sub = qs.filter(**{by: code})
+        ok = MISSED[kpi.key](scope).filter(**{by: code}).count()
+        n = sub.count()
+        out.append((code, str(names.get(code, code)), rate(n - ok, n)))
+    return sorted(out, key=lambda r: (-r[2].denominator, r[0]))
+
+
+def breakdowns(kpi: Kpi) -> list[str]:
+    """What a measure breaks down by besides the orgs: partner (diversions), kind and theme (the ledger)."""
+    if kpi.group == "diversions":
+        return ["partner"]
+    return list(kpi.extra.get("breakdown", []))

@@ -131,6 +131,7 @@ def measures(request: HttpRequest) -> HttpResponse:
                     "hand_send": _("Send"),
                     "hand_done": _("Sent to the organisation that must act."),
                 },
+                "by": {"partner": _("By partner"), "kind": _("By kind"), "theme": _("By theme")},
                 "can_hand": _has(request, HAND_ROLES),
                 "hand_url": reverse("overdue-remind", args=[0]),
                 "groups": {

@@ -22,6 +22,7 @@
     rows: root.querySelector(".kpi-rows"),
     export: root.querySelector(".kpi-export"),
     missed: root.querySelector(".kpi-missed"),
+    breakdown: root.querySelector(".kpi-breakdown"),
   };
   let chart = null;
   let picked = new URLSearchParams(window.location.search).get("kpi") || "";
@@ -119,6 +120,7 @@
       D.api(keyUrl(ds.trendUrl, key) + q), D.api(keyUrl(ds.rankingUrl, key) + q), D.api(keyUrl(ds.rowsUrl, key) + q + only),
     ]);
     if (picked !== key) return; // another was picked meanwhile
+    drawBreakdowns(k, q);
     drawTrend(k, trend.ok ? trend.data : []);
     el.ranking.replaceChildren(...(ranking.ok ? ranking.data : []).map(function (r) {
       return h("li", { dataset: { org: r.org } }, [h("span", { text: r.org_name + " " }), h("b", { text: fmt(k, r.value) }),
@@ -131,6 +133,24 @@
         r.org_name ? h("span", { class: "muted", text: " · " + r.org_name }) : null,
         ...(r.overdue || []).map(overdueLine)]);
     }) : [h("li", { class: "muted", text: t.none || "" })]));
+  }
+
+  // Besides the orgs: a diversions' measure per partner, a ledger's per kind and theme of cluster.
+  async function drawBreakdowns(k, q) {
+    const parts = await Promise.all((k.breakdown || []).map(function (by) {
+      return D.api(keyUrl(ds.breakdownUrl, k.key) + q + "&by=" + by).then(function (res) { return [by, res]; });
+    }));
+    if (picked !== k.key) return;
+    el.breakdown.replaceChildren(...parts.map(function (p) {
+      const rows = p[1].ok ? p[1].data : [];
+      return h("section", { class: "kpi-by", dataset: { by: p[0] } }, [
+        h("h3", { text: (L.by || {})[p[0]] || p[0] }),
+        h("ol", {}, rows.length ? rows.map(function (r) {
+          return h("li", {}, [h("span", { text: r.name + " " }), h("b", { text: fmt(k, r.value) }),
+            h("span", { class: "muted", text: " (" + Math.round(r.numerator) + " / " + r.denominator + ")" })]);
+        }) : [h("li", { class: "muted", text: t.none || "" })]),
+      ]);
+    }));
   }
 
   // A broken clock of the row: its name and the supervisor's 催办 / 督办 by hand (what was raised already shows).
