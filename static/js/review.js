@@ -261,24 +261,30 @@
           s.detail ? h("span", { class: "od-detail", text: s.detail }) : null,
           h("span", { class: "muted", text: s.org_name || d.org_name }),
           h("span", { class: "small" }, [when(d.due_at) + " · ", h("span", { dataset: { age: d.due_at }, text: CCLive.age(d.due_at) })]),
-          isTask ? watchButton({ task: s.id }, watchedTask(s.id)) : isIncident ? watchButton({ incident: s.id }, watchedIncident(s.id))
-            : s.incident ? watchButton({ incident: s.incident }, watchedIncident(s.incident)) : null,
-          handButtons(d),
+          handButtons(d, isTask ? { task: s.id } : isIncident ? { incident: s.id } : s.incident ? { incident: s.incident } : null),
         ]);
       }));
     }
 
     // 催办 / 督办 by hand on an overdue clock: a button opens a note under the item, Enter or "send" sends it.
     function handUrl(id, what) { return ds.handUrl.replace("/0/remind/", "/" + id + "/" + what + "/"); }
-    function handButtons(d) {
-      if (!ds.canHand) return null;
-      return CCDom.noteActions([
-        { label: ds.tRemind, url: handUrl(d.id, "remind"), cls: "od-remind" },
-        { label: ds.tSupervise, url: handUrl(d.id, "supervise"), cls: "od-supervise" },
-      ], { note: ds.tHandNote, send: ds.tHandSend, done: ds.tHandDone, failed: ds.tFailed }, {
+    // 盯办 takes a note too: the watch list shows it beside the item (`watchOf`: {task} or {incident}).
+    function handButtons(d, watchOf) {
+      const watched = watchOf && (watchOf.task ? watchedTask(watchOf.task) : watchedIncident(watchOf.incident));
+      const acts = [];
+      if (ds.canHand) {
+        acts.push({ label: ds.tRemind, url: handUrl(d.id, "remind"), cls: "od-remind" });
+        acts.push({ label: ds.tSupervise, url: handUrl(d.id, "supervise"), cls: "od-supervise" });
+      }
+      if (ds.canWatch && watchOf && !watched) {
+        acts.push({ label: ds.tWatch, url: ds.watchUrl, cls: "watch-btn", body: function (note) { return Object.assign({ note: note }, watchOf); } });
+      }
+      const box = acts.length ? CCDom.noteActions(acts, { note: ds.tHandNote, send: ds.tHandSend, done: ds.tHandDone, failed: ds.tFailed }, {
         // After a refresh that waited, redraw once a click on "send" has landed.
         open: function (note) { note.addEventListener("blur", function () { if (overdueWaiting) setTimeout(drawOverdue, 400); }); },
-      });
+        sent: function (res, act) { if (act.body) page.refresh(); },
+      }) : null;
+      return watched ? h("span", {}, [h("span", { class: "tag", text: ds.tWatched }), box]) : box;
     }
 
     // --- Watch list ---------------------------------------------------------------------------------------
