@@ -429,10 +429,10 @@ class Finding(models.Model):
 
 class KpiDay(models.Model):
     """The measures' rollup (supervision/rollups.py): one row per org, local day (Asia/Shanghai) and
-    incident category (empty for what has none: tasks, reminders, 督办), holding the numerators and
-    denominators of every measure (supervision/kpis.py) for the facts anchored on that day — an incident
-    on its report, an order on its sending, a closure on its closing, a diversion on its push, a task on its
-    issue, a reminder or a 督办 order on its raising. A figure over any scope is a sum of these rows
+    incident category (NULL for what has none: tasks, reminders, 督办; "*" for the org's whole day), holding
+    the numerators and denominators of every measure (supervision/kpis.py) for the facts anchored on that
+    day — an incident on its report, an order on its sending, a closure on its closing, a diversion on its
+    push, a task on its issue, a reminder or a 督办 order on its raising. A figure over any scope is a sum of these rows
     (plus, for the (org, day) keys still marked dirty, the same sums worked out from the raw rows), so it is
     exact. Call-to-dispatch keeps a histogram of the wait in whole seconds (`disp_secs` ascending, and how
     many each) so its 90th percentile can be merged exactly. Derived data: `rebuild_kpi_rollups` makes it
@@ -487,8 +487,10 @@ class KpiDay(models.Model):
             ),
         ]
         indexes = [
-            # Every read: the rows of a period (then joined to the scope's orgs by path).
+            # Reads with a category prefix: the rows of a period (then joined to the scope's orgs by path).
             models.Index(fields=["day", "org"], name="kpiday_day_org"),
+            # Reads without one (most): the wholes of a period.
+            models.Index(fields=["day", "org"], condition=Q(category="*"), name="kpiday_whole_day_org"),
         ]
 
     def __str__(self) -> str:

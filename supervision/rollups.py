@@ -2,7 +2,9 @@
 category), exact and fresh.
 
 - Building: one SQL builder (`_builder`) turns the raw rows of some days into KpiDay rows — each fact on the
-  local day of the time its measure anchors it on (kpis.py's docstring), counted as the measure counts it.
+  local day of the time its measure anchors it on (kpis.py's docstring), counted as the measure counts it —
+  a row per category and one for the (org, day)'s whole (category WHOLE), which reads without a category
+  prefix sum instead.
 - Freshness: triggers on every source table (migration 0004) mark the (org, day) keys a change touches in
   KpiDirty. A read sums the clean rollup rows of its scope and runs the same builder on the raw rows of the
   marked keys in scope, in one statement (one snapshot), so a figure equals the raw computation at any
@@ -35,6 +37,10 @@ COLUMNS = [
 ]  # fmt: skip
 
 P90 = 0.9
+# The category of an (org, day)'s whole row: the sum of its category rows (and of those without one), which is
+# what every read without a category prefix sums — a month of a city is then 30 rows a station, however many
+# incidents and categories it had. No category code looks like it.
+WHOLE = "*"
 
 
 def _local(col: str) -> str:
@@ -170,7 +176,8 @@ def _cast(col: str) -> str:
 
 def _builder(keyed: bool) -> str:
     """The rollup rows, as (org_id, day, category, COLUMNS…, disp_secs, disp_counts), from the raw rows of the
-    days in the CTE `kd` (day, lo, hi) — of the (org_id, day) keys in the CTE `keys` only, when `keyed`."""
+    days in the CTE `kd` (day, lo, hi) — of the (org_id, day) keys in the CTE `keys` only, when `keyed`: a row
+    per category present (NULL for the facts without one) and the key's whole, category WHOLE."""
     facts = " UNION ALL ".join(_facts(p) for p in PARTS)
     key_filter = "WHERE (f.org_id, f.day) IN (SELECT org_id, day FROM keys)" if keyed else ""
     sums = ", ".join(f"sum({c}) AS {c}" for c in COLUMNS)
@@ -179,10 +186,10 @@ def _builder(keyed: bool) -> str:
             COALESCE(array_agg(wait ORDER BY wait) FILTER (WHERE wait IS NOT NULL), '{{}}') AS disp_secs,
             COALESCE(array_agg(wait_n ORDER BY wait) FILTER (WHERE wait IS NOT NULL), '{{}}') AS disp_counts
         FROM (
-            SELECT f.org_id, f.day, f.category, f.wait, {sums},
-                count(*) FILTER (WHERE f.wait IS NOT NULL)::int AS wait_n
+            SELECT f.org_id, f.day, CASE WHEN GROUPING(f.category) = 1 THEN '{WHOLE}' ELSE f.category END AS category,
+                f.wait, {sums}, count(*) FILTER (WHERE f.wait IS NOT NULL)::int AS wait_n
             FROM ({facts}) AS f {key_filter}
-            GROUP BY f.org_id, f.day, f.category, f.wait
+            GROUP BY GROUPING SETS ((f.org_id, f.day, f.category, f.wait), (f.org_id, f.day, f.wait))
         ) AS w
         GROUP BY org_id, day, category
     """  # noqa: S608
@@ -297,7 +304,9 @@ def sums(
         grp = "r.day"
     else:
         grp = "NULL::text"
-    cat = "(r.category IS NULL OR r.category LIKE %(cat)s)" if category else "true"
+    # A prefix sums the category rows (and the rows without a category: tasks, reminders, 督办); no prefix sums
+    # the wholes.
+    cat = "(r.category IS NULL OR r.category LIKE %(cat)s)" if category else f"r.category = '{WHOLE}'"
     sums_sql = ", ".join(f"sum(r.{c}) AS {c}" for c in COLUMNS)
     sql = f"""
         WITH orgs AS (SELECT id, path FROM command_center_org WHERE path LIKE %(path)s),
@@ -309,13 +318,13 @@ def sums(
         r AS (
             SELECT r.org_id, r.day, r.category, {", ".join(f"r.{c}" for c in COLUMNS)}, r.disp_secs, r.disp_counts
             FROM supervision_kpiday r JOIN orgs ON orgs.id = r.org_id
-            WHERE r.day BETWEEN %(first)s AND %(last)s
+            WHERE r.day BETWEEN %(first)s AND %(last)s AND {cat}
                 AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.org_id = r.org_id AND k.day = r.day)
             UNION ALL
-            SELECT * FROM ({_builder(keyed=True)}) AS b
+            SELECT * FROM ({_builder(keyed=True)}) AS r WHERE {cat}
         ),
         scoped AS (
-            SELECT {grp} AS g, r.* FROM r JOIN orgs o ON o.id = r.org_id WHERE {cat}
+            SELECT {grp} AS g, r.* FROM r JOIN orgs o ON o.id = r.org_id
         ),
         totals AS (
             SELECT g, GROUPING(g) AS whole, {sums_sql} FROM scoped r GROUP BY GROUPING SETS ((g), ())

@@ -212,7 +212,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'measures rollup',
                 'verbose_name_plural': 'measures rollups',
-                'indexes': [models.Index(fields=['day', 'org'], name='kpiday_day_org')],
+                'indexes': [models.Index(fields=['day', 'org'], name='kpiday_day_org'), models.Index(condition=models.Q(('category', '*')), fields=['day', 'org'], name='kpiday_whole_day_org')],
                 'constraints': [models.UniqueConstraint(fields=('org', 'day', 'category'), name='kpiday_once_per_bucket', nulls_distinct=False)],
             },
         ),
