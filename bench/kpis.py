@@ -58,7 +58,7 @@ def load(city_id: int, station_ids: list[int], cats: list[str], user_id: int, ct
                 SELECT g, (%(cats)s::varchar[])[1 + (g * 31 %% %(ncat)s)] AS c,
                     (%(stations)s::bigint[])[1 + (g * 17 %% %(nst)s)] AS s,
                     %(first)s::timestamptz + make_interval(secs => (g::float8 * {span} / {n})) AS at
-                FROM generate_series(1, {n}) AS g
+                FROM generate_series(1::bigint, {n}) AS g
             ) AS x
             """,  # noqa: S608  # sizes are ints; values are parameters
             {
@@ -156,12 +156,23 @@ def main() -> None:
     from supervision import kpis, rollups
 
     codes.load_defaults()
-    city = Org.add_root(name="基准市", level="city", region_code="990000", is_command_center=True)
+    city = Org.objects.add_root(
+        create_kwargs={"name": "基准市", "level": "city", "region_code": "990000", "is_command_center": True}
+    )
     stations = []
     for c in range(10):
-        county = city.add_child(name=f"县{c}", level="county", region_code=f"99{c:02d}00", is_command_center=True)
+        county = Org.objects.add_child(
+            city,
+            create_kwargs={
+                "name": f"县{c}",
+                "level": "county",
+                "region_code": f"99{c:02d}00",
+                "is_command_center": True,
+            },
+        )
         for s in range(10):
-            stations.append(county.add_child(name=f"所{c}-{s}", level="station", region_code=f"99{c:02d}{s:02d}"))
+            kw = {"name": f"所{c}-{s}", "level": "station", "region_code": f"99{c:02d}{s:02d}"}
+            stations.append(Org.objects.add_child(county, create_kwargs=kw))
     city.refresh_from_db()
     cats = list(Category.objects.filter(level__gte=2).values_list("code", flat=True))
     user = User.objects.create_user("bench-kpis", password="bench-pass-123")

@@ -308,6 +308,7 @@ def sums(
     # the wholes.
     cat = "(r.category IS NULL OR r.category LIKE %(cat)s)" if category else f"r.category = '{WHOLE}'"
     sums_sql = ", ".join(f"sum(r.{c}) AS {c}" for c in COLUMNS)
+    cols = ", ".join(f"r.{c}" for c in COLUMNS)
     sql = f"""
         WITH orgs AS (SELECT id, path FROM command_center_org WHERE path LIKE %(path)s),
         keys AS (
@@ -315,16 +316,13 @@ def sums(
             WHERE d.day BETWEEN %(first)s AND %(last)s
         ),
         {_kd("SELECT DISTINCT day FROM keys")},
-        r AS (
-            SELECT r.org_id, r.day, r.category, {", ".join(f"r.{c}" for c in COLUMNS)}, r.disp_secs, r.disp_counts
-            FROM supervision_kpiday r JOIN orgs ON orgs.id = r.org_id
+        scoped AS (
+            SELECT {grp} AS g, r.org_id, r.day, r.category, {cols}, r.disp_secs, r.disp_counts
+            FROM supervision_kpiday r JOIN orgs o ON o.id = r.org_id
             WHERE r.day BETWEEN %(first)s AND %(last)s AND {cat}
                 AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.org_id = r.org_id AND k.day = r.day)
             UNION ALL
-            SELECT * FROM ({_builder(keyed=True)}) AS r WHERE {cat}
-        ),
-        scoped AS (
-            SELECT {grp} AS g, r.* FROM r JOIN orgs o ON o.id = r.org_id
+            SELECT {grp} AS g, r.* FROM ({_builder(keyed=True)}) AS r JOIN orgs o ON o.id = r.org_id WHERE {cat}
         ),
         totals AS (
             SELECT g, GROUPING(g) AS whole, {sums_sql} FROM scoped r GROUP BY GROUPING SETS ((g), ())
