@@ -267,10 +267,37 @@ def gazetteer(e: dict[str, Any]) -> Row:
     )
 
 
+def kpis(e: dict[str, Any]) -> Row:
+    k = e.get("kpis_ms") or {}
+    t = e.get("target") or {}
+    b = e.get("baseline") or {}
+    pk, count = dig(b, "pk_select_ms", "p99"), dig(b, "month_count_ms", "p99")
+    return (
+        f"every measure of a month ({num(e.get('incidents_in_month'), '', 0)} incidents) for a city and each of its "
+        f"counties, and of a station's day, from the rollup; {num(e.get('incidents'), '', 0)} incidents over a year, "
+        f"{e.get('stations', DASH)} stations",
+        f"city month p50 {num(dig(k, 'city_month_with_counties', 'p50'), 'ms')}, p99 "
+        f"{num(dig(k, 'city_month_with_counties', 'p99'), 'ms')} (100 keys dirty: p99 "
+        f"{num(dig(k, 'city_month_100_keys_dirty', 'p99'), 'ms')}); station day p50 "
+        f"{num(dig(k, 'station_day', 'p50'), 'ms')}, p99 {num(dig(k, 'station_day', 'p99'), 'ms')}; flush of 100 keys "
+        f"p50 {num(dig(k, 'flush_100_keys', 'p50'), 'ms')}; rebuild {num(e.get('rebuild_s'), 's')}",
+        f"p99 ≤ {t.get('city_month_p99_ms', 300)} ms and ≤ {t.get('station_day_p99_ms', 50)} ms: {met(t.get('met'))}",
+        joined(
+            f"primary-key SELECT p99 {num(pk, 'ms')}" if pk is not None else "",
+            f"count(*) of the month's incidents p99 {num(count, 'ms')}" if count is not None else "",
+        ),
+        joined(
+            f"city month {num(dig(e, 'ratios', 'city_month_p99_over_month_count_p99'), '×')} the count(*)",
+            f"station day {num(dig(e, 'ratios', 'station_day_p99_over_pk_select_p99'), '×')} a PK SELECT",
+        ),
+    )
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], Row]] = {
     "intake": intake,
     "hints": hints,
     "gazetteer": gazetteer,
+    "kpis": kpis,
     "recommend": recommend,
     "board": board,
     "sweep": sweep,

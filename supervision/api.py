@@ -523,7 +523,7 @@ class KpiView(generics.GenericAPIView[Any]):
                         "group": k.group,
                         "unit": k.unit,
                         "better": k.better,
-                        "formula": k.formula,
+                        "formula": str(k.formula),
                         "missed": k.key in kpis.MISSED,
                         "breakdown": kpis.breakdowns(k),
                         **_value(now[k.key]),
@@ -671,7 +671,7 @@ class KpiExportView(generics.GenericAPIView[Any]):
         for k in kpis.KPIS:
             sheet.row(
                 str(k.label), now[k.key].value, now[k.key].numerator, now[k.key].denominator,
-                prev[k.key].value, last[k.key].value, k.key, k.formula,
+                prev[k.key].value, last[k.key].value, k.key, str(k.formula),
             )  # fmt: skip
         return exports.write(sheet, kind=kind, filename=f"measures-{scope.org.pk}-{scope.first}-{scope.last}.{kind}")
 

@@ -5,6 +5,11 @@ from Monday, a month, or custom dates), optionally a category prefix — exactly
 and every KPI names the rows behind it (`rows`), so a figure can be drilled down to what it counts. The
 formulas are in README.md ("Measures"); this module is their one definition.
 
+Each KPI has two ways to its figure, held equal by tests/supervision/test_kpis.py: `compute`, straight from
+the rows (the definition, and the check), and `fold`, from the sums of the rollup (supervision/rollups.py:
+org × local day × category rows kept exact by triggers), which is what `compute()`, `trend()` and
+`ranking()` read — a few milliseconds for a city's month instead of a scan of its rows.
+
 Which rows a KPI counts is decided by the time of the step it measures, never by when it is asked:
 - the desk's (dispatch time, repeat rate, feedback on time): incidents *reported* in the period, of the
   org's subtree (the incident's responsible org), of the category prefix;
@@ -25,8 +30,10 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q, QuerySet
+from django.db.models.functions import Floor
 from django.utils import timezone
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from command_center.models import Org
@@ -35,12 +42,13 @@ from incidents.models import Callback, Diversion, Incident, RepeatCluster, Repea
 from incidents.services import CLOCK_DIVERSION_FINISH, CLOCK_FEEDBACK
 from intel.models import Task
 
+from . import rollups
 from .models import Reminder, SupervisionOrder
+from .rollups import SIGN_LIMIT_S, Sums
 
 # --- Scope ----------------------------------------------------------------------------------------------
 
 PERIODS = ("day", "week", "month", "custom")
-SIGN_LIMIT_S = 30  # the field's measure: signed within 30 seconds (30秒签收率)
 
 
 @dataclass(frozen=True)
@@ -218,7 +226,8 @@ def dispatch_mean(s: Scope) -> Value:
 
 
 def dispatch_p90(s: Scope) -> Value:
-    row = _dispatched(s).aggregate(n=Count("pk"), p90=PercentileDisc("wait", 0.9))
+    """In whole seconds (rounded down), so the rollup's histogram of whole seconds gives the same figure."""
+    row = _dispatched(s).aggregate(n=Count("pk"), p90=PercentileDisc(Floor("wait"), rollups.P90))
     return Value(row["p90"], row["p90"] or 0, row["n"])
 
 
@@ -406,7 +415,52 @@ def count_of(rows: Callable[[Scope], QuerySet[Any]]) -> Callable[[Scope], Value]
     return compute
 
 
+# --- Values from the rollup's sums (rollups.COLUMNS) -------------------------------------------------------
+
+
+def share_of(ok: str, n: str) -> Callable[[Sums], Value]:
+    return lambda s: rate(int(s[ok]), int(s[n]))
+
+
+def mean_of(total: str, n: str) -> Callable[[Sums], Value]:
+    def fold(s: Sums) -> Value:
+        count = int(s[n])
+        return Value(float(s[total] / count) if count else None, float(s[total]), count)
+
+    return fold
+
+
+def p90_of(s: Sums) -> Value:
+    return Value(None if s.p90 is None else float(s.p90), float(s.p90 or 0), int(s["disp_n"]))
+
+
+def number_of(col: str) -> Callable[[Sums], Value]:
+    def fold(s: Sums) -> Value:
+        n = int(s[col])
+        return Value(n, n, n)
+
+    return fold
+
+
 # --- The table ------------------------------------------------------------------------------------------
+#
+# Labels and formulas are translated when shown (the API answers in the reader's language); README.md holds
+# the English formulas (tests/supervision/test_kpis.py reads them under English).
+
+
+def _ring_label_text(ring: int) -> str:
+    return gettext("On scene within the %(n)s-minute ring") % {"n": ring}
+
+
+def _ring_formula_text(ring: int) -> str:
+    return gettext(
+        "orders of %(n)s-minute-ring units on scene ≤ %(n)s min after signing ÷ those signed and decided (on scene, "
+        "or %(n)s min on), sent in the period"
+    ) % {"n": ring}
+
+
+_ring_label = lazy(_ring_label_text, str)
+_ring_formula = lazy(_ring_formula_text, str)
 
 
 @dataclass(frozen=True)
@@ -415,97 +469,120 @@ class Kpi:
     label: str | Promise
     group: str  # dispatch, feedback, callbacks, repeats, diversions, directives
     unit: str  # rate, seconds, count
-    formula: str  # in words, the one definition (README.md "Measures" lists these)
+    formula: str | Promise  # in words, the one definition (README.md "Measures" lists these, in English)
     compute: Callable[[Scope], Value]
     rows: Callable[[Scope], QuerySet[Any]]  # the rows it counts (drill-down)
     rows_of: str  # what those rows are: incident, order, diversion, task, reminder, supervision_order
     better: str = "higher"  # which way is good: higher or lower
+    # The same figure from the rollup's sums (every row sets its own); None: read from the rows each time (the
+    # repeat ledger: a few hundred clusters a month, whose status changes are no step the rollup follows).
+    fold: Callable[[Sums], Value] | None = p90_of
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 KPIS: list[Kpi] = [
     Kpi("dispatch_mean_s", _("Call to dispatch, mean"), "dispatch", "seconds",
-        "mean of (dispatched_at − reported_at) over incidents reported in the period and dispatched",
-        dispatch_mean, _dispatched, "incident", "lower"),
+        _("mean of (dispatched_at − reported_at) over incidents reported in the period and dispatched"),
+        dispatch_mean, _dispatched, "incident", "lower", mean_of("disp_wait_s", "disp_n")),
     Kpi("dispatch_p90_s", _("Call to dispatch, 90th percentile"), "dispatch", "seconds",
-        "percentile_disc(0.9) of (dispatched_at − reported_at) over the same incidents",
-        dispatch_p90, _dispatched, "incident", "lower"),
+        _("percentile_disc(0.9) of (dispatched_at − reported_at) in whole seconds (rounded down) over the same "
+        "incidents"),
+        dispatch_p90, _dispatched, "incident", "lower", p90_of),
     Kpi("sign_30s_rate", _("Signed within 30 s"), "dispatch", "rate",
-        "orders signed ≤ 30 s after sending ÷ orders sent in the period and decided — signed, or unsigned 30 s on "
-        "(less those called off or sent back before anyone signed)",
-        sign_30s, _sign_counted, "order"),
+        _("orders signed ≤ 30 s after sending ÷ orders sent in the period and decided — signed, or unsigned 30 s on "
+        "(less those called off or sent back before anyone signed)"),
+        sign_30s, _sign_counted, "order", "higher", share_of("sign_ok", "sign_n")),
     Kpi("sign_mean_s", _("Sending to signature, mean"), "dispatch", "seconds",
-        "mean of (signed_at − sent_at) over orders sent in the period and signed",
-        sign_mean, lambda s: orders(s).filter(signed_at__isnull=False), "order", "lower"),
+        _("mean of (signed_at − sent_at) over orders sent in the period and signed"),
+        sign_mean, lambda s: orders(s).filter(signed_at__isnull=False), "order", "lower",
+        mean_of("signed_wait_s", "signed_n")),
     *[
-        Kpi(f"arrive_ring{r}_rate", _("On scene within the %(n)s-minute ring") % {"n": r}, "dispatch", "rate",
-            f"orders of {r}-minute-ring units on scene ≤ {r} min after signing ÷ those signed and decided (on scene, "
-            f"or {r} min on), sent in the period",
-            arrive_in_ring(r), ring_rows(r), "order")
+        Kpi(f"arrive_ring{r}_rate", _ring_label(r), "dispatch", "rate", _ring_formula(r),
+            arrive_in_ring(r), ring_rows(r), "order", "higher", share_of(f"ring{r}_ok", f"ring{r}_n"))
         for r in (1, 3, 5)
     ],
     Kpi("feedback_on_time_rate", _("Feedback on time"), "feedback", "rate",
-        "feedback clocks met by their due time ÷ decided feedback clocks (met, or due by now; not cancelled) of "
-        "incidents reported in the period",
+        _("feedback clocks met by their due time ÷ decided feedback clocks (met, or due by now; not cancelled) of "
+        "incidents reported in the period"),
         feedback_on_time, lambda s: incidents(s).filter(pk__in=_feedback_clocks(s).values("subject_id")),
-        "incident"),
+        "incident", "higher", share_of("fb_ok", "fb_n")),
     Kpi("feedback_timeout_rate", _("Feedback overdue (超时反馈率)"), "feedback", "rate",
-        "feedback clocks that broke ÷ decided feedback clocks (met, or due by now; not cancelled) of incidents "
-        "reported in the period",
+        _("feedback clocks that broke ÷ decided feedback clocks (met, or due by now; not cancelled) of incidents "
+        "reported in the period"),
         feedback_timeout,
         lambda s: incidents(s).filter(
             pk__in=_feedback_clocks(s).filter(breached_at__isnull=False).values("subject_id")
         ),
-        "incident", "lower"),
+        "incident", "lower", share_of("fb_late", "fb_n")),
     Kpi("callback_coverage_rate", _("Callback coverage (一警一回访)"), "callbacks", "rate",
-        "incidents closed in the period with a callback ÷ incidents closed in the period",
-        callback_coverage, closed_incidents, "incident"),
+        _("incidents closed in the period with a callback ÷ incidents closed in the period"),
+        callback_coverage, closed_incidents, "incident", "higher", share_of("called_n", "closed_n")),
     Kpi("satisfaction_rate", _("Callers satisfied"), "callbacks", "rate",
-        "callbacks 'satisfied' or 'basically satisfied' ÷ callbacks, of incidents closed in the period",
-        satisfaction, lambda s: closed_incidents(s).filter(callback__isnull=False), "incident"),
+        _("callbacks 'satisfied' or 'basically satisfied' ÷ callbacks, of incidents closed in the period"),
+        satisfaction, lambda s: closed_incidents(s).filter(callback__isnull=False), "incident", "higher",
+        share_of("satisfied_n", "called_n")),
     Kpi("repeat_rate", _("Repeat incidents"), "repeats", "rate",
-        "incidents reported in the period linked as a repeat or on the repeat ledger ÷ incidents reported",
-        repeat_rate, _repeats, "incident", "lower"),
+        _("incidents reported in the period linked as a repeat or on the repeat ledger ÷ incidents reported"),
+        repeat_rate, _repeats, "incident", "lower", share_of("repeat_n", "inc_n")),
     Kpi("clusters_governed_rate", _("Repeat clusters governed (挂账)"), "repeats", "rate",
-        "repeat clusters first seen in the period now governed or struck off ÷ repeat clusters first seen in the "
-        "period",
-        clusters_governed, clusters, "cluster", extra={"breakdown": ["kind", "theme"]}),
+        _("repeat clusters first seen in the period now governed or struck off ÷ repeat clusters first seen in the "
+        "period"),
+        clusters_governed, clusters, "cluster", fold=None, extra={"breakdown": ["kind", "theme"]}),
     Kpi("clusters_struck_off_rate", _("Repeat clusters struck off (销号)"), "repeats", "rate",
-        "repeat clusters first seen in the period now struck off ÷ repeat clusters first seen in the period",
-        clusters_struck_off, clusters, "cluster", extra={"breakdown": ["kind", "theme"]}),
+        _("repeat clusters first seen in the period now struck off ÷ repeat clusters first seen in the period"),
+        clusters_struck_off, clusters, "cluster", fold=None, extra={"breakdown": ["kind", "theme"]}),
     Kpi("diversion_accepted_rate", _("Diversions accepted"), "diversions", "rate",
-        "diversions pushed in the period that the partner accepted ÷ diversions pushed",
-        diversion_rate("accepted"), lambda s: diversions(s).filter(accepted_at__isnull=False), "diversion"),
+        _("diversions pushed in the period that the partner accepted ÷ diversions pushed"),
+        diversion_rate("accepted"), lambda s: diversions(s).filter(accepted_at__isnull=False), "diversion", "higher",
+        share_of("div_accepted", "div_n")),
     Kpi("diversion_returned_rate", _("Diversions returned"), "diversions", "rate",
-        "diversions pushed in the period that the partner sent back ÷ diversions pushed",
-        diversion_rate("returned"), lambda s: diversions(s).filter(state="returned"), "diversion", "lower"),
+        _("diversions pushed in the period that the partner sent back ÷ diversions pushed"),
+        diversion_rate("returned"), lambda s: diversions(s).filter(state="returned"), "diversion", "lower",
+        share_of("div_returned", "div_n")),
     Kpi("diversion_finished_on_time_rate", _("Diversions finished on time"), "diversions", "rate",
-        "diversions pushed in the period finished by their finish clock's due time ÷ those whose finish clock "
-        "is decided (met, or due by now; not called off by a return or a void)",
+        _("diversions pushed in the period finished by their finish clock's due time ÷ those whose finish clock "
+        "is decided (met, or due by now; not called off by a return or a void)"),
         diversion_finished_on_time,
-        lambda s: diversions(s).filter(pk__in=_finish_clocks(s).values("subject_id")), "diversion"),
+        lambda s: diversions(s).filter(pk__in=_finish_clocks(s).values("subject_id")), "diversion", "higher",
+        share_of("div_fin_ok", "div_fin_n")),
     Kpi("task_signed_on_time_rate", _("Tasks signed on time"), "directives", "rate",
-        "tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn), signed or due by "
-        "now",
-        task_signed_on_time, lambda s: _tasks_due(s, "signed_at", "sign_due_at"), "task"),
+        _("tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn), signed or due by "
+        "now"),
+        task_signed_on_time, lambda s: _tasks_due(s, "signed_at", "sign_due_at"), "task", "higher",
+        share_of("task_signed_ok", "task_sign_n")),
     Kpi("task_reported_on_time_rate", _("Tasks reported on time"), "directives", "rate",
-        "tasks issued in the period reported by their report-due time ÷ tasks issued (not withdrawn), reported or "
-        "due by now",
-        task_reported_on_time, lambda s: _tasks_due(s, "reported_at", "report_due_at"), "task"),
+        _("tasks issued in the period reported by their report-due time ÷ tasks issued (not withdrawn), reported or "
+        "due by now"),
+        task_reported_on_time, lambda s: _tasks_due(s, "reported_at", "report_due_at"), "task", "higher",
+        share_of("task_reported_ok", "task_report_n")),
     Kpi("task_rework_rate", _("Tasks returned for rework"), "directives", "rate",
-        "tasks issued in the period returned at least once ÷ tasks issued (not withdrawn)",
-        task_rework, lambda s: tasks(s).filter(rework_count__gt=0), "task", "lower"),
+        _("tasks issued in the period returned at least once ÷ tasks issued (not withdrawn)"),
+        task_rework, lambda s: tasks(s).filter(rework_count__gt=0), "task", "lower", share_of("task_rework", "task_n")),
     Kpi("reminders", _("Reminders (催办)"), "directives", "count",
-        "reminders raised in the period to orgs of the subtree (by the sweep or by hand)",
-        count_of(reminders), reminders, "reminder", "lower"),
+        _("reminders raised in the period to orgs of the subtree (by the sweep or by hand)"),
+        count_of(reminders), reminders, "reminder", "lower", number_of("reminders_n")),
     Kpi("supervision_orders", _("Formal supervision (督办)"), "directives", "count",
-        "督办 orders raised in the period on orgs of the subtree (by the sweep or by hand)",
-        count_of(supervision_orders), supervision_orders, "supervision_order", "lower"),
+        _("督办 orders raised in the period on orgs of the subtree (by the sweep or by hand)"),
+        count_of(supervision_orders), supervision_orders, "supervision_order", "lower", number_of("so_n")),
 ]  # fmt: skip
 BY_KEY = {k.key: k for k in KPIS}
 
 
+def _figure(k: Kpi, sums: Sums, scope: Scope) -> Value:
+    return k.compute(scope) if k.fold is None else k.fold(sums)
+
+
 def compute(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]:
+    """The figures of the scope, from the rollup (one query for all of them); one partner's, from the rows
+    (the rollup keeps no partner)."""
+    if scope.partner is not None:
+        return compute_raw(scope, keys)
+    sums = rollups.sums(scope.org.path, scope.first, scope.last, scope.category)[None]
+    return {k.key: _figure(k, sums, scope) for k in KPIS if keys is None or k.key in keys}
+
+
+def compute_raw(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]:
+    """The figures straight from the rows (each KPI's definition): what the rollup is held to."""
     return {k.key: k.compute(scope) for k in KPIS if keys is None or k.key in keys}
 
 
@@ -515,24 +592,47 @@ MAX_TREND_DAYS = 62
 
 
 def trend(kpi: Kpi, scope: Scope) -> list[tuple[date, Value]]:
-    """The measure day by day over the scope's period (at most MAX_TREND_DAYS days: the last ones)."""
+    """The measure day by day over the scope's period (at most MAX_TREND_DAYS days: the last ones); one
+    query grouped by day."""
     days = (scope.last - scope.first).days + 1
     first = scope.first + timedelta(days=max(0, days - MAX_TREND_DAYS))
-    out = []
-    d = first
-    while d <= scope.last:
-        out.append((d, kpi.compute(scope.shifted(d, d))))
-        d += timedelta(days=1)
-    return out
+    by_day = rollups.sums(scope.org.path, first, scope.last, scope.category, group="day")
+    return [
+        (d, _figure(kpi, by_day.get(d, rollups.EMPTY), scope.shifted(d, d)))
+        for d in (first + timedelta(days=n) for n in range((scope.last - first).days + 1))
+    ]
 
 
 def ranking(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
     """The measure for each org right under the scope's org (the stations of a county, the counties of a
-    city), best first by the measure's direction; orgs with nothing to measure last."""
+    city), best first by the measure's direction; orgs with nothing to measure last. One query grouped by
+    the child's path."""
     children = list(Org.objects.filter(path__startswith=scope.org.path, depth=scope.org.depth + 1, kind="police"))
-    rows = [(org, kpi.compute(Scope(org, scope.first, scope.last, scope.category))) for org in children]
+    by_child = rollups.sums(scope.org.path, scope.first, scope.last, scope.category, group="child")
+    rows = [
+        (org, _figure(kpi, by_child.get(org.path, rollups.EMPTY), Scope(org, scope.first, scope.last, scope.category)))
+        for org in children
+    ]
     sign = -1 if kpi.better == "higher" else 1
     return sorted(rows, key=lambda r: (r[1].value is None, sign * (r[1].value or 0), r[0].path))
+
+
+def rankings(scope: Scope) -> tuple[dict[str, Value], dict[Org, dict[str, Value]]]:
+    """Every figure of the scope and of each org right under it, from one query: what a month over a city
+    takes (bench/kpis.py)."""
+    children = list(Org.objects.filter(path__startswith=scope.org.path, depth=scope.org.depth + 1, kind="police"))
+    by_child = rollups.sums(scope.org.path, scope.first, scope.last, scope.category, group="child")
+    whole = by_child[None]
+    return (
+        {k.key: _figure(k, whole, scope) for k in KPIS},
+        {
+            org: {
+                k.key: _figure(k, by_child.get(org.path, rollups.EMPTY), Scope(org, scope.first, scope.last))
+                for k in KPIS
+            }
+            for org in children
+        },
+    )
 
 
 # --- The rows that count against a figure (drill-down to what went wrong) ---------------------------------

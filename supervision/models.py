@@ -9,6 +9,7 @@ into the kernel's clock registry for the loop's clock kinds (apps.py).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -424,3 +425,107 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} · {self.subject_type_id}:{self.subject_id}"
+
+
+class KpiDay(models.Model):
+    """The measures' rollup (supervision/rollups.py): one row per org, local day (Asia/Shanghai) and
+    incident category (NULL for what has none: tasks, reminders, 督办; "*" for the org's whole day), holding
+    the numerators and denominators of every measure (supervision/kpis.py) for the facts anchored on that
+    day — an incident on its report, an order on its sending, a closure on its closing, a diversion on its
+    push, a task on its issue, a reminder or a 督办 order on its raising. A figure over any scope is a sum of these rows
+    (plus, for the (org, day) keys still marked dirty, the same sums worked out from the raw rows), so it is
+    exact. Call-to-dispatch keeps a histogram of the wait in whole seconds (`disp_secs` ascending, and how
+    many each) so its 90th percentile can be merged exactly. Derived data: `rebuild_kpi_rollups` makes it
+    again from the rows."""
+
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    category = models.CharField(max_length=12, null=True, blank=True)  # noqa: DJ001  # NULL: none, unlike any prefix
+    # Incidents reported on the day (less merged duplicates and invalid calls).
+    inc_n = models.IntegerField(default=0)
+    repeat_n = models.IntegerField(default=0)
+    disp_n = models.IntegerField(default=0)
+    disp_wait_s = models.DecimalField(max_digits=24, decimal_places=6, default=0)
+    disp_secs = ArrayField(models.IntegerField(), default=list)
+    disp_counts = ArrayField(models.IntegerField(), default=list)
+    fb_n = models.IntegerField(default=0)
+    fb_ok = models.IntegerField(default=0)
+    fb_late = models.IntegerField(default=0)
+    # Dispatch orders sent on the day (addressed to the org).
+    sign_n = models.IntegerField(default=0)
+    sign_ok = models.IntegerField(default=0)
+    signed_n = models.IntegerField(default=0)
+    signed_wait_s = models.DecimalField(max_digits=24, decimal_places=6, default=0)
+    ring1_n = models.IntegerField(default=0)
+    ring1_ok = models.IntegerField(default=0)
+    ring3_n = models.IntegerField(default=0)
+    ring3_ok = models.IntegerField(default=0)
+    ring5_n = models.IntegerField(default=0)
+    ring5_ok = models.IntegerField(default=0)
+    # Incidents closed on the day.
+    closed_n = models.IntegerField(default=0)
+    called_n = models.IntegerField(default=0)
+    satisfied_n = models.IntegerField(default=0)
+    # Diversions pushed on the day (of the incident's org).
+    div_n = models.IntegerField(default=0)
+    div_accepted = models.IntegerField(default=0)
+    div_returned = models.IntegerField(default=0)
+    # Tasks issued, reminders (催办) and 督办 orders raised on the day (no category).
+    task_n = models.IntegerField(default=0)
+    task_signed_ok = models.IntegerField(default=0)
+    task_reported_ok = models.IntegerField(default=0)
+    task_rework = models.IntegerField(default=0)
+    reminders_n = models.IntegerField(default=0)
+    so_n = models.IntegerField(default=0)
+    task_sign_n = models.IntegerField(default=0)  # tasks whose signing is decided: signed, or due by now
+    task_report_n = models.IntegerField(default=0)  # … whose report is decided
+    div_fin_n = models.IntegerField(default=0)  # diversions whose finish clock is decided (not called off)
+    div_fin_ok = models.IntegerField(default=0)  # … met by its due time
+    # When the first undecided fact of the row will be decided (rollups.py, "Time"): the row holds until then.
+    settles_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("measures rollup")
+        verbose_name_plural = _("measures rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "day", "category"], nulls_distinct=False, name="kpiday_once_per_bucket"
+            ),
+        ]
+        indexes = [
+            # Reads with a category prefix: the rows of a period (then joined to the scope's orgs by path).
+            models.Index(fields=["day", "org"], name="kpiday_day_org"),
+            # Reads without one (most): the wholes of a period.
+            models.Index(fields=["day", "org"], condition=Q(category="*"), name="kpiday_whole_day_org"),
+            # The flush's rows that something undecided has turned stale.
+            models.Index(
+                fields=["settles_at"], condition=Q(category="*", settles_at__isnull=False), name="kpiday_settles"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} · {self.day} · {self.category or '—'}"
+
+
+class KpiDirty(models.Model):
+    """An (org, local day) whose rollup rows may be stale: written by the database's own triggers on every
+    source of the measures (migration 0004), so queryset.update() and the clock sweep are caught too.
+    Append-only (no unique key): an `INSERT … ON CONFLICT DO NOTHING` would not lock the existing mark, so a
+    flush could delete it and rebuild before a still-open transaction that touched the bucket commits, and
+    its change would be lost; a plain insert by that transaction stays invisible to the flush until it
+    commits, and is flushed next time. Readers work the marked keys out from the raw rows; the beat flush
+    (rollups.flush) rebuilds them and deletes the marks."""
+
+    org = models.ForeignKey(Org, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        verbose_name = _("stale measures rollup")
+        verbose_name_plural = _("stale measures rollups")
+        indexes = [
+            # Readers: the marked keys of a period.
+            models.Index(fields=["day", "org"], name="kpidirty_day_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} · {self.day}"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from command_center.models import Org
 
-from . import bulletins, inspection
+from . import bulletins, inspection, rollups
 
 
 @shared_task(name="supervision.generate_bulletins", ignore_result=True)
@@ -29,3 +29,11 @@ def generate_bulletins(kind: str) -> int:
 def inspect() -> dict[str, int]:
     """Scheduled by beat (settings.HOUSEKEEPING, every 10 minutes): 数字督察, every rule over its window."""
     return inspection.inspect()
+
+
+@shared_task(name="supervision.flush_kpi_rollups", ignore_result=True)
+def flush_kpi_rollups() -> int:
+    """Scheduled by beat (settings.HOUSEKEEPING, every minute): rebuild the measures' rollup rows the triggers
+    marked dirty (supervision/rollups.py). Figures are exact without it — readers work dirty keys out from
+    the raw rows — it keeps that part small."""
+    return rollups.flush()
