@@ -28,6 +28,7 @@ that filed it answers with a rectification on a clock, which the supervisor acce
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -254,7 +255,8 @@ def _decide(*, feedback_id: int, actor: Any, event: str, note: str) -> FeedbackR
         transitions.save(review, "reviewer", "note", "decided_at", "rounds")
     if state == FeedbackReview.State.RECTIFIED:
         # The decision is on the rectification the station filed last.
-        decision = FeedbackRectification.Decision.ACCEPTED if event == Event.ACCEPT else FeedbackRectification.Decision.RETURNED
+        d = FeedbackRectification.Decision
+        decision = d.ACCEPTED if event == Event.ACCEPT else d.RETURNED
         FeedbackRectification.objects.filter(review=review, round=review.rounds - (event == Event.RETURN)).update(
             decision=decision, decided_by=actor, decided_at=now, note=note
         )
@@ -403,7 +405,7 @@ def returned_feedback(org_subtree: Org, first_day: date, last_day: date) -> list
 # --- The incident page's panel (command_center.screens.provide_panel) ---------------------------------
 
 
-def _may(user: Any, org: Org, roles: list[str], *, own: bool = False) -> bool:
+def _may(user: Any, org: Org, roles: Sequence[str], *, own: bool = False) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     person = orgs.person_of(user)

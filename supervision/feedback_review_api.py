@@ -68,7 +68,7 @@ class FeedbackRowSerializer(serializers.ModelSerializer[Feedback]):
     satisfaction = serializers.SerializerMethodField(help_text="The callback's satisfaction, null before it.")
     sampled = serializers.SerializerMethodField(help_text="Whether the sample draws it.")
     review = serializers.SerializerMethodField()
-    rectification = serializers.SerializerMethodField(help_text="The station's latest rectification: {round, text, at}.")
+    rectification = serializers.SerializerMethodField(help_text="The latest rectification: {round, text, at}.")
 
     class Meta:
         model = Feedback
@@ -205,7 +205,7 @@ class FeedbackReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def get_queryset(self) -> QuerySet[Feedback]:
         return fr.annotated(self.request.user)
 
-    def filter_queryset(self, queryset: QuerySet[Feedback]) -> QuerySet[Feedback]:
+    def filter_queryset(self, queryset: Any) -> Any:
         # The queue's filters narrow the list only: a detail or a step finds any feedback of the area.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 

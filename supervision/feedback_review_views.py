@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +26,7 @@ from .transitions import RECTIFY_ROLES, REVIEW_ROLES
 PAGE_ROLES = [Role.SUPERVISOR, Role.COMMANDER]
 
 
-def _has(request: HttpRequest, roles: list[str]) -> bool:
+def _has(request: HttpRequest, roles: Sequence[str]) -> bool:
     if request.user.is_superuser:
         return True
     person = orgs.person_of(request.user)

@@ -546,9 +546,7 @@ class FeedbackSampling(models.Model):
     org = models.OneToOneField(
         Org, on_delete=models.CASCADE, related_name="feedback_sampling", verbose_name=_("organisation")
     )
-    percent = models.PositiveSmallIntegerField(
-        _("percent reviewed"), help_text=_("0–100; 100 reviews every feedback.")
-    )
+    percent = models.PositiveSmallIntegerField(_("percent reviewed"), help_text=_("0–100; 100 reviews every feedback."))
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -214,7 +214,7 @@ def test_the_queue_draws_a_predictable_sample_oldest_first(coded, settings):
     assert all(x["sampled"] for x in listed)
     again = sup.get(URL, {"page_size": 500}).json()["results"]
     assert [x["id"] for x in again] == expected  # stable
-    everything = sup.get(URL, {"page_size": 500, "sample": "false"}).json()
+    everything = sup.get(URL, {"page_size": "500", "sample": "false"}).json()
     assert everything["count"] == 40
     # A station's own rule (100: all) wins over the default for its feedback.
     FeedbackSampling.objects.create(org=w.station_a1, percent=100)
@@ -237,8 +237,8 @@ def test_the_queue_row_and_its_filters(coded, settings):
     assert row["text"] == "已劝导双方" and row["review"] is None and row["satisfaction"] is None
     assert {x["id"] for x in sup.get(URL, {"org": w.county_b.pk}).json()["results"]} == {c.pk}
     assert sup.get(URL, {"result": "99"}).json()["count"] == 0
-    today = timezone.localdate().isoformat()
-    assert sup.get(URL, {"date_from": today, "date_to": today}).json()["count"] == 3
+    today = timezone.localdate()
+    assert sup.get(URL, {"date_from": str(today), "date_to": str(today)}).json()["count"] == 3
     assert sup.get(URL, {"date_to": "2000-01-01"}).json()["count"] == 0
     # Decided ones leave the queue; a rectified one comes back to it.
     sup.post(f"{URL}{a.pk}/accept/", {}, format="json")
@@ -346,7 +346,8 @@ def test_pages(coded, fb):
     # The incident page: supervisors get accept / return; after a return the station gets the form.
     page = _page(w.supervisor, f"/incidents/{fb.incident_id}/").content.decode()
     assert f"/api/feedback-reviews/{fb.pk}/return/" in page
-    assert f"/api/feedback-reviews/{fb.pk}/rectify/" not in _page(w.station_a1_officer, f"/incidents/{fb.incident_id}/").content.decode()
+    before = _page(w.station_a1_officer, f"/incidents/{fb.incident_id}/").content.decode()
+    assert f"/api/feedback-reviews/{fb.pk}/rectify/" not in before
     api_as(w.supervisor).post(f"{URL}{fb.pk}/return/", {"note": "写清处置经过AAA"}, format="json")
     page = _page(w.station_a1_officer, f"/incidents/{fb.incident_id}/").content.decode()
     assert f"/api/feedback-reviews/{fb.pk}/rectify/" in page and "写清处置经过AAA" in page
