@@ -190,7 +190,11 @@ def history(review: FeedbackReview) -> list[dict[str, Any]]:
         .select_related("actor__person__org")
         .order_by("at", "pk")
     )
-    labels = {Event.ACCEPT: _("Accepted"), Event.RETURN: _("Returned for rectification"), Event.RECTIFY: _("Rectified")}
+    labels = {
+        Event.ACCEPT: _("Review accepted"),
+        Event.RETURN: _("Returned for rectification"),
+        Event.RECTIFY: _("Rectified"),
+    }
     return [
         {
             "event": t.event,

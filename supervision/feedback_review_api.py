@@ -30,7 +30,7 @@ from . import feedback_review as fr
 from .models import FeedbackRectification, FeedbackReview
 
 
-class RectificationSerializer(serializers.ModelSerializer[FeedbackRectification]):
+class FeedbackRectificationSerializer(serializers.ModelSerializer[FeedbackRectification]):
     by = PersonBriefField(read_only=True)
     decided_by = PersonBriefField(read_only=True, allow_null=True)
 
@@ -39,7 +39,7 @@ class RectificationSerializer(serializers.ModelSerializer[FeedbackRectification]
         fields = ["round", "text", "by", "at", "decision", "decided_by", "decided_at", "note"]
 
 
-class ReviewBriefSerializer(serializers.ModelSerializer[FeedbackReview]):
+class FeedbackReviewBriefSerializer(serializers.ModelSerializer[FeedbackReview]):
     reviewer = PersonBriefField(read_only=True)
     verdict = serializers.ChoiceField(
         choices=["accepted", "returned"], read_only=True, help_text="The last decision (returned also while rectified)."
@@ -94,7 +94,7 @@ class FeedbackRowSerializer(serializers.ModelSerializer[Feedback]):
 
     def get_review(self, obj: Feedback) -> dict[str, Any] | None:
         review = getattr(obj, "review", None)
-        return None if review is None else dict(ReviewBriefSerializer(review).data)
+        return None if review is None else dict(FeedbackReviewBriefSerializer(review).data)
 
     def get_rectification(self, obj: Feedback) -> dict[str, Any] | None:
         review = getattr(obj, "review", None)
@@ -124,7 +124,7 @@ class FeedbackDetailSerializer(FeedbackRowSerializer):
         if review is None:
             return []
         rows = review.rectifications.select_related("by__person", "decided_by__person").order_by("round")
-        return [dict(x) for x in RectificationSerializer(rows, many=True).data]
+        return [dict(x) for x in FeedbackRectificationSerializer(rows, many=True).data]
 
     def get_rework_due_at(self, obj: Feedback) -> datetime | None:
         review = self._review(obj)
@@ -181,17 +181,17 @@ class FeedbackQueueFilter(django_filters.FilterSet):
         return qs.filter(created_at__lt=self._local(value + timedelta(days=1)))
 
 
-class DecisionSerializer(StrictSerializer):
+class FeedbackDecisionSerializer(StrictSerializer):
     note = serializers.CharField(
         max_length=fr.NOTE_MAX, required=False, allow_blank=True, default="", label=gettext_lazy("Note")
     )
 
 
-class RectifySerializer(StrictSerializer):
+class FeedbackRectifySerializer(StrictSerializer):
     text = serializers.CharField(max_length=fr.NOTE_MAX, allow_blank=True, label=gettext_lazy("Rectification"))
 
 
-class SamplingSerializer(StrictSerializer):
+class FeedbackSamplingSerializer(StrictSerializer):
     percent = serializers.IntegerField(min_value=0, max_value=100, label=gettext_lazy("Percent reviewed"))
 
 
@@ -212,41 +212,41 @@ class FeedbackReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def get_serializer_class(self) -> Any:
         return {
             "retrieve": FeedbackDetailSerializer,
-            "accept": DecisionSerializer,
-            "return_": DecisionSerializer,
-            "rectify": RectifySerializer,
-            "sampling": SamplingSerializer,
+            "accept": FeedbackDecisionSerializer,
+            "return_": FeedbackDecisionSerializer,
+            "rectify": FeedbackRectifySerializer,
+            "sampling": FeedbackSamplingSerializer,
         }.get(self.action, FeedbackRowSerializer)
 
     def _detail(self, pk: int) -> Response:
         return Response(FeedbackDetailSerializer(self.get_queryset().get(pk=pk)).data)
 
-    @extend_schema(request=DecisionSerializer, responses=FeedbackDetailSerializer)
+    @extend_schema(request=FeedbackDecisionSerializer, responses=FeedbackDetailSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
         """采纳: the feedback, or its latest rectification, stands (a note is optional)."""
         fb = self.get_object()
-        s = DecisionSerializer(data=request.data)
+        s = FeedbackDecisionSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         fr.feedback_accept(feedback_id=fb.pk, actor=request.user, note=s.validated_data["note"])
         return self._detail(fb.pk)
 
-    @extend_schema(request=DecisionSerializer, responses=FeedbackDetailSerializer)
+    @extend_schema(request=FeedbackDecisionSerializer, responses=FeedbackDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request: Request, pk: str) -> Response:
         """退回整改: the filing org must rectify; the note is required (400 without)."""
         fb = self.get_object()
-        s = DecisionSerializer(data=request.data)
+        s = FeedbackDecisionSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         fr.feedback_return(feedback_id=fb.pk, actor=request.user, note=s.validated_data["note"])
         return self._detail(fb.pk)
 
-    @extend_schema(request=RectifySerializer, responses=FeedbackDetailSerializer)
+    @extend_schema(request=FeedbackRectifySerializer, responses=FeedbackDetailSerializer)
     @action(detail=True, methods=["post"])
     def rectify(self, request: Request, pk: str) -> Response:
         """整改: the filing org's answer to a return (its own people only)."""
         fb = self.get_object()
-        s = RectifySerializer(data=request.data)
+        s = FeedbackRectifySerializer(data=request.data)
         s.is_valid(raise_exception=True)
         fr.feedback_rectify(feedback_id=fb.pk, actor=request.user, text=s.validated_data["text"])
         return self._detail(fb.pk)
@@ -259,7 +259,7 @@ class FeedbackReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     @extend_schema(
         methods=["PUT"],
         operation_id="feedback_reviews_sampling_set",
-        request=SamplingSerializer,
+        request=FeedbackSamplingSerializer,
         responses=OpenApiResponse(description="{org, org_name, percent, own, can_set, default}"),
     )
     @action(detail=False, methods=["get", "put"], pagination_class=None, filterset_class=None)
@@ -267,7 +267,7 @@ class FeedbackReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         """抽查比例: the percent of feedback the queue draws at the caller's org (its own rule, else the nearest
         one up the tree, else the default); PUT sets the caller's org's rule (supervisors)."""
         if request.method == "PUT":
-            s = SamplingSerializer(data=request.data)
+            s = FeedbackSamplingSerializer(data=request.data)
             s.is_valid(raise_exception=True)
             fr.sampling_set(actor=request.user, percent=s.validated_data["percent"])
         return Response(fr.sampling_read(request.user))

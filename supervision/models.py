@@ -441,7 +441,7 @@ class FeedbackReview(models.Model):
     not touched."""
 
     class State(models.TextChoices):
-        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED = "accepted", _("Review accepted")
         RETURNED = "returned", _("Returned for rectification (整改)")
         RECTIFIED = "rectified", _("Rectified, awaiting review")
 
@@ -503,7 +503,7 @@ class FeedbackRectification(models.Model):
 
     class Decision(models.TextChoices):
         PENDING = "", _("Awaiting review")
-        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED = "accepted", _("Review accepted")
         RETURNED = "returned", _("Returned again")
 
     review = models.ForeignKey(
@@ -511,8 +511,10 @@ class FeedbackRectification(models.Model):
     )
     round = models.PositiveSmallIntegerField(_("round"))
     text = models.TextField(_("rectification"))
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
-    at = models.DateTimeField(_("at"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("rectified by")
+    )
+    at = models.DateTimeField(_("rectified at"))
     decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, blank=True, default="")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
