@@ -219,6 +219,7 @@ def review_payload(review: FeedbackReview) -> dict[str, Any]:
         "rounds": review.rounds,
         "note": review.note,
         "decided_at": review.decided_at,
+        "version": review.version,
     }
 
 

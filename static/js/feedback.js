@@ -62,7 +62,7 @@
     function reviewLine(review) {
       if (!review) return null;
       const parts = [h("span", { class: "state state-" + review.state }, ds["tState" + review.state.charAt(0).toUpperCase() + review.state.slice(1)] || review.state)];
-      if (review.rounds) parts.push(" " + review.rounds + " " + ds.tRounds);
+      if (review.rounds) parts.push(" " + ds.tRounds.replace("{n}", review.rounds));
       if (review.note) parts.push(" · " + ds.tLastNote + "：" + review.note);
       return h("div", { class: "fbr-review" }, parts);
     }
