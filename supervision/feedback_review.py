@@ -407,6 +407,25 @@ def returned_feedback(org_subtree: Org, first_day: date, last_day: date) -> list
     return out
 
 
+def describe_reviews(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """A review as a supervisor reads it in a list of clocks (words.provide_subject): its incident's number
+    and address, the station that must rectify, and the incident page at the feedback's panel."""
+    rows = FeedbackReview.objects.filter(pk__in=ids).values_list(
+        "pk", "feedback_id", "feedback__incident_id", "feedback__incident__number", "feedback__incident__address",
+        "org__name",
+    )  # fmt: skip
+    return {
+        pk: {
+            "title": number,
+            "detail": address,
+            "org_name": org,
+            "url": reverse("incidents:detail", args=[incident_id]) + f"#feedback-{feedback_id}",
+            "incident": incident_id,
+        }
+        for pk, feedback_id, incident_id, number, address, org in rows
+    }
+
+
 # --- The incident page's panel (command_center.screens.provide_panel) ---------------------------------
 
 

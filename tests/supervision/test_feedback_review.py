@@ -371,3 +371,20 @@ def test_admin_sets_a_sampling_rule(coded):
     assert row.percent == 50 and row.updated_by == admin
     assert fr.percent_for(w.station_a1) == 50 and fr.percent_for(w.county_b) == 10
     assert c.get("/admin/supervision/feedbackreview/").status_code == 200
+
+
+def test_a_late_rework_reads_in_the_overdue_list_and_takes_a_reminder_by_hand(coded, fb, settings):
+    w = coded
+    settings.SUPERVISION_FEEDBACK_REWORK_S = 60
+    api_as(w.supervisor).post(f"{URL}{fb.pk}/return/", {"note": "补充"}, format="json")
+    clocks.sweep(now=timezone.now() + timedelta(minutes=2))
+    rework = Deadline.objects.get(kind=fr.CLOCK_REWORK)
+    rows = api_as(w.supervisor).get("/api/overdue/", {"kind": "supervision."}).json()
+    rows = rows.get("results", rows) if isinstance(rows, dict) else rows
+    text = str(rows)
+    assert fb.incident.number in text and f"#feedback-{fb.pk}" in text
+    r = api_as(w.supervisor).post(f"/api/overdue/{rework.pk}/remind/", {"note": "请尽快整改"}, format="json")
+    assert r.status_code == 409  # the sweep reminded already: once per clock
+    r = api_as(w.supervisor).post(f"/api/overdue/{rework.pk}/supervise/", {"note": "限今日整改"}, format="json")
+    assert r.status_code in (200, 201), r.content
+    assert SupervisionOrder.objects.get(incident=fb.incident).reason == "限今日整改"
