@@ -40,6 +40,10 @@ def visible_orders(user: Any) -> QuerySet[SupervisionOrder]:
 
 # A reminder or a 督办 stays on the screens while its subject is still open.
 SUBJECT_OPEN = Q(task__state__in=OPEN_TASK_STATES) | Q(incident__state__in=OPEN_STATES)
+# A reminder about a returned feedback's rectification (feedback_review.py's rework clocks) stays in the
+# station's inbox while the rectification is owed, whatever the incident's state: feedback is reviewed after
+# the incident closed.
+REWORK_OWED = Q(deadline__kind__startswith="supervision.feedback.") & clocks.unmet_q("deadline")
 
 
 def _subject_title(row: Reminder | SupervisionOrder) -> str:
@@ -142,15 +146,15 @@ MAX_BOARD_ALERTS = 60
 
 def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The inbox's `reminders`: 催办 and 督办 (level 2) addressed to the caller's org and below it, on tasks
-    still open, not yet acknowledged or sent today; newest first. Each row is the push payload
-    (payloads.reminder_payload) plus `can_ack`: whether the caller may acknowledge it (the recipient's own
-    people)."""
+    and incidents still open (or a feedback's rectification still owed), not yet acknowledged or sent today;
+    newest first. Each row is the push payload (payloads.reminder_payload) plus `can_ack`: whether the caller
+    may acknowledge it (the recipient's own people)."""
     local = timezone.localtime(now or timezone.now())
     since = local.replace(hour=0, minute=0, second=0, microsecond=0)
     person = orgs.person_of(user)
     qs = (
         orgs.restrict(Reminder.objects.all(), user, org_field="recipient")
-        .filter(SUBJECT_OPEN)
+        .filter(SUBJECT_OPEN | REWORK_OWED)
         .filter(Q(acknowledged_at__isnull=True) | Q(created_at__gte=since))
         .select_related("recipient", "task", "incident", "deadline")
         .order_by("-created_at", "-id")

@@ -388,3 +388,17 @@ def test_a_late_rework_reads_in_the_overdue_list_and_takes_a_reminder_by_hand(co
     r = api_as(w.supervisor).post(f"/api/overdue/{rework.pk}/supervise/", {"note": "限今日整改"}, format="json")
     assert r.status_code in (200, 201), r.content
     assert SupervisionOrder.objects.get(incident=fb.incident).reason == "限今日整改"
+
+
+def test_the_late_rework_reminder_reaches_the_station_inbox_after_the_incident_closed(coded, fb, settings):
+    from supervision import selectors
+
+    w = coded
+    settings.SUPERVISION_FEEDBACK_REWORK_S = 60
+    incident_services.incident_close(incident_id=fb.incident_id, actor=w.station_a1_officer)
+    api_as(w.supervisor).post(f"{URL}{fb.pk}/return/", {"note": "补充"}, format="json")
+    clocks.sweep(now=timezone.now() + timedelta(minutes=2))
+    [row] = selectors.inbox_reminders(w.station_a1_officer)
+    assert row["incident"] == fb.incident_id and row["can_ack"] is True
+    api_as(w.station_a1_officer).post(f"{URL}{fb.pk}/rectify/", {"text": "已整改"}, format="json")
+    assert selectors.inbox_reminders(w.station_a1_officer) == []
