@@ -240,6 +240,8 @@ def _decide(*, feedback_id: int, actor: Any, event: str, note: str) -> FeedbackR
     now = timezone.now()
     note = note.strip()
     state = review.state if review is not None else NEW
+    # The round a rectification answered: the one this decision is about when the state is `rectified`.
+    answered = review.rounds if review is not None else 0
     if review is None:
         new = transitions.next_state(FEEDBACK_REVIEW, NEW, event)
         review = FeedbackReview.objects.create(
@@ -254,15 +256,16 @@ def _decide(*, feedback_id: int, actor: Any, event: str, note: str) -> FeedbackR
         )
         log_transition(review, from_state=NEW, to_state=new, event=event, actor=actor, reason=note)
     else:
-        transitions.apply(review, FEEDBACK_REVIEW, event, actor, reason=note)
+        transitions.apply(review, FEEDBACK_REVIEW, event, actor, reason=note, offer=[Event.ACCEPT, Event.RETURN])
         review.reviewer, review.note, review.decided_at = actor, note, now
-        review.rounds += event == Event.RETURN
+        if event == Event.RETURN:
+            review.rounds += 1
         transitions.save(review, "reviewer", "note", "decided_at", "rounds")
     if state == FeedbackReview.State.RECTIFIED:
         # The decision is on the rectification the station filed last.
         d = FeedbackRectification.Decision
         decision = d.ACCEPTED if event == Event.ACCEPT else d.RETURNED
-        FeedbackRectification.objects.filter(review=review, round=review.rounds - (event == Event.RETURN)).update(
+        FeedbackRectification.objects.filter(review=review, round=answered).update(
             decision=decision, decided_by=actor, decided_at=now, note=note
         )
     if event == Event.RETURN:
@@ -470,7 +473,8 @@ def incident_review_panel(user: Any, incident_id: int) -> dict[str, Any] | None:
 
 def station_returns(user: Any) -> QuerySet[FeedbackReview]:
     """The reviews awaiting the caller's org's rectification (returned), oldest return first."""
-    person = orgs.person_of(user)
     qs = FeedbackReview.objects.filter(state=FeedbackReview.State.RETURNED)
-    qs = qs if getattr(user, "is_superuser", False) else qs.filter(org=person.org) if person else qs.none()
+    if not getattr(user, "is_superuser", False):
+        person = orgs.person_of(user)
+        qs = qs.filter(org=person.org) if person is not None else qs.none()
     return qs.select_related("feedback__incident__category", "feedback__result", "org").order_by("decided_at", "pk")

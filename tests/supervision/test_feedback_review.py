@@ -162,7 +162,8 @@ def test_409_reviewing_twice_and_rectifying_what_is_not_returned(coded, fb):
     sup, station = api_as(w.supervisor), api_as(w.station_a1_officer)
     assert station.post(f"{URL}{fb.pk}/rectify/", {"text": "x"}, format="json").status_code == 409  # not returned
     sup.post(f"{URL}{fb.pk}/return/", {"note": "补充"}, format="json")
-    assert sup.post(f"{URL}{fb.pk}/accept/", {}, format="json").status_code == 409  # awaiting the station
+    r = sup.post(f"{URL}{fb.pk}/accept/", {}, format="json")
+    assert r.status_code == 409 and r.json()["allowed"] == []  # awaiting the station: nothing for a reviewer
     assert sup.post(f"{URL}{fb.pk}/return/", {"note": "again"}, format="json").status_code == 409
     station.post(f"{URL}{fb.pk}/rectify/", {"text": "已整改"}, format="json")
     assert station.post(f"{URL}{fb.pk}/rectify/", {"text": "再次"}, format="json").status_code == 409
