@@ -28,6 +28,7 @@ class SupervisionConfig(AppConfig):
         feedback_review.register_clocks()
         scores.provide_deductions("feedback_returned", feedback_review.returned_feedback)
         screens.provide_panel(screens.INCIDENT_PAGE, feedback_review.incident_review_panel)
+        screens.provide(screens.INBOX, "feedback_returns", selectors.inbox_feedback_returns)
         words.provide_subject("supervision.feedbackreview", feedback_review.describe_reviews)
         # What the live screens (dispatch, below) show of supervision: reminders and 督办 in the station inbox
         # and on the board's alert strip, the watch list on the board.

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from command_center import clocks, orgs, words
@@ -20,7 +21,7 @@ from incidents.transitions import OPEN_STATES
 from intel.models import OPEN_TASK_STATES, Directive, Task
 from intel.selectors import visible_tasks
 
-from .models import Reminder, SupervisionOrder, Watch
+from .models import FeedbackReview, Reminder, SupervisionOrder, Watch
 from .payloads import WatchSerializer, reminder_payload
 
 
@@ -165,6 +166,44 @@ def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str,
         row["can_ack"] = person is not None and person.org_id == r.recipient_id
         rows.append(row)
     return rows
+
+
+def inbox_feedback_returns(user: Any) -> list[dict[str, Any]]:
+    """The inbox's `feedback_returns`: the caller's org's feedback a supervisor returned for rectification
+    (整改) and not rectified yet, oldest return first — each with the supervisor's note, the rework clock's
+    due time and the incident page (at the feedback's panel) where the form is. Reminders about them come
+    as `reminders` when the clock breaks."""
+    person = orgs.person_of(user)
+    if person is None:
+        return []
+    qs = (
+        FeedbackReview.objects.filter(org=person.org, state=FeedbackReview.State.RETURNED)
+        .select_related("feedback__incident")
+        .order_by("decided_at", "pk")[:MAX_INBOX_REMINDERS]
+    )
+    rows = list(qs)
+    due = dict(
+        clocks.unmet()
+        .filter(kind="supervision.feedback.rework", subject_id__in=[r.pk for r in rows])
+        .filter(subject_type=ContentType.objects.get_for_model(FeedbackReview))
+        .values_list("subject_id", "due_at")
+    )
+    return [
+        {
+            "id": r.pk,
+            "feedback": r.feedback_id,
+            "incident": r.feedback.incident_id,
+            "incident_number": r.feedback.incident.number,
+            "address": r.feedback.incident.address,
+            "note": r.note,
+            "rounds": r.rounds,
+            "returned_at": r.decided_at,
+            "due_at": due.get(r.pk),
+            "url": reverse("incidents:detail", args=[r.feedback.incident_id]) + f"#feedback-{r.feedback_id}",
+            "version": r.version,
+        }
+        for r in rows
+    ]
 
 
 def board_alerts(user: Any) -> list[dict[str, Any]]:

@@ -67,20 +67,28 @@ def test_return_rectify_accept(asgi_live_server: str, browser: Any) -> None:
         expect(page.locator(".fbr-msg")).to_contain_text("退回整改")
         expect(page.locator(".fbr-item")).to_have_count(0)
 
+        # The station officer lands on the inbox, where the return waits above the tabs, and follows it to
+        # the form on the incident page.
         phone = station.new_page()
         phone.on("pageerror", lambda e: errors.append(str(e)))
         login(phone, base, "station1")
-        phone.goto(f"{base}/supervision/feedback/rework/")
+        phone.wait_for_url("**/dispatch/inbox/")
+        strip = phone.locator(f".ib-feedback-return[data-feedback='{fb.pk}']")
+        expect(strip).to_contain_text("未写明当事人信息")
+        expect(strip).to_contain_text(incident.number)
+        strip.get_by_role("link", name="去整改").click()
+        phone.wait_for_url(f"**/incidents/{incident.pk}/#feedback-{fb.pk}")
         card = phone.locator(f"#feedback-{fb.pk}")
         expect(card).to_contain_text("未写明当事人信息")
-        expect(card).to_contain_text(incident.number)
         card.get_by_label("整改情况（做了哪些整改）").fill("已补录当事人姓名及联系方式")
         card.get_by_role("button", name="提交整改").click()
+        expect(card).to_contain_text("已整改，待审核")
+        expect(card).to_contain_text("已补录当事人姓名及联系方式")
+        # Nothing is left to rectify: the station's list and its inbox are clear.
+        phone.goto(f"{base}/supervision/feedback/rework/")
         expect(phone.locator(".empty")).to_have_text("没有退回整改的反馈。")
-        # The incident page tells the same story.
-        phone.goto(f"{base}/incidents/{incident.pk}/")
-        expect(phone.locator(f"#feedback-{fb.pk}")).to_contain_text("已整改，待审核")
-        expect(phone.locator(f"#feedback-{fb.pk}")).to_contain_text("已补录当事人姓名及联系方式")
+        phone.goto(f"{base}/dispatch/inbox/")
+        expect(phone.locator(".ib-feedback-return")).to_have_count(0)
 
         page.reload()
         row = page.locator(f".fbr-item[data-id='{fb.pk}']")

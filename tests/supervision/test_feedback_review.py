@@ -403,3 +403,16 @@ def test_the_late_rework_reminder_reaches_the_station_inbox_after_the_incident_c
     assert row["incident"] == fb.incident_id and row["can_ack"] is True
     api_as(w.station_a1_officer).post(f"{URL}{fb.pk}/rectify/", {"text": "已整改"}, format="json")
     assert selectors.inbox_reminders(w.station_a1_officer) == []
+
+
+def test_the_station_inbox_lists_what_was_returned_until_it_is_rectified(coded, fb):
+    w = coded
+    station = api_as(w.station_a1_officer)
+    assert station.get("/api/board/inbox/").json()["feedback_returns"] == []
+    api_as(w.supervisor).post(f"{URL}{fb.pk}/return/", {"note": "补充当事人信息"}, format="json")
+    [row] = station.get("/api/board/inbox/").json()["feedback_returns"]
+    assert row["feedback"] == fb.pk and row["incident_number"] == fb.incident.number
+    assert row["note"] == "补充当事人信息" and row["due_at"] and row["url"].endswith(f"#feedback-{fb.pk}")
+    assert api_as(w.station_b1_officer).get("/api/board/inbox/").json()["feedback_returns"] == []
+    station.post(f"{URL}{fb.pk}/rectify/", {"text": "已补充"}, format="json")
+    assert station.get("/api/board/inbox/").json()["feedback_returns"] == []
