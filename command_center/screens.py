@@ -32,6 +32,8 @@ BOARD = "board"
 INBOX = "inbox"
 # The intake page (incidents) after a save: dispatch adds the recommendations and the dispatch call.
 INTAKE = "intake"
+# The big screen's numbers (dispatch, GET /api/board/stats/): supervision adds today's measures.
+WALL = "wall"
 # The incident page (incidents): dispatch adds its orders panel (provide_panel).
 INCIDENT_PAGE = "incident"
 

@@ -18,20 +18,16 @@ through command_center.screens (supervision: `reminder:<id>` 催办 and `supervi
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Count,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
     F,
     Q,
-    Value,
 )
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from command_center import clocks, codes, orgs, realtime, screens
@@ -50,8 +46,6 @@ INBOX_ROLES = [Role.STATION_OFFICER, Role.DUTY_OFFICER, Role.COMMANDER]
 MAX_INCIDENTS = 500  # the board's queue; more open incidents than this and `truncated` says so
 MAX_ALERTS = 60
 MAX_INBOX_ORDERS = 200
-SIGN_TARGET_S = 30  # the field's measure: signed within 30 seconds (30秒签收率)
-STATION_RING_MIN = 5  # an order to a station (no unit) is held to the widest ring
 
 
 def seq_of(user: Any) -> int:
@@ -437,56 +431,10 @@ def inbox_state(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
 # --- The big screen --------------------------------------------------------------------------------------
 
 
-def _rate(on_time: int, total: int) -> dict[str, Any]:
-    return {"on_time": on_time, "total": total, "rate": round(on_time / total, 4) if total else None}
-
-
-def order_rates(user: Any, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
-    """Today's measures, in SQL over the caller's orders:
-
-    - sign within 30 s: of the orders sent today that were signed, or are still unsigned more than 30 s
-      after sending, the share signed within 30 s. Returned and cancelled orders that were never signed
-      are left out (the station refused or the center called it off: no signature was owed).
-    - arrive within ring: of the orders signed today that arrived, or are still on the way past their
-      ring, the share that arrived within the unit's ring (1/3/5 minutes; an order to a station, 5) of
-      the signature. Orders cancelled before arrival are left out.
-    """
-    now = now or timezone.now()
-    since = today_start(now)
-    sign_limit = timedelta(seconds=SIGN_TARGET_S)
-    S = DispatchOrder.State
-    sent = selectors.visible_orders(user).filter(sent_at__gte=since)
-    sign = sent.aggregate(
-        on_time=Count("id", filter=Q(signed_at__isnull=False, signed_at__lte=F("sent_at") + sign_limit)),
-        total=Count(
-            "id",
-            filter=Q(signed_at__isnull=False)
-            | Q(signed_at__isnull=True, state__in=[S.SENT, S.DELIVERED], sent_at__lt=now - sign_limit),
-        ),
-    )
-    ring = ExpressionWrapper(
-        Coalesce(F("ring_minutes"), Value(STATION_RING_MIN)) * Value(timedelta(minutes=1)),
-        output_field=DurationField(),
-    )
-    signed = (
-        selectors.visible_orders(user)
-        .filter(signed_at__gte=since)
-        .annotate(arrive_by=ExpressionWrapper(F("signed_at") + ring, output_field=DateTimeField()))
-    )
-    arrive = signed.aggregate(
-        on_time=Count("id", filter=Q(arrived_at__isnull=False, arrived_at__lte=F("arrive_by"))),
-        total=Count(
-            "id",
-            filter=Q(arrived_at__isnull=False) | Q(arrived_at__isnull=True, state=S.SIGNED, arrive_by__lt=now),
-        ),
-    )
-    return {"sign": _rate(sign["on_time"], sign["total"]), "arrive": _rate(arrive["on_time"], arrive["total"])}
-
-
 def board_stats(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """GET /api/board/stats/: the big screen's numbers for today (local calendar day) in the caller's area:
-    incidents by top-level category and by state, open incidents, open breaches, units by status, and
-    the two measures (order_rates)."""
+    incidents by top-level category and by state, open incidents, open breaches, units by status — and
+    what the apps above add (screens.WALL: supervision's measures of today, its one definition of them)."""
     now = now or timezone.now()
     seq = seq_of(user)
     since = today_start(now)
@@ -513,8 +461,8 @@ def board_stats(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         "by_category": by_category,
         "by_state": by_state,
         "breaches": {"open": breach_count, "items": breaches},
-        "rates": order_rates(user, now=now),
         "units": {s.value: units.get(s.value, 0) for s in Unit.Status},
+        **screens.collect(screens.WALL, user),
     }
 
 
@@ -526,6 +474,5 @@ __all__ = [
     "board_state",
     "board_stats",
     "inbox_state",
-    "order_rates",
     "urgency",
 ]

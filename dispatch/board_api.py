@@ -231,17 +231,6 @@ class BreachesSerializer(serializers.Serializer[Any]):
     items = AlertSerializer(many=True)
 
 
-class RateSerializer(serializers.Serializer[Any]):
-    on_time = serializers.IntegerField()
-    total = serializers.IntegerField()
-    rate = serializers.FloatField(allow_null=True, help_text="on_time / total; null when nothing counts yet.")
-
-
-class RatesSerializer(serializers.Serializer[Any]):
-    sign = RateSerializer(help_text="Signed within 30 s.")
-    arrive = RateSerializer(help_text="Arrived within the unit's ring.")
-
-
 class StatsSerializer(serializers.Serializer[Any]):
     seq = serializers.IntegerField()
     at = serializers.DateTimeField()
@@ -251,8 +240,13 @@ class StatsSerializer(serializers.Serializer[Any]):
     by_category = CountSerializer(many=True)
     by_state = StateCountSerializer(many=True)
     breaches = BreachesSerializer()
-    rates = RatesSerializer()
     units = serializers.DictField(child=serializers.IntegerField(), help_text="Units by status.")
+    kpis = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Today's measures for the area, each {key, label, unit, better, value, numerator, denominator, "
+        "url} — contributed by the apps above (command_center.screens.WALL; supervision's measures).",
+    )
 
 
 # --- Views ----------------------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def wall(request: HttpRequest) -> HttpResponse:
         if _has(request, INBOX_PAGE_ROLES):
             return redirect("dispatch:inbox")
         raise PermissionDenied
-    return render(request, "dispatch/wall.html", _context(request))
+    return render(request, "dispatch/wall.html", _context(request, screens.WALL))
 
 
 UNITS_PAGE_ROLES = UNIT_ROLES

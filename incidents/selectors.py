@@ -446,6 +446,21 @@ def describe_incidents(ids: list[int]) -> dict[int, dict[str, Any]]:
     }
 
 
+def describe_clusters(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """A repeat cluster (挂账): its place, kind, theme and count, the responsible org, and the page of its
+    latest incident."""
+    out: dict[int, dict[str, Any]] = {}
+    for c in RepeatCluster.objects.filter(pk__in=ids).select_related("org"):
+        latest = c.incidents.order_by("-reported_at").values_list("pk", flat=True).first()
+        out[c.pk] = {
+            "title": c.address,
+            "detail": f"{c.get_kind_display()} · {c.get_theme_display()} · ×{c.count} · {c.get_status_display()}",
+            "org_name": c.org.name,
+            "url": reverse("incidents:detail", args=[latest]) if latest else "",
+        }
+    return out
+
+
 def describe_diversions(ids: list[int]) -> dict[int, dict[str, Any]]:
     """A diversion: its incident's number and address, the partner, and the incident's page."""
     rows = Diversion.objects.filter(pk__in=ids).values_list(

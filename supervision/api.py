@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -421,6 +422,7 @@ KPI_ROW_MODELS = {
     "order": "dispatch.dispatchorder",
     "diversion": "incidents.diversion",
     "task": "intel.task",
+    "cluster": "incidents.repeatcluster",
 }
 
 
@@ -434,6 +436,9 @@ class KpiScopeSerializer(StrictSerializer):
     start = serializers.DateField(required=False, label=_l("From"))
     end = serializers.DateField(required=False, label=_l("To"))
     category = serializers.RegexField(r"^\d{0,6}$", required=False, default="", label=_l("Category prefix"))
+    missed = serializers.BooleanField(
+        required=False, default=False, help_text="Rows only: just those that count against the figure."
+    )
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1)
 
@@ -519,6 +524,8 @@ class KpiView(generics.GenericAPIView[Any]):
                         "unit": k.unit,
                         "better": k.better,
                         "formula": k.formula,
+                        "missed": k.key in kpis.MISSED,
+                        "breakdown": kpis.breakdowns(k),
                         **_value(now[k.key]),
                         "previous": _value(prev[k.key]),
                         "last_year": _value(last[k.key]),
@@ -540,13 +547,44 @@ class KpiRowsView(generics.GenericAPIView[Any]):
     @extend_schema(parameters=[KpiScopeSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, key: str) -> Response:
         k, scope = _kpi_and_scope(request, key)
-        qs = k.rows(scope).order_by("-pk")
+        against = kpis.missed(k, scope) if request.query_params.get("missed") in ("1", "true") else None
+        qs = (against if against is not None else k.rows(scope)).order_by("-pk")
         page = self.paginate_queryset(qs.values_list("pk", flat=True))
         ids = list(page if page is not None else qs.values_list("pk", flat=True)[:200])
         model = KPI_ROW_MODELS.get(k.rows_of, "")
         described = words.describe(model, ids) if model else {}
-        rows = [{"type": k.rows_of, "id": pk, "title": f"#{pk}", **described.get(pk, {})} for pk in ids]
+        overdue = _overdue_of(request.user, model, ids) if model else {}
+        rows = [
+            {"type": k.rows_of, "id": pk, "title": f"#{pk}", **described.get(pk, {}), "overdue": overdue.get(pk, [])}
+            for pk in ids
+        ]
         return self.get_paginated_response(rows) if page is not None else Response(rows)
+
+
+def _overdue_of(user: Any, model: str, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The broken, unmet clocks of these rows in the caller's area — what a supervisor may 催办 or 督办 by
+    hand from the drill-down — each with whether a reminder or a 督办 was raised on it already."""
+    if not ids:
+        return {}
+    app_label, name = model.split(".")
+    ct = ContentType.objects.get_by_natural_key(app_label, name)
+    rows = list(
+        orgs.restrict(clocks.unmet().breached(), user).filter(subject_type=ct, subject_id__in=ids).order_by("due_at")
+    )
+    reminded = set(Reminder.objects.filter(deadline__in=rows).values_list("deadline_id", flat=True))
+    supervised = set(SupervisionOrder.objects.filter(deadline__in=rows).values_list("deadline_id", flat=True))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for d in rows:
+        out.setdefault(d.subject_id, []).append(
+            {
+                "id": d.pk,
+                "label": services.clock_label(d.kind),
+                "due_at": d.due_at,
+                "reminded": d.pk in reminded,
+                "supervised": d.pk in supervised,
+            }
+        )
+    return out
 
 
 class KpiTrendView(generics.GenericAPIView[Any]):
@@ -575,6 +613,35 @@ class KpiRankingView(generics.GenericAPIView[Any]):
         return Response(
             [{"rank": n, "org": o.pk, "org_name": o.name, **_value(v)} for n, (o, v) in enumerate(rows, start=1)]
         )
+
+
+class KpiBreakdownView(generics.GenericAPIView[Any]):
+    """One measure broken down otherwise than by org: `by=partner` for the diversions' measures (each partner
+    the scope's diversions went to), `by=kind` or `by=theme` for the repeat ledger's (挂账销号). 400 for a
+    breakdown the measure does not have."""
+
+    serializer_class = KpiScopeSerializer
+    queryset = Deadline.objects.none()
+
+    @extend_schema(
+        parameters=[KpiScopeSerializer, OpenApiParameter("by", str, enum=["partner", "kind", "theme"])],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, key: str) -> Response:
+        by = request.query_params.get("by", "")
+        params = request.query_params.copy()
+        params.pop("by", None)
+        k = kpis.BY_KEY.get(key)
+        if k is None:
+            raise Http404
+        scope = _kpi_scope(request, params)[0]
+        if by not in kpis.breakdowns(k):
+            raise serializers.ValidationError({"by": [_("This measure does not break down that way.")]})
+        if by == "partner":
+            rows = [{"key": o.pk, "name": o.name, **_value(v)} for o, v in kpis.by_partner(k, scope)]
+        else:
+            rows = [{"key": c, "name": n, **_value(v)} for c, n, v in kpis.cluster_breakdown(k, scope, by)]
+        return Response(rows)
 
 
 class KpiExportView(generics.GenericAPIView[Any]):

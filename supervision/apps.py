@@ -35,6 +35,9 @@ class SupervisionConfig(AppConfig):
         screens.provide(screens.INBOX, "reminders", selectors.inbox_reminders)
         screens.provide_alerts(screens.BOARD, selectors.board_alerts)
         screens.provide(screens.BOARD, "watch", selectors.board_watch)
+        # The big screen's numbers gain today's measures for its area (kpis.py, the one definition).
+        screens.provide(screens.WALL, "kpis", selectors.wall_kpis)
+        screens.provide_labels(screens.WALL, views.wall_labels)
         screens.provide_labels(screens.INBOX, views.screen_labels)
         screens.provide_labels(screens.BOARD, views.screen_labels)
         view = {

@@ -31,8 +31,8 @@ from django.utils.translation import gettext_lazy as _
 
 from command_center.models import Org
 from dispatch.models import DispatchOrder
-from incidents.models import Callback, Diversion, Incident, RepeatLink, Satisfaction
-from incidents.services import CLOCK_FEEDBACK
+from incidents.models import Callback, Diversion, Incident, RepeatCluster, RepeatLink, Satisfaction
+from incidents.services import CLOCK_DIVERSION_FINISH, CLOCK_FEEDBACK
 from intel.models import Task
 
 from .models import Reminder, SupervisionOrder
@@ -40,6 +40,7 @@ from .models import Reminder, SupervisionOrder
 # --- Scope ----------------------------------------------------------------------------------------------
 
 PERIODS = ("day", "week", "month", "custom")
+SIGN_LIMIT_S = 30  # the field's measure: signed within 30 seconds (30秒签收率)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Scope:
     first: date  # the first day, local (Asia/Shanghai)
     last: date  # the last day, inclusive
     category: str = ""
+    partner: Org | None = None  # the diversions' measures of one partner only (the breakdown by partner)
 
     @property
     def start(self) -> datetime:
@@ -60,7 +62,7 @@ class Scope:
         return _midnight(self.last + timedelta(days=1))
 
     def shifted(self, first: date, last: date) -> Scope:
-        return Scope(self.org, first, last, self.category)
+        return Scope(self.org, first, last, self.category, self.partner)
 
 
 def _midnight(d: date) -> datetime:
@@ -138,7 +140,15 @@ def diversions(s: Scope) -> QuerySet[Diversion]:
     qs = Diversion.objects.filter(
         incident__org__path__startswith=s.org.path, pushed_at__gte=s.start, pushed_at__lt=s.end
     )
+    if s.partner is not None:
+        qs = qs.filter(partner=s.partner)
     return qs.filter(incident__category__code__startswith=s.category) if s.category else qs
+
+
+def clusters(s: Scope) -> QuerySet[RepeatCluster]:
+    """Repeat clusters (the ledger, 挂账) first seen in the period, of the subtree's orgs and the category."""
+    qs = RepeatCluster.objects.filter(org__path__startswith=s.org.path, first_at__gte=s.start, first_at__lt=s.end)
+    return qs.filter(category__code__startswith=s.category) if s.category else qs
 
 
 def tasks(s: Scope) -> QuerySet[Task]:
@@ -212,14 +222,23 @@ def dispatch_p90(s: Scope) -> Value:
     return Value(row["p90"], row["p90"] or 0, row["n"])
 
 
+def _now() -> datetime:
+    return timezone.now()
+
+
 def _sign_counted(s: Scope) -> QuerySet[DispatchOrder]:
-    """Orders that were to be signed: all sent, except those called off or sent back before anyone signed."""
-    return orders(s).exclude(signed_at__isnull=True, state__in=["cancelled", "returned"])
+    """Orders that were to be signed: all sent, except those called off or sent back before anyone signed,
+    and those still inside their 30 s (not decided yet: neither on time nor late)."""
+    return (
+        orders(s)
+        .exclude(signed_at__isnull=True, state__in=["cancelled", "returned"])
+        .exclude(signed_at__isnull=True, sent_at__gt=_now() - timedelta(seconds=SIGN_LIMIT_S))
+    )
 
 
 def sign_30s(s: Scope) -> Value:
     qs = _sign_counted(s).annotate(took=_span("signed_at", "sent_at"))
-    row = qs.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(took__lte=30)))
+    row = qs.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(took__lte=SIGN_LIMIT_S)))
     return rate(row["ok"], row["n"])
 
 
@@ -234,7 +253,12 @@ def sign_mean(s: Scope) -> Value:
 
 
 def _ring_orders(s: Scope, ring: int) -> QuerySet[DispatchOrder]:
-    return orders(s).filter(ring_minutes=ring, signed_at__isnull=False)
+    """Signed orders of `ring`-minute units, less those still on the way inside their ring (not decided)."""
+    return (
+        orders(s)
+        .filter(ring_minutes=ring, signed_at__isnull=False)
+        .exclude(arrived_at__isnull=True, signed_at__gt=_now() - timedelta(minutes=ring))
+    )
 
 
 def arrive_in_ring(ring: int) -> Callable[[Scope], Value]:
@@ -254,8 +278,13 @@ def _feedback_clocks(s: Scope) -> Any:
     from command_center.models import Deadline
 
     ct = ContentType.objects.get_for_model(Incident)
+    # Decided clocks only: met, or due by now (a clock still running is neither on time nor late).
     return Deadline.objects.filter(
-        kind=CLOCK_FEEDBACK, subject_type=ct, subject_id__in=incidents(s).values("pk"), cancelled_at__isnull=True
+        Q(met_at__isnull=False) | Q(due_at__lte=_now()),
+        kind=CLOCK_FEEDBACK,
+        subject_type=ct,
+        subject_id__in=incidents(s).values("pk"),
+        cancelled_at__isnull=True,
     )
 
 
@@ -307,8 +336,48 @@ def diversion_rate(state_field: str) -> Callable[[Scope], Value]:
     return compute
 
 
+def _tasks_due(s: Scope, done: str, due: str) -> QuerySet[Task]:
+    """Tasks issued in the period (not withdrawn) whose step is decided: done, or due by now."""
+    return tasks(s).exclude(state="withdrawn").exclude(**{f"{done}__isnull": True, f"{due}__gt": _now()})
+
+
+def _finish_clocks(s: Scope) -> Any:
+    """The finish clocks (办结时限) of the scope's diversions that are decided: met, or due by now; a return or
+    a void calls the clock off (cancelled), and then the diversion is not measured here."""
+    from command_center.models import Deadline
+
+    ct = ContentType.objects.get_for_model(Diversion)
+    return Deadline.objects.filter(
+        Q(met_at__isnull=False) | Q(due_at__lte=_now()),
+        kind=CLOCK_DIVERSION_FINISH,
+        subject_type=ct,
+        subject_id__in=diversions(s).values("pk"),
+        cancelled_at__isnull=True,
+    )
+
+
+def diversion_finished_on_time(s: Scope) -> Value:
+    row = _finish_clocks(s).aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(met_at__isnull=False, met_at__lte=F("due_at")))
+    )
+    return rate(row["ok"], row["n"])
+
+
+CLUSTER_HANDLED = [RepeatCluster.Status.GOVERNED, RepeatCluster.Status.STRUCK_OFF]
+
+
+def clusters_governed(s: Scope) -> Value:
+    row = clusters(s).aggregate(n=Count("pk"), ok=Count("pk", filter=Q(status__in=CLUSTER_HANDLED)))
+    return rate(row["ok"], row["n"])
+
+
+def clusters_struck_off(s: Scope) -> Value:
+    row = clusters(s).aggregate(n=Count("pk"), ok=Count("pk", filter=Q(status=RepeatCluster.Status.STRUCK_OFF)))
+    return rate(row["ok"], row["n"])
+
+
 def task_signed_on_time(s: Scope) -> Value:
-    qs = tasks(s).exclude(state="withdrawn")
+    qs = _tasks_due(s, "signed_at", "sign_due_at")
     row = qs.aggregate(
         n=Count("pk"), ok=Count("pk", filter=Q(signed_at__isnull=False, signed_at__lte=F("sign_due_at")))
     )
@@ -316,7 +385,7 @@ def task_signed_on_time(s: Scope) -> Value:
 
 
 def task_reported_on_time(s: Scope) -> Value:
-    qs = tasks(s).exclude(state="withdrawn")
+    qs = _tasks_due(s, "reported_at", "report_due_at")
     row = qs.aggregate(
         n=Count("pk"), ok=Count("pk", filter=Q(reported_at__isnull=False, reported_at__lte=F("report_due_at")))
     )
@@ -362,25 +431,27 @@ KPIS: list[Kpi] = [
         "percentile_disc(0.9) of (dispatched_at − reported_at) over the same incidents",
         dispatch_p90, _dispatched, "incident", "lower"),
     Kpi("sign_30s_rate", _("Signed within 30 s"), "dispatch", "rate",
-        "orders signed ≤ 30 s after sending ÷ orders sent in the period (less those called off or sent back "
-        "before anyone signed)",
+        "orders signed ≤ 30 s after sending ÷ orders sent in the period and decided — signed, or unsigned 30 s on "
+        "(less those called off or sent back before anyone signed)",
         sign_30s, _sign_counted, "order"),
     Kpi("sign_mean_s", _("Sending to signature, mean"), "dispatch", "seconds",
         "mean of (signed_at − sent_at) over orders sent in the period and signed",
         sign_mean, lambda s: orders(s).filter(signed_at__isnull=False), "order", "lower"),
     *[
         Kpi(f"arrive_ring{r}_rate", _("On scene within the %(n)s-minute ring") % {"n": r}, "dispatch", "rate",
-            f"orders of {r}-minute-ring units on scene ≤ {r} min after signing ÷ those signed, sent in the period",
+            f"orders of {r}-minute-ring units on scene ≤ {r} min after signing ÷ those signed and decided (on scene, "
+            f"or {r} min on), sent in the period",
             arrive_in_ring(r), ring_rows(r), "order")
         for r in (1, 3, 5)
     ],
     Kpi("feedback_on_time_rate", _("Feedback on time"), "feedback", "rate",
-        "feedback clocks met by their due time ÷ feedback clocks (not cancelled) of incidents reported in the "
-        "period",
+        "feedback clocks met by their due time ÷ decided feedback clocks (met, or due by now; not cancelled) of "
+        "incidents reported in the period",
         feedback_on_time, lambda s: incidents(s).filter(pk__in=_feedback_clocks(s).values("subject_id")),
         "incident"),
     Kpi("feedback_timeout_rate", _("Feedback overdue (超时反馈率)"), "feedback", "rate",
-        "feedback clocks that broke ÷ feedback clocks (not cancelled) of incidents reported in the period",
+        "feedback clocks that broke ÷ decided feedback clocks (met, or due by now; not cancelled) of incidents "
+        "reported in the period",
         feedback_timeout,
         lambda s: incidents(s).filter(
             pk__in=_feedback_clocks(s).filter(breached_at__isnull=False).values("subject_id")
@@ -395,18 +466,32 @@ KPIS: list[Kpi] = [
     Kpi("repeat_rate", _("Repeat incidents"), "repeats", "rate",
         "incidents reported in the period linked as a repeat or on the repeat ledger ÷ incidents reported",
         repeat_rate, _repeats, "incident", "lower"),
+    Kpi("clusters_governed_rate", _("Repeat clusters governed (挂账)"), "repeats", "rate",
+        "repeat clusters first seen in the period now governed or struck off ÷ repeat clusters first seen in the "
+        "period",
+        clusters_governed, clusters, "cluster", extra={"breakdown": ["kind", "theme"]}),
+    Kpi("clusters_struck_off_rate", _("Repeat clusters struck off (销号)"), "repeats", "rate",
+        "repeat clusters first seen in the period now struck off ÷ repeat clusters first seen in the period",
+        clusters_struck_off, clusters, "cluster", extra={"breakdown": ["kind", "theme"]}),
     Kpi("diversion_accepted_rate", _("Diversions accepted"), "diversions", "rate",
         "diversions pushed in the period that the partner accepted ÷ diversions pushed",
         diversion_rate("accepted"), lambda s: diversions(s).filter(accepted_at__isnull=False), "diversion"),
     Kpi("diversion_returned_rate", _("Diversions returned"), "diversions", "rate",
         "diversions pushed in the period that the partner sent back ÷ diversions pushed",
         diversion_rate("returned"), lambda s: diversions(s).filter(state="returned"), "diversion", "lower"),
+    Kpi("diversion_finished_on_time_rate", _("Diversions finished on time"), "diversions", "rate",
+        "diversions pushed in the period finished by their finish clock's due time ÷ those whose finish clock "
+        "is decided (met, or due by now; not called off by a return or a void)",
+        diversion_finished_on_time,
+        lambda s: diversions(s).filter(pk__in=_finish_clocks(s).values("subject_id")), "diversion"),
     Kpi("task_signed_on_time_rate", _("Tasks signed on time"), "directives", "rate",
-        "tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn)",
-        task_signed_on_time, lambda s: tasks(s).exclude(state="withdrawn"), "task"),
+        "tasks issued in the period signed by their sign-due time ÷ tasks issued (not withdrawn), signed or due by "
+        "now",
+        task_signed_on_time, lambda s: _tasks_due(s, "signed_at", "sign_due_at"), "task"),
     Kpi("task_reported_on_time_rate", _("Tasks reported on time"), "directives", "rate",
-        "tasks issued in the period reported by their report-due time ÷ tasks issued (not withdrawn)",
-        task_reported_on_time, lambda s: tasks(s).exclude(state="withdrawn"), "task"),
+        "tasks issued in the period reported by their report-due time ÷ tasks issued (not withdrawn), reported or "
+        "due by now",
+        task_reported_on_time, lambda s: _tasks_due(s, "reported_at", "report_due_at"), "task"),
     Kpi("task_rework_rate", _("Tasks returned for rework"), "directives", "rate",
         "tasks issued in the period returned at least once ÷ tasks issued (not withdrawn)",
         task_rework, lambda s: tasks(s).filter(rework_count__gt=0), "task", "lower"),
@@ -448,3 +533,85 @@ def ranking(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
     rows = [(org, kpi.compute(Scope(org, scope.first, scope.last, scope.category))) for org in children]
     sign = -1 if kpi.better == "higher" else 1
     return sorted(rows, key=lambda r: (r[1].value is None, sign * (r[1].value or 0), r[0].path))
+
+
+# --- The rows that count against a figure (drill-down to what went wrong) ---------------------------------
+#
+# For a rate where higher is better, the rows of the denominator that are not in the numerator (the orders
+# signed late or not at all); where lower is better, the numerator's rows (the overdue feedback, the repeats).
+# Time and count measures have none: every row is the figure.
+
+
+def _late(qs: QuerySet[Any], took: tuple[str, str], limit_s: int) -> QuerySet[Any]:
+    # Also the rows with no time yet (never signed, never on scene).
+    return qs.annotate(took=_span(*took)).filter(Q(took__gt=limit_s) | Q(took__isnull=True))
+
+
+def _late_in_ring(ring: int) -> Callable[[Scope], QuerySet[DispatchOrder]]:
+    return lambda s: _late(_ring_orders(s, ring), ("arrived_at", "signed_at"), ring * 60)
+
+
+def _feedback_missed(s: Scope) -> QuerySet[Incident]:
+    late = _feedback_clocks(s).exclude(met_at__isnull=False, met_at__lte=F("due_at"))
+    return incidents(s).filter(pk__in=late.values("subject_id"))
+
+
+MISSED: dict[str, Callable[[Scope], QuerySet[Any]]] = {
+    "sign_30s_rate": lambda s: _late(_sign_counted(s), ("signed_at", "sent_at"), SIGN_LIMIT_S),
+    **{f"arrive_ring{r}_rate": _late_in_ring(r) for r in (1, 3, 5)},
+    "feedback_on_time_rate": _feedback_missed,
+    "callback_coverage_rate": lambda s: closed_incidents(s).filter(callback__isnull=True),
+    "satisfaction_rate": lambda s: closed_incidents(s).filter(callback__isnull=False).exclude(
+        callback__satisfaction__in=SATISFIED
+    ),
+    "diversion_accepted_rate": lambda s: diversions(s).filter(accepted_at__isnull=True),
+    "diversion_finished_on_time_rate": lambda s: diversions(s).filter(
+        pk__in=_finish_clocks(s).exclude(met_at__isnull=False, met_at__lte=F("due_at")).values("subject_id")
+    ),
+    "clusters_governed_rate": lambda s: clusters(s).exclude(status__in=CLUSTER_HANDLED),
+    "clusters_struck_off_rate": lambda s: clusters(s).exclude(status=RepeatCluster.Status.STRUCK_OFF),
+    "task_signed_on_time_rate": lambda s: _tasks_due(s, "signed_at", "sign_due_at").exclude(
+        signed_at__isnull=False, signed_at__lte=F("sign_due_at")
+    ),
+    "task_reported_on_time_rate": lambda s: _tasks_due(s, "reported_at", "report_due_at").exclude(
+        reported_at__isnull=False, reported_at__lte=F("report_due_at")
+    ),
+    **{k.key: k.rows for k in KPIS if k.unit == "rate" and k.better == "lower"},
+}  # fmt: skip
+
+
+def missed(kpi: Kpi, scope: Scope) -> QuerySet[Any] | None:
+    """The rows behind `kpi` that count against it, or None when the measure has no such rows."""
+    fn = MISSED.get(kpi.key)
+    return fn(scope) if fn is not None else None
+
+
+# --- Breakdowns: a measure per partner (diversions), per kind and theme (the repeat ledger) ---------------
+
+
+def by_partner(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
+    """A diversions' measure for each partner the scope's diversions went to, best first."""
+    partners = Org.objects.filter(pk__in=diversions(scope).values("partner_id")).order_by("path")
+    rows = [(p, kpi.compute(Scope(scope.org, scope.first, scope.last, scope.category, p))) for p in partners]
+    sign = -1 if kpi.better == "higher" else 1
+    return sorted(rows, key=lambda r: (r[1].value is None, sign * (r[1].value or 0), r[0].path))
+
+
+def cluster_breakdown(kpi: Kpi, scope: Scope, by: str) -> list[tuple[str, str, Value]]:
+    """A repeat-ledger measure for each kind or theme of cluster (`by`): (code, name, value), most first."""
+    names = dict({"kind": RepeatCluster.Kind.choices, "theme": RepeatCluster.Theme.choices}[by])
+    qs = kpi.rows(scope)
+    out = []
+    for code in qs.values_list(by, flat=True).distinct():
+        sub = qs.filter(**{by: code})
+        ok = MISSED[kpi.key](scope).filter(**{by: code}).count()
+        n = sub.count()
+        out.append((code, str(names.get(code, code)), rate(n - ok, n)))
+    return sorted(out, key=lambda r: (-r[2].denominator, r[0]))
+
+
+def breakdowns(kpi: Kpi) -> list[str]:
+    """What a measure breaks down by besides the orgs: partner (diversions), kind and theme (the ledger)."""
+    if kpi.group == "diversions":
+        return ["partner"]
+    return list(kpi.extra.get("breakdown", []))

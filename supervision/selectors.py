@@ -21,6 +21,7 @@ from incidents.transitions import OPEN_STATES
 from intel.models import OPEN_TASK_STATES, Directive, Task
 from intel.selectors import visible_tasks
 
+from . import kpis
 from .models import FeedbackReview, Reminder, SupervisionOrder, Watch
 from .payloads import WatchSerializer, reminder_payload
 
@@ -268,3 +269,46 @@ def board_watch(user: Any) -> list[dict[str, Any]]:
     first, in the shape of GET /api/watch/ (the board fetches that list when a watch is added or ended)."""
     qs = open_watches(visible_watches(user)).select_related("task__org", "incident", "org", "by__person", "by_org")
     return list(WatchSerializer(qs[:MAX_BOARD_ALERTS], many=True).data)
+
+
+# The big screen's measures for today (the wall, dispatch's 一屏展): the desk's and the stations' speed, the
+# feedback, the callers' verdict and the 督办 raised — each the one definition in kpis.py.
+WALL_KPIS = [
+    "dispatch_mean_s",
+    "sign_30s_rate",
+    "arrive_ring1_rate",
+    "arrive_ring3_rate",
+    "arrive_ring5_rate",
+    "feedback_on_time_rate",
+    "callback_coverage_rate",
+    "satisfaction_rate",
+    "supervision_orders",
+]
+
+
+def wall_kpis(user: Any) -> list[dict[str, Any]]:
+    """Today's measures (Asia/Shanghai) for the caller's area — their org's subtree, a superuser's the top
+    org's — each with its numerator and denominator and the measures page that drills it down."""
+    person = orgs.person_of(user)
+    org = person.org if person is not None else Org.objects.filter(depth=1).order_by("path").first()
+    if org is None:
+        return []
+    today = timezone.localdate()
+    values = kpis.compute(kpis.Scope(org, today, today), WALL_KPIS)
+    page = reverse("supervision:measures")
+    out = []
+    for key in WALL_KPIS:
+        k, v = kpis.BY_KEY[key], values[key]
+        out.append(
+            {
+                "key": key,
+                "label": str(k.label),
+                "unit": k.unit,
+                "better": k.better,
+                "value": v.value,
+                "numerator": v.numerator,
+                "denominator": v.denominator,
+                "url": f"{page}?org={org.pk}&period=day&date={today.isoformat()}&kpi={key}",
+            }
+        )
+    return out

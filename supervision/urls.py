@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from .api import (
     BulletinViewSet,
+    KpiBreakdownView,
     KpiExportView,
     KpiRankingView,
     KpiRowsView,
@@ -35,6 +36,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("scores/<int:pk>/", ScoreDetailView.as_view(), name="score-detail"),
     path("kpis/export/", KpiExportView.as_view(), name="kpi-export"),
     path("kpis/<slug:key>/rows/", KpiRowsView.as_view(), name="kpi-rows"),
+    path("kpis/<slug:key>/breakdown/", KpiBreakdownView.as_view(), name="kpi-breakdown"),
     path("kpis/<slug:key>/trend/", KpiTrendView.as_view(), name="kpi-trend"),
     path("kpis/<slug:key>/ranking/", KpiRankingView.as_view(), name="kpi-ranking"),
     path("overdue/<int:pk>/remind/", OverdueRemindView.as_view(), name="overdue-remind"),

@@ -43,6 +43,11 @@ def _has(request: HttpRequest, roles: Sequence[str]) -> bool:
     return person is not None and person.has_role(*roles)
 
 
+def wall_labels() -> dict[str, Any]:
+    """What the big screen's measures strip says besides the measures' own names."""
+    return {"t": {"s": _("s"), "counted": _("counted")}}
+
+
 def screen_labels() -> dict[str, Any]:
     """Names of supervision's rows on the dispatch screens (the inbox's reminders, the board's strip and
     watch list), in the request's language."""
@@ -121,7 +126,17 @@ def measures(request: HttpRequest) -> HttpResponse:
                     "failed": _("Not loaded"),
                     "s": _("s"),
                     "more": _("More"),
+                    "remind": _("Remind (催办)"),
+                    "supervise": _("Supervise (督办)"),
+                    "reminded": _("Reminded"),
+                    "supervised": _("Under supervision (督办)"),
+                    "hand_note": _("Note: what is expected, by when"),
+                    "hand_send": _("Send"),
+                    "hand_done": _("Sent to the organisation that must act."),
                 },
+                "by": {"partner": _("By partner"), "kind": _("By kind"), "theme": _("By theme")},
+                "can_hand": _has(request, HAND_ROLES),
+                "hand_url": reverse("overdue-remind", args=[0]),
                 "groups": {
                     "dispatch": _("Dispatch"),
                     "feedback": _("Feedback"),

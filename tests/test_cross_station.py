@@ -371,6 +371,18 @@ TABLE: dict[str, list[Probe]] = {
     "api/kpis/<slug:key>/ranking/": [
         Read(pk=lambda s: "repeat_rate", params=lambda s: [{"org": s.a.pk}], ok=frozenset({200, 400, 404}))
     ],
+    "api/kpis/<slug:key>/breakdown/": [
+        Read(
+            pk=lambda s: "diversion_accepted_rate",
+            params=lambda s: [{"org": s.a.pk, "by": "partner"}, {"by": "partner"}],
+            ok=frozenset({200, 400, 404}),
+        ),
+        Read(
+            pk=lambda s: "clusters_governed_rate",
+            params=lambda s: [{"org": s.a.pk, "by": "kind"}, {"by": "theme"}],
+            ok=frozenset({200, 400, 404}),
+        ),
+    ],
     # Scores: B reads its own row only (no score of A's is computed here: a missing id is 404 like A's would).
     "api/scores/": [Read(params=lambda s: [{"period": "week"}, {"level": "county"}], ok=frozenset({200, 400}))],
     "api/scores/compute/": [Refuse(method="post", body=lambda s: {"period": "month", "date": "2026-11-01"})],

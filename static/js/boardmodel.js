@@ -316,6 +316,10 @@
               // A clock the row did not list (it came by a push without it) is listed now, broken.
               if (!known) (inc.clocks = inc.clocks || []).push({ id: dl.id, kind: dl.kind, label: dl.label, order: null, due_at: dl.due_at, breached_at: dl.breached_at });
             }
+          } else if (dl.subject) {
+            // A clock of something the board holds no row for (a diversion's, at a partner): the push names
+            // only the clock, so the state is loaded again, which says whose incident and which partner.
+            out.stub = true;
           }
           if (addAlert(a)) out.alert = "breach";
         }

@@ -84,8 +84,35 @@
     return Object.keys(data).map(function (k) { return k + ": " + [].concat(data[k]).join(" "); }).join("; ");
   }
 
+  // Buttons that each open a note, sent with Enter or "send" as {note} to the button's address — the
+  // supervisor's 催办 / 督办 by hand (the review page's overdue list, the measures' drill-down).
+  // acts: [{label, url, cls, body}] (`body(note)` makes what is sent, else {note}); t: {note, send, done,
+  // failed}; on.open(note) when a note opens, on.sent(res, act) after a success.
+  function noteActions(acts, t, on) {
+    on = on || {};
+    const box = h("span", { class: "od-hand" });
+    function open(act) {
+      const note = h("input", { class: "od-note", maxlength: "500", placeholder: t.note, "aria-label": t.note });
+      const msg = h("span", { class: "od-msg small", role: "status" });
+      async function send() {
+        const res = await api(act.url, act.body ? act.body(note.value) : { note: note.value });
+        msg.textContent = res.ok ? t.done : t.failed + "：" + errorText(res.data);
+        msg.className = "od-msg small " + (res.ok ? "ok" : "bad");
+        if (res.ok) { note.disabled = true; if (on.sent) on.sent(res, act); }
+      }
+      note.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); send(); } });
+      if (on.open) on.open(note);
+      box.replaceChildren(note, h("button", { type: "button", class: "small od-send", onclick: send, text: t.send }), msg);
+      note.focus();
+    }
+    box.replaceChildren(...acts.map(function (act) {
+      return h("button", { type: "button", class: "small " + (act.cls || ""), onclick: function () { open(act); }, text: act.label });
+    }));
+    return box;
+  }
+
   window.CCDom = {
     h: h, readJson: readJson, url: url, results: results, debounce: debounce,
-    csrf: csrf, api: api, errorText: errorText,
+    csrf: csrf, api: api, errorText: errorText, noteActions: noteActions,
   };
 })();

@@ -21,6 +21,8 @@
     ranking: root.querySelector(".kpi-ranking"),
     rows: root.querySelector(".kpi-rows"),
     export: root.querySelector(".kpi-export"),
+    missed: root.querySelector(".kpi-missed"),
+    breakdown: root.querySelector(".kpi-breakdown"),
   };
   let chart = null;
   let picked = new URLSearchParams(window.location.search).get("kpi") || "";
@@ -111,10 +113,14 @@
     el.title.textContent = k.label + " · " + fmt(k, k.value);
     el.formula.textContent = k.formula;
     const q = "?" + query().toString();
+    // A rate's drill-down starts at what went wrong (the late orders, the overdue feedback); the box shows all.
+    el.missed.closest("label").hidden = !k.missed;
+    const only = k.missed && el.missed.checked ? "&missed=1" : "";
     const [trend, ranking, rows] = await Promise.all([
-      D.api(keyUrl(ds.trendUrl, key) + q), D.api(keyUrl(ds.rankingUrl, key) + q), D.api(keyUrl(ds.rowsUrl, key) + q),
+      D.api(keyUrl(ds.trendUrl, key) + q), D.api(keyUrl(ds.rankingUrl, key) + q), D.api(keyUrl(ds.rowsUrl, key) + q + only),
     ]);
     if (picked !== key) return; // another was picked meanwhile
+    drawBreakdowns(k, q);
     drawTrend(k, trend.ok ? trend.data : []);
     el.ranking.replaceChildren(...(ranking.ok ? ranking.data : []).map(function (r) {
       return h("li", { dataset: { org: r.org } }, [h("span", { text: r.org_name + " " }), h("b", { text: fmt(k, r.value) }),
@@ -122,10 +128,42 @@
     }));
     const list = rows.ok ? D.results(rows.data) : [];
     el.rows.replaceChildren(...(list.length ? list.map(function (r) {
-      return h("li", {}, [r.url ? h("a", { href: r.url, text: r.title }) : h("b", { text: r.title }),
+      return h("li", { dataset: { id: r.id } }, [r.url ? h("a", { href: r.url, text: r.title }) : h("b", { text: r.title }),
         r.detail ? h("span", { class: "muted", text: " " + r.detail }) : null,
-        r.org_name ? h("span", { class: "muted", text: " · " + r.org_name }) : null]);
+        r.org_name ? h("span", { class: "muted", text: " · " + r.org_name }) : null,
+        ...(r.overdue || []).map(overdueLine)]);
     }) : [h("li", { class: "muted", text: t.none || "" })]));
+  }
+
+  // Besides the orgs: a diversions' measure per partner, a ledger's per kind and theme of cluster.
+  async function drawBreakdowns(k, q) {
+    const parts = await Promise.all((k.breakdown || []).map(function (by) {
+      return D.api(keyUrl(ds.breakdownUrl, k.key) + q + "&by=" + by).then(function (res) { return [by, res]; });
+    }));
+    if (picked !== k.key) return;
+    el.breakdown.replaceChildren(...parts.map(function (p) {
+      const rows = p[1].ok ? p[1].data : [];
+      return h("section", { class: "kpi-by", dataset: { by: p[0] } }, [
+        h("h3", { text: (L.by || {})[p[0]] || p[0] }),
+        h("ol", {}, rows.length ? rows.map(function (r) {
+          return h("li", {}, [h("span", { text: r.name + " " }), h("b", { text: fmt(k, r.value) }),
+            h("span", { class: "muted", text: " (" + Math.round(r.numerator) + " / " + r.denominator + ")" })]);
+        }) : [h("li", { class: "muted", text: t.none || "" })]),
+      ]);
+    }));
+  }
+
+  // A broken clock of the row: its name and the supervisor's 催办 / 督办 by hand (what was raised already shows).
+  function handUrl(id, what) { return L.hand_url.replace("/0/remind/", "/" + id + "/" + what + "/"); }
+  function overdueLine(c) {
+    const acts = [];
+    if (L.can_hand && !c.reminded && !c.supervised) acts.push({ label: t.remind, url: handUrl(c.id, "remind"), cls: "od-remind" });
+    if (L.can_hand && !c.supervised) acts.push({ label: t.supervise, url: handUrl(c.id, "supervise"), cls: "od-supervise" });
+    return h("div", { class: "kpi-overdue", dataset: { clock: c.id } }, [
+      h("span", { class: "flag", text: c.label }),
+      c.supervised ? h("span", { class: "tag", text: t.supervised }) : c.reminded ? h("span", { class: "tag", text: t.reminded }) : null,
+      acts.length ? D.noteActions(acts, { note: t.hand_note, send: t.hand_send, done: t.hand_done, failed: t.failed }) : null,
+    ]);
   }
 
   function drawTrend(k, points) {
@@ -147,6 +185,7 @@
   }
 
   form.addEventListener("submit", function (e) { e.preventDefault(); load(); });
+  el.missed.addEventListener("change", function () { if (picked) pick(picked); });
   window.addEventListener("resize", function () { if (chart) chart.resize(); });
   fromAddress();
   load();

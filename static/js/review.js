@@ -261,38 +261,30 @@
           s.detail ? h("span", { class: "od-detail", text: s.detail }) : null,
           h("span", { class: "muted", text: s.org_name || d.org_name }),
           h("span", { class: "small" }, [when(d.due_at) + " · ", h("span", { dataset: { age: d.due_at }, text: CCLive.age(d.due_at) })]),
-          isTask ? watchButton({ task: s.id }, watchedTask(s.id)) : isIncident ? watchButton({ incident: s.id }, watchedIncident(s.id))
-            : s.incident ? watchButton({ incident: s.incident }, watchedIncident(s.incident)) : null,
-          handButtons(d),
+          handButtons(d, isTask ? { task: s.id } : isIncident ? { incident: s.id } : s.incident ? { incident: s.incident } : null),
         ]);
       }));
     }
 
     // 催办 / 督办 by hand on an overdue clock: a button opens a note under the item, Enter or "send" sends it.
     function handUrl(id, what) { return ds.handUrl.replace("/0/remind/", "/" + id + "/" + what + "/"); }
-    function handButtons(d) {
-      if (!ds.canHand) return null;
-      const box = h("span", { class: "od-hand" });
-      function open(what) {
-        const note = h("input", { class: "od-note", maxlength: "500", placeholder: ds.tHandNote, "aria-label": ds.tHandNote });
-        const msg = h("span", { class: "od-msg small", role: "status" });
-        async function send() {
-          const res = await CCLive.api(handUrl(d.id, what), { note: note.value });
-          msg.textContent = res.ok ? ds.tHandDone : ds.tFailed + "：" + CCLive.errorText(res.data);
-          msg.className = "od-msg small " + (res.ok ? "ok" : "bad");
-          if (res.ok) note.disabled = true;
-        }
-        note.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); send(); } });
-        // After a refresh that waited, redraw once a click on "send" has landed.
-        note.addEventListener("blur", function () { if (overdueWaiting) setTimeout(drawOverdue, 400); });
-        box.replaceChildren(note, h("button", { type: "button", class: "small od-send", onclick: send, text: ds.tHandSend }), msg);
-        note.focus();
+    // 盯办 takes a note too: the watch list shows it beside the item (`watchOf`: {task} or {incident}).
+    function handButtons(d, watchOf) {
+      const watched = watchOf && (watchOf.task ? watchedTask(watchOf.task) : watchedIncident(watchOf.incident));
+      const acts = [];
+      if (ds.canHand) {
+        acts.push({ label: ds.tRemind, url: handUrl(d.id, "remind"), cls: "od-remind" });
+        acts.push({ label: ds.tSupervise, url: handUrl(d.id, "supervise"), cls: "od-supervise" });
       }
-      box.replaceChildren(
-        h("button", { type: "button", class: "small od-remind", onclick: function () { open("remind"); }, text: ds.tRemind }),
-        h("button", { type: "button", class: "small od-supervise", onclick: function () { open("supervise"); }, text: ds.tSupervise }),
-      );
-      return box;
+      if (ds.canWatch && watchOf && !watched) {
+        acts.push({ label: ds.tWatch, url: ds.watchUrl, cls: "watch-btn", body: function (note) { return Object.assign({ note: note }, watchOf); } });
+      }
+      const box = acts.length ? CCDom.noteActions(acts, { note: ds.tHandNote, send: ds.tHandSend, done: ds.tHandDone, failed: ds.tFailed }, {
+        // After a refresh that waited, redraw once a click on "send" has landed.
+        open: function (note) { note.addEventListener("blur", function () { if (overdueWaiting) setTimeout(drawOverdue, 400); }); },
+        sent: function (res, act) { if (act.body) page.refresh(); },
+      }) : null;
+      return watched ? h("span", {}, [h("span", { class: "tag", text: ds.tWatched }), box]) : box;
     }
 
     // --- Watch list ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-// The big screen (一屏展): today's counts by category and by state, the map, open breaches, and the
-// sign-within-30 s and arrive-within-ring rates, refreshed live. The map and the breach list follow the
+// The big screen (一屏展): today's counts by category and by state, the map, open breaches, and today's
+// measures of the area (supervision's, the one definition: sign within 30 s, on scene within the ring,
+// feedback on time, callbacks…), refreshed live. The map and the breach list follow the
 // board's model (GET /api/board/ + pushes); the numbers are recomputed by the server
 // (GET /api/board/stats/) shortly after any push that can change them, and every 30 s (a rate moves with
 // time alone: an order unsigned for 30 s counts as late).
@@ -59,8 +60,6 @@
       }
     }
 
-    function pct(r) { return r && r.rate != null ? (r.rate * 100).toFixed(1) + "%" : "—"; }
-
     function bars(container, rows, colorOf) {
       const max = Math.max(1, ...rows.map(function (r) { return r.count; }));
       container.replaceChildren(...(rows.length ? rows.map(function (r, k) {
@@ -81,15 +80,40 @@
       q("[data-kpi=open]").textContent = stats.open;
       q("[data-kpi=breaches]").textContent = stats.breaches.open;
       q("[data-kpi=breaches]").closest(".tile").classList.toggle("hot", stats.breaches.open > 0);
-      q("[data-kpi=sign]").textContent = pct(stats.rates.sign);
-      q("[data-kpi=sign-n]").textContent = stats.rates.sign.on_time + " / " + stats.rates.sign.total;
-      q("[data-kpi=arrive]").textContent = pct(stats.rates.arrive);
-      q("[data-kpi=arrive-n]").textContent = stats.rates.arrive.on_time + " / " + stats.rates.arrive.total;
       const topIndex = function (code) { return Math.max(0, parseInt(code.slice(0, 2), 10) - 1); };
       bars(q(".by-category"), stats.by_category.map(function (c) { return { key: c.code, name: c.name, count: c.count }; }),
         function (r) { return TOP_COLORS[topIndex(r.key) % TOP_COLORS.length]; });
       bars(q(".by-state"), stats.by_state.map(function (s) { return { key: s.state, name: s.label, count: s.count }; }),
         function () { return "#3b82f6"; });
+      drawKpis();
+    }
+
+    // Today's measures for the area (supervision's, GET /api/board/stats/ `kpis`): figure, what it counts,
+    // and a link to the measure's drill-down. Absent when no app contributes them.
+    function fmtKpi(k) {
+      if (k.value == null) return "—";
+      if (k.unit === "rate") return (k.value * 100).toFixed(1) + "%";
+      if (k.unit === "seconds") {
+        const s = Math.round(k.value);
+        return s < 120 ? s + (t.s || "s") : Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+      }
+      return String(Math.round(k.value));
+    }
+    function drawKpis() {
+      const box = q(".wall-kpis");
+      const list = (stats && stats.kpis) || [];
+      box.hidden = !list.length;
+      q(".wall-kpi-list").replaceChildren(...list.map(function (k) {
+        const counted = k.unit === "rate" ? Math.round(k.numerator) + " / " + k.denominator
+          : k.unit === "seconds" ? (t.counted || "n") + " " + k.denominator : "";
+        return h("li", { class: "wall-kpi", dataset: { key: k.key } }, [
+          h("a", { href: k.url, title: k.label }, [
+            h("span", { class: "k-label", text: k.label }),
+            h("b", { text: fmtKpi(k) }),
+            h("small", { text: counted }),
+          ]),
+        ]);
+      }));
     }
 
     function drawUnits() {

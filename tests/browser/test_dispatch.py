@@ -184,7 +184,7 @@ def test_board_inbox_and_wall_follow_a_call_from_intake_to_breach(asgi_live_serv
     expect(wall.locator("[data-kpi=total]")).to_have_text("2")
     expect(wall.locator("[data-kpi=breaches]")).to_have_text("1")
     expect(wall.locator(f'.breach[data-order="{late.pk}"]')).to_be_visible()
-    expect(wall.locator("[data-kpi=sign-n]")).to_have_text(re.compile(r"^1 / [12]$"))
+    expect(wall.locator('.wall-kpi[data-key="sign_30s_rate"] small')).to_have_text(re.compile(r"^1 / [12]$"))
     expect(wall.locator(".by-category")).to_contain_text("刑事")
 
     # 8. A lost push: the board sees the gap in the city group's seq and reloads its state over REST.

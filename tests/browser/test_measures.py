@@ -42,9 +42,12 @@ def test_a_supervisor_reads_the_months_measures_and_drills_down(asgi_live_server
         car = make_unit(w.station_a1, call_sign=f"东湖{n + 1}号车")
         orders.append(services.order_dispatch(incident_id=incident.pk, actor=w.duty, unit_id=car.pk))
     # Two signed within 30 s, one at 45 s, one never: 50 %.
+    # Sent two minutes ago, so the unsigned one is decided (late), not still inside its 30 s.
+    sent = timezone.now() - timedelta(minutes=2)
     for o, after in zip(orders, (10, 20, 45, None), strict=True):
+        DispatchOrder.objects.filter(pk=o.pk).update(sent_at=sent)
         if after is not None:
-            DispatchOrder.objects.filter(pk=o.pk).update(state="signed", signed_at=o.sent_at + timedelta(seconds=after))
+            DispatchOrder.objects.filter(pk=o.pk).update(state="signed", signed_at=sent + timedelta(seconds=after))
     late = orders[2]
 
     context = browser.new_context(viewport={"width": 1366, "height": 900})
@@ -62,9 +65,11 @@ def test_a_supervisor_reads_the_months_measures_and_drills_down(asgi_live_server
         expect(detail.locator(".kpi-formula")).to_contain_text("30 s")
         expect(detail.locator(".kpi-trend canvas")).to_have_count(1)  # the chart drew, offline
         expect(detail.locator(".kpi-ranking li").first).to_contain_text("东城分局")  # the city's counties
-        expect(detail.locator(".kpi-rows a")).to_have_count(4)
+        expect(detail.locator(".kpi-rows a")).to_have_count(2)  # what counts against it: at 45 s, and never
         link = detail.locator(".kpi-rows a").filter(has_text=late.incident.number)
         expect(link).to_have_attribute("href", f"/incidents/{late.incident_id}/")
+        detail.get_by_label("只看未达标").uncheck()
+        expect(detail.locator(".kpi-rows a")).to_have_count(4)  # every order it counts
         assert "kpi=sign_30s_rate" in page.url  # the view is a link a colleague can open
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "measures.png"), full_page=True)

@@ -106,7 +106,11 @@ def test_a_diversion_arrives_live_is_accepted_from_the_card_and_a_late_one_turns
         assert clocks.sweep() == 1
         expect(late_card).to_have_class(re.compile(r"\boverdue\b"))
         breach = Deadline.objects.get(subject_id=late.pk, kind=services.CLOCK_DIVERSION_ACCEPT)
-        expect(board.locator(f'.alert.a-breach[data-key="breach:{breach.pk}"]')).to_contain_text("受理时限")
+        alert = board.locator(f'.alert.a-breach[data-key="breach:{breach.pk}"]')
+        expect(alert).to_contain_text("受理时限")
+        # Whose call and which partner, without the officer reloading (the push reloads the state).
+        expect(alert).to_contain_text(late.partner.name)
+        expect(alert).to_contain_text(late.incident.number[-6:])
         board.screenshot(path=str(ARTIFACTS / "partner-breach-on-the-county-board-1366.png"))
         expect(late_card.locator(".ib-top .flag")).to_have_text("超时")
         late_clock = late_card.locator('[data-clock="incidents.diversion.accept"]')

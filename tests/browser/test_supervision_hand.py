@@ -10,7 +10,7 @@ from command_center import clocks, codes
 from command_center.models import Org
 from dispatch import services
 from incidents import services as incident_services
-from supervision.models import SupervisionOrder
+from supervision.models import SupervisionOrder, Watch
 from tests.browser.pages import login
 from tests.conftest import build_world
 from tests.dispatch.conftest import make_unit
@@ -54,6 +54,20 @@ def test_a_supervisor_raises_supervision_by_hand_from_a_readable_overdue_list(as
         expect(item.locator(".od-msg")).to_contain_text("已发给责任单位")
         o = SupervisionOrder.objects.get(incident=incident)
         assert o.reason == "5 分钟内签收" and o.by is not None and o.by.username == "supervisor"
+
+        # The commander puts it on the watch list (盯办) from the same row, with a note the list shows.
+        context.clear_cookies()
+        login(page, asgi_live_server, "commander")
+        page.goto(f"{asgi_live_server}/supervision/")
+        item = page.locator(".od-item").filter(has_text=incident.number)
+        item.get_by_role("button", name="盯办").click()
+        note = item.get_by_label("说明：要求做什么、何时完成")
+        note.fill("每 10 分钟报一次进展")
+        note.press("Enter")
+        expect(page.locator(".w-item").filter(has_text=incident.number)).to_contain_text("每 10 分钟报一次进展")
+        expect(item.locator(".tag")).to_contain_text("已盯办")
+        w = Watch.objects.get(incident=incident)
+        assert w.note == "每 10 分钟报一次进展" and w.by is not None and w.by.username == "commander"
         assert not errors, errors
     finally:
         context.close()

@@ -14,6 +14,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from command_center import exports
+from dispatch.models import DispatchOrder
 from intel import services as loop
 from intel.models import Directive, Task
 from supervision import bulletins, kpis
@@ -28,7 +29,9 @@ pytestmark = pytest.mark.django_db
 def today(coded):
     """An incident of station A1 today, dispatched to a unit of A1: something to measure."""
     i = make_incident(coded, org=coded.station_a1)
-    dispatch(coded, i, unit=make_unit(coded.station_a1))
+    o = dispatch(coded, i, unit=make_unit(coded.station_a1))
+    # Sent a minute ago and unsigned: late (inside its 30 s it would not count yet).
+    DispatchOrder.objects.filter(pk=o.pk).update(sent_at=timezone.now() - timedelta(minutes=1))
     return timezone.localdate()
 
 

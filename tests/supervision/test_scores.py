@@ -63,7 +63,11 @@ def month_of_orders(coded):
             )
             if delay is not None:
                 dispatch_services.order_sign(order_id=o.pk, actor=officers[station.pk])
-                DispatchOrder.objects.filter(pk=o.pk).update(signed_at=o.sent_at + timedelta(seconds=delay))
+            # Sent two minutes ago: the unsigned one is late, not still inside its 30 s.
+            sent = timezone.now() - timedelta(minutes=2)
+            signed = {} if delay is None else {"signed_at": sent + timedelta(seconds=delay)}
+            DispatchOrder.objects.filter(pk=o.pk).update(sent_at=sent, **signed)
+            o.refresh_from_db()
             made.setdefault(station.pk, []).append(o)
     return made
 
@@ -72,7 +76,7 @@ def test_scores_rank_the_stations_and_every_part_says_why(coded, scheme):
     made = month_of_orders(coded)
     late = made[coded.station_b1.pk][0]
     # B1's order was never signed: the sweep reminds (催办), a supervisor raises 督办 by hand.
-    clocks.sweep(now=late.sent_at + timedelta(minutes=1))
+    clocks.sweep(now=timezone.now() + timedelta(minutes=1))
     overdue = api_as(coded.supervisor).get("/api/overdue/", {"kind": "dispatch.sign"}).json()["results"]
     dl = next(d for d in overdue if d["org"] == coded.station_b1.pk)
     api_as(coded.supervisor).post(f"/api/overdue/{dl['id']}/supervise/", {"note": "立即签收"}, format="json")
