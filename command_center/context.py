@@ -24,6 +24,8 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Measures"), "supervision:measures", {Role.SUPERVISOR, Role.COMMANDER, Role.DUTY_OFFICER, Role.ANALYST}),
     (_("Scores"), "supervision:scores", {Role.SUPERVISOR, Role.COMMANDER, Role.STATION_OFFICER}),
     (_("Inspection (数字督察)"), "supervision:inspection", {Role.SUPERVISOR, Role.COMMANDER}),
+    (_("Feedback review"), "supervision:feedback", {Role.SUPERVISOR, Role.COMMANDER}),
+    (_("Feedback rectification"), "supervision:feedback-rework", {Role.STATION_OFFICER}),
     (_("Big screen"), "dispatch:wall", {Role.COMMANDER}),
     (_("Bulletins"), "supervision:bulletins", {Role.SUPERVISOR, Role.COMMANDER, Role.STATION_OFFICER}),
 ]

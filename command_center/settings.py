@@ -395,6 +395,12 @@ SUPERVISION_ESCALATE_AFTER_S = {
 # An incident still late this long after its first reminder (催办: a late signature, arrival or report back)
 # gets a 督办.
 SUPERVISION_INCIDENT_ESCALATE_S = env.int("SUPERVISION_INCIDENT_ESCALATE_S", default=600)
+# Feedback review (反馈审核): the share of feedback the review queue draws where no org set its own (percent,
+# 100 = all); how long a station has to rectify a returned feedback (整改) before a reminder (催办), and how
+# long after that reminder before a 督办.
+SUPERVISION_FEEDBACK_SAMPLE_PERCENT = env.int("SUPERVISION_FEEDBACK_SAMPLE_PERCENT", default=10)
+SUPERVISION_FEEDBACK_REWORK_S = env.int("SUPERVISION_FEEDBACK_REWORK_S", default=24 * 3600)
+SUPERVISION_FEEDBACK_REWORK_ESCALATE_S = env.int("SUPERVISION_FEEDBACK_REWORK_ESCALATE_S", default=12 * 3600)
 
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------------------------------

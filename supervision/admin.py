@@ -103,3 +103,42 @@ class FindingAdmin(ReadOnlyAdmin):
     list_filter = ["rule", "state"]
     search_fields = ["detail", "reason", "org__name"]
     date_hierarchy = "found_at"
+
+
+# --- 反馈审核 (supervision/feedback_review.py): the sampling rules are set here (and by supervisors on the
+# review page); reviews and rectifications are written by their steps and only shown. ---
+
+from .models import FeedbackRectification, FeedbackReview, FeedbackSampling  # noqa: E402
+
+
+@admin.register(FeedbackSampling)
+class FeedbackSamplingAdmin(admin.ModelAdmin):
+    list_display = ["org", "percent", "updated_by", "updated_at"]
+    autocomplete_fields = ["org"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    def save_model(self, request: Any, obj: FeedbackSampling, form: Any, change: bool) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class FeedbackRectificationInline(admin.TabularInline):
+    model = FeedbackRectification
+    extra = 0
+    can_delete = False
+    readonly_fields = ["round", "text", "by", "at", "decision", "decided_by", "decided_at", "note"]
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FeedbackReview)
+class FeedbackReviewAdmin(ReadOnlyAdmin):
+    list_display = ["feedback", "org", "state", "rounds", "reviewer", "decided_at"]
+    list_filter = ["state"]
+    search_fields = ["note", "org__name", "feedback__incident__number"]
+    date_hierarchy = "decided_at"
+    inlines = [FeedbackRectificationInline]

@@ -14,8 +14,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from command_center.audit import TransitionLog
 from command_center.models import Deadline, Org, SupervisionLevel
-from incidents.models import Incident
+from incidents.models import Feedback, Incident
 from intel.models import Task
 
 
@@ -206,8 +207,9 @@ class ScoreScheme(models.Model):
     - `weights`: {KPI key: points} for rate measures (supervision/kpis.py); a measure earns its points times
       its rate (for a "lower is better" rate, times one minus it); measures with nothing to count in the
       period share their points out among those measured.
-    - `deductions`: {"supervision": {督办 level code: points}, "reminder": points, "finding": points} per
-      督办 order, reminder (催办) and confirmed 数字督察 finding of the period in the org's area.
+    - `deductions`: {"supervision": {督办 level code: points}, "reminder": points, "finding": points,
+      "feedback_returned": points} per 督办 order, reminder (催办), confirmed 数字督察 finding and return of
+      a feedback for 整改 (反馈审核) of the period in the org's area.
     - `bonuses`: {KPI key: {"at_least": rate, "points": n}}: extra points when the rate reaches the mark.
     - `red_top` / `black_bottom`: how many lead the 红榜 (十佳) and trail on the 黑榜 of each level.
     """
@@ -529,3 +531,143 @@ class KpiDirty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_id} · {self.day}"
+
+
+# --- Feedback review (反馈审核): supervision/feedback_review.py ------------------------------------------
+
+
+class FeedbackReview(models.Model):
+    """审核考评 of one feedback form (反馈单): a supervisor accepts it, or returns it for rectification (整改)
+    with a note; the station that filed it answers with a rectification (FeedbackRectification) on a clock
+    (`supervision.feedback.rework`), which the supervisor accepts or returns again — round after round
+    (`rounds`: how many times it was returned). One row per feedback: written by its first decision, so
+    an unreviewed feedback has none, and two supervisors deciding at once cannot both write it. Every step
+    is a row of its log (FeedbackReviewTransition: who, when, the note). The incident's own state machine is
+    not touched."""
+
+    class State(models.TextChoices):
+        ACCEPTED = "accepted", _("Review accepted")
+        RETURNED = "returned", _("Returned for rectification (整改)")
+        RECTIFIED = "rectified", _("Rectified, awaiting review")
+
+    feedback = models.OneToOneField(
+        Feedback, on_delete=models.PROTECT, related_name="review", verbose_name=_("feedback")
+    )
+    org = models.ForeignKey(
+        Org,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation that rectifies"),
+        help_text=_("The organisation that filed the feedback."),
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    rounds = models.PositiveSmallIntegerField(_("times returned"), default=0)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewer"),
+        help_text=_("Who took the last decision."),
+    )
+    note = models.TextField(_("note"), blank=True, help_text=_("The last decision's note (required to return)."))
+    at = models.DateTimeField(_("first reviewed at"))
+    decided_at = models.DateTimeField(_("last decided at"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        verbose_name = _("feedback review")
+        verbose_name_plural = _("feedback reviews")
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="returned") | Q(rounds__gte=1), name="feedback_review_returned_counts"
+            ),
+        ]
+        indexes = [
+            # A station's returned feedback awaiting its rectification; the queue's rectified ones.
+            models.Index(fields=["org", "state"], name="feedback_review_org_state"),
+            models.Index(fields=["state", "decided_at"], name="feedback_review_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feedback} · {self.get_state_display()}"
+
+    @property
+    def verdict(self) -> str:
+        """The last decision: accepted, or returned (also while its rectification awaits review)."""
+        return "accepted" if self.state == self.State.ACCEPTED else "returned"
+
+
+class FeedbackReviewTransition(TransitionLog):
+    subject = models.ForeignKey(FeedbackReview, on_delete=models.PROTECT, related_name="transitions")
+
+
+class FeedbackRectification(models.Model):
+    """整改: the station's answer to one return of its feedback (round n answers the n-th return), and the
+    supervisor's decision on it."""
+
+    class Decision(models.TextChoices):
+        PENDING = "", _("Awaiting review")
+        ACCEPTED = "accepted", _("Review accepted")
+        RETURNED = "returned", _("Returned again")
+
+    review = models.ForeignKey(
+        FeedbackReview, on_delete=models.PROTECT, related_name="rectifications", verbose_name=_("review")
+    )
+    round = models.PositiveSmallIntegerField(_("round"))
+    text = models.TextField(_("rectification"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("rectified by")
+    )
+    at = models.DateTimeField(_("rectified at"))
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("feedback rectification")
+        verbose_name_plural = _("feedback rectifications")
+        ordering = ["review", "round"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "round"], name="feedback_rectification_once_per_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.review} · {self.round}"
+
+
+class FeedbackSampling(models.Model):
+    """抽查比例: the share of an org's feedback (and of its subtree's, unless an org below sets its own) that
+    the review queue draws, in percent; 100 reviews all. Without a row up the tree, the setting
+    SUPERVISION_FEEDBACK_SAMPLE_PERCENT applies. Which feedback is drawn is fixed by its id
+    (feedback_review.sample_bucket), so the queue is stable."""
+
+    org = models.OneToOneField(
+        Org, on_delete=models.CASCADE, related_name="feedback_sampling", verbose_name=_("organisation")
+    )
+    percent = models.PositiveSmallIntegerField(_("percent reviewed"), help_text=_("0–100; 100 reviews every feedback."))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("feedback sampling rule")
+        verbose_name_plural = _("feedback sampling rules")
+        constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="feedback_sampling_percent")]
+
+    def __str__(self) -> str:
+        return f"{self.org} · {self.percent}%"

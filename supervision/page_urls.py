@@ -15,3 +15,10 @@ urlpatterns = [
 from . import inspection_views  # noqa: E402
 
 urlpatterns += [path("supervision/inspection/", inspection_views.inspection_queue, name="inspection")]
+
+from . import feedback_review_views  # noqa: E402
+
+urlpatterns += [
+    path("supervision/feedback/", feedback_review_views.queue_page, name="feedback"),
+    path("supervision/feedback/rework/", feedback_review_views.rework_page, name="feedback-rework"),
+]

@@ -7,7 +7,8 @@ A score is made of parts, each kept with the score so a station sees why:
   weights, so a quiet station is not marked down for what did not happen;
 - one part per bonus whose mark the rate reached;
 - one part per deduction, each naming its cause: every 督办 order (by its level), every reminder (催办) and
-  every confirmed 数字督察 finding of the period in the org's area, with the subject's words and page.
+  every confirmed 数字督察 finding and every feedback returned for 整改 (反馈审核) of the period in the org's
+  area, with the subject's words and page.
 The total is the sum; orgs of one level (stations among stations) are ranked by it, highest first, ties
 by name. `compute_scores` replaces the period's scores under the scheme (running it twice gives the same
 rows).
@@ -38,6 +39,18 @@ _finding_sources: list[FindingSource] = []
 def provide_findings(fn: FindingSource) -> None:
     if fn not in _finding_sources:
         _finding_sources.append(fn)
+
+
+# More causes of deductions join the same way, each under its key in the scheme's `deductions` (points per
+# row): fn(org, first, last) → rows of {"label", "id", "title", "url", …}, each a deduction with its cause
+# (supervision/feedback_review.py registers "feedback_returned": every return of a feedback for 整改).
+_deduction_sources: dict[str, list[FindingSource]] = {}
+
+
+def provide_deductions(key: str, fn: FindingSource) -> None:
+    found = _deduction_sources.setdefault(key, [])
+    if fn not in found:
+        found.append(fn)
 
 
 def active_scheme() -> ScoreScheme | None:
@@ -99,6 +112,14 @@ def _deductions(scheme: ScoreScheme, scope: kpis.Scope) -> list[dict[str, Any]]:
             for f in source(scope.org, scope.first, scope.last):
                 out.append({"kind": "deduction", "key": "finding", "label": f.get("label", ""),
                             "points": -per_finding, "cause": f})  # fmt: skip
+    for key, sources in _deduction_sources.items():
+        per_row = float(rules.get(key, 0))
+        if not per_row:
+            continue
+        for source in sources:
+            for row in source(scope.org, scope.first, scope.last):
+                out.append({"kind": "deduction", "key": key, "label": row.get("label", ""), "points": -per_row,
+                            "cause": row})  # fmt: skip
     return out
 
 

@@ -22,7 +22,7 @@ from intel.models import OPEN_TASK_STATES, Directive, Task
 from intel.selectors import visible_tasks
 
 from . import kpis
-from .models import Reminder, SupervisionOrder, Watch
+from .models import FeedbackReview, Reminder, SupervisionOrder, Watch
 from .payloads import WatchSerializer, reminder_payload
 
 
@@ -42,6 +42,10 @@ def visible_orders(user: Any) -> QuerySet[SupervisionOrder]:
 
 # A reminder or a 督办 stays on the screens while its subject is still open.
 SUBJECT_OPEN = Q(task__state__in=OPEN_TASK_STATES) | Q(incident__state__in=OPEN_STATES)
+# A reminder about a returned feedback's rectification (feedback_review.py's rework clocks) stays in the
+# station's inbox while the rectification is owed, whatever the incident's state: feedback is reviewed after
+# the incident closed.
+REWORK_OWED = Q(deadline__kind__startswith="supervision.feedback.") & clocks.unmet_q("deadline")
 
 
 def _subject_title(row: Reminder | SupervisionOrder) -> str:
@@ -144,15 +148,15 @@ MAX_BOARD_ALERTS = 60
 
 def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The inbox's `reminders`: 催办 and 督办 (level 2) addressed to the caller's org and below it, on tasks
-    still open, not yet acknowledged or sent today; newest first. Each row is the push payload
-    (payloads.reminder_payload) plus `can_ack`: whether the caller may acknowledge it (the recipient's own
-    people)."""
+    and incidents still open (or a feedback's rectification still owed), not yet acknowledged or sent today;
+    newest first. Each row is the push payload (payloads.reminder_payload) plus `can_ack`: whether the caller
+    may acknowledge it (the recipient's own people)."""
     local = timezone.localtime(now or timezone.now())
     since = local.replace(hour=0, minute=0, second=0, microsecond=0)
     person = orgs.person_of(user)
     qs = (
         orgs.restrict(Reminder.objects.all(), user, org_field="recipient")
-        .filter(SUBJECT_OPEN)
+        .filter(SUBJECT_OPEN | REWORK_OWED)
         .filter(Q(acknowledged_at__isnull=True) | Q(created_at__gte=since))
         .select_related("recipient", "task", "incident", "deadline")
         .order_by("-created_at", "-id")
@@ -163,6 +167,44 @@ def inbox_reminders(user: Any, *, now: datetime | None = None) -> list[dict[str,
         row["can_ack"] = person is not None and person.org_id == r.recipient_id
         rows.append(row)
     return rows
+
+
+def inbox_feedback_returns(user: Any) -> list[dict[str, Any]]:
+    """The inbox's `feedback_returns`: the caller's org's feedback a supervisor returned for rectification
+    (整改) and not rectified yet, oldest return first — each with the supervisor's note, the rework clock's
+    due time and the incident page (at the feedback's panel) where the form is. Reminders about them come
+    as `reminders` when the clock breaks."""
+    person = orgs.person_of(user)
+    if person is None:
+        return []
+    qs = (
+        FeedbackReview.objects.filter(org=person.org, state=FeedbackReview.State.RETURNED)
+        .select_related("feedback__incident")
+        .order_by("decided_at", "pk")[:MAX_INBOX_REMINDERS]
+    )
+    rows = list(qs)
+    due = dict(
+        clocks.unmet()
+        .filter(kind="supervision.feedback.rework", subject_id__in=[r.pk for r in rows])
+        .filter(subject_type=ContentType.objects.get_for_model(FeedbackReview))
+        .values_list("subject_id", "due_at")
+    )
+    return [
+        {
+            "id": r.pk,
+            "feedback": r.feedback_id,
+            "incident": r.feedback.incident_id,
+            "incident_number": r.feedback.incident.number,
+            "address": r.feedback.incident.address,
+            "note": r.note,
+            "rounds": r.rounds,
+            "returned_at": r.decided_at,
+            "due_at": due.get(r.pk),
+            "url": reverse("incidents:detail", args=[r.feedback.incident_id]) + f"#feedback-{r.feedback_id}",
+            "version": r.version,
+        }
+        for r in rows
+    ]
 
 
 def board_alerts(user: Any) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ from incidents.services import CLOCK_FEEDBACK as CLOCK_INCIDENT_FEEDBACK
 from intel import services as loop
 from intel.models import OPEN_TASK_STATES, Task
 
-from .models import Reminder, SupervisionOrder, Watch
+from .models import FeedbackReview, Reminder, SupervisionOrder, Watch
 from .payloads import order_payload, reminder_payload, watch_payload
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,14 @@ def subject_of(deadline: Deadline) -> Subject | None:
     if model is Incident:
         i = Incident.objects.select_related("org").filter(pk=deadline.subject_id).first()
         return None if i is None else Subject(org=i.org, title=_incident_title(i), incident=i)
+    if model is FeedbackReview:
+        # A returned feedback's rework clock (feedback_review.py): about its incident; the filing org acts.
+        r = FeedbackReview.objects.select_related("org", "feedback__incident").filter(pk=deadline.subject_id).first()
+        return (
+            None
+            if r is None
+            else Subject(org=r.org, title=_incident_title(r.feedback.incident), incident=r.feedback.incident)
+        )
     return None
 
 

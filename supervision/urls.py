@@ -54,3 +54,10 @@ urlpatterns += [
     path("inspection/rules/<slug:key>/", InspectionRuleView.as_view(), name="inspection-rule"),
     *inspection_router.urls,
 ]
+
+# 反馈审核 (supervision/feedback_review.py): the queue, a feedback's review and its steps, the sampling rule.
+from .feedback_review_api import FeedbackReviewViewSet  # noqa: E402
+
+feedback_router = SimpleRouter()
+feedback_router.register("feedback-reviews", FeedbackReviewViewSet, basename="feedback-review")
+urlpatterns += feedback_router.urls

@@ -63,6 +63,9 @@ def screen_labels() -> dict[str, Any]:
             "watch_empty": _("Nothing on the watch list."),
             "watch_task": _("Task"),
             "watch_incident": _("Incident"),
+            "feedback_return": _("Returned for rectification"),
+            "rectify": _("Rectify"),
+            "rectify_by": _("Rectify by"),
         },
     }
 

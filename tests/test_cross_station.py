@@ -436,6 +436,27 @@ TABLE: dict[str, list[Probe]] = {
         Refuse(pk=lambda s: "closed_without_arrival", method="patch", body=lambda s: {"enabled": False}),
     ],
     "supervision/inspection/": [Read(page=True, ok=frozenset({200, 302, 403}))],
+    # 反馈审核 (supervision/feedback_review.py): rows are feedback forms, keyed by the feedback's id. The
+    # sampling rule is read only here: B's chief setting B's own rule names nothing of A's (and would change
+    # the database the walk must leave alone); tests/supervision/test_feedback_review.py covers the PUT.
+    "api/^feedback-reviews/$": [
+        Read(
+            kind="feedback",
+            params=lambda s: [
+                {"state": "all", "sample": "false"},
+                {"state": "returned"},
+                {"org": s.a.pk, "sample": "false"},
+                {"result": "05", "state": "all"},
+            ],
+        )
+    ],
+    "api/^feedback-reviews/sampling/$": [Read()],
+    f"api/^feedback-reviews/{PK}/$": [Refuse("feedback")],
+    f"api/^feedback-reviews/{PK}/accept/$": [Refuse("feedback", "post", lambda s: {"note": "probe"})],
+    f"api/^feedback-reviews/{PK}/return/$": [Refuse("feedback", "post", lambda s: {"note": "probe"})],
+    f"api/^feedback-reviews/{PK}/rectify/$": [Refuse("feedback", "post", lambda s: {"text": "probe"})],
+    "supervision/feedback/": [Read(page=True, ok=frozenset({200, 302, 403}))],
+    "supervision/feedback/rework/": [Read(page=True, ok=frozenset({200, 403}))],
 }
 
 ADMIN_PREFIX = "admin/"
@@ -490,6 +511,7 @@ ID_KEYS = {
     "directive": "directive",
     "merged_into": "incident",
     "master": "incident",
+    "feedback": "feedback",
 }
 
 

@@ -304,6 +304,13 @@ def build_two_stations() -> TwoStations:
         found_at=now,
     )
 
+    # 反馈审核: A's feedback returned for 整改 (its rework clock runs at A).
+    from supervision import feedback_review
+
+    feedback_review.feedback_return(
+        feedback_id=Feedback.objects.get(incident=third).pk, actor=w.supervisor, note=f"{MARK} 处置经过不清"
+    )
+
     a_incidents = set(Incident.objects.filter(org=a).values_list("pk", flat=True))
     s.numbers = list(Incident.objects.filter(org=a).values_list("number", flat=True))
     a_tasks = set(Task.objects.filter(org=a).values_list("pk", flat=True))

@@ -278,7 +278,7 @@
         for (const id of Array.from(orders.keys())) if (!seen.has(id)) orders.delete(id);
         for (const c of cards.values()) c.dataset.key = ""; // redraw every card's body from the new rows
         draw();
-        if (tasks) tasks.load(state.tasks, state.reminders);
+        if (tasks) tasks.load(state.tasks, state.reminders, state.feedback_returns);
       },
       onEvent: apply,
     });

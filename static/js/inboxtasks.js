@@ -1,8 +1,9 @@
 // The station inbox's directive tasks (指令任务) and reminders (催办 / 督办): the second tab of the inbox.
 // A task is signed, started and reported here (text, the checklist answered, files); the reviewer's
 // reason and the number of returns show on the card; reminders and 督办 orders addressed to the station
-// appear above the tabs with a sound, the same way new orders do. Rows: the inbox state's `tasks` and
-// `reminders` (GET /api/board/inbox/); live: the pushes inbox.js hands over (`apply`); actions: the tasks
+// appear above the tabs with a sound, the same way new orders do, and so does feedback a supervisor returned
+// for rectification (整改), linking to its form. Rows: the inbox state's `tasks`, `reminders` and
+// `feedback_returns` (GET /api/board/inbox/); live: the pushes inbox.js hands over (`apply`); actions: the tasks
 // API, the reminders API. Load after live.js, before inbox.js.
 (function () {
   "use strict";
@@ -32,6 +33,7 @@
     const urls = L.urls || {};
     const tasks = new Map();
     const reminders = new Map();
+    let feedbackReturns = [];  // supervision's `feedback_returns`: feedback returned for 整改, not rectified yet
     const cards = new Map();
     const fresh = new Set();
     const el = {
@@ -59,8 +61,15 @@
     function drawReminders() {
       const open = Array.from(reminders.values()).filter(function (r) { return !r.acknowledged_at; })
         .sort(function (a, b) { return b.id - a.id; });
-      el.reminders.hidden = !open.length;
-      el.reminders.replaceChildren(...open.map(function (r) {
+      el.reminders.hidden = !open.length && !feedbackReturns.length;
+      el.reminders.replaceChildren(...feedbackReturns.map(function (f) {
+        return h("li", { class: "ib-reminder ib-feedback-return", dataset: { review: f.id, feedback: f.feedback } }, [
+          h("b", { class: "rm-kind", text: t.feedback_return }),
+          h("span", { class: "rm-text", text: f.incident_number + " " + f.address + (f.note ? "：" + f.note : "") }),
+          f.due_at ? h("time", { text: (t.rectify_by || "") + " " + when(f.due_at) }) : null,
+          h("a", { class: "rm-ack", href: f.url, text: t.rectify }),
+        ]);
+      }), ...open.map(function (r) {
         const sup = r.level === 2;
         return h("li", { class: "ib-reminder" + (sup ? " sup" : ""), dataset: { id: r.id, task: r.task || "", level: r.level } }, [
           h("b", { class: "rm-kind", text: sup ? t.supervision : t.reminder }),
@@ -254,7 +263,8 @@
     }
 
     // --- State and pushes ---------------------------------------------------------------------------------
-    function load(taskRows, reminderRows) {
+    function load(taskRows, reminderRows, feedbackRows) {
+      feedbackReturns = feedbackRows || [];
       const seen = new Set();
       for (const r of taskRows || []) { seen.add(r.id); tasks.set(r.id, Object.assign({}, r)); }
       for (const id of Array.from(tasks.keys())) if (!seen.has(id)) tasks.delete(id);
@@ -307,6 +317,10 @@
         return true;
       }
       if (ev === "supervision.ordered") return true; // its level-2 reminder (reminder.created) shows it
+      if (ev.indexOf("feedback_review.") === 0) {
+        if (ev === "feedback_review.returned") CCLive.sound.play("alert");
+        return "refill"; // the returns come with the inbox's state (supervision's `feedback_returns`)
+      }
       return false;
     }
 

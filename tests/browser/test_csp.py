@@ -24,11 +24,18 @@ PAGES = {
         "/dispatch/wall/",
         "/dispatch/units/",
     ],
-    "station1": ["/dispatch/inbox/"],
+    "station1": ["/dispatch/inbox/", "/supervision/feedback/rework/"],
     "partner": ["/partner/"],
     "commander": ["/dispatch/wall/", "/supervision/"],
     "analyst": ["/", "/intel/", "/intel/directives/{directive}/", "/intel/directives/{directive}/report/"],
-    "supervisor": ["/", "/supervision/", "/supervision/measures/", "/supervision/scores/", "/supervision/inspection/"],
+    "supervisor": [
+        "/",
+        "/supervision/",
+        "/supervision/measures/",
+        "/supervision/scores/",
+        "/supervision/inspection/",
+        "/supervision/feedback/",
+    ],
 }
 WATCH = """
 window.__csp = [];

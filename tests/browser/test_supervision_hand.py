@@ -66,8 +66,8 @@ def test_a_supervisor_raises_supervision_by_hand_from_a_readable_overdue_list(as
         note.press("Enter")
         expect(page.locator(".w-item").filter(has_text=incident.number)).to_contain_text("每 10 分钟报一次进展")
         expect(item.locator(".tag")).to_contain_text("已盯办")
-        w = Watch.objects.get(incident=incident)
-        assert w.note == "每 10 分钟报一次进展" and w.by is not None and w.by.username == "commander"
+        watch = Watch.objects.get(incident=incident)
+        assert watch.note == "每 10 分钟报一次进展" and watch.by is not None and watch.by.username == "commander"
         assert not errors, errors
     finally:
         context.close()
