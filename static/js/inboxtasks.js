@@ -65,7 +65,9 @@
       el.reminders.replaceChildren(...feedbackReturns.map(function (f) {
         return h("li", { class: "ib-reminder ib-feedback-return", dataset: { review: f.id, feedback: f.feedback } }, [
           h("b", { class: "rm-kind", text: t.feedback_return }),
-          h("span", { class: "rm-text", text: f.incident_number + " " + f.address + (f.note ? "：" + f.note : "") }),
+          h("span", { class: "rm-text" }, [
+            h("span", { class: "num", text: f.incident_number }), " " + f.address + (f.note ? "：" + f.note : ""),
+          ]),
           f.due_at ? h("time", { text: (t.rectify_by || "") + " " + when(f.due_at) }) : null,
           h("a", { class: "rm-ack", href: f.url, text: t.rectify }),
         ]);

@@ -12,6 +12,7 @@ from command_center.models import HandlingResult
 from incidents import services as incidents
 from supervision.models import FeedbackReview, FeedbackSampling
 from tests.browser.pages import login
+from tests.browser.test_dispatch import ARTIFACTS
 from tests.conftest import build_world
 
 PHONE = {"width": 390, "height": 844}
@@ -58,6 +59,8 @@ def test_return_rectify_accept(asgi_live_server: str, browser: Any) -> None:
         expect(row.get_by_role("link", name=incident.number)).to_have_attribute(
             "href", f"/incidents/{incident.pk}/#feedback-{fb.pk}"
         )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "feedback-review-queue.png"), full_page=True)
         # Without a note: refused on the page, nothing sent.
         row.get_by_role("button", name="退回整改").click()
         expect(page.locator(".fbr-msg")).to_have_text("请说明需要整改的内容（退回须填写意见）。")
@@ -76,6 +79,7 @@ def test_return_rectify_accept(asgi_live_server: str, browser: Any) -> None:
         strip = phone.locator(f".ib-feedback-return[data-feedback='{fb.pk}']")
         expect(strip).to_contain_text("未写明当事人信息")
         expect(strip).to_contain_text(incident.number)
+        phone.screenshot(path=str(ARTIFACTS / "feedback-return-inbox-phone.png"), full_page=True)
         strip.get_by_role("link", name="去整改").click()
         phone.wait_for_url(f"**/incidents/{incident.pk}/#feedback-{fb.pk}")
         card = phone.locator(f"#feedback-{fb.pk}")
@@ -83,6 +87,7 @@ def test_return_rectify_accept(asgi_live_server: str, browser: Any) -> None:
         card.get_by_label("整改情况（做了哪些整改）").fill("已补录当事人姓名及联系方式")
         card.get_by_role("button", name="提交整改").click()
         expect(card).to_contain_text("已整改，待审核")
+        card.screenshot(path=str(ARTIFACTS / "feedback-rectified-phone.png"))
         expect(card).to_contain_text("已补录当事人姓名及联系方式")
         # Nothing is left to rectify: the station's list and its inbox are clear.
         phone.goto(f"{base}/supervision/feedback/rework/")
