@@ -283,25 +283,31 @@ def ring_rows(ring: int) -> Callable[[Scope], QuerySet[DispatchOrder]]:
     return lambda s: _ring_orders(s, ring)
 
 
-def _feedback_clocks(s: Scope) -> Any:
+def _decided_clocks(kind: str, subjects: QuerySet[Any]) -> Any:
+    """The clocks of `kind` on these subjects that are decided: met, or due by now (a clock still running is
+    neither on time nor late); a clock called off (cancelled) is not measured."""
     from command_center.models import Deadline
 
-    ct = ContentType.objects.get_for_model(Incident)
-    # Decided clocks only: met, or due by now (a clock still running is neither on time nor late).
     return Deadline.objects.filter(
         Q(met_at__isnull=False) | Q(due_at__lte=_now()),
-        kind=CLOCK_FEEDBACK,
-        subject_type=ct,
-        subject_id__in=incidents(s).values("pk"),
+        kind=kind,
+        subject_type=ContentType.objects.get_for_model(subjects.model),
+        subject_id__in=subjects.values("pk"),
         cancelled_at__isnull=True,
     )
 
 
-def feedback_on_time(s: Scope) -> Value:
-    row = _feedback_clocks(s).aggregate(
-        n=Count("pk"), ok=Count("pk", filter=Q(met_at__isnull=False, met_at__lte=F("due_at")))
-    )
+def _met_in_time(clocks: Any) -> Value:
+    row = clocks.aggregate(n=Count("pk"), ok=Count("pk", filter=Q(met_at__isnull=False, met_at__lte=F("due_at"))))
     return rate(row["ok"], row["n"])
+
+
+def _feedback_clocks(s: Scope) -> Any:
+    return _decided_clocks(CLOCK_FEEDBACK, incidents(s))
+
+
+def feedback_on_time(s: Scope) -> Value:
+    return _met_in_time(_feedback_clocks(s))
 
 
 def feedback_timeout(s: Scope) -> Value:
@@ -351,25 +357,13 @@ def _tasks_due(s: Scope, done: str, due: str) -> QuerySet[Task]:
 
 
 def _finish_clocks(s: Scope) -> Any:
-    """The finish clocks (办结时限) of the scope's diversions that are decided: met, or due by now; a return or
-    a void calls the clock off (cancelled), and then the diversion is not measured here."""
-    from command_center.models import Deadline
-
-    ct = ContentType.objects.get_for_model(Diversion)
-    return Deadline.objects.filter(
-        Q(met_at__isnull=False) | Q(due_at__lte=_now()),
-        kind=CLOCK_DIVERSION_FINISH,
-        subject_type=ct,
-        subject_id__in=diversions(s).values("pk"),
-        cancelled_at__isnull=True,
-    )
+    """The finish clocks (办结时限) of the scope's diversions that are decided; a return or a void calls the
+    clock off, and then the diversion is not measured here."""
+    return _decided_clocks(CLOCK_DIVERSION_FINISH, diversions(s))
 
 
 def diversion_finished_on_time(s: Scope) -> Value:
-    row = _finish_clocks(s).aggregate(
-        n=Count("pk"), ok=Count("pk", filter=Q(met_at__isnull=False, met_at__lte=F("due_at")))
-    )
-    return rate(row["ok"], row["n"])
+    return _met_in_time(_finish_clocks(s))
 
 
 CLUSTER_HANDLED = [RepeatCluster.Status.GOVERNED, RepeatCluster.Status.STRUCK_OFF]
