@@ -62,7 +62,7 @@ def test_a_supervisor_reads_the_months_measures_and_drills_down(asgi_live_server
         expect(row.locator("td").nth(1)).to_have_text("50.0 %")
         row.click()
         detail = page.locator(".kpi-detail")
-        expect(detail.locator(".kpi-formula")).to_contain_text("30 s")
+        expect(detail.locator(".kpi-formula")).to_contain_text("30 秒内签收")  # the formula, in the page's language
         expect(detail.locator(".kpi-trend canvas")).to_have_count(1)  # the chart drew, offline
         expect(detail.locator(".kpi-ranking li").first).to_contain_text("东城分局")  # the city's counties
         expect(detail.locator(".kpi-rows a")).to_have_count(2)  # what counts against it: at 45 s, and never
