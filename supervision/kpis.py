@@ -30,7 +30,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q, QuerySet
-from django.db.models.functions import Floor
+from django.db.models.functions import Floor, Substr
 from django.utils import timezone
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext
@@ -367,6 +367,7 @@ def diversion_finished_on_time(s: Scope) -> Value:
 
 
 CLUSTER_HANDLED = [RepeatCluster.Status.GOVERNED, RepeatCluster.Status.STRUCK_OFF]
+CLUSTER_STRUCK_OFF = RepeatCluster.Status.STRUCK_OFF
 
 
 def clusters_governed(s: Scope) -> Value:
@@ -377,6 +378,18 @@ def clusters_governed(s: Scope) -> Value:
 def clusters_struck_off(s: Scope) -> Value:
     row = clusters(s).aggregate(n=Count("pk"), ok=Count("pk", filter=Q(status=RepeatCluster.Status.STRUCK_OFF)))
     return rate(row["ok"], row["n"])
+
+
+def _clusters_by_child(counted: Q) -> Callable[[Scope], dict[str, Value]]:
+    """A ledger measure for each org right under the scope's org (keyed by its path), in one grouped query —
+    the same count as `clusters_governed` / `clusters_struck_off` on each child's scope."""
+
+    def by_child(s: Scope) -> dict[str, Value]:
+        child = Substr("org__path", 1, len(s.org.path) + Org.steplen)
+        rows = clusters(s).annotate(child=child).values("child").annotate(n=Count("pk"), ok=Count("pk", filter=counted))
+        return {r["child"]: rate(r["ok"], r["n"]) for r in rows}
+
+    return by_child
 
 
 def task_signed_on_time(s: Scope) -> Value:
@@ -521,10 +534,12 @@ KPIS: list[Kpi] = [
     Kpi("clusters_governed_rate", _("Repeat clusters governed (挂账)"), "repeats", "rate",
         _("repeat clusters first seen in the period now governed or struck off ÷ repeat clusters first seen in the "
         "period"),
-        clusters_governed, clusters, "cluster", fold=None, extra={"breakdown": ["kind", "theme"]}),
+        clusters_governed, clusters, "cluster", fold=None,
+        extra={"breakdown": ["kind", "theme"], "by_child": _clusters_by_child(Q(status__in=CLUSTER_HANDLED))}),
     Kpi("clusters_struck_off_rate", _("Repeat clusters struck off (销号)"), "repeats", "rate",
         _("repeat clusters first seen in the period now struck off ÷ repeat clusters first seen in the period"),
-        clusters_struck_off, clusters, "cluster", fold=None, extra={"breakdown": ["kind", "theme"]}),
+        clusters_struck_off, clusters, "cluster", fold=None,
+        extra={"breakdown": ["kind", "theme"], "by_child": _clusters_by_child(Q(status=CLUSTER_STRUCK_OFF))}),
     Kpi("diversion_accepted_rate", _("Diversions accepted"), "diversions", "rate",
         _("diversions pushed in the period that the partner accepted ÷ diversions pushed"),
         diversion_rate("accepted"), lambda s: diversions(s).filter(accepted_at__isnull=False), "diversion", "higher",
@@ -560,6 +575,11 @@ KPIS: list[Kpi] = [
         count_of(supervision_orders), supervision_orders, "supervision_order", "lower", number_of("so_n")),
 ]  # fmt: skip
 BY_KEY = {k.key: k for k in KPIS}
+
+
+def _raw_by_child(ks: list[Kpi], scope: Scope) -> dict[str, dict[str, Value]]:
+    """The measures read from the rows that can group by child in one query (`extra["by_child"]`)."""
+    return {k.key: k.extra["by_child"](scope) for k in ks if k.fold is None and "by_child" in k.extra}
 
 
 def _figure(k: Kpi, sums: Sums, scope: Scope) -> Value:
@@ -603,8 +623,16 @@ def ranking(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
     the child's path."""
     children = list(Org.objects.filter(path__startswith=scope.org.path, depth=scope.org.depth + 1, kind="police"))
     by_child = rollups.sums(scope.org.path, scope.first, scope.last, scope.category, group="child")
+    raw = _raw_by_child([kpi], scope).get(kpi.key)
     rows = [
-        (org, _figure(kpi, by_child.get(org.path, rollups.EMPTY), Scope(org, scope.first, scope.last, scope.category)))
+        (
+            org,
+            raw.get(org.path, rate(0, 0))
+            if raw is not None
+            else _figure(
+                kpi, by_child.get(org.path, rollups.EMPTY), Scope(org, scope.first, scope.last, scope.category)
+            ),
+        )
         for org in children
     ]
     sign = -1 if kpi.better == "higher" else 1
@@ -617,11 +645,14 @@ def rankings(scope: Scope) -> tuple[dict[str, Value], dict[Org, dict[str, Value]
     children = list(Org.objects.filter(path__startswith=scope.org.path, depth=scope.org.depth + 1, kind="police"))
     by_child = rollups.sums(scope.org.path, scope.first, scope.last, scope.category, group="child")
     whole = by_child[None]
+    raw = _raw_by_child(KPIS, scope)
     return (
         {k.key: _figure(k, whole, scope) for k in KPIS},
         {
             org: {
-                k.key: _figure(k, by_child.get(org.path, rollups.EMPTY), Scope(org, scope.first, scope.last))
+                k.key: raw[k.key].get(org.path, rate(0, 0))
+                if k.key in raw
+                else _figure(k, by_child.get(org.path, rollups.EMPTY), Scope(org, scope.first, scope.last))
                 for k in KPIS
             }
             for org in children

@@ -143,3 +143,27 @@ def test_diversions_finished_on_time_by_partner(coded):
     assert {r["name"]: (r["numerator"], r["denominator"]) for r in rows} == {"12345热线": (2, 4), "供电热线": (1, 1)}
     missed = sup.get(f"/api/kpis/diversion_finished_on_time_rate/rows/?period=day&date={today}&missed=1").json()
     assert [x["id"] for x in (missed["results"] if isinstance(missed, dict) else missed)] == [late.pk]
+
+
+def test_the_ledger_ranking_groups_by_child_as_each_childs_own_figure(coded):
+    from command_center.models import Category
+    from incidents.models import RepeatCluster
+
+    today = timezone.localdate()
+    for n, (org, status) in enumerate(
+        [(coded.station_a1, "open"), (coded.station_a1, "governed"), (coded.station_b1, "struck_off")]
+    ):
+        RepeatCluster.objects.create(
+            kind="recurring", theme="noise", status=status, org=org, category=Category.objects.get(code="020500"),
+            address=f"西湖路{n}号", first_at=timezone.now(), last_at=timezone.now(), count=2,
+        )  # fmt: skip
+    scope = kpis.Scope(coded.city, today, today)
+    _, children = kpis.rankings(scope)
+    for key in ("clusters_governed_rate", "clusters_struck_off_rate"):
+        k = kpis.BY_KEY[key]
+        ranked = dict(kpis.ranking(k, scope))
+        for org, figures in children.items():
+            own = k.compute(kpis.Scope(org, today, today))
+            assert (figures[key].numerator, figures[key].denominator) == (own.numerator, own.denominator), key
+            assert (ranked[org].numerator, ranked[org].denominator) == (own.numerator, own.denominator), key
+    assert any(f["clusters_governed_rate"].denominator for f in children.values())
