@@ -111,8 +111,29 @@
     return box;
   }
 
+  // place(parent, nodes): make `nodes` the parent's children, in order, moving only the nodes out of place.
+  // A live list redraws on every push; replaceChildren would take each card out and put it back, and a field
+  // being typed in loses its focus (and its keystrokes, and a phone its keyboard). Focus and the caret are
+  // put back if a move took them anyway.
+  function place(parent, nodes) {
+    const active = document.activeElement;
+    const inside = active && active !== document.body && parent.contains(active) ? active : null;
+    const caret = inside && typeof inside.selectionStart === "number" ? [inside.selectionStart, inside.selectionEnd] : null;
+    const keep = new Set(nodes);
+    for (const child of Array.from(parent.childNodes)) if (!keep.has(child)) child.remove();
+    let at = parent.firstChild;
+    for (const node of nodes) {
+      if (node === at) { at = at.nextSibling; continue; }
+      parent.insertBefore(node, at);
+    }
+    if (inside && inside.isConnected && document.activeElement !== inside) {
+      inside.focus({ preventScroll: true });
+      if (caret) { try { inside.setSelectionRange(caret[0], caret[1]); } catch (e) { /* not a text field */ } }
+    }
+  }
+
   window.CCDom = {
     h: h, readJson: readJson, url: url, results: results, debounce: debounce,
-    csrf: csrf, api: api, errorText: errorText, noteActions: noteActions,
+    csrf: csrf, api: api, errorText: errorText, noteActions: noteActions, place: place,
   };
 })();

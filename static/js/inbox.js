@@ -198,8 +198,8 @@
         return RANK[a.state] - RANK[b.state] || da - db || b.id - a.id;
       });
       const ended = rows.filter(function (o) { return LIVE.indexOf(o.state) < 0; }).sort(function (a, b) { return b.id - a.id; });
-      el.live.replaceChildren(...(live.length ? live.map(card) : [h("li", { class: "ib-empty", text: t.no_orders })]));
-      el.done.replaceChildren(...ended.map(card));
+      CCDom.place(el.live, live.length ? live.map(card) : [h("li", { class: "ib-empty", text: t.no_orders })]);
+      CCDom.place(el.done, ended.map(card));
       el.doneCount.textContent = String(ended.length);
       el.doneBox.hidden = !ended.length;
       el.badge.textContent = String(live.length);
@@ -274,7 +274,12 @@
       },
       onState: function (state) {
         const seen = new Set();
-        for (const o of state.orders) { seen.add(o.id); orders.set(o.id, Object.assign({}, o)); }
+        for (const o of state.orders) {
+          seen.add(o.id);
+          // A state fetched before an action's answer landed is older than the row: it never goes back.
+          const old = orders.get(o.id);
+          if (!(old && old.version != null && o.version != null && o.version < old.version)) orders.set(o.id, Object.assign({}, o));
+        }
         for (const id of Array.from(orders.keys())) if (!seen.has(id)) orders.delete(id);
         for (const c of cards.values()) c.dataset.key = ""; // redraw every card's body from the new rows
         draw();

@@ -252,8 +252,8 @@
         return RANK[a.state] - RANK[b.state] || da - db || b.id - a.id;
       });
       const closed = all.filter(function (x) { return OPEN.indexOf(x.state) < 0; }).sort(function (a, b) { return b.id - a.id; });
-      el.list.replaceChildren(...(open.length ? open.map(card) : [h("li", { class: "ib-empty", text: t.tasks_empty })]));
-      el.done.replaceChildren(...closed.map(card));
+      CCDom.place(el.list, open.length ? open.map(card) : [h("li", { class: "ib-empty", text: t.tasks_empty })]);
+      CCDom.place(el.done, closed.map(card));
       el.doneCount.textContent = String(closed.length);
       el.doneBox.hidden = !closed.length;
       const waiting = open.filter(function (x) { return x.can_act && ["issued", "signed", "in_progress", "returned"].indexOf(x.state) >= 0; }).length;
@@ -268,7 +268,12 @@
     function load(taskRows, reminderRows, feedbackRows) {
       feedbackReturns = feedbackRows || [];
       const seen = new Set();
-      for (const r of taskRows || []) { seen.add(r.id); tasks.set(r.id, Object.assign({}, r)); }
+      for (const r of taskRows || []) {
+        seen.add(r.id);
+        // A state fetched before an action's answer landed is older than the row: it never goes back.
+        const old = tasks.get(r.id);
+        if (!(old && old.version != null && r.version != null && r.version < old.version)) tasks.set(r.id, Object.assign({}, r));
+      }
       for (const id of Array.from(tasks.keys())) if (!seen.has(id)) tasks.delete(id);
       reminders.clear();
       for (const r of reminderRows || []) reminders.set(r.id, Object.assign({}, r));
