@@ -1,8 +1,9 @@
 """The offline polarity classifier: negative, neutral or positive, with a score from -1 to 1.
 
-Features: character 1–3-grams of the normalized text, hashed into N_FEATURES buckets (scikit-learn's
-HashingVectorizer, stateless: nothing but its parameters is stored), weighted by TF-IDF (the idf vector is
-stored) and L2-normalized; a logistic regression on them. A model is a handful of numpy arrays (the buckets
+Features: character 1–3-grams of the normalized text, hashed into N_FEATURES buckets (features(): numpy over
+the whole batch, stateless, nothing but its constants to store), weighted by TF-IDF (the idf vector is
+stored) and L2-normalized; scikit-learn's logistic regression on them (training only: scoring needs numpy
+and scipy alone). A model is a handful of numpy arrays (the buckets
 it uses, their idf, the coefficients, the intercepts, the classes) written with `numpy.savez_compressed` and
 read with `allow_pickle=False`: a model row in the database is data and can never run code.
 
@@ -20,7 +21,6 @@ import io
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
 N_FEATURES = 2**18
 NGRAMS = (1, 3)
 NEUTRAL_BAND = 0.1  # a binary model's P(positive) in [0.4, 0.6] reads as neutral
-FORMAT = 1
+FORMAT = 2
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_FILE = DATA_DIR / "shipped.npz"
 SHIPPED_NAME = "shipped"
@@ -60,19 +60,22 @@ _EMOJI = re.compile(
 # What is kept: CJK, letters, digits, and basic punctuation (Chinese and ASCII).
 _DROP = re.compile(r"[^\w\u4e00-\u9fff\u3400-\u4dbf，。！？、；：“”‘’（）《》【】…—,.!?;:'\"()#%\-\s]")
 _SPACE = re.compile(r"\s+")
+_FULLWIDTH = {
+    cp: cp - 0xFEE0 for a, b in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for cp in range(a, b + 1)
+}
 
 
 def normalize(text: str) -> str:
     """The text the classifier reads: no URLs, @mentions, repost-chain names, Weibo emoticons ([哈哈]) or
-    emoji; 【】 and #话题# markers stay as text; whitespace collapsed; full-width letters and digits folded
-    (NFKC) except the Chinese punctuation kept."""
+    emoji; 【】 and #话题# markers stay as text; whitespace collapsed; full-width letters and digits folded to
+    ASCII (full-width Chinese punctuation stays)."""
     text = text.replace("\ufeff", "")
     text = _URL.sub(" ", text)
     text = _REPOST.sub(" ", text)
     text = _MENTION.sub(" ", text)
     text = _EMOTICON.sub(" ", text)
     text = _EMOJI.sub(" ", text)
-    text = "".join(unicodedata.normalize("NFKC", c) if "\uff10" <= c <= "\uff5a" else c for c in text)
+    text = text.translate(_FULLWIDTH)
     text = _DROP.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
 
@@ -121,18 +124,41 @@ def map_labels(raw: Sequence[Any]) -> list[str]:
 # --- The model ---------------------------------------------------------------------------------------------
 
 
-def _vectorizer() -> Any:
-    from sklearn.feature_extraction.text import HashingVectorizer
+_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
-    return HashingVectorizer(
-        analyzer="char",
-        ngram_range=NGRAMS,
-        n_features=N_FEATURES,
-        alternate_sign=False,
-        norm=None,
-        lowercase=True,
-        dtype=np.float32,
-    )
+
+def features(texts: Sequence[str]) -> Any:
+    """Counts of the character 1–3-grams of each normalized, lower-cased text, hashed into N_FEATURES buckets:
+    a scipy CSR matrix (texts × buckets, float32). Vectorized over the whole batch with numpy (the n-grams
+    never exist as Python strings): the text's code points, each n-gram's window combined by multiplying
+    with odd 64-bit constants, mixed (xor-shift, multiply) and taken modulo N_FEATURES."""
+    from scipy.sparse import csr_matrix
+
+    docs = [normalize(t).lower() for t in texts]
+    joined = "\x00".join(docs)  # normalize() drops control characters: \x00 only ever separates
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.int32), [len(d) + 1 for d in docs])[: len(codes)]
+    ok = codes != 0
+    rows, cols = [], []
+    for n in range(NGRAMS[0], NGRAMS[1] + 1):
+        m = len(codes) - n + 1
+        if m <= 0:
+            continue
+        h = np.full(m, n, dtype=np.uint64)
+        valid = np.ones(m, dtype=bool)
+        for k in range(n):
+            h += codes[k : k + m] * _MULT[k]
+            valid &= ok[k : k + m]
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+        rows.append(doc_of[:m][valid])
+        cols.append((h[valid] % np.uint64(N_FEATURES)).astype(np.int32))
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int32)
+    x = csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(docs), N_FEATURES))
+    x.sum_duplicates()
+    return x
 
 
 @dataclass
@@ -158,7 +184,7 @@ class Classifier:
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         """P(class) per text, columns in self.classes' order."""
         idf, coef = self._weights()
-        x = _vectorizer().transform([normalize(t) for t in texts]).tocsr()
+        x = features(texts)
         x.data *= idf[x.indices]
         # L2 row norms, then the dot product, all sparse.
         sq = np.asarray(x.multiply(x).sum(axis=1)).ravel()
@@ -223,7 +249,7 @@ def train(texts: Sequence[str], labels: Sequence[str], *, name: str, min_df: int
     classes = [lab for lab in LABELS if lab in set(labels)]
     if len(classes) < 2:
         raise ValueError("at least two classes are needed")
-    x = _vectorizer().transform([normalize(t) for t in texts]).tocsc()
+    x = features(texts).tocsc()
     df = np.diff(x.indptr)  # documents per bucket (counts are per document in a column)
     used = np.flatnonzero(df >= min_df).astype(np.int32)
     n = x.shape[0]
