@@ -378,6 +378,7 @@ def make_active(pk: int | None) -> None:
         others.update(active=False)
         if pk is not None:
             ScoringModel.objects.filter(pk=pk).update(active=True)
+        transaction.on_commit(forget)  # inside an outer transaction: once the change is visible
     forget()
 
 
