@@ -315,8 +315,8 @@ def build_two_stations() -> TwoStations:
     from sentiment import services as sentiment_services
     from sentiment.models import Event as SentimentEvent
     from sentiment.models import Post as SentimentPost
-    from sentiment.models import WatchHit, WatchList
     from sentiment.models import Warning as SentimentWarning
+    from sentiment.models import WatchHit, WatchList
 
     sentiment_services.load_defaults()
     sentiment_services.watch_create(actor=s.a_analyst, org_id=a.pk, name=f"{MARK} 布控", expression="打架 警察")
