@@ -117,7 +117,8 @@ def why(p: Post, row: dict[str, Any]) -> list[str]:
     if p.risk:
         out.append(
             _(
-                "Risk %(risk)s by the rule: police-related with a grave term, or negative with a reach of %(reach)d or more."
+                "Risk %(risk)s by the rule: police-related with a grave term, "
+                "or negative with a reach of %(reach)d or more."
             )
             % {"risk": risk, "reach": 1000}
         )
