@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from command_center.transitions import InvalidTransition
 from . import payloads, scoring
 from .inputs import PostIn
 from .models import RISK_RANK, Event, Polarity, Post, Risk, Source, SpikeRule, Warning, WatchHit, WatchList
-from .text import NEAR_JACCARD, ExpressionError, bands, compile_expression, jaccard
+from .text import NEAR_JACCARD, ExpressionError, bands, compile_expression, shingles
 
 MAX_BATCH = 1000
 EVENT_WINDOW = timedelta(hours=72)  # a post joins an event whose posts it resembles within this window
@@ -95,11 +95,11 @@ def ingest(items: Sequence[Any], *, actor: Any = None, channel: str = "api") -> 
 def _store(rows: list[dict[str, Any]], result: IngestResult) -> None:
     now = timezone.now()
     existing: dict[tuple[int, str], Post] = {}
-    q = Q()
-    for r in rows:
-        q |= Q(source=r["source"], external_id=r["external_id"])
+    wanted = {(r["source"].pk, r["external_id"]) for r in rows}
+    q = Q(source__in={k[0] for k in wanted}, external_id__in={k[1] for k in wanted})
     for p in Post.objects.filter(q).select_for_update():
-        existing[(p.source_id, p.external_id)] = p
+        if (p.source_id, p.external_id) in wanted:
+            existing[(p.source_id, p.external_id)] = p
     fresh = [r for r in rows if (r["source"].pk, r["external_id"]) not in existing]
     for r in rows:
         old = existing.get((r["source"].pk, r["external_id"]))
@@ -170,10 +170,11 @@ def _store(rows: list[dict[str, Any]], result: IngestResult) -> None:
     # this call stored: those with its own `received_at` (a concurrent call has another); the others were the
     # other call's, which scores, groups and pushes them — they count as updated here.
     stored = Post.objects.bulk_create(posts, ignore_conflicts=True)
-    ids = dict(
-        ((sid, ext), pk)
+    ids = {
+        (sid, ext): pk
         for sid, ext, pk in Post.objects.filter(q, received_at=now).values_list("source_id", "external_id", "pk")
-    )
+        if (sid, ext) in wanted
+    }
     created = [p for p in stored if ids.get((p.source_id, p.external_id)) is not None]
     result.updated += len(stored) - len(created)
     for p in created:
@@ -181,115 +182,172 @@ def _store(rows: list[dict[str, Any]], result: IngestResult) -> None:
     result.stored += len(created)
     result.post_ids.extend(p.pk for p in created)
     watches = _active_watches()
+    orgs_by_pk = Org.objects.in_bulk({p.org_id for p in created} | {w.row.org_id for w in watches})
+    for p in created:
+        p.org = orgs_by_pk[p.org_id]
+    events = _group(created)
+    hits = _watch(created, watches, now)
+    newly_flagged = [p.pk for p in created if hits.get(p.pk) and not p.flagged]
+    if newly_flagged:
+        Post.objects.filter(pk__in=newly_flagged).update(flagged=True)
     pushes: list[tuple[Org, str, Any]] = []
-    org_cache: dict[int, Org] = {}
-
-    def org_of(pk: int) -> Org:
-        if pk not in org_cache:
-            org_cache[pk] = Org.objects.get(pk=pk)
-        return org_cache[pk]
-
-    order = sorted(created, key=lambda x: (x.published_at, x.pk))
-    pending = {p.pk for p in order}
-    for p in order:
-        pending.discard(p.pk)
-        event = _cluster(p, pending)
-        hits = _watch(p, watches, now)
-        if hits and not p.flagged:
-            p.flagged = True
-            Post.objects.filter(pk=p.pk).update(flagged=True)
+    for p in created:
+        mine = hits.get(p.pk, [])
+        p.flagged = p.flagged or bool(mine)
         if p.flagged:
-            pushes.append((org_of(p.org_id), "sentiment.post", payloads.post_row(p, hits=hits)))
-        for h in hits:
-            pushes.append((org_of(h.org_id), "sentiment.hit", payloads.hit_row(h, p)))
-        if event is not None:
-            pushes.append((org_of(event.org_id), "sentiment.event", payloads.event_row(event)))
+            pushes.append((p.org, "sentiment.post", payloads.post_row(p, hits=mine)))
+        for h in mine:
+            pushes.append((orgs_by_pk[h.org_id], "sentiment.hit", payloads.hit_row(h, p)))
+    for e in events:
+        pushes.append((e.org, "sentiment.event", payloads.event_row(e)))
     if pushes:
         realtime.broadcast_many_on_commit(pushes)
 
 
 # --- Events -----------------------------------------------------------------------------------------------
 
-
-def _common_org(a: Org, b: Org) -> Org:
-    """The lowest org holding both (their paths' common prefix, in whole steps)."""
-    step = Org.steplen
-    n = 0
-    while n + step <= min(len(a.path), len(b.path)) and a.path[n : n + step] == b.path[n : n + step]:
-        n += step
-    if n == len(a.path):
-        return a
-    if n == len(b.path):
-        return b
-    return Org.objects.get(path=a.path[: max(n, step)])
+CANDIDATES_MAX = 5000  # earlier posts a batch compares itself with, newest first
+PER_BAND_MAX = 50  # of those, the newest per band value: a post is compared with at most 4 × this many
 
 
-def _cluster(p: Post, pending: Iterable[int] = ()) -> Event | None:
-    """Put `p` with a near-duplicate within EVENT_WINDOW — one already in an event first, the most similar
-    among those — into that post's event, or make an event of the two. `pending`: posts of the same batch
-    not grouped yet (they come later, in order of publication). Returns the event that changed (None when
-    the post stands alone)."""
-    since = p.published_at - EVENT_WINDOW
-    candidates = (
+@dataclass(eq=False)
+class _Seen:
+    """A post as the grouping needs it: its text's shingles, its event, and what an event made of it takes."""
+
+    pk: int
+    shingles: set[str]
+    event_id: int | None
+    published_at: datetime
+    org_id: int
+    category: str
+    places: list[str]
+    risk: str
+    polarity: str
+    reach: int
+    text: str
+    stored: bool  # in the database before this batch (its event is set there, not by this batch)
+
+
+def _seen_of(p: Post) -> _Seen:
+    return _Seen(
+        p.pk, shingles(p.text), p.event_id, p.published_at, p.org_id, p.category, [x["name"] for x in p.places],
+        p.risk, p.polarity, p.reposts + p.comments + p.likes, p.text, False,
+    )  # fmt: skip
+
+
+def _group(posts: list[Post]) -> list[Event]:
+    """Group a batch's new posts with their near-duplicates (text.py): each post joins the event of a
+    near-duplicate within EVENT_WINDOW — one already in an event first, the most similar among those — or
+    makes an event with the most similar lone one. The earlier posts that can match are read in one query;
+    the events touched are locked in id order and updated once each. Returns the events that changed."""
+    if not posts:
+        return []
+    ordered = sorted(posts, key=lambda x: (x.published_at, x.pk))
+    keys = [{getattr(p, f"band{i}") for p in ordered} for i in range(4)]
+    rows = (
         Post.objects.filter(
-            Q(band0=p.band0) | Q(band1=p.band1) | Q(band2=p.band2) | Q(band3=p.band3),
-            published_at__gte=since,
-            published_at__lte=p.published_at + EVENT_WINDOW,
+            Q(band0__in=keys[0]) | Q(band1__in=keys[1]) | Q(band2__in=keys[2]) | Q(band3__in=keys[3]),
+            published_at__gte=ordered[0].published_at - EVENT_WINDOW,
+            published_at__lte=ordered[-1].published_at + EVENT_WINDOW,
         )
-        .exclude(pk__in=[p.pk, *pending])
-        .order_by("-published_at")
-        .values_list("pk", "text", "event_id")[:200]
-    )
-    best: tuple[bool, float, int] | None = None
-    for pk, text, event_id in candidates:
-        j = jaccard(text, p.text)
-        if j >= NEAR_JACCARD and (best is None or (event_id is not None, j) > best[:2]):
-            best = (event_id is not None, j, pk)
-    if best is None:
-        return None
-    other = Post.objects.select_for_update().get(pk=best[2])
-    if other.event_id is None:
-        event = Event.objects.create(
-            org=other.org,
-            title=other.text[:200],
-            category=other.category,
-            first_seen=other.published_at,
-            last_seen=other.published_at,
-            places=[x["name"] for x in other.places][:20],
-            risk=other.risk,
+        .exclude(pk__in=[p.pk for p in ordered])
+        .order_by("-published_at", "-pk")
+        .values_list(
+            "pk", "text", "event_id", "published_at", "org_id", "category", "places", "risk", "polarity",
+            "reposts", "comments", "likes", "band0", "band1", "band2", "band3",
+        )[:CANDIDATES_MAX]
+    )  # fmt: skip
+    index: dict[tuple[int, int], list[_Seen]] = defaultdict(list)
+    for pk, text, event_id, at, org_id, cat, places, risk, pol, rp, cm, lk, *bs in rows:
+        seen = _Seen(pk, shingles(text), event_id, at, org_id, cat, [x["name"] for x in places], risk, pol,
+                     rp + cm + lk, text, True)  # fmt: skip
+        for i, b in enumerate(bs):
+            bucket = index[(i, b)]
+            if len(bucket) < PER_BAND_MAX:
+                bucket.append(seen)
+    joined: dict[int, list[_Seen]] = defaultdict(list)  # event id -> the posts this batch adds to it
+    assign: dict[int, int] = {}  # post id -> event id, for the batch's posts and claimed earlier ones
+    for p in ordered:
+        me = _seen_of(p)
+        best: tuple[bool, float, _Seen] | None = None
+        compared: set[int] = set()
+        for i in range(4):
+            for other in index.get((i, getattr(p, f"band{i}")), ()):
+                if other.pk in compared:  # the same post under another band
+                    continue
+                compared.add(other.pk)
+                union = len(me.shingles | other.shingles)
+                j = len(me.shingles & other.shingles) / union if union else 1.0
+                if j >= NEAR_JACCARD and (best is None or (other.event_id is not None, j) > best[:2]):
+                    best = (other.event_id is not None, j, other)
+        if best is not None:
+            other = best[2]
+            if other.event_id is None:
+                other.event_id = _event_from(other, joined, assign)
+            assert other.event_id is not None
+            me.event_id = other.event_id
+            joined[other.event_id].append(me)
+            assign[me.pk] = other.event_id
+        for i in range(4):
+            bucket = index[(i, getattr(p, f"band{i}"))]
+            bucket.insert(0, me)
+            del bucket[PER_BAND_MAX:]
+    if not joined:
+        return []
+    Post.objects.bulk_update([Post(pk=pk, event_id=eid) for pk, eid in assign.items()], ["event"], batch_size=1000)
+    events = list(Event.objects.select_for_update().filter(pk__in=joined).order_by("pk"))
+    paths = dict(Org.objects.filter(pk__in={s.org_id for ss in joined.values() for s in ss}).values_list("pk", "path"))
+    for e in events:
+        added = joined[e.pk]
+        counts = {pol: sum(1 for s in added if s.polarity == pol) for pol in Polarity}
+        places = list(dict.fromkeys([*e.places, *(n for s in added for n in s.places)]))[:20]
+        risk = max([e.risk, *(s.risk for s in added)], key=lambda r: RISK_RANK[Risk(r)])
+        org_path = _common_path([e.org.path, *(paths[s.org_id] for s in added)])
+        Event.objects.filter(pk=e.pk).update(
+            org=e.org if org_path == e.org.path else Org.objects.get(path=org_path),
+            posts_n=F("posts_n") + len(added),
+            negative_n=F("negative_n") + counts[Polarity.NEGATIVE],
+            neutral_n=F("neutral_n") + counts[Polarity.NEUTRAL],
+            positive_n=F("positive_n") + counts[Polarity.POSITIVE],
+            reach=F("reach") + sum(s.reach for s in added),
+            first_seen=min([e.first_seen, *(s.published_at for s in added)]),
+            last_seen=max([e.last_seen, *(s.published_at for s in added)]),
+            places=places,
+            risk=risk,
+            category=e.category or next((s.category for s in added if s.category), ""),
+            version=F("version") + 1,
         )
-        _join(event, other)
-    else:
-        event = Event.objects.select_for_update().get(pk=other.event_id)
-    _join(event, p)
-    event.refresh_from_db()
-    _event_warning(event)
-    return event
+    touched = list(Event.objects.filter(pk__in=joined).select_related("org").order_by("pk"))
+    for e in touched:
+        if e.posts_n >= EVENT_WARN_POSTS:
+            _event_warning(e)
+    return touched
 
 
-def _join(event: Event, p: Post) -> None:
-    Post.objects.filter(pk=p.pk).update(event=event)
-    p.event_id = event.pk
-    org = event.org if event.org.contains(p.org) else _common_org(event.org, p.org)
-    places = list(dict.fromkeys([*event.places, *(x["name"] for x in p.places)]))[:20]
-    risk = event.risk if RISK_RANK[Risk(event.risk)] >= RISK_RANK[Risk(p.risk)] else p.risk
-    counter = {Polarity.NEGATIVE: "negative_n", Polarity.NEUTRAL: "neutral_n", Polarity.POSITIVE: "positive_n"}[
-        Polarity(p.polarity)
-    ]
-    Event.objects.filter(pk=event.pk).update(
-        org=org,
-        posts_n=F("posts_n") + 1,
-        **{counter: F(counter) + 1},
-        reach=F("reach") + p.reposts + p.comments + p.likes,
-        first_seen=min(event.first_seen, p.published_at),
-        last_seen=max(event.last_seen, p.published_at),
-        places=places,
-        risk=risk,
-        category=event.category or p.category,
-        version=F("version") + 1,
-    )
-    event.org, event.places, event.risk = org, places, risk
-    event.first_seen, event.last_seen = min(event.first_seen, p.published_at), max(event.last_seen, p.published_at)
+def _event_from(first: _Seen, joined: dict[int, list[_Seen]], assign: dict[int, int]) -> int:
+    """A new event made of a lone post (its first member). A post stored earlier is claimed only while it is
+    still alone: another batch that grouped it meanwhile wins, and its event is joined instead."""
+    e = Event.objects.create(
+        org_id=first.org_id, title=first.text[:200], category=first.category, first_seen=first.published_at,
+        last_seen=first.published_at, places=first.places[:20], risk=first.risk,
+    )  # fmt: skip
+    if first.stored and not Post.objects.filter(pk=first.pk, event__isnull=True).update(event=e):
+        e.delete()
+        return int(Post.objects.values_list("event_id", flat=True).get(pk=first.pk))
+    if not first.stored:
+        assign[first.pk] = e.pk
+    joined[e.pk].append(first)
+    return int(e.pk)
+
+
+def _common_path(paths: list[str]) -> str:
+    """The path of the lowest org holding all of them (their common prefix, in whole steps)."""
+    step = Org.steplen
+    shortest = min(paths, key=len)
+    n = 0
+    while n + step <= len(shortest) and all(p[n : n + step] == shortest[n : n + step] for p in paths):
+        n += step
+    return shortest[: max(n, step)]
 
 
 def _event_warning(event: Event) -> None:
@@ -337,29 +395,40 @@ def _active_watches() -> list[_Watch]:
     return out
 
 
-def _watch(p: Post, watches: Iterable[_Watch], now: datetime) -> list[WatchHit]:
-    hits = []
-    text = p.text.lower()
-    found_places = {x["name"] for x in p.places}
-    for w in watches:
-        matched: list[str] = []
-        words = w.match_text.match(text)
-        if words is not None:
-            matched.extend(words)
-        if p.author and p.author.lower() in w.accounts:
-            matched.append("@" + p.author)
-        for place in w.places:
-            if place in found_places or place in text or (p.place and place in p.place.lower()):
-                matched.append(place)
-        if not matched:
-            continue
-        hit, created = WatchHit.objects.get_or_create(
-            watch=w.row, post=p, defaults={"org": w.row.org, "matched": matched, "created_at": now}
+def _watch(posts: list[Post], watches: list[_Watch], now: datetime) -> dict[int, list[WatchHit]]:
+    """The hits of the batch's posts on every active watch list, stored once per list and post; by post id,
+    only those this call stored (a concurrent push of the same post stores its own)."""
+    found: list[WatchHit] = []
+    for p in posts:
+        text = p.text.lower()
+        names = {x["name"] for x in p.places}
+        place = p.place.lower()
+        for w in watches:
+            matched: list[str] = []
+            words = w.match_text.match(text)
+            if words is not None:
+                matched.extend(words)
+            if p.author and p.author.lower() in w.accounts:
+                matched.append("@" + p.author)
+            matched.extend(x for x in w.places if x in names or x in text or (place and x in place))
+            if matched:
+                found.append(WatchHit(watch=w.row, post=p, org_id=w.row.org_id, matched=matched, created_at=now))
+    if not found:
+        return {}
+    WatchHit.objects.bulk_create(found, ignore_conflicts=True)
+    ids = {
+        (wid, pid): pk
+        for wid, pid, pk in WatchHit.objects.filter(post__in=[p.pk for p in posts], created_at=now).values_list(
+            "watch_id", "post_id", "pk"
         )
-        if created:
-            hit.watch = w.row
-            hits.append(hit)
-    return hits
+    }
+    out: dict[int, list[WatchHit]] = defaultdict(list)
+    for h in found:
+        pk = ids.get((h.watch_id, h.post_id))
+        if pk is not None:
+            h.pk = pk
+            out[h.post_id].append(h)
+    return out
 
 
 def _check_watch(expression: str, accounts: list[str], places: list[str]) -> None:
