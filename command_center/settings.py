@@ -170,6 +170,7 @@ HOUSEKEEPING = {
     "command_center.delete_expired_tokens": 3600.0,  # API tokens past their lifetime that nobody sent since
     "supervision.inspect": 600.0,  # 数字督察: the inspection rules (supervision/inspection.py)
     "supervision.flush_kpi_rollups": 60.0,  # the measures' rollup: rebuild the keys marked dirty (rollups.py)
+    "sentiment.detect_spikes": 300.0,  # 网情: the last full hour's counts against their baseline (idempotent)
     "sentiment.pull_feeds": 60.0,  # 网情 feeds: pull the due ones, each at its own interval (sentiment/feeds.py)
 }
 # 网情 feeds (sentiment/feeds.py): how long one pull may take in all, and the largest body read.

@@ -1,10 +1,16 @@
-"""Thin Celery wrappers: beat pulls the configured feeds (settings.HOUSEKEEPING, every minute)."""
+"""Beat's jobs of the sentiment app (settings.HOUSEKEEPING)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import feeds
+from . import feeds, services
+
+
+@shared_task(name="sentiment.detect_spikes")
+def detect_spikes() -> int:
+    """The last full hour against its baseline (services.detect_spikes); idempotent, run every 5 minutes."""
+    return len(services.detect_spikes())
 
 
 @shared_task(name="sentiment.pull_feeds", ignore_result=True)
