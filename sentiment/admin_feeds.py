@@ -25,6 +25,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 class FeedForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=1000, assume_scheme="https")
     auth_header = forms.CharField(
         label=_("authorisation header"),
         required=False,

@@ -8,7 +8,7 @@ How a run goes (tasks.pull_feeds → `feeds_pull_due`):
    workers or two beats that run at once see different rows, and a claimed feed is no longer due once the
    claim commits, so no feed is pulled twice. No lock is held during the HTTP request.
 2. Pull each claimed feed in its own try block: fetch (a total deadline, a body cap), parse, ingest in chunks
-   of `services.INGEST_MAX` items — ingest is its own transaction per chunk.
+   of `services.MAX_BATCH` items — ingest is its own transaction per chunk.
 3. Record: success resets `failures`, sets `last_ok_at`, `last_stored` and `next_pull_at = now + interval`;
    a failure adds one to `failures`, keeps a short reason in `last_error` (never the URL or the header, which
    may hold secrets) and sets `next_pull_at = now + min(interval · 2^failures, 1 day)`. A worker killed
@@ -166,11 +166,13 @@ def parse_rss(body: bytes, *, source: str) -> list[dict[str, Any]]:
         body_text = html_to_text(body_html)
         text = body_text if body_text.startswith(title) else "\n".join(p for p in (title, body_text) if p)
         published = _struct_to_utc(entry.get("published_parsed") or entry.get("updated_parsed"))
+        link = str(entry.get("link", "") or "")
         item: dict[str, Any] = {
             "source": source,
-            "external_id": str(entry.get("id") or entry.get("link") or ""),
+            "external_id": str(entry.get("id") or link),
             "author": entry.get("author", "") or "",
-            "url": entry.get("link", "") or "",
+            # feedparser gives a permalink guid as the link; a guid that is no web address is no link.
+            "url": link if link.lower().startswith(("http://", "https://")) else "",
             "text": text,
             # No date: ingest refuses the item and says why, rather than us inventing one.
             "published_at": published or entry.get("published") or entry.get("updated") or "",
@@ -214,7 +216,8 @@ def json_item(obj: Any, *, source: str | None = None) -> dict[str, Any]:
     for key in ("place", "lat", "lon"):
         if obj.get(key) not in (None, ""):
             item[key] = obj[key]
-    nested: dict[str, Any] = obj["metrics"] if isinstance(obj.get("metrics"), dict) else {}
+    given: dict[str, Any] = obj["metrics"] if isinstance(obj.get("metrics"), dict) else {}
+    nested = {k: v for k, v in given.items() if k in _METRICS}  # views, shares…: not ours to refuse over
     metrics = {**{k: obj[k] for k in _METRICS if obj.get(k) not in (None, "")}, **nested}
     if metrics:
         item["metrics"] = metrics
@@ -245,9 +248,9 @@ def parse_json(body: bytes, *, source: str) -> list[dict[str, Any]]:
 def ingest_chunked(
     items: list[dict[str, Any]], *, channel: str, actor: Any = None, offset: int = 0
 ) -> tuple[int, int, list[dict[str, Any]], list[int]]:
-    """Ingest in chunks of `services.INGEST_MAX`; refused indexes are made relative to the whole list
+    """Ingest in chunks of `services.MAX_BATCH`; refused indexes are made relative to the whole list
     (plus `offset`). Returns stored, updated, refused, post ids."""
-    size = getattr(services, "INGEST_MAX", 1000)
+    size = services.MAX_BATCH
     stored = updated = 0
     refused: list[dict[str, Any]] = []
     post_ids: list[int] = []
@@ -265,13 +268,21 @@ def backoff_s(interval_s: int, failures: int) -> int:
     return int(min(interval_s * 2 ** min(failures, 32), MAX_BACKOFF_S))
 
 
+def error_lines(errors: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Ingest's field errors, flattened: `{"metrics": {"likes": [m]}}` → `[("metrics.likes", m)]`."""
+    if isinstance(errors, dict):
+        return [pair for k, v in errors.items() for pair in error_lines(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(errors, list | tuple):
+        return [pair for v in errors for pair in error_lines(v, prefix)]
+    return [(prefix, str(errors))]
+
+
 def refused_summary(refused: list[dict[str, Any]], total: int) -> str:
     """`3 of 10 entries refused (text: …)`: the first reason, for the admin's list."""
     if not refused:
         return ""
-    errors = refused[0].get("errors") or {}
-    first = next(iter(errors.items()), None)
-    why = f" ({first[0]}: {'; '.join(str(m) for m in first[1])})" if first else ""
+    lines = error_lines(refused[0].get("errors") or {})
+    why = f" ({lines[0][0]}: {lines[0][1]})" if lines else ""
     return _short(f"{len(refused)} of {total} entries refused{why}")
 
 

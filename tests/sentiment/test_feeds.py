@@ -17,6 +17,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from command_center import codes
 from sentiment import feeds, tasks
 from sentiment.models import Feed, Post, Source
 
@@ -161,8 +162,9 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture
 def sources(world: Any) -> dict[str, Source]:
+    codes.load_defaults()  # the incident categories scoring maps topics to
     return {
-        code: Source.objects.create(code=code, name=name)
+        code: Source.objects.get_or_create(code=code, defaults={"name": name})[0]
         for code, name in [("news", "本地新闻"), ("forum", "论坛"), ("weibo", "微博")]
     }
 
@@ -356,3 +358,34 @@ def test_a_feed_locked_by_another_run_is_skipped(server: Server) -> None:
     # Claimed feeds are not due again (their lease); the one skipped is claimed by the next run.
     assert [f.pk for f in feeds.feeds_claim()] == [a.pk]
     assert feeds.feeds_claim() == []
+
+
+def test_the_admin_never_shows_the_auth_header_back(sources: dict[str, Source]) -> None:
+    from django.contrib import admin
+
+    from sentiment.admin_feeds import FeedAdmin, FeedForm
+
+    feed = make_feed("secret", "http://127.0.0.1:1/feed.json", sources["news"], auth_header="Bearer s3cr3t")
+    data = {"name": "secret", "url": feed.url, "kind": "rss", "source": sources["news"].pk, "interval_s": 60}
+    form = FeedForm(instance=feed)
+    assert "s3cr3t" not in str(form)  # the field renders empty
+    model_admin = FeedAdmin(Feed, admin.site)
+    assert str(model_admin.auth_set(feed)) in ("set", "已设置")
+
+    # Blank keeps the stored header; a new one replaces it; "remove" clears it.
+    kept = FeedForm({**data, "active": "on", "auth_header": ""}, instance=feed)
+    assert kept.is_valid(), kept.errors
+    assert kept.save().auth_header == "Bearer s3cr3t"
+    replaced = FeedForm({**data, "active": "on", "auth_header": "X-Api-Key: k2"}, instance=Feed.objects.get(pk=feed.pk))
+    assert replaced.is_valid() and replaced.save().auth_header == "X-Api-Key: k2"
+    cleared = FeedForm({**data, "auth_header": "", "clear_auth_header": "on"}, instance=Feed.objects.get(pk=feed.pk))
+    assert cleared.is_valid() and cleared.save().auth_header == ""
+    feed.refresh_from_db()
+    assert feed.auth_header == "" and not feed.active
+    assert str(model_admin.auth_set(feed)) in ("not set", "未设置")
+    assert not FeedForm({**data, "auth_header": "Bearer a\r\nX-Evil: 1"}, instance=feed).is_valid()
+
+    # A failing feed shows as failing; "pull at the next run" makes it due.
+    Feed.objects.filter(pk=feed.pk).update(failures=3, next_pull_at=timezone.now() + timedelta(days=1))
+    feed.refresh_from_db()
+    assert model_admin.is_failing(feed) is True

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from command_center import codes
 from sentiment.models import Post, Source
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -21,7 +22,8 @@ HUGE = "很长" * 60_000  # far over any post's text limit
 
 @pytest.fixture
 def sources(world: Any) -> dict[str, Source]:
-    return {code: Source.objects.create(code=code, name=code) for code in ("weibo", "news")}
+    codes.load_defaults()  # the incident categories scoring maps topics to
+    return {code: Source.objects.get_or_create(code=code, defaults={"name": code})[0] for code in ("weibo", "news")}
 
 
 def run(path: Path, *args: str) -> tuple[str, str]:
@@ -130,7 +132,7 @@ def test_default_source_bad_numbers_and_broken_lines(tmp_path: Path, sources: di
     t = NOW.isoformat()
     path = tmp_path / "no_source.csv"
     path.write_text(
-        f'external_id,text,published_at,lat\nx1,"多行\n文本",{t},\nx2,坐标不对,{t},北纬三十\nx3,正常,{t},30\n',
+        f'external_id,text,published_at,lat,lon\nx1,"多行\n文本",{t},,\nx2,坐标不对,{t},北纬三十,114\nx3,正常,{t},30,114\n',
         encoding="utf-8",
     )
     out, _ = run(path, "--source", "news", "--no-progress")

@@ -150,7 +150,7 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing to import in {path}.")
 
         stored = updated = 0
-        refused: list[tuple[int, dict[str, list[str]]]] = []
+        refused: list[tuple[int, Any]] = []
         batch: list[Record] = []
         err = getattr(self.stderr, "_out", sys.stderr)
         bar = tqdm(total=total, unit="post", file=err, disable=opts["no_progress"], dynamic_ncols=True)
@@ -182,7 +182,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{path.name}: {total} read, {stored} stored, {updated} updated, {len(refused)} refused.")
         refused.sort(key=lambda r: r[0])
         for line, errors in refused[: opts["show"]]:
-            reasons = "; ".join(f"{f}: {' '.join(str(m) for m in msgs)}" for f, msgs in errors.items())
+            reasons = "; ".join(f"{f}: {m}" for f, m in feeds.error_lines(errors))
             self.stdout.write(f"  line {line}: {reasons}")
         if len(refused) > opts["show"]:
             self.stdout.write(f"  … and {len(refused) - opts['show']} more refused.")
