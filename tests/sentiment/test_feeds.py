@@ -20,6 +20,7 @@ from django.utils import timezone
 from command_center import codes
 from sentiment import feeds, tasks
 from sentiment.models import Feed, Post, Source
+from tests.concurrency import parallel
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -389,3 +390,29 @@ def test_the_admin_never_shows_the_auth_header_back(sources: dict[str, Source]) 
     Feed.objects.filter(pk=feed.pk).update(failures=3, next_pull_at=timezone.now() + timedelta(days=1))
     feed.refresh_from_db()
     assert model_admin.is_failing(feed) is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_pull_each_feed_once(server: Server, world: Any) -> None:
+    codes.load_defaults()
+    news = Source.objects.create(code="news2", name="新闻")
+    forum = Source.objects.create(code="forum2", name="论坛")
+    weibo = Source.objects.create(code="weibo2", name="微博")
+    make_feed("rss", server.url("/rss.xml"), news)
+    make_feed("atom", server.url("/atom.xml"), forum)
+    make_feed("json", server.url("/feed.json"), weibo, kind="json")
+    make_feed("broken", server.url("/500"), weibo)
+    runs = parallel(2, lambda _k: tasks.pull_feeds())
+    assert sum(r["pulled"] for r in runs) == 4 and sum(r["failed"] for r in runs) == 1
+    assert sum(r["stored"] for r in runs) == 6 and Post.objects.count() == 6
+    assert server.hits == {"/rss.xml": 1, "/atom.xml": 1, "/feed.json": 1, "/500": 1}
+
+
+def test_beat_pulls_feeds_every_minute() -> None:
+    from django.conf import settings
+
+    from command_center.celery import app
+
+    assert settings.HOUSEKEEPING["sentiment.pull_feeds"] == 60.0
+    app.loader.import_default_modules()
+    assert app.tasks["sentiment.pull_feeds"].run is tasks.pull_feeds.run
