@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from . import services
+from .inputs import MAX_TEXT
 from .models import Feed
 
 MAX_BACKOFF_S = 86400
@@ -125,7 +126,9 @@ def fetch(url: str, *, auth_header: str = "", timeout: float | None = None, max_
         raise FeedError(f"cannot connect: {_short(str(reason))}") from None
     except TimeoutError:
         raise FeedError(f"timed out after {timeout:g} s") from None
-    except (OSError, ValueError) as e:
+    except ValueError:
+        raise FeedError("not a valid URL") from None  # the message would quote the URL and its secrets
+    except OSError as e:
         raise FeedError(f"network error: {_short(type(e).__name__ + ': ' + str(e))}") from None
 
 
@@ -162,15 +165,20 @@ def parse_rss(body: bytes, *, source: str) -> list[dict[str, Any]]:
     for entry in parsed.entries:
         title = html_to_text(entry.get("title", ""))
         contents = entry.get("content") or []
-        body_html = contents[0].get("value", "") if contents else entry.get("summary", "")
-        body_text = html_to_text(body_html)
-        text = body_text if body_text.startswith(title) else "\n".join(p for p in (title, body_text) if p)
+        # The full content when it fits a post, else the summary; neither fits: ingest refuses and says so.
+        candidates = [contents[0].get("value", "")] if contents else []
+        candidates.append(entry.get("summary", ""))
+        for body_html in candidates:
+            body_text = html_to_text(body_html)
+            text = body_text if body_text.startswith(title) else "\n".join(p for p in (title, body_text) if p)
+            if len(text) <= MAX_TEXT:
+                break
         published = _struct_to_utc(entry.get("published_parsed") or entry.get("updated_parsed"))
         link = str(entry.get("link", "") or "")
         item: dict[str, Any] = {
             "source": source,
             "external_id": str(entry.get("id") or link),
-            "author": entry.get("author", "") or "",
+            "author": str(entry.get("author", "") or "")[:200],
             # feedparser gives a permalink guid as the link; a guid that is no web address is no link.
             "url": link if link.lower().startswith(("http://", "https://")) else "",
             "text": text,

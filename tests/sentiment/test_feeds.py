@@ -416,3 +416,12 @@ def test_beat_pulls_feeds_every_minute() -> None:
     assert settings.HOUSEKEEPING["sentiment.pull_feeds"] == 60.0
     app.loader.import_default_modules()
     assert app.tasks["sentiment.pull_feeds"].run is tasks.pull_feeds.run
+
+
+def test_a_long_article_falls_back_to_its_summary() -> None:
+    long_body = "<p>" + "全文" * 3000 + "</p>"
+    atom = f"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+<entry><title>长文</title><id>urn:long</id><updated>{NOW.isoformat()}</updated>
+<summary>摘要一句</summary><content type="html"><![CDATA[{long_body}]]></content></entry></feed>""".encode()
+    [item] = feeds.parse_rss(atom, source="news")
+    assert item["text"] == "长文\n摘要一句" and item["published_at"] == NOW
