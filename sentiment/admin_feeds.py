@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .models import Feed, Source
 
@@ -109,7 +108,4 @@ class FeedAdmin(admin.ModelAdmin):
     @admin.action(description=_("Pull at the next run"))
     def pull_next_run(self, request: HttpRequest, queryset: QuerySet[Feed]) -> None:
         n = queryset.update(next_pull_at=None)
-        self.message_user(
-            request,
-            ngettext("%d feed will be pulled at the next run.", "%d feeds will be pulled at the next run.", n) % n,
-        )
+        self.message_user(request, _("Feeds to pull at the next run: %(n)d.") % {"n": n})
