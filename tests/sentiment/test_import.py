@@ -165,3 +165,17 @@ def test_nothing_readable_is_an_error(tmp_path: Path, sources: dict[str, Source]
     with pytest.raises(CommandError, match="not UTF-8"):
         run(latin)
     assert Post.objects.count() == 0
+
+
+def test_lines_past_the_first_chunk_keep_their_numbers(tmp_path: Path, sources: dict[str, Source]) -> None:
+    t = (NOW - timedelta(minutes=5)).isoformat()
+    lines = [
+        json.dumps({"source": "weibo", "external_id": f"c{i}", "text": f"第{i}条：东湖路段拥堵", "published_at": t})
+        for i in range(1, 1203)
+    ]
+    lines[1100] = json.dumps({"source": "weibo", "external_id": "bad", "text": "", "published_at": t})  # line 1101
+    path = tmp_path / "many.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out, _ = run(path, "--no-progress")
+    assert "1202 read, 1201 stored, 0 updated, 1 refused." in out
+    assert "line 1101: text:" in out

@@ -162,8 +162,8 @@ class Command(BaseCommand):
             s, u, r, _ids = feeds.ingest_chunked([rec.item for rec in batch if rec.item is not None], channel="import")
             stored, updated = stored + s, updated + u
             refused.extend((batch[x["index"]].line, x.get("errors") or {}) for x in r)
+            bar.set_postfix(stored=stored, updated=updated, refused=len(refused), refresh=False)
             bar.update(len(batch))
-            bar.set_postfix(stored=stored, updated=updated, refused=len(refused))
             batch.clear()
 
         with path.open(encoding="utf-8-sig", newline="") as stream:
