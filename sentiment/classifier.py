@@ -290,8 +290,10 @@ def _f1_table(truth: Sequence[str], predicted: Sequence[str]) -> tuple[list[str]
 def evaluate(clf: Classifier, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
     """macro-F1 over the classes present in `labels` (a neutral answer to a negative post counts as a miss),
     per-class precision/recall/F1/support, the confusion matrix (rows true, columns predicted, in `classes`
-    order), posts/s of predict (normalization included), n. For a binary model on binary labels also
-    macro_f1_no_band: the same with the neutral band off (each post to the likelier side)."""
+    order), posts/s of predict (normalization included, the model already loaded), n. For a binary model on
+    binary labels also macro_f1_no_band: the same with the neutral band off (each post to the likelier
+    side)."""
+    clf.predict(["预热"])  # the dense weights are built on the first call: not part of the rate
     t0 = time.perf_counter()
     predicted = [lab for lab, _ in clf.predict(texts)]
     elapsed = time.perf_counter() - t0
@@ -376,6 +378,7 @@ def make_active(pk: int | None) -> None:
         others.update(active=False)
         if pk is not None:
             ScoringModel.objects.filter(pk=pk).update(active=True)
+        transaction.on_commit(forget)  # inside an outer transaction: once the change is visible
     forget()
 
 

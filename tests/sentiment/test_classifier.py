@@ -175,3 +175,28 @@ def test_bad_csv_is_refused_naming_the_column_or_the_label(tmp_path):
     other = write_csv(tmp_path / "d.csv", generated(40), header=("review", "y"))
     call_command("sentiment_train", str(other), "--text-column", "review", "--label-column", "y", "--name", "cols")
     assert ScoringModel.objects.filter(name="cols", rows=32).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_models_and_makes_one_active_without_showing_the_bytes(client, django_user_model):
+    clf = classifier.train(*zip(*generated(60), strict=True), name="a")
+    metrics = {"macro_f1": 0.91, "per_class": {"negative": {"recall": 0.88}}}
+    a = ScoringModel.objects.create(name="a", classes=clf.classes, data=clf.to_bytes(), rows=60, metrics=metrics)
+    b = ScoringModel.objects.create(name="b", classes=clf.classes, data=clf.to_bytes(), rows=60, active=True)
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.org", "pw-12345"))
+    page = client.get("/admin/sentiment/scoringmodel/")
+    assert page.status_code == 200 and b"0.91" in page.content and b"0.88" in page.content
+    change = client.get(f"/admin/sentiment/scoringmodel/{a.pk}/change/")
+    assert change.status_code == 200 and b'name="data"' not in change.content
+    assert client.get("/admin/sentiment/scoringmodel/add/").status_code == 403
+    r = client.post("/admin/sentiment/scoringmodel/", {"action": "make_active", "_selected_action": [a.pk]})
+    assert r.status_code == 302
+    assert list(ScoringModel.objects.filter(active=True).values_list("name", flat=True)) == ["a"]
+    assert classifier.active().name == "a"
+    b.refresh_from_db()
+    assert not b.active
+    client.post("/admin/sentiment/scoringmodel/", {"action": "make_active", "_selected_action": [a.pk, b.pk]})
+    assert list(ScoringModel.objects.filter(active=True).values_list("name", flat=True)) == ["a"]  # one at a time
+    client.post("/admin/sentiment/scoringmodel/", {"action": "make_none_active", "_selected_action": [a.pk]})
+    assert not ScoringModel.objects.filter(active=True).exists()
+    assert classifier.active() is classifier.shipped()

@@ -51,7 +51,8 @@ def table(metrics: dict) -> str:
     classes = metrics["classes"]
     out = [
         f"model {metrics['model']}: {metrics['n']} posts, macro-F1 {metrics['macro_f1']:.3f}, "
-        f"accuracy {metrics['accuracy']:.3f}, {metrics['posts_per_s']:,.0f} posts/s",
+        f"accuracy {metrics['accuracy']:.3f}, {metrics['posts_per_s']:,.0f} posts/s"
+        + (f", peak RSS {metrics['peak_rss_mb']} MB" if "peak_rss_mb" in metrics else ""),
     ]
     if "macro_f1_no_band" in metrics:
         out.append(

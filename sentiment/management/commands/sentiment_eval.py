@@ -1,4 +1,5 @@
 import json
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -41,4 +42,5 @@ class Command(BaseCommand):
         if not texts:
             raise CommandError(f"{o['file']}: no rows")
         metrics = classifier.evaluate(clf, texts, labels)
+        metrics["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         self.stdout.write(json.dumps(metrics, ensure_ascii=False) if o["json"] else table(metrics))
