@@ -171,7 +171,11 @@ HOUSEKEEPING = {
     "supervision.inspect": 600.0,  # 数字督察: the inspection rules (supervision/inspection.py)
     "supervision.flush_kpi_rollups": 60.0,  # the measures' rollup: rebuild the keys marked dirty (rollups.py)
     "sentiment.detect_spikes": 300.0,  # 网情: the last full hour's counts against their baseline (idempotent)
+    "sentiment.pull_feeds": 60.0,  # 网情 feeds: pull the due ones, each at its own interval (sentiment/feeds.py)
 }
+# 网情 feeds (sentiment/feeds.py): how long one pull may take in all, and the largest body read.
+SENTIMENT_FEED_TIMEOUT_S = env.float("SENTIMENT_FEED_TIMEOUT_S", default=10.0)
+SENTIMENT_FEED_MAX_BYTES = env.int("SENTIMENT_FEED_MAX_BYTES", default=5 * 1024 * 1024)
 # How far back each inspection run looks (the rules' window ends at the run); a run every 10 minutes
 # overlaps the last by far, so a missed run loses nothing.
 INSPECTION_LOOKBACK_S = env.int("INSPECTION_LOOKBACK_S", default=2 * 86400)
