@@ -9,8 +9,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from . import classifier
-from .models import ScoringModel
+from . import (
+    admin_feeds,  # noqa: F401  # the feeds and the sources
+    classifier,
+)
+from .models import Event, ScoringModel, SpikeRule, Warning, WatchList
 
 
 @admin.register(ScoringModel)
@@ -49,3 +52,38 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def make_none_active(self, request: HttpRequest, queryset: QuerySet[ScoringModel]) -> None:
         classifier.make_active(None)
         self.message_user(request, _("The shipped model scores new posts."), messages.SUCCESS)
+
+
+@admin.register(SpikeRule)
+class SpikeRuleAdmin(admin.ModelAdmin):
+    """How far above its baseline an hour must be, per org (the row without an org is the default)."""
+
+    list_display = ["org", "days", "k_blue", "k_yellow", "k_red", "min_count", "active"]
+    list_select_related = ["org"]
+    raw_id_fields = ["org"]
+
+
+@admin.register(WatchList)
+class WatchListAdmin(admin.ModelAdmin):
+    list_display = ["name", "org", "expression", "colour", "active", "updated_at"]
+    list_filter = ["active", "colour"]
+    list_select_related = ["org"]
+    search_fields = ["name", "expression"]
+    raw_id_fields = ["org", "created_by"]
+
+
+@admin.register(Warning)
+class WarningAdmin(admin.ModelAdmin):
+    list_display = ["reason", "kind", "colour", "org", "hour", "count", "state", "created_at"]
+    list_filter = ["kind", "colour", "state"]
+    list_select_related = ["org"]
+    raw_id_fields = ["org", "event", "posts"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["title", "org", "posts_n", "risk", "first_seen", "last_seen"]
+    list_filter = ["risk"]
+    list_select_related = ["org"]
+    search_fields = ["title"]
+    raw_id_fields = ["org"]

@@ -30,10 +30,6 @@ def _subtree(qs: QuerySet[Any], org_id: int, field: str = "org") -> QuerySet[Any
     return qs.filter(**{f"{field}__path__startswith": org.path}) if org else qs.none()
 
 
-class RowField(serializers.JSONField):
-    """A row as payloads.py writes it (documented in the README's 网情 section)."""
-
-
 # --- Posts --------------------------------------------------------------------------------------------------
 
 
@@ -77,14 +73,14 @@ class PostViewSet(viewsets.GenericViewSet[Post]):
             return Post.objects.none()
         return selectors.visible_posts(self.request.user).order_by("-published_at", "-id")
 
-    @extend_schema(responses={200: serializers.ListField(child=RowField())}, filters=True)
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, filters=True, operation_id="sentiment_posts_list")
     def list(self, request: Request) -> Response:
         qs = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(qs)
         assert page is not None
         return self.get_paginated_response(selectors.post_rows(list(page), request.user))
 
-    @extend_schema(responses={200: RowField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request: Request, pk: str) -> Response:
         p = self.get_object()
         row = selectors.post_rows([p], request.user)[0]
@@ -173,13 +169,13 @@ class EventViewSet(viewsets.GenericViewSet[Event]):
             return Event.objects.none()
         return selectors.visible_events(self.request.user)
 
-    @extend_schema(responses={200: serializers.ListField(child=RowField())}, filters=True)
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, filters=True, operation_id="sentiment_events_list")
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         assert page is not None
         return self.get_paginated_response([payloads.event_row(e) for e in page])
 
-    @extend_schema(responses={200: RowField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request: Request, pk: str) -> Response:
         e = self.get_object()
         row = payloads.event_row(e)
@@ -225,13 +221,13 @@ class WarningViewSet(viewsets.GenericViewSet[Warning]):
             return Warning.objects.none()
         return selectors.visible_warnings(self.request.user)
 
-    @extend_schema(responses={200: serializers.ListField(child=RowField())}, filters=True)
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, filters=True, operation_id="sentiment_warnings_list")
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         assert page is not None
         return self.get_paginated_response(selectors.warning_rows(list(page), request.user))
 
-    @extend_schema(responses={200: RowField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request: Request, pk: str) -> Response:
         w = self.get_object()
         row = selectors.warning_rows([w], request.user)[0]
@@ -239,7 +235,7 @@ class WarningViewSet(viewsets.GenericViewSet[Warning]):
         row["posts"] = selectors.post_rows(posts, request.user)
         return Response(row)
 
-    @extend_schema(request=NoBodySerializer, responses={200: RowField(), 409: OpenApiTypes.OBJECT})
+    @extend_schema(request=NoBodySerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str) -> Response:
         w = self.get_object()
@@ -332,13 +328,13 @@ class HitViewSet(viewsets.GenericViewSet[WatchHit]):
             return WatchHit.objects.none()
         return selectors.visible_hits(self.request.user).order_by("-created_at", "-id")
 
-    @extend_schema(responses={200: serializers.ListField(child=RowField())})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         assert page is not None
         return self.get_paginated_response([payloads.hit_row(h, h.post) for h in page])
 
-    @extend_schema(request=NoBodySerializer, responses={200: RowField()})
+    @extend_schema(request=NoBodySerializer, responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
         h = self.get_object()

@@ -276,8 +276,8 @@ class Warning(models.Model):
 
 class Feed(models.Model):
     """A feed pulled by beat: RSS/Atom, or JSON (a list of posts, or an object holding one under `items`).
-    None is configured by default. A failing feed backs off (1, 2, 4 … minutes, at most a day) and shows as
-    failing; it never holds up the others."""
+    None is configured by default. A failing feed backs off (its interval × 2, × 4 … after each failure in a
+    row, at most a day) and shows as failing; it never holds up the others."""
 
     class Kind(models.TextChoices):
         RSS = "rss", _("RSS / Atom")
