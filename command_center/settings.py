@@ -170,6 +170,7 @@ HOUSEKEEPING = {
     "command_center.delete_expired_tokens": 3600.0,  # API tokens past their lifetime that nobody sent since
     "supervision.inspect": 600.0,  # 数字督察: the inspection rules (supervision/inspection.py)
     "supervision.flush_kpi_rollups": 60.0,  # the measures' rollup: rebuild the keys marked dirty (rollups.py)
+    "sentiment.detect_spikes": 300.0,  # 网情: the last full hour's counts against their baseline (idempotent)
 }
 # How far back each inspection run looks (the rules' window ends at the run); a run every 10 minutes
 # overlaps the last by far, so a missed run loses nothing.

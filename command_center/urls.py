@@ -22,6 +22,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("places.urls")),  # the gazetteer: search, reverse, the base map's layers
     path("", include("dispatch.urls")),  # before incidents: it adds incidents/<pk>/recommendations|dispatch/
     path("", include("incidents.urls")),
+    path("", include("sentiment.urls")),  # 网情: posts in and out, events, warnings, spikes, watch lists
     path("", include("intel.urls")),  # the loop 研交办督结: analyses, directives, tasks, files, clusters/<pk>/govern/
     path("", include("supervision.urls")),  # reminders, 督办 orders, watch list, review queue, overdue list
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class SentimentConfig(AppConfig):
     name = "sentiment"
     verbose_name = _("Sentiment")
+    # load_codes runs it after the kernel's tables: the shipped sources and the default spike rule.
+    codes_loader = "sentiment.services.load_defaults"
+
+    def ready(self) -> None:
+        from command_center import screens
+
+        from . import selectors
+
+        # The big screen shows the area's live 网情 count and top events.
+        screens.provide(screens.WALL, "sentiment", selectors.wall)

@@ -55,15 +55,14 @@ class Source(models.Model):
 
 
 class Event(models.Model):
-    """舆情事件: near-duplicate posts (reposts, copies, the same story retold) grouped by their simhash. Counts
-    are kept by the service that adds a post, in the post's transaction."""
+    """舆情事件: near-duplicate posts (reposts, copies, the same story retold; text.py) grouped. Counts are
+    kept by the service that adds a post, in the post's transaction."""
 
     org = models.ForeignKey(
         Org, on_delete=models.PROTECT, related_name="sentiment_events", verbose_name=_("organisation")
     )
     title = models.CharField(_("title"), max_length=200)
     category = models.CharField(_("category"), max_length=12, blank=True)
-    simhash = models.BigIntegerField(_("fingerprint"))
     first_seen = models.DateTimeField(_("first seen"))
     last_seen = models.DateTimeField(_("last seen"))
     posts_n = models.PositiveIntegerField(_("posts"), default=0)
@@ -125,8 +124,7 @@ class Post(models.Model):
     risk = models.CharField(_("risk"), max_length=8, choices=Risk.choices, blank=True)
     flagged = models.BooleanField(_("flagged"), default=False, help_text=_("Police-related, risky or watched."))
     model = models.CharField(_("model"), max_length=100, blank=True)
-    simhash = models.BigIntegerField(_("fingerprint"))
-    # The fingerprint's four 16-bit bands: two posts within 3 bits share at least one (pigeonhole).
+    # The four bands of the text's MinHash signature (text.py): near-duplicates share at least one, mostly.
     band0 = models.IntegerField()
     band1 = models.IntegerField()
     band2 = models.IntegerField()

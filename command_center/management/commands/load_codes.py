@@ -1,8 +1,10 @@
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.module_loading import import_string
 
 from command_center import codes
 
@@ -26,5 +28,12 @@ class Command(BaseCommand):
                 return
             for table, (created, updated) in codes.load_defaults(update=update).items():
                 self.stdout.write(f"{table}: {created} created, {updated} updated")
+            # Apps add their own tables: an AppConfig names its loader in `codes_loader` ("app.module.fn",
+            # returning {table: (created, updated)}). The kernel imports no app by name.
+            for app in apps.get_app_configs():
+                loader = getattr(app, "codes_loader", None)
+                if loader:
+                    for table, (created, updated) in import_string(loader)().items():
+                        self.stdout.write(f"{table}: {created} created, {updated} updated")
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
