@@ -17,7 +17,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 from command_center import orgs
 from command_center.models import Role
 
-from .models import Event, Polarity, Post, Risk, SpikeRule, Warning
+from .models import Event, Polarity, Post, Risk, Warning
 
 PAGE_ROLES = [Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR]
 # Who may turn 网情 into a 研判: intel's ANALYSIS_ROLES (sentiment imports no intel: the same list, and the
@@ -53,22 +52,6 @@ def _url(name: str, *args: Any) -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
-
-
-def _spike_k(request: HttpRequest) -> dict[str, float]:
-    """The k of the reader's spike rule (the nearest ancestor's, else the default row, else the model's
-    defaults), for the chart's threshold lines."""
-    person = orgs.person_of(request.user)
-    rules = SpikeRule.objects.filter(active=True).select_related("org")
-    if person is not None:
-        path, step = person.org.path, person.org.steplen
-        rules = rules.filter(Q(org=None) | Q(org__path__in=[path[:i] for i in range(step, len(path) + 1, step)]))
-    else:
-        rules = rules.filter(org=None)
-    # The nearest: the longest path; the default row (no org) last.
-    found = sorted(rules, key=lambda r: -len(r.org.path) if r.org else 0)
-    rule = found[0] if found else SpikeRule()
-    return {"blue": rule.k_blue, "yellow": rule.k_yellow, "red": rule.k_red}
 
 
 def labels() -> dict[str, Any]:
@@ -131,20 +114,21 @@ def labels() -> dict[str, Any]:
     }
 
 
-# The API's addresses (the contract, docs/…/api.md: /api/sentiment/…), for the scripts.
-API = {
-    "state": "/api/sentiment/state/",
-    "spikes": "/api/sentiment/spikes/",
-    "posts": "/api/sentiment/posts/",
-    "events": "/api/sentiment/events/",
-    "warnings": "/api/sentiment/warnings/",
-    "watchlists": "/api/sentiment/watchlists/",
-}
+def _api() -> dict[str, str]:
+    """The API's addresses (sentiment/urls.py), for the scripts."""
+    return {
+        "state": reverse("sentiment-state"),
+        "spikes": reverse("sentiment-spikes"),
+        "posts": reverse("sentiment-post-list"),
+        "events": reverse("sentiment-event-list"),
+        "warnings": reverse("sentiment-warning-list"),
+        "watchlists": reverse("sentiment-watchlist-list"),
+    }
 
 
 def _page_context(request: HttpRequest) -> dict[str, Any]:
     return {
-        "api": API,
+        "api": _api(),
         "labels": labels(),
         "can_judge": _has(request, JUDGE_ROLES) and bool(_url("analysis-list")),
         "analyses_url": _url("analysis-list"),
@@ -169,7 +153,6 @@ def monitor(request: HttpRequest) -> HttpResponse:
             "org_name": person.org.name if person else "",
             "org_id": person.org_id if person else "",
             "can_watch": _has(request, WATCH_ROLES),
-            "spike_k": _spike_k(request),
             "colours": [(v.value, v.label) for v in Risk if v.value],
         },
     )

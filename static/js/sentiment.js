@@ -192,7 +192,6 @@
   function monitor(root) {
     const labels = L();
     const t = labels.t;
-    const K = CCDom.readJson("sentiment-k");
     const ds = root.dataset;
     const q = function (s) { return root.querySelector(s); };
     const opts = { postPage: ds.postPage, eventPage: ds.eventPage };
@@ -367,7 +366,7 @@
 
     function spikesSoon() {
       if (spikeTimer) return;
-      const wait = Math.max(1000, 15000 - (Date.now() - lastSpikes));
+      const wait = Math.max(1000, 5000 - (Date.now() - lastSpikes));
       spikeTimer = setTimeout(function () { spikeTimer = 0; loadSpikes(); }, lastSpikes ? wait : 0);
     }
     async function loadSpikes() {
@@ -396,7 +395,7 @@
       const chosen = topicSel.value;
       const series = (spikes.series || []).filter(function (s) { return !chosen || s.category === chosen; });
       const out = [];
-      const kY = K.yellow || 3;
+      const kY = (spikes.k && spikes.k.yellow) || 3;
       function points(category) {
         return (spikes.warnings || []).filter(function (w) { return w.category === category && hourIndex.has(Date.parse(w.hour)); }).map(function (w) {
           return { coord: [hourIndex.get(Date.parse(w.hour)), w.count], value: w.count, name: t.warning,
