@@ -79,6 +79,8 @@ def labels() -> dict[str, Any]:
             "no_events": _("No events in the last 48 hours."),
             "no_warnings": _("No open warnings."),
             "no_hits": _("No watch-list hits yet."),
+            "no_event_warnings": _("No warnings on this event."),
+            "no_analyses": _("No analyses made from it yet."),
             "no_watchlists": _("No watch lists yet."),
             "baseline": _("baseline"),
             "count": _("Posts per hour"),

@@ -149,8 +149,7 @@
       ]),
       h("p", { class: "sm-reason", text: w.reason }),
       h("div", { class: "sm-meta" }, [
-        h("span", { class: "num", text: fmt(t.hour_count, { count: w.count, mean: round1(w.baseline_mean), sd: round1(w.baseline_sd) }) }),
-        w.posts_n != null ? h("span", { class: "num", text: w.posts_n + " " + t.posts }) : null,
+        w.posts_n != null ? h("span", { class: "num", title: fmt(t.hour_count, { count: w.count, mean: round1(w.baseline_mean), sd: round1(w.baseline_sd) }), text: w.posts_n + " " + t.posts }) : null,
         w.event && opts.eventPage ? h("a", { class: "sm-event-link", href: curl(opts.eventPage, w.event), text: t.open_event }) : null,
       ]),
       (w.analyses || []).length ? h("ul", { class: "sm-analyses" }, analysesList(labels, [w])) : null,
@@ -181,7 +180,7 @@
       grid: { left: 2, right: 2, top: 4, bottom: 2 },
       xAxis: { type: "category", show: false, data: points.map(function (g) { return g.hour; }) },
       yAxis: { type: "value", show: false, min: 0 },
-      series: [{ type: "line", data: points.map(function (g) { return g.n; }), showSymbol: false, smooth: true,
+      series: [{ type: "line", data: points.map(function (g) { return g.n; }), showSymbol: points.length < 3, symbolSize: 4, smooth: true,
         lineStyle: { width: 1.5, color: colour }, areaStyle: { color: colour, opacity: 0.15 } }],
     }, true);
     box.dataset.points = String(points.length);
@@ -309,6 +308,18 @@
       CCDom.place(q(".sm-hit-list"), list.length ? list.map(hitCard) : [h("li", { class: "empty muted", text: t.no_hits })]);
     }
 
+    // Today's counts move with every post, flagged or not (only flagged ones are pushed): read again from
+    // the state shortly after a push, at most every few seconds.
+    let countsTimer = 0;
+    function countsSoon() {
+      if (countsTimer) return;
+      countsTimer = setTimeout(async function () {
+        const res = await CCDom.api(ds.stateUrl);
+        countsTimer = 0;
+        if (res.ok && res.data && res.data.counts) { state.counts = res.data.counts; drawCounts(); }
+      }, 3000);
+    }
+
     function drawAll() { drawCounts(); drawWarnings(); drawPosts(); drawEvents(); drawHits(); }
 
     const live = CCLive.follow({
@@ -338,6 +349,7 @@
             const c = state.counts;
             if (c.flagged_today != null) c.flagged_today++;
             drawCounts();
+            countsSoon();
           }
           drawPosts();
           spikesSoon();
@@ -569,9 +581,9 @@
       q(".ev-posts").replaceChildren(...((e.top_posts || []).length ? e.top_posts.map(function (p) { return postCard(labels, p, { postPage: ds.postPage, topicTerms: true }); })
         : [h("li", { class: "empty muted", text: t.no_posts })]));
       q(".ev-warnings").replaceChildren(...((e.warnings || []).length ? e.warnings.map(function (w) { return warningCard(labels, ds, w, {}); })
-        : [h("li", { class: "empty muted", text: t.no_warnings })]));
+        : [h("li", { class: "empty muted", text: t.no_event_warnings })]));
       const an = analysesList(labels, e.warnings);
-      q(".ev-analyses").replaceChildren(...(an.length ? an : [h("li", { class: "muted", text: "—" })]));
+      q(".ev-analyses").replaceChildren(...(an.length ? an : [h("li", { class: "empty muted", text: t.no_analyses })]));
       const judge = q(".ev-judge");
       const body = [e.title, t.posts + " " + e.posts_n, t.reach + " " + e.reach, (e.places || []).join("、")].filter(Boolean).join("；");
       judge.replaceChildren(...[judgeButton(labels, ds, "event", e.id, e.title, body)].filter(Boolean));

@@ -138,7 +138,7 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     expect(small.locator(f'.sm-warning[data-id="{warning.pk}"]')).to_be_visible(timeout=LIVE_MS)
     overflow = small.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 1, f"the monitor is {overflow}px wider than a phone"
-    small.screenshot(path=str(ARTIFACTS / "sentiment-monitor-phone.png"), full_page=True)
+    small.screenshot(path=str(ARTIFACTS / "sentiment-monitor-phone.png"))
     phone.close()
 
     # 5. The event's page: figures, growth, polarity mix, top posts.
