@@ -24,10 +24,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from command_center import clocks, exports, inputs, orgs, words
+from command_center.errors import Refused
 from command_center.inputs import JSONParser, TooDeep
 from command_center.models import Org
 from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents.models import RepeatCluster
+from sentiment import selectors as sentiment_selectors
 
 from . import reports, selectors, services
 from .models import ISSUABLE_SOURCES, Analysis, Attachment, Colour, Directive, Task, TaskDirective, TaskReport
@@ -114,13 +116,21 @@ class AnalysisSerializer(serializers.ModelSerializer[Analysis]):
     incidents: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     clusters: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     directives: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    posts: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="网情 posts attached.")
+    source = serializers.SerializerMethodField(  # type: ignore[assignment]  # DRF's Field.source is another thing
+        help_text="What it was opened from: {kind, id, title, url} or null."
+    )
 
     class Meta:
         model = Analysis
         fields = [
             "id", "title", "body", "org", "org_name", "author", "state", "allowed", "version", "incidents",
-            "clusters", "directives", "created_at", "published_at",
+            "clusters", "posts", "source", "directives", "created_at", "published_at",
         ]  # fmt: skip
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_source(self, obj: Analysis) -> dict[str, Any] | None:
+        return selectors.analysis_source(obj)
 
     def get_allowed(self, obj: Analysis) -> list[str]:
         from .transitions import ANALYSIS
@@ -129,10 +139,47 @@ class AnalysisSerializer(serializers.ModelSerializer[Analysis]):
 
 
 class AnalysisCreateSerializer(StrictSerializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, required=False, help_text="Required unless opened from 网情.")
     body = serializers.CharField(max_length=50000, required=False, allow_blank=True, default="")
     incidents = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
     clusters = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
+    sentiment_warning = serializers.IntegerField(
+        min_value=1, required=False, help_text="Open it from a 网情 warning: its posts attached, the warning analysed."
+    )
+    sentiment_event = serializers.IntegerField(min_value=1, required=False, help_text="… or from a 网情 event.")
+    sentiment_post = serializers.IntegerField(min_value=1, required=False, help_text="… or from one post.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [k for k in ("sentiment_warning", "sentiment_event", "sentiment_post") if k in attrs]
+        if len(given) > 1:
+            raise serializers.ValidationError({given[1]: [_("Open an analysis from one 网情 source at a time.")]})
+        if not given and not (attrs.get("title") or "").strip():
+            raise serializers.ValidationError({"title": [_("Give the analysis a title.")]})
+        return attrs
+
+
+SENTIMENT_POSTS_ATTACHED = 200  # an event's or a warning's newest posts attached to the analysis
+
+
+def _sentiment_source(user: Any, v: dict[str, Any]) -> tuple[Any, list[int], str, str]:
+    """The 网情 row an analysis is opened from (within the caller's area: 400 naming the field otherwise),
+    the posts it attaches, a title and a body to start from."""
+    if "sentiment_warning" in v:
+        w = sentiment_selectors.visible_warnings(user).filter(pk=v["sentiment_warning"]).first()
+        if w is None:
+            raise Refused("sentiment_warning", _("No such warning in your area."))
+        ids = list(w.posts.order_by("-published_at").values_list("pk", flat=True)[:SENTIMENT_POSTS_ATTACHED])
+        return w, ids, _("网情研判：%(reason)s") % {"reason": w.reason}, w.reason
+    if "sentiment_event" in v:
+        e = sentiment_selectors.visible_events(user).filter(pk=v["sentiment_event"]).first()
+        if e is None:
+            raise Refused("sentiment_event", _("No such event in your area."))
+        ids = list(e.posts.order_by("-published_at").values_list("pk", flat=True)[:SENTIMENT_POSTS_ATTACHED])
+        return e, ids, _("网情研判：%(title)s") % {"title": e.title[:60]}, e.title
+    p = sentiment_selectors.visible_posts(user).filter(pk=v["sentiment_post"]).first()
+    if p is None:
+        raise Refused("sentiment_post", _("No such post in your area."))
+    return p, [p.pk], _("网情研判：%(text)s") % {"text": p.text[:60]}, p.text
 
 
 class AnalysisUpdateSerializer(StrictSerializer):
@@ -160,7 +207,7 @@ class AnalysisViewSet(
         return (
             selectors.visible_analyses(self.request.user)
             .select_related("org", "author__person")
-            .prefetch_related("incidents", "clusters", "directives")
+            .prefetch_related("incidents", "clusters", "directives", "posts")
         )
 
     def get_serializer_class(self) -> Any:
@@ -178,12 +225,19 @@ class AnalysisViewSet(
         s = AnalysisCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         v = s.validated_data
+        source: Any = None
+        post_ids: list[int] = []
+        title = body = ""
+        if {"sentiment_warning", "sentiment_event", "sentiment_post"} & set(v):
+            source, post_ids, title, body = _sentiment_source(request.user, v)
         a = services.analysis_create(
             actor=request.user,
-            title=v["title"],
-            body=v["body"],
+            title=(v.get("title") or "").strip() or title[:200],
+            body=v["body"] or body,
             incident_ids=v["incidents"],
             cluster_ids=v["clusters"],
+            source=source,
+            post_ids=post_ids,
         )
         return self._answer(a, status.HTTP_201_CREATED)
 

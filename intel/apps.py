@@ -9,12 +9,17 @@ class IntelConfig(AppConfig):
     demo_loader = "intel.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import hooks, orgs, screens, words
+        # A 网情 warning, event or post shows the analyses opened from it (sentiment imports no intel).
+        from command_center import hooks, links, orgs, screens, words
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
         from incidents.models import Incident
 
         from . import selectors, services, views
+
+        links.provide("sentiment.warning", selectors.analyses_from_warnings)
+        links.provide("sentiment.event", selectors.analyses_from_events)
+        links.provide("sentiment.post", selectors.analyses_from_posts)
 
         services.register_clocks()
         # An org with a task about an incident (a rectification) reads that incident.

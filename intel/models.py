@@ -89,7 +89,11 @@ class Analysis(models.Model):
     clusters = models.ManyToManyField(
         RepeatCluster, blank=True, related_name="analyses", verbose_name=_("repeat clusters")
     )
-    # Hook for the sentiment app (an alert) or any other source to come: a generic, nullable reference.
+    # 网情 posts the judgement rests on (a warning's, an event's, or one post), when it was opened from them.
+    posts = models.ManyToManyField(
+        "sentiment.Post", blank=True, related_name="analyses", verbose_name=_("sentiment posts")
+    )
+    # What it was opened from (a 网情 warning or event, a post) or any other source: a generic, nullable reference.
     source_type = models.ForeignKey(
         ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("source type")
     )

@@ -17,11 +17,15 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from command_center import clocks, orgs
 from command_center.models import Org
+from sentiment.models import Event as SentimentEvent
+from sentiment.models import Post as SentimentPost
+from sentiment.models import Warning as SentimentWarning
 
 from .models import OPEN_TASK_STATES, Analysis, Attachment, Directive, Task, TaskDirective
 from .payloads import task_payload
@@ -32,6 +36,71 @@ TASK_CLOCK_PREFIX = "intel.task."  # the loop's clocks of a task; a task's "over
 
 def visible_analyses(user: Any) -> QuerySet[Analysis]:
     return orgs.restrict(Analysis.objects.all(), user)
+
+
+# --- 网情 sources of analyses, both ways ------------------------------------------------------------------
+
+
+# The 网情 pages (sentiment/page_urls.py): an event's and a post's own page; a warning shows on the monitor.
+SENTIMENT_PAGES = {
+    "warning": "/sentiment/?warning={}",
+    "event": "/sentiment/events/{}/",
+    "post": "/sentiment/posts/{}/",
+}
+
+
+def _sentiment_page(model: str, pk: int) -> str:
+    return SENTIMENT_PAGES[model].format(pk) if model in SENTIMENT_PAGES else ""
+
+
+def analysis_source(a: Analysis) -> dict[str, Any] | None:
+    """What the analysis was opened from, as its reader reads it: a 网情 warning, event or post."""
+    if a.source_type_id is None or a.source_id is None:
+        return None
+    ct = ContentType.objects.get_for_id(a.source_type_id)
+    if ct.app_label != "sentiment":
+        return {"kind": f"{ct.app_label}.{ct.model}", "id": a.source_id, "title": "", "url": ""}
+    row = ct.model_class()._default_manager.filter(pk=a.source_id).first()  # type: ignore[union-attr]
+    title = ""
+    if isinstance(row, SentimentWarning):
+        title = row.reason
+    elif isinstance(row, SentimentEvent):
+        title = row.title
+    elif isinstance(row, SentimentPost):
+        title = row.text[:80]
+    return {
+        "kind": f"sentiment.{ct.model}",
+        "id": a.source_id,
+        "title": title,
+        "url": _sentiment_page(ct.model, a.source_id),
+    }
+
+
+def _analyses_from(model: type[Any]) -> Any:
+    """links.provide: the analyses (of the reader's area) opened from rows of `model`, by row id."""
+
+    def provider(ids: list[int], user: Any) -> dict[int, list[dict[str, Any]]]:
+        ct = ContentType.objects.get_for_model(model)
+        out: dict[int, list[dict[str, Any]]] = {}
+        rows = visible_analyses(user).filter(source_type=ct, source_id__in=ids).order_by("created_at")
+        for a in rows.values("pk", "title", "state", "source_id"):
+            out.setdefault(int(a["source_id"] or 0), []).append(
+                {
+                    "kind": "intel.analysis",
+                    "id": a["pk"],
+                    "title": a["title"],
+                    "state": a["state"],
+                    "url": reverse("intel:workspace") + f"?analysis={a['pk']}",
+                }
+            )
+        return out
+
+    return provider
+
+
+analyses_from_warnings = _analyses_from(SentimentWarning)
+analyses_from_events = _analyses_from(SentimentEvent)
+analyses_from_posts = _analyses_from(SentimentPost)
 
 
 def visible_directives(user: Any) -> QuerySet[Directive]:

@@ -50,6 +50,8 @@ from command_center.errors import Refused
 from command_center.models import Deadline, Org, Role
 from incidents import hooks as incident_hooks
 from incidents.models import Callback, Incident, RepeatCluster
+from sentiment import services as sentiment_services
+from sentiment.models import Warning as SentimentWarning
 
 from . import files as loop_files
 from .models import (
@@ -209,8 +211,10 @@ def analysis_create(
     incident_ids: Iterable[int] = (),
     cluster_ids: Iterable[int] = (),
     source: models.Model | None = None,
+    post_ids: Iterable[int] = (),
 ) -> Analysis:
-    """研判: a draft judgement of the actor's org, linked to incidents, clusters or another source row."""
+    """研判: a draft judgement of the actor's org, linked to incidents, clusters, 网情 posts or another source
+    row (a 网情 warning becomes `analysed`)."""
     org = _home(actor, "title")
     orgs.require(actor, org, roles=ANALYSIS_ROLES)
     if not title.strip():
@@ -227,6 +231,9 @@ def analysis_create(
     )
     a.incidents.set(incidents)
     a.clusters.set(clusters)
+    a.posts.set(list(post_ids))
+    if isinstance(source, SentimentWarning):
+        sentiment_services.mark_analysed(source)
     log_transition(a, from_state="", to_state=a.state, event="create", actor=acting_user(actor))
     realtime.broadcast_on_commit(a.org, "analysis.created", analysis_payload(a))
     return a

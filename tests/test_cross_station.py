@@ -289,6 +289,10 @@ TABLE: dict[str, list[Probe]] = {
         Read(kind="analysis", params=lambda s: [{"state": "published"}]),
         Send(lambda s: {"title": "probe", "incidents": [s.incident.pk]}),
         Send(lambda s: {"title": "probe", "clusters": [s.cluster.pk]}),
+        # 研判 from A's 网情 warning, event or post: not B's to open.
+        Send(lambda s: {"sentiment_warning": min(s.ids["sentiment_warning"])}),
+        Send(lambda s: {"sentiment_event": min(s.ids["sentiment_event"])}),
+        Send(lambda s: {"sentiment_post": min(s.ids["sentiment_post"])}),
     ],
     f"api/^analyses/{PK}/$": [
         Refuse("analysis"),
@@ -394,6 +398,40 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^bulletins/{PK}/xlsx/$": [Refuse("bulletin")],
     "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
+    # --- 网情 (sentiment/api.py): posts, events and warnings lie in the area that scoring placed them in;
+    # a watch hit lets the watching org read the post it caught. Posts come in at the top of the tree only.
+    "api/^sentiment/posts/$": [
+        Read(kind="sentiment_post", params=lambda s: [{"flagged": "true"}, {"police": "true"}, {"q": "东湖"}]),
+        Send(
+            lambda s: [
+                {
+                    "source": "weibo",
+                    "external_id": "B-PROBE",
+                    "text": "probe",
+                    "published_at": "2026-01-01T00:00:00+08:00",
+                }
+            ]
+        ),
+    ],
+    f"api/^sentiment/posts/{PK}/$": [Refuse("sentiment_post")],
+    "api/^sentiment/events/$": [Read(kind="sentiment_event", params=lambda s: [{"risk": "red"}])],
+    f"api/^sentiment/events/{PK}/$": [Refuse("sentiment_event")],
+    "api/^sentiment/warnings/$": [Read(kind="sentiment_warning", params=lambda s: [{"state": "open"}])],
+    f"api/^sentiment/warnings/{PK}/$": [Refuse("sentiment_warning")],
+    f"api/^sentiment/warnings/{PK}/dismiss/$": [Refuse("sentiment_warning", "post")],
+    "api/^sentiment/watchlists/$": [
+        Read(kind="watchlist"),
+        Send(lambda s: {"org": s.a.pk, "name": "probe", "expression": "打架"}),
+    ],
+    f"api/^sentiment/watchlists/{PK}/$": [
+        Refuse("watchlist"),
+        Refuse("watchlist", "patch", lambda s: {"expression": "probe"}),
+    ],
+    "api/^sentiment/hits/$": [Read(kind="hit")],
+    f"api/^sentiment/hits/{PK}/acknowledge/$": [Refuse("hit", "post")],
+    "api/sentiment/state/": [Read()],
+    # Naming A's org is a field error (400), never A's counts.
+    "api/sentiment/spikes/": [Read(ok=frozenset({200, 400}), params=lambda s: [{"hours": 48}, {"category": "020100"}])],
     # --- Pages ---
     "incidents/": [
         Read(
@@ -516,6 +554,8 @@ ID_KEYS = {
     "merged_into": "incident",
     "master": "incident",
     "feedback": "feedback",
+    "event": "sentiment_event",
+    "post": "sentiment_post",
 }
 
 

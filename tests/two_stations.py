@@ -311,6 +311,30 @@ def build_two_stations() -> TwoStations:
         feedback_id=Feedback.objects.get(incident=third).pk, actor=w.supervisor, note=f"{MARK} 处置经过不清"
     )
 
+    # 网情: A's watch list, posts placed in A's area (two retellings: an event, and a watch hit), a warning.
+    from sentiment import services as sentiment_services
+    from sentiment.models import Event as SentimentEvent
+    from sentiment.models import Post as SentimentPost
+    from sentiment.models import Warning as SentimentWarning
+    from sentiment.models import WatchHit, WatchList
+
+    sentiment_services.load_defaults()
+    sentiment_services.watch_create(actor=s.a_analyst, org_id=a.pk, name=f"{MARK} 布控", expression="打架 警察")
+    told = f"东湖派出所门口 {MARK} 有人打架，警察已经到场处置，大家绕行"
+    sentiment_services.ingest(
+        [
+            {"source": "weibo", "external_id": f"{MARK}-1", "text": told, "published_at": now.isoformat()},
+            {"source": "weibo", "external_id": f"{MARK}-2", "text": "转发：" + told, "published_at": now.isoformat()},
+        ]
+    )
+    a_posts = SentimentPost.objects.filter(org=a)
+    assert a_posts.count() == 2 and a_posts.filter(event__isnull=False).count() == 2
+    a_warning = SentimentWarning.objects.create(
+        kind="spike", org=a, category="020100", colour="red", hour=now.replace(minute=0, second=0, microsecond=0),
+        count=2, baseline_mean=0, baseline_sd=0, reason=f"{MARK} 打架 spike", created_at=now,
+    )  # fmt: skip
+    a_warning.posts.set(a_posts)
+
     a_incidents = set(Incident.objects.filter(org=a).values_list("pk", flat=True))
     s.numbers = list(Incident.objects.filter(org=a).values_list("number", flat=True))
     a_tasks = set(Task.objects.filter(org=a).values_list("pk", flat=True))
@@ -338,6 +362,11 @@ def build_two_stations() -> TwoStations:
         "finding": set(Finding.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
         "token": a_tokens,
         "bulletin": {a_bulletin.pk},
+        "sentiment_post": set(a_posts.values_list("pk", flat=True)),
+        "sentiment_event": set(SentimentEvent.objects.filter(org=a).values_list("pk", flat=True)),
+        "sentiment_warning": {a_warning.pk},
+        "watchlist": set(WatchList.objects.filter(org=a).values_list("pk", flat=True)),
+        "hit": set(WatchHit.objects.filter(org=a).values_list("pk", flat=True)),
     }
     assert ClosureReport.objects.filter(directive=s.closed_directive).exists()
     assert Directive.objects.filter(incident=third, source=Directive.Source.RECTIFICATION).exists()

@@ -145,6 +145,8 @@
           h("span", { text: a.org_name }),
           h("span", { text: when(a.published_at || a.created_at) }),
           h("span", { text: (a.incidents || []).length + " " + ds.tIncidentsLinked }),
+          (a.posts || []).length ? h("span", { class: "an-posts", text: a.posts.length + " " + ds.tPostsLinked }) : null,
+          a.source && a.source.url ? h("a", { class: "an-source", href: a.source.url, text: ds.tFrom + "：" + (a.source.title || a.source.kind) }) : null,
           h("span", { text: (a.directives || []).length + " " + ds.tDirectivesN }),
           a.state === "draft" && ds.canAnalyse ? h("button", { type: "button", class: "small", onclick: function () { publish(a.id); }, text: ds.tPublish }) : null,
           a.state === "published" && ds.canIssue ? h("button", { type: "button", class: "small", onclick: function () { issueFrom(a); }, text: ds.tIssueFrom }) : null,
@@ -152,9 +154,20 @@
       ]);
     }
 
+    // /intel/?analysis=ID (a 研判 just opened from 网情): that analysis is marked and scrolled to, once.
+    let focusAnalysis = parseInt(new URLSearchParams(window.location.search).get("analysis") || "", 10) || null;
+
     function draw(state) {
       el.dirs.replaceChildren(...(state.directives.length ? state.directives.map(directiveRow) : [h("li", { class: "empty muted", text: ds.tNone })]));
       el.analyses.replaceChildren(...(state.analyses.length ? state.analyses.map(analysisRow) : [h("li", { class: "empty muted", text: ds.tNone })]));
+      if (focusAnalysis) {
+        const row = el.analyses.querySelector('[data-id="' + focusAnalysis + '"]');
+        if (row) { row.classList.add("focus"); row.scrollIntoView({ block: "center" }); focusAnalysis = null; }
+      } else {
+        const marked = new URLSearchParams(window.location.search).get("analysis");
+        const row = marked && el.analyses.querySelector('[data-id="' + marked + '"]');
+        if (row) row.classList.add("focus");
+      }
       if (el.issue) {
         const select = el.issue.querySelector("[name=analysis]");
         const keep = select.value;

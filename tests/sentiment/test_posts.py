@@ -226,3 +226,33 @@ def test_the_monitor_state_and_the_big_screen_count_the_area(setup: Any) -> None
     assert state["counts"]["today"] == 1 and state["counts"]["negative_today"] == 1
     stats = client_for(w.commander).get("/api/board/stats/").json()
     assert stats["sentiment"]["today"] == 2
+
+
+def test_a_warning_becomes_an_analysis_with_its_posts_then_a_directive(setup: Any) -> None:
+    """ingest → event → spike → 研判 → directive, through the API, and the link kept both ways."""
+    w = setup
+    now = timezone.localtime().replace(minute=10, second=0, microsecond=0)
+    last = now.replace(minute=0) - timedelta(hours=1)
+    services.ingest(_hourly(2, last - timedelta(days=1), 0, "东湖小区电动车被偷"))
+    services.ingest(_hourly(12, last, 100, "东湖小区电动车被偷"))
+    assert Event.objects.filter(posts_n__gte=2).exists()  # the retellings grouped
+    warning = next(x for x in services.detect_spikes(now=now) if x.org_id == w.station_a1.pk)
+    analyst = client_for(w.analyst)
+    assert analyst.post("/api/analyses/", {"sentiment_warning": 999999}, format="json").status_code == 400
+    both = analyst.post("/api/analyses/", {"sentiment_warning": warning.pk, "sentiment_post": 1}, format="json")
+    assert both.status_code == 400
+    res = analyst.post("/api/analyses/", {"sentiment_warning": warning.pk}, format="json")
+    assert res.status_code == 201, res.content
+    a = res.json()
+    assert a["title"].startswith("网情研判") and len(a["posts"]) == 12
+    assert a["source"]["kind"] == "sentiment.warning" and a["source"]["id"] == warning.pk
+    assert a["source"]["url"] == f"/sentiment/?warning={warning.pk}"
+    row = analyst.get(f"/api/sentiment/warnings/{warning.pk}/").json()
+    assert row["state"] == "analysed" and [x["id"] for x in row["analyses"]] == [a["id"]]
+    assert row["analyses"][0]["url"] == f"/intel/?analysis={a['id']}"
+    assert analyst.post(f"/api/analyses/{a['id']}/publish/", {}, format="json").status_code == 200
+    directive = {"title": "电动车防盗", "content": "见研判", "recipients": [w.station_a1.pk], "analysis": a["id"]}
+    res = analyst.post("/api/directives/", directive, format="json")
+    assert res.status_code == 201 and res.json()["analysis"] == a["id"]
+    # A station of another area neither reads the warning nor opens an analysis from it.
+    assert client_for(w.station_b1_officer).get(f"/api/sentiment/warnings/{warning.pk}/").status_code == 404
