@@ -11,8 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from command_center import codes
 from command_center.models import Role
-from sentiment.models import Event, Post, Source
+from sentiment import services
+from sentiment.models import Event, Post
 from tests.conftest import World
 from tests.factories import make_person
 
@@ -23,21 +25,19 @@ def _client(user: Any) -> Client:
     return c
 
 
-def _post(world: World, org: Any, ext: str, event: Event | None = None) -> Post:
-    src, _ = Source.objects.get_or_create(code="weibo", defaults={"name": "微博"})
+def _ingest(*texts: str) -> list[Post]:
     now = timezone.now()
-    return Post.objects.create(
-        source=src, external_id=ext, author="路人甲", text="东湖路口有人打架，警察来了", published_at=now,
-        received_at=now, polarity="negative", polarity_score=-0.6, police=True, police_terms=["警察"],
-        org=org, risk="yellow", flagged=True, simhash=1, band0=1, band1=0, band2=0, band3=0, event=event,
-    )  # fmt: skip
-
-
-def _event(org: Any) -> Event:
-    now = timezone.now()
-    return Event.objects.create(
-        org=org, title="东湖路口打架", simhash=1, first_seen=now - timedelta(hours=2), last_seen=now, posts_n=1
-    )
+    items = [
+        {
+            "source": "weibo",
+            "external_id": f"p{k}",
+            "text": t,
+            "published_at": (now - timedelta(minutes=30 - k)).isoformat(),
+        }
+        for k, t in enumerate(texts)
+    ]
+    services.ingest(items)
+    return [Post.objects.get(external_id=f"p{k}") for k in range(len(texts))]
 
 
 @pytest.mark.django_db
@@ -57,14 +57,19 @@ def test_the_monitor_opens_for_the_desk_roles_and_sends_stations_to_their_inbox(
 
 @pytest.mark.django_db
 def test_an_event_or_a_post_of_another_area_is_a_404(world: World) -> None:
-    east_event = _event(world.station_a1)
-    east_post = _post(world, world.station_a1, "e1", east_event)
-    west_post = _post(world, world.station_b1, "w1")
+    codes.load_defaults()
+    services.load_defaults()
+    fight = "东湖派出所门口有人打架，警察已经到场，大家注意安全"
+    east_post, _, _, west_post = _ingest(
+        fight, "转发：" + fight + "！！", fight + " 求扩散", "西溪派出所民警帮我找回钱包"
+    )
+    assert east_post.org == world.station_a1 and west_post.org == world.station_b1
+    east_event = Event.objects.get()
     city = _client(world.analyst)
     r = city.get(f"/sentiment/events/{east_event.pk}/")
-    assert r.status_code == 200 and "东湖路口打架" in r.content.decode()
+    assert r.status_code == 200 and east_event.title in r.content.decode()
     r = city.get(f"/sentiment/posts/{east_post.pk}/")
-    assert r.status_code == 200 and "东湖路口有人打架" in r.content.decode()
+    assert r.status_code == 200 and fight in r.content.decode()
     assert f'href="/sentiment/events/{east_event.pk}/"' in r.content.decode()  # the event it belongs to
     west = _client(make_person("west_analyst", world.county_b, Role.ANALYST))
     assert west.get(f"/sentiment/events/{east_event.pk}/").status_code == 404
