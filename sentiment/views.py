@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from command_center import orgs
+from command_center import links, orgs
 from command_center.models import Role
 
 from .models import Event, Polarity, Post, Risk, Warning
@@ -167,7 +167,8 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
     event = orgs.restrict(Event.objects.select_related("org"), request.user).filter(pk=pk).first()
     if event is None:
         raise Http404
-    return render(request, "sentiment/event.html", {**_page_context(request), "event": event})
+    made = links.collect("sentiment.event", [event.pk], request.user).get(event.pk, [])
+    return render(request, "sentiment/event.html", {**_page_context(request), "event": event, "analyses": made})
 
 
 @login_required
@@ -177,4 +178,5 @@ def post_page(request: HttpRequest, pk: int) -> HttpResponse:
     post = orgs.restrict(Post.objects.select_related("org", "source", "event"), request.user).filter(pk=pk).first()
     if post is None:
         raise Http404
-    return render(request, "sentiment/post.html", {**_page_context(request), "post": post})
+    made = links.collect("sentiment.post", [post.pk], request.user).get(post.pk, [])
+    return render(request, "sentiment/post.html", {**_page_context(request), "post": post, "analyses": made})

@@ -124,10 +124,10 @@
     return h("span", { class: "sm-judge-box" }, [btn, msg]);
   }
 
-  function analysesList(labels, warnings) {
+  function analysesList(labels, warnings, own) {
     const seen = new Set();
     const out = [];
-    for (const w of warnings || []) for (const a of w.analyses || []) {
+    for (const a of [].concat(own || [], ...(warnings || []).map(function (w) { return w.analyses || []; }))) {
       if (seen.has(a.id)) continue;
       seen.add(a.id);
       out.push(h("li", {}, [h("a", { href: a.url, text: a.title })]));
@@ -582,7 +582,7 @@
         : [h("li", { class: "empty muted", text: t.no_posts })]));
       q(".ev-warnings").replaceChildren(...((e.warnings || []).length ? e.warnings.map(function (w) { return warningCard(labels, ds, w, {}); })
         : [h("li", { class: "empty muted", text: t.no_event_warnings })]));
-      const an = analysesList(labels, e.warnings);
+      const an = analysesList(labels, e.warnings, [].concat(CCDom.readJson("sentiment-analyses")).filter(function (a) { return a && a.id; }));
       q(".ev-analyses").replaceChildren(...(an.length ? an : [h("li", { class: "empty muted", text: t.no_analyses })]));
       const judge = q(".ev-judge");
       const body = [e.title, t.posts + " " + e.posts_n, t.reach + " " + e.reach, (e.places || []).join("、")].filter(Boolean).join("；");

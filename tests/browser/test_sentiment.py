@@ -164,6 +164,13 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     expect(page.locator(".ev-posts .sm-post")).to_have_count(3)
     expect(page.locator(".ev-growth")).to_have_attribute("data-points", re.compile(r"^[1-9]"))
     expect(page.locator(".ev-judge .sm-judge")).to_be_visible()
+    # 研判 from the event: the analysis carries the event's posts; the event's page lists it afterwards.
+    page.locator(".ev-judge").get_by_role("button", name="研判").click()
+    page.wait_for_url(re.compile(r"/intel/\?analysis=\d+"))
+    from_event = Analysis.objects.get(pk=int(page.url.rsplit("=", 1)[1]))
+    assert from_event.source == event and from_event.posts.count() == 3
+    page.goto(f"{base}/sentiment/events/{event.pk}/")
+    expect(page.locator(".ev-analyses a")).to_have_attribute("href", f"/intel/?analysis={from_event.pk}")
     page.screenshot(path=str(ARTIFACTS / "sentiment-event.png"), full_page=True)
 
     # 6. A post's page: why it was flagged, its terms, the event it belongs to.
