@@ -21,7 +21,7 @@ from command_center.errors import Refused
 from command_center.models import Org
 from command_center.serializers import NoBodySerializer, StrictSerializer
 
-from . import payloads, selectors, services
+from . import payloads, scoring, selectors, services
 from .models import Event, Polarity, Post, Risk, Warning, WatchHit, WatchList
 
 
@@ -111,9 +111,15 @@ def why(p: Post, row: dict[str, Any]) -> list[str]:
     """Why the post is flagged, in sentences the analyst reads."""
     out = []
     risk = dict(Risk.choices).get(p.risk)
+    reds = scoring.red_terms().find(p.text)
+    if reds:
+        out.append(_("Grave terms: %(terms)s") % {"terms": "、".join(reds)})
     if p.risk:
         out.append(
-            _("Risk %(risk)s by the rule: police-related, negative, red terms or a reach of %(reach)d or more.")
+            _(
+                "Risk %(risk)s by the rule: police-related with a grave term, "
+                "or negative with a reach of %(reach)d or more."
+            )
             % {"risk": risk, "reach": 1000}
         )
     if p.police_terms:

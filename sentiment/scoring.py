@@ -7,8 +7,8 @@ read through the per-process memory (command_center/memo.py), so a renamed org o
 a minute.
 
 Risk, one rule:
-- red: police-related, negative, and a red term (命案, 聚集, 暴力执法 …) or a reach (reposts + comments +
-  likes) of at least RED_REACH;
+- red: police-related and a red term (命案, 持刀, 聚集, 暴力执法 …: grave whatever the tone), or police-related,
+  negative and a reach (reposts + comments + likes) of at least RED_REACH;
 - yellow: police-related and negative;
 - blue: police-related, or negative on a topic the incident categories know;
 - none otherwise.
@@ -189,7 +189,7 @@ def main_topic(categories: Sequence[str]) -> str:
 
 
 def risk_of(*, negative: bool, police: bool, red: bool, reach: int, topical: bool) -> str:
-    if police and negative and (red or reach >= RED_REACH):
+    if police and (red or (negative and reach >= RED_REACH)):
         return Risk.RED
     if police and negative:
         return Risk.YELLOW

@@ -166,12 +166,16 @@ def _store(rows: list[dict[str, Any]], result: IngestResult) -> None:
                 band3=b[3],
             )
         )
-    # Two pushes of one post at once: the second waits on the unique index and stores nothing new.
+    # Two pushes of one post at once: the second waits on the unique index and stores nothing new. Which rows
+    # this call stored: those with its own `received_at` (a concurrent call has another); the others were the
+    # other call's, which scores, groups and pushes them — they count as updated here.
     stored = Post.objects.bulk_create(posts, ignore_conflicts=True)
     ids = dict(
-        ((sid, ext), pk) for sid, ext, pk in Post.objects.filter(q).values_list("source_id", "external_id", "pk")
+        ((sid, ext), pk)
+        for sid, ext, pk in Post.objects.filter(q, received_at=now).values_list("source_id", "external_id", "pk")
     )
     created = [p for p in stored if ids.get((p.source_id, p.external_id)) is not None]
+    result.updated += len(stored) - len(created)
     for p in created:
         p.pk = ids[(p.source_id, p.external_id)]
     result.stored += len(created)
@@ -185,8 +189,11 @@ def _store(rows: list[dict[str, Any]], result: IngestResult) -> None:
             org_cache[pk] = Org.objects.get(pk=pk)
         return org_cache[pk]
 
-    for p in sorted(created, key=lambda x: x.published_at):
-        event = _cluster(p)
+    order = sorted(created, key=lambda x: (x.published_at, x.pk))
+    pending = {p.pk for p in order}
+    for p in order:
+        pending.discard(p.pk)
+        event = _cluster(p, pending)
         hits = _watch(p, watches, now)
         if hits and not p.flagged:
             p.flagged = True
@@ -217,9 +224,11 @@ def _common_org(a: Org, b: Org) -> Org:
     return Org.objects.get(path=a.path[: max(n, step)])
 
 
-def _cluster(p: Post) -> Event | None:
-    """Put `p` with its most similar near-duplicate of the last EVENT_WINDOW: into that post's event, or a
-    new event of the two. Returns the event that changed (None when the post stands alone)."""
+def _cluster(p: Post, pending: Iterable[int] = ()) -> Event | None:
+    """Put `p` with a near-duplicate within EVENT_WINDOW — one already in an event first, the most similar
+    among those — into that post's event, or make an event of the two. `pending`: posts of the same batch
+    not grouped yet (they come later, in order of publication). Returns the event that changed (None when
+    the post stands alone)."""
     since = p.published_at - EVENT_WINDOW
     candidates = (
         Post.objects.filter(
@@ -227,18 +236,18 @@ def _cluster(p: Post) -> Event | None:
             published_at__gte=since,
             published_at__lte=p.published_at + EVENT_WINDOW,
         )
-        .exclude(pk=p.pk)
+        .exclude(pk__in=[p.pk, *pending])
         .order_by("-published_at")
         .values_list("pk", "text", "event_id")[:200]
     )
-    best: tuple[float, int] | None = None
+    best: tuple[bool, float, int] | None = None
     for pk, text, event_id in candidates:
         j = jaccard(text, p.text)
-        if j >= NEAR_JACCARD and (best is None or (j, event_id is not None) > (best[0], False)):
-            best = (j, pk)
+        if j >= NEAR_JACCARD and (best is None or (event_id is not None, j) > best[:2]):
+            best = (event_id is not None, j, pk)
     if best is None:
         return None
-    other = Post.objects.select_for_update().get(pk=best[1])
+    other = Post.objects.select_for_update().get(pk=best[2])
     if other.event_id is None:
         event = Event.objects.create(
             org=other.org,

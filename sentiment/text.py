@@ -6,7 +6,7 @@ Near-duplicates: two posts are near-duplicates when the character bigrams of the
 @names, [表情], spaces or punctuation) overlap by a Jaccard index of at least NEAR_JACCARD — a repost with
 "转发：" in front, a copy with "求扩散" after, a retelling with a word changed. Eight MinHash values (Broder
 1997) estimate the overlap; cut into four bands of two, posts that share a band are the candidates (for a
-Jaccard of 0.6 they share one with a probability of 0.83, for 0.8 of 0.99), looked up with four indexed
+Jaccard of 0.6 they share one with a probability of 0.83, for 0.8 of 0.98), looked up with four indexed
 equality probes and checked exactly on their texts.
 """
 

@@ -256,3 +256,19 @@ def test_a_warning_becomes_an_analysis_with_its_posts_then_a_directive(setup: An
     assert res.status_code == 201 and res.json()["analysis"] == a["id"]
     # A station of another area neither reads the warning nor opens an analysis from it.
     assert client_for(w.station_b1_officer).get(f"/api/sentiment/warnings/{warning.pk}/").status_code == 404
+
+
+def test_load_codes_loads_the_sources_and_the_default_spike_rule(db: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from sentiment.models import Source
+
+    out = StringIO()
+    call_command("load_codes", stdout=out)
+    assert "sentiment sources: 11 created" in out.getvalue()
+    assert Source.objects.filter(code="weibo", name="微博").exists()
+    assert SpikeRule.objects.filter(org__isnull=True).count() == 1
+    call_command("load_codes", stdout=StringIO())  # again: nothing doubled
+    assert Source.objects.count() == 11 and SpikeRule.objects.count() == 1
