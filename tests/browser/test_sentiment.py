@@ -154,7 +154,6 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     overflow = small.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 1, f"the monitor is {overflow}px wider than a phone"
     small.screenshot(path=str(ARTIFACTS / "sentiment-monitor-phone.png"))
-    phone.close()
 
     # 5. The event's page: figures, growth, polarity mix, top posts.
     page.locator(f'.sm-event[data-id="{event.pk}"] .sm-event-title').click()
@@ -182,6 +181,14 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     expect(page.locator("a.pp-event")).to_have_attribute("href", f"/sentiment/events/{event.pk}/")
     expect(page.locator(".pp-judge .sm-judge")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "sentiment-post.png"), full_page=True)
+    # Both read on a phone too: nothing wider than the screen.
+    for path, name in ((f"/sentiment/events/{event.pk}/", "event"), (f"/sentiment/posts/{first.pk}/", "post")):
+        small.goto(f"{base}{path}")
+        expect(small.locator("[data-loaded]")).to_be_visible()
+        overflow = small.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"the {name} page is {overflow}px wider than a phone"
+        small.screenshot(path=str(ARTIFACTS / f"sentiment-{name}-phone.png"), full_page=True)
+    phone.close()
 
     # 7. 研判 on the warning: the workspace opens on the new analysis; publish it, issue a directive from it.
     page.goto(f"{base}/sentiment/")
