@@ -195,6 +195,7 @@
     const q = function (s) { return root.querySelector(s); };
     const opts = { postPage: ds.postPage, eventPage: ds.eventPage };
     let state = { posts: [], events: [], warnings: [], hits: [], counts: {} };
+    let watches = null;
     const fresh = new Set(); // posts that arrived live: marked for a moment
     const growth = new Map(); // event id -> {version, points, at}
 
@@ -364,6 +365,7 @@
         } else if (env.event === "sentiment.hit") {
           upsert(state.hits, d);
           drawHits();
+          if (watches) watches.soon(); // its count of hits
           CCLive.sound.play("soft");
         }
       },
@@ -449,7 +451,7 @@
     setInterval(loadSpikes, 5 * 60 * 1000);
 
     // --- Watch lists ---------------------------------------------------------------------------------------
-    watchEditor(root, labels, ds);
+    watches = watchEditor(root, labels, ds);
   }
 
   function splitList(v) { return String(v || "").split(/[,，、;；\n]/).map(function (x) { return x.trim(); }).filter(Boolean); }
@@ -488,9 +490,10 @@
         ]);
       }) : [h("li", { class: "empty muted", text: t.no_watchlists })]));
     }
-    if (!list) return;
+    if (!list) return null;
     load();
-    if (!form) return;
+    const api = { soon: CCDom.debounce(load, 500) };
+    if (!form) return api;
 
     const title = form.querySelector(".sm-form-title");
     const cancel = form.querySelector(".sm-watch-cancel");
@@ -559,6 +562,7 @@
       form.dataset.saved = String(res.data && res.data.id);
       load();
     });
+    return api;
   }
 
   // --- An event's page ---------------------------------------------------------------------------------

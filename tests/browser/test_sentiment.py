@@ -109,6 +109,16 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     hit = page.locator(".sm-hit", has=page.locator(f'a[href="/sentiment/posts/{leak.pk}/"]'))
     expect(hit).to_be_visible(timeout=LIVE_MS)
     expect(hit.locator("mark.hit").first).to_have_text(re.compile("化工厂|泄漏"))
+    expect(watch).to_contain_text("1 次命中")
+    # Edit it (the form fills from the row), then deactivate it.
+    watch.get_by_role("button", name="编辑").click()
+    expect(form.get_by_label("关键词")).to_have_value("化工厂 (爆炸 OR 泄漏) -演练")
+    form.get_by_label("地点（逗号分隔）").fill("东湖, 西溪")
+    form.get_by_role("button", name="保存").click()
+    expect(watch).to_contain_text("东湖、西溪")
+    watch.get_by_role("button", name="停用").click()
+    expect(watch).to_have_class(re.compile(r"\binactive\b"))
+    expect(watch.get_by_role("button", name="启用")).to_be_visible()
 
     # 4. A spike: the last full hour's thefts against the same hour of the previous seven days.
     at = timezone.localtime().replace(minute=10, second=0, microsecond=0)
