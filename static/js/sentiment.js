@@ -213,11 +213,24 @@
       }
     }
 
+    // A card is made again only when its row changed: one that arrived live flashes once, not on every redraw.
+    const postNodes = new Map(); // id -> {sig, node}
     function drawPosts() {
       const list = state.posts.slice(0, 50);
       q("[data-n=posts]").textContent = String(list.length);
-      CCDom.place(q(".sm-post-list"), list.length ? list.map(function (p) { return postCard(labels, p, Object.assign({ fresh: fresh.has(p.id) }, opts)); })
-        : [h("li", { class: "empty muted", text: t.no_posts })]);
+      const keep = new Set();
+      const nodes = list.map(function (p) {
+        keep.add(p.id);
+        const sig = JSON.stringify(p);
+        const had = postNodes.get(p.id);
+        if (had && had.sig === sig) return had.node;
+        const node = postCard(labels, p, Object.assign({ fresh: fresh.has(p.id) }, opts));
+        fresh.delete(p.id);
+        postNodes.set(p.id, { sig: sig, node: node });
+        return node;
+      });
+      for (const id of Array.from(postNodes.keys())) if (!keep.has(id)) postNodes.delete(id);
+      CCDom.place(q(".sm-post-list"), nodes.length ? nodes : [h("li", { class: "empty muted", text: t.no_posts })]);
     }
 
     function drawWarnings() {
@@ -346,7 +359,6 @@
           state.posts = state.posts.slice(0, 100);
           if (isNew) {
             fresh.add(d.id);
-            setTimeout(function () { fresh.delete(d.id); drawPosts(); }, 8000);
             const c = state.counts;
             if (c.flagged_today != null) c.flagged_today++;
             drawCounts();
