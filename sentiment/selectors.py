@@ -32,11 +32,13 @@ def visible_events(user: Any) -> QuerySet[Event]:
 
 
 def visible_warnings(user: Any) -> QuerySet[Warning]:
-    return orgs.restrict(Warning.objects.all(), user).select_related("org").annotate(posts_count=Count("posts"))
+    qs = orgs.restrict(Warning.objects.all(), user).select_related("org").annotate(posts_count=Count("posts"))
+    return qs.order_by("-created_at", "-id")  # an aggregate drops Meta.ordering
 
 
 def visible_watch_lists(user: Any) -> QuerySet[WatchList]:
-    return orgs.restrict(WatchList.objects.all(), user).select_related("org").annotate(hits_n=Count("hits"))
+    qs = orgs.restrict(WatchList.objects.all(), user).select_related("org").annotate(hits_n=Count("hits"))
+    return qs.order_by("org__path", "name", "id")  # an aggregate drops Meta.ordering
 
 
 def visible_hits(user: Any) -> QuerySet[WatchHit]:
