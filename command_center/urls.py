@@ -52,6 +52,7 @@ urlpatterns = [
     path("", include("dispatch.page_urls")),
     path("", include("intel.page_urls")),
     path("", include("supervision.page_urls")),
+    path("", include("sentiment.page_urls")),
 ]
 # MEDIA is never served as such, not even in DEBUG: uploaded files go out only through views that check
 # the caller may see what they belong to.

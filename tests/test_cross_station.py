@@ -495,6 +495,10 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^feedback-reviews/{PK}/rectify/$": [Refuse("feedback", "post", lambda s: {"text": "probe"})],
     "supervision/feedback/": [Read(page=True, ok=frozenset({200, 302, 403}))],
     "supervision/feedback/rework/": [Read(page=True, ok=frozenset({200, 403}))],
+    # 网情 pages (sentiment/views.py): the monitor reads the caller's area; A's events and posts are a 404.
+    "sentiment/": [Read(page=True, ok=frozenset({200, 302, 403}))],
+    "sentiment/events/<int:pk>/": [Refuse("sentiment_event", page=True)],
+    "sentiment/posts/<int:pk>/": [Refuse("sentiment_post", page=True)],
 }
 
 ADMIN_PREFIX = "admin/"

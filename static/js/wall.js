@@ -86,6 +86,30 @@
       bars(q(".by-state"), stats.by_state.map(function (s) { return { key: s.state, name: s.label, count: s.count }; }),
         function () { return "#3b82f6"; });
       drawKpis();
+      drawSentiment();
+    }
+
+    // Today's 网情 of the area (sentiment's, GET /api/board/stats/ `sentiment`): posts, flagged and
+    // negative today, and the top events with their colour and count. Absent when no app contributes it.
+    function drawSentiment() {
+      const box = q(".wall-sentiment");
+      if (!box) return;
+      const s = stats && stats.sentiment;
+      box.hidden = !s;
+      if (!s) return;
+      for (const el of box.querySelectorAll("[data-senti]")) {
+        const v = s[el.dataset.senti];
+        el.textContent = v == null ? "–" : String(v);
+      }
+      const list = box.querySelector(".ws-events");
+      const events = (s.events || []).slice(0, 5);
+      list.replaceChildren(...(events.length ? events.map(function (e) {
+        return h("li", { class: "ws-event r-" + (e.risk || "none"), dataset: { id: e.id } }, [
+          h("i", { class: "ws-dot" }),
+          h("span", { class: "ws-title", text: e.title }),
+          h("b", { class: "num", text: String(e.posts_n) }),
+        ]);
+      }) : [h("li", { class: "empty", text: list.dataset.empty })]));
     }
 
     // Today's measures for the area (supervision's, GET /api/board/stats/ `kpis`): figure, what it counts,
@@ -171,7 +195,7 @@
       onEvent: function (env) {
         const out = model.apply(env);
         if (out.stub) setTimeout(function () { live.reload("gap"); }, 1500);
-        if (/^(incident|order|deadlines|repeat)\./.test(env.event) || env.event === "unit.updated") statsSoon();
+        if (/^(incident|order|deadlines|repeat|sentiment)\./.test(env.event) || env.event === "unit.updated") statsSoon();
       },
     });
 

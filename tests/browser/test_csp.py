@@ -27,7 +27,13 @@ PAGES = {
     "station1": ["/dispatch/inbox/", "/supervision/feedback/rework/"],
     "partner": ["/partner/"],
     "commander": ["/dispatch/wall/", "/supervision/"],
-    "analyst": ["/", "/intel/", "/intel/directives/{directive}/", "/intel/directives/{directive}/report/"],
+    "analyst": [
+        "/",
+        "/sentiment/",
+        "/intel/",
+        "/intel/directives/{directive}/",
+        "/intel/directives/{directive}/report/",
+    ],
     "supervisor": [
         "/",
         "/supervision/",
