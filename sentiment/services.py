@@ -562,8 +562,9 @@ def hourly_counts(
 def detect_spikes(*, now: datetime | None = None) -> list[Warning]:
     """The last full hour's count per topic and org area, against the same hour of the previous days: a
     count above mean + k·σ (spike rule) raises a warning with its colour — once per (org, topic, hour). The
-    counts roll up the tree (a station's posts count for its county and city), each org judged by its rule.
-    Beat runs this a few minutes past every hour; running it again changes nothing."""
+    counts roll up the tree (a station's posts count for its county and city), each org judged by its rule;
+    an area whose spike is all one warned org's posts below it is not warned again. Beat runs this a few
+    minutes past every hour; running it again changes nothing."""
     now = now or timezone.now()
     local = timezone.localtime(now)
     hour = local.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
@@ -585,7 +586,10 @@ def detect_spikes(*, now: datetime | None = None) -> list[Warning]:
             rolled[(o.pk, cat, h)] += n
     out = []
     keys = {(o, c) for (o, c, h) in rolled if h == hour}
-    for org_id, cat in sorted(keys):
+    # The deepest first: a spike made wholly of one station's posts is warned once, at the station; the county
+    # above it (whose list shows the station's warning) is warned only for more than that.
+    warned: list[tuple[str, str, int]] = []  # (org path, topic, count)
+    for org_id, cat in sorted(keys, key=lambda k: (-by_org[k[0]].depth, k[0], k[1])):
         org = by_org[org_id]
         rule = rule_for(org)
         if not rule.active:
@@ -596,6 +600,9 @@ def detect_spikes(*, now: datetime | None = None) -> list[Warning]:
         colour = colour_of(count, mean, sd, rule)
         if colour == Risk.NONE:
             continue
+        if any(c == cat and n == count and path.startswith(org.path) for path, c, n in warned):
+            continue
+        warned.append((org.path, cat, count))
         name = _category_name(cat)
         reason = _("%(topic)s: %(n)d posts in the hour %(hour)s, baseline %(mean).1f ± %(sd).1f") % {
             "topic": name,

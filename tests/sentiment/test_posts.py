@@ -189,28 +189,33 @@ def test_a_spike_against_the_same_hour_of_earlier_days_raises_one_warning(setup:
         services.ingest(_hourly(n, last - timedelta(days=day), k, "东湖小区电动车被偷"))
         k += n
     services.ingest(_hourly(25, last, k, "东湖小区电动车被偷"))
+    services.ingest(_hourly(10, last, 500, "新华小区电动车被偷"))
     with capture_broadcasts() as sent:
         found = services.detect_spikes(now=now)
     by_org = {x.org_id: x for x in found}
-    assert set(by_org) == {w.city.pk, w.county_a.pk, w.station_a1.pk}
+    # Each station's own spike, and the county's for both together; the city's is the county's again: not
+    # warned twice (the city reads the county's and the stations' warnings in its area).
+    assert set(by_org) == {w.station_a1.pk, w.station_a2.pk, w.county_a.pk}
     warning = by_org[w.station_a1.pk]
     assert warning.category == "010100" and warning.count == 25 and warning.colour == Risk.RED
     assert warning.baseline_mean == pytest.approx(15 / 7, abs=1e-3)
     assert "25" in warning.reason and warning.posts.count() == 25
+    assert by_org[w.county_a.pk].count == 35 and by_org[w.county_a.pk].posts.count() == 35
     assert (f"org.{w.station_a1.pk}", "sentiment.warning") in {(m["group"], m["event"]) for m in sent}
     assert services.detect_spikes(now=now) == []  # again: nothing doubled
     assert Warning.objects.filter(kind=Warning.Kind.SPIKE).count() == 3
 
-    # A stricter rule for the county: its k for red is out of reach; the city keeps the default.
+    # A stricter rule for the county: its k for red is out of reach; its stations keep the default.
     SpikeRule.objects.create(org=w.county_a, k_blue=2, k_yellow=3, k_red=50)
     Warning.objects.all().delete()
     colours = {x.org_id: x.colour for x in services.detect_spikes(now=now)}
-    assert colours[w.county_a.pk] == Risk.YELLOW and colours[w.city.pk] == Risk.RED
+    assert colours[w.county_a.pk] == Risk.YELLOW
+    assert colours[w.station_a1.pk] == Risk.YELLOW  # the county's rule is its stations' nearest ancestor's
 
     c = client_for(w.analyst)
     chart = c.get("/api/sentiment/spikes/?hours=24").json()
     theft = next(s for s in chart["series"] if s["category"] == "010100")
-    assert theft["counts"][-2] == 25 and theft["mean"][-2] == pytest.approx(15 / 7, abs=1e-3)
+    assert theft["counts"][-2] == 35 and theft["mean"][-2] == pytest.approx(15 / 7, abs=1e-3)
     assert c.get("/api/sentiment/spikes/?hours=0").status_code == 400
     wid = Warning.objects.filter(org=w.station_a1).get().pk
     assert c.post(f"/api/sentiment/warnings/{wid}/dismiss/", {}, format="json").status_code == 200
