@@ -293,6 +293,32 @@ def kpis(e: dict[str, Any]) -> Row:
     )
 
 
+def sentiment(e: dict[str, Any]) -> Row:
+    t = e.get("target") or {}
+    return (
+        f"网情 polarity of {num(e.get('posts'), '', 0)} posts ({num(e.get('mean_chars'), '', 0)} characters on "
+        f"average) by the shipped model on one core; macro-F1 on their labels",
+        f"{num(e.get('posts_per_s'), 'posts/s', 0)}, peak RSS {num(e.get('peak_rss_mb'), 'MB')}; macro-F1 "
+        f"{num(e.get('macro_f1'), '', 3)} (held-out sentences {num(e.get('heldout_sentences_macro_f1'), '', 3)})",
+        f"≥ {num(t.get('posts_per_s', 2000), 'posts/s', 0)}, ≤ {t.get('rss_mb', 300)} MB: {met(t.get('met'))}",
+        f"jieba.lcut alone over the same posts {num(dig(e, 'baseline', 'jieba_lcut_posts_per_s'), 'posts/s', 0)}",
+        f"{num(dig(e, 'ratios', 'classifier_over_jieba_posts_per_s'), '×')} jieba's rate",
+    )
+
+
+def sentiment_ingest(e: dict[str, Any]) -> Row:
+    return (
+        f"网情 ingest: {num(e.get('posts'), '', 0)} posts in batches of {num(e.get('batch'), '', 0)} (checked, scored, "
+        f"placed, grouped, watched, stored, pushed) over {num(e.get('earlier_posts'), '', 0)} earlier ones; then "
+        "the spike detection",
+        f"{num(e.get('posts_per_s'), 'posts/s')}; a batch p50 {num(dig(e, 'batch_ms', 'p50'), 'ms')}, p99 "
+        f"{num(dig(e, 'batch_ms', 'p99'), 'ms')}; spikes {num(e.get('spike_detection_ms'), 'ms')}",
+        DASH,
+        pgbench(e),
+        f"{num(dig(e, 'ratios', 'posts_per_s_over_pgbench_1_client_tps'), '×')} one client's single-row commits",
+    )
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], Row]] = {
     "intake": intake,
     "hints": hints,
@@ -303,6 +329,8 @@ ROWS: dict[str, Callable[[dict[str, Any]], Row]] = {
     "sweep": sweep,
     "loop": loop,
     "day": day,
+    "sentiment": sentiment,
+    "sentiment_ingest": sentiment_ingest,
 }
 
 

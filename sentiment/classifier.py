@@ -32,7 +32,7 @@ NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
 N_FEATURES = 2**18
 NGRAMS = (1, 3)
-NEUTRAL_BAND = 0.1  # a binary model's P(positive) in [0.4, 0.6] reads as neutral
+NEUTRAL_BAND = 0.05  # a binary model's P(positive) in [0.45, 0.55] reads as neutral
 FORMAT = 2
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SHIPPED_FILE = DATA_DIR / "shipped.npz"
@@ -241,7 +241,7 @@ class Classifier:
             return cls(name, classes, z["idx"], z["idf"], z["coef"], z["intercept"])
 
 
-def train(texts: Sequence[str], labels: Sequence[str], *, name: str, min_df: int = 1, c: float = 4.0) -> Classifier:
+def train(texts: Sequence[str], labels: Sequence[str], *, name: str, min_df: int = 1, c: float = 16.0) -> Classifier:
     """A model on (text, label) rows, labels already negative/neutral/positive (map_labels). Two classes
     (negative and positive) give a binary model (neutral by NEUTRAL_BAND); three a multinomial one."""
     from sklearn.linear_model import LogisticRegression
