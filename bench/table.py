@@ -329,7 +329,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], Row]] = {
     "sweep": sweep,
     "loop": loop,
     "day": day,
-    "sentiment": sentiment,
+    "sentiment_score": sentiment,
     "sentiment_ingest": sentiment_ingest,
 }
 

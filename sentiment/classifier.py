@@ -9,7 +9,7 @@ read with `allow_pickle=False`: a model row in the database is data and can neve
 
 Characters rather than words: Chinese has no spaces, and a word segmenter (jieba) costs more time than the
 whole classifier while character n-grams already carry the words (不作为, 暴力执法, 点赞) and survive
-unknown words and typos. The bench (bench/sentiment.py) measures jieba alone as its baseline.
+unknown words and typos. The bench (bench/sentiment_score.py) measures jieba alone as its baseline.
 
 A binary model (negative, positive) answers neutral when its probability of positive lies within
 NEUTRAL_BAND of 0.5; a model trained on neutral rows too predicts neutral itself.

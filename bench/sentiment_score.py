@@ -99,7 +99,7 @@ def main() -> None:
     pps, jps = len(texts) / score_s, len(texts) / jieba_s
     chars = sum(len(t) for t in texts)
     out = {
-        "bench": "sentiment",
+        "bench": "sentiment_score",
         "machine": machine() | {"cpu_pinned": cpu, "threads": 1},
         "posts": len(texts),
         "distinct_heldout_sentences": n_held,
