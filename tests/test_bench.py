@@ -45,6 +45,14 @@ def test_bench_scripts_are_every_bench_or_the_ones_named():
         stack.bench_scripts(["nope"])
 
 
+def test_no_bench_script_is_named_like_a_package_of_the_project():
+    """Benches run with bench/ as the working directory, and Celery's Django fixup puts it first on sys.path:
+    a bench/sentiment.py would be imported as the sentiment app by every bench that loads the apps."""
+    root = BENCH.parent
+    packages = {p.parent.name for p in root.glob("*/__init__.py")}
+    assert packages and not {p.stem for p in BENCH.glob("*.py")} & packages
+
+
 def test_a_bench_must_print_exactly_one_json_object():
     assert stack.bench_result('progress\n{"bench": "x", "n": 1}\n') == {"bench": "x", "n": 1}
     with pytest.raises(ValueError, match="printed 0"):
