@@ -15,3 +15,6 @@ class SentimentConfig(AppConfig):
 
         # The big screen shows the area's live 网情 count and top events.
         screens.provide(screens.WALL, "sentiment", selectors.wall)
+        # The dispatch board's strip: watch hits and red or yellow warnings of the area, linking to their page.
+        screens.provide_alerts(screens.BOARD, selectors.board_alerts)
+        screens.provide_labels(screens.BOARD, selectors.board_labels)

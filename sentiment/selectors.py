@@ -9,13 +9,15 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from command_center import links, orgs, realtime
 from command_center.models import Org
 
 from . import payloads
-from .models import Event, Polarity, Post, Warning, WatchHit, WatchList
+from .models import Event, Polarity, Post, Risk, Warning, WatchHit, WatchList
 from .services import rule_for
 
 
@@ -169,4 +171,66 @@ def spike_series(user: Any, *, hours: int = 48, category: str | None = None, org
         "k": {"blue": rule.k_blue, "yellow": rule.k_yellow, "red": rule.k_red},
         "series": series[:8],
         "warnings": warning_rows(warnings, user),
+    }
+
+
+# --- The dispatch board's strip --------------------------------------------------------------------------------
+
+BOARD_ALERT_HOURS = 24
+MAX_BOARD_ALERTS = 20
+
+
+def board_alerts(user: Any) -> list[dict[str, Any]]:
+    """网情 on the dispatch board's strip (screens.provide_alerts): the area's watch hits not yet acknowledged
+    and its open red and yellow warnings, of the last day, newest first; each links to its page."""
+    since = timezone.now() - timedelta(hours=BOARD_ALERT_HOURS)
+    out: list[dict[str, Any]] = []
+    hits = (
+        visible_hits(user)
+        .filter(acknowledged_at__isnull=True, created_at__gte=since)
+        .select_related("org")
+        .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
+    )
+    for h in hits:
+        out.append(
+            {
+                "key": f"sentiment-hit:{h.pk}",
+                "kind": "sentiment_hit",
+                "at": h.created_at,
+                "colour": h.watch.colour,
+                "org_name": h.org.name,
+                "label": h.watch.name,
+                "text": h.post.text[:80],
+                "url": reverse("sentiment:post", args=[h.post_id]),
+            }
+        )
+    warnings = (
+        visible_warnings(user)
+        .filter(state=Warning.State.OPEN, colour__in=[Risk.RED, Risk.YELLOW], created_at__gte=since)
+        .order_by("-created_at", "-id")[:MAX_BOARD_ALERTS]
+    )
+    for w in warnings:
+        out.append(
+            {
+                "key": f"sentiment-warning:{w.pk}",
+                "kind": "sentiment_warning",
+                "at": w.created_at,
+                "colour": w.colour,
+                "org_name": w.org.name,
+                "label": payloads.category_name(w.category),
+                "text": w.reason,
+                "url": reverse("sentiment:monitor") + f"?warning={w.pk}",
+            }
+        )
+    return out
+
+
+def board_labels() -> dict[str, Any]:
+    """What the dispatch board's script needs for 网情 alerts that arrive by push (in the request's language)."""
+    return {
+        "urls": {
+            "sentiment_post": reverse("sentiment:post", args=[0]),
+            "sentiment_monitor": reverse("sentiment:monitor"),
+        },
+        "t": {"sentiment_hit": _("Watch-list hit (布控)"), "sentiment_warning": _("网情 warning")},
     }

@@ -164,10 +164,22 @@
       ]);
     }
 
+    function sentimentAlert(a) {
+      // 网情 (sentiment): a watch-list hit or a red/yellow warning of the area, opening its page.
+      return h("li", { class: "alert a-sentiment c-" + (a.colour || "yellow"), dataset: { key: a.key }, title: (a.org_name || "") + " · " + (a.text || "") }, [
+        h("time", { text: CCLive.clockTime(a.at) }),
+        h("b", { text: a.kind === "sentiment_hit" ? t.sentiment_hit : t.sentiment_warning }),
+        a.label ? h("span", { text: a.label }) : null,
+        a.org_name ? h("span", { class: "who", text: a.org_name }) : null,
+        a.url ? h("a", { class: "txt", href: a.url, target: "_blank", rel: "noopener", text: a.text || "" }) : h("span", { class: "txt", text: a.text || "" }),
+      ]);
+    }
+
     function drawAlerts() {
       const rows = model.sortedAlerts().slice(0, 40);
       el.alerts.replaceChildren(...(rows.length ? rows.map(function (a) {
         if (a.kind === "reminder" || a.kind === "supervision") return loopAlert(a);
+        if (a.kind === "sentiment_hit" || a.kind === "sentiment_warning") return sentimentAlert(a);
         const what = a.kind === "breach" ? (a.label || t.breach) : a.kind === "returned" ? t.returned : t.repeat + (a.count ? " ×" + a.count : "");
         return h("li", {
           class: "alert a-" + a.kind, dataset: { key: a.key, order: a.order || "", incident: a.incident ? a.incident.id : "" },

@@ -51,6 +51,7 @@
 
   function create() {
     const URGENCY = readUrgency();
+    const urls = CCLive.readJson("screen-labels").urls || {};  // the pages 网情 alerts link to
     const m = {
       incidents: new Map(),
       units: new Map(),
@@ -341,6 +342,25 @@
           label: d.level ? CCFmt.localName(d.level) : "", covers: d.deadline, incident: d.incident ? { id: d.incident, number: d.incident_number || "" } : null,
           org_name: d.org_name || orgName(d.org), text: d.task_title || d.incident_number || "",
         })) out.alert = "supervision";
+        changed("alerts");
+      } else if (ev === "sentiment.hit") {
+        // 网情: a watch list of the area caught a post (sentiment/selectors.py board_alerts says the same).
+        if (addAlert({
+          key: "sentiment-hit:" + d.id, kind: "sentiment_hit", at: d.created_at || env.at, colour: d.colour,
+          org_name: orgName(d.org), label: d.name, text: ((d.post && d.post.text) || "").slice(0, 80),
+          url: d.post ? CCDom.url(urls.sentiment_post || "/sentiment/posts/0/", d.post.id) : "",
+        })) out.alert = "sentiment";
+        changed("alerts");
+      } else if (ev === "sentiment.warning") {
+        const key = "sentiment-warning:" + d.id;
+        if (d.state === "open" && (d.colour === "red" || d.colour === "yellow")) {
+          if (addAlert({
+            key: key, kind: "sentiment_warning", at: d.created_at || env.at, colour: d.colour, org_name: d.org_name,
+            label: d.category_name, text: d.reason, url: (urls.sentiment_monitor || "/sentiment/") + "?warning=" + d.id,
+          })) out.alert = "sentiment";
+        } else {
+          m.alerts.delete(key);
+        }
         changed("alerts");
       } else if (ev.indexOf("task.") === 0 && ev !== "task.overdue") {
         taskMoved(ev, d);

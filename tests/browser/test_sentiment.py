@@ -103,11 +103,25 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     expect(watch).to_be_visible()
     expect(error).to_be_hidden()
     expect(watch.locator(".sm-expr")).to_have_text("化工厂 (爆炸 OR 泄漏) -演练")
-    # A post that matches it shows as a hit, live.
+    # A post that matches it shows as a hit, live — on the monitor, and on the commander's dispatch board.
+    board_ctx = browser.new_context(viewport={"width": 1600, "height": 900})
+    closing(board_ctx)
+    board = board_ctx.new_page()
+    board.on("pageerror", lambda e: errors.append(f"board: {e}"))
+    login(board, base, "commander")
+    board.goto(f"{base}/dispatch/board/")
+    expect(board.locator(".live-status[data-state=live]")).to_be_visible()
     services.ingest([item("c1", "东湖化工厂好像发生泄漏，味道很大", now - timedelta(minutes=2))], actor=w.analyst)
     leak = Post.objects.get(external_id="c1")
     hit = page.locator(".sm-hit", has=page.locator(f'a[href="/sentiment/posts/{leak.pk}/"]'))
     expect(hit).to_be_visible(timeout=LIVE_MS)
+    on_board = board.locator(".alert.a-sentiment", has_text="化工")
+    expect(on_board).to_be_visible(timeout=LIVE_MS)
+    expect(on_board.locator("a.txt")).to_have_attribute("href", f"/sentiment/posts/{leak.pk}/")
+    board.reload()  # the board's state says the same as the push
+    expect(board.locator(".alert.a-sentiment", has_text="化工")).to_be_visible()
+    board.screenshot(path=str(ARTIFACTS / "sentiment-board-alert.png"))
+    board.close()
     expect(hit.locator("mark.hit").first).to_have_text(re.compile("化工厂|泄漏"))
     expect(watch).to_contain_text("1 次命中")
     # Edit it (the form fills from the row), then deactivate it.

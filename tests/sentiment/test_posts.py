@@ -277,3 +277,19 @@ def test_load_codes_loads_the_sources_and_the_default_spike_rule(db: Any) -> Non
     assert SpikeRule.objects.filter(org__isnull=True).count() == 1
     call_command("load_codes", stdout=StringIO())  # again: nothing doubled
     assert Source.objects.count() == 11 and SpikeRule.objects.count() == 1
+
+
+def test_watch_hits_and_warnings_reach_the_dispatch_boards_strip(setup: Any) -> None:
+    w = setup
+    services.watch_create(actor=w.analyst, org_id=w.county_a.pk, name="化工", expression="化工厂 泄漏")
+    services.ingest([post(1, "东湖化工厂好像发生泄漏，味道很大")])
+    alerts = client_for(w.county_a_duty).get("/api/board/").json()["alerts"]
+    hit = next(a for a in alerts if a["kind"] == "sentiment_hit")
+    assert hit["label"] == "化工" and "化工厂" in hit["text"] and hit["colour"] == "yellow"
+    assert hit["url"] == f"/sentiment/posts/{Post.objects.get().pk}/"
+    others = client_for(make_person("b_duty", w.county_b, Role.DUTY_OFFICER)).get("/api/board/").json()["alerts"]
+    assert not [a for a in others if a["kind"].startswith("sentiment")]
+    # Acknowledged, it leaves the strip.
+    WatchHit.objects.update(acknowledged_at=timezone.now())
+    alerts = client_for(w.county_a_duty).get("/api/board/").json()["alerts"]
+    assert not [a for a in alerts if a["kind"] == "sentiment_hit"]
