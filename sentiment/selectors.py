@@ -17,7 +17,7 @@ from command_center import links, orgs, realtime
 from command_center.models import Org
 
 from . import payloads
-from .models import Event, Polarity, Post, Risk, Warning, WatchHit, WatchList
+from .models import Event, Feed, Polarity, Post, Risk, Warning, WatchHit, WatchList
 from .services import rule_for
 
 
@@ -98,7 +98,25 @@ def monitor_state(user: Any) -> dict[str, Any]:
         "warnings": warning_rows(list(visible_warnings(user).filter(state=Warning.State.OPEN)[:50]), user),
         "hits": [payloads.hit_row(h, h.post) for h in hits],
         "counts": counts(user),
+        "feeds": feeds_health(),
     }
+
+
+def feeds_health() -> list[dict[str, Any]]:
+    """The active feeds and whether each is failing (the desk sees a silent source at once; the URL and the
+    authorisation header stay in the admin)."""
+    return [
+        {
+            "name": f.name,
+            "source": f.source.name,
+            "failing": f.failing,
+            "failures": f.failures,
+            "last_error": f.last_error,
+            "last_ok_at": f.last_ok_at,
+            "next_pull_at": f.next_pull_at,
+        }
+        for f in Feed.objects.filter(active=True).select_related("source").order_by("-failures", "name")[:50]
+    ]
 
 
 def wall(user: Any) -> dict[str, Any]:

@@ -502,11 +502,15 @@ def watch_update(*, actor: Any, watch_id: int, **changes: Any) -> WatchList:
 
 @transaction.atomic
 def hit_acknowledge(*, actor: Any, hit_id: int) -> WatchHit:
-    hit = WatchHit.objects.select_for_update().select_related("org").get(pk=hit_id)
+    hit = (
+        WatchHit.objects.select_for_update().select_related("org", "watch", "post__source", "post__org").get(pk=hit_id)
+    )
     orgs.require(actor, hit.org)
     if hit.acknowledged_at is None:
         hit.acknowledged_at = timezone.now()
         hit.save(update_fields=["acknowledged_at"])
+        # The monitors mark it, the boards take it off their strip.
+        realtime.broadcast_on_commit(hit.org, "sentiment.hit", payloads.hit_row(hit, hit.post))
     return hit
 
 

@@ -112,6 +112,12 @@ def labels() -> dict[str, Any]:
             "neutral": _("Neutral"),
             "positive": _("Positive"),
             "hour_count": _("%(count)s posts in the hour (baseline %(mean)s ± %(sd)s)"),
+            "acknowledge": _("Got it"),
+            "acknowledged": _("Acknowledged"),
+            "feeds": _("Feeds"),
+            "feeds_ok": _("%(n)s feeds, all pulling"),
+            "feeds_failing": _("%(bad)s of %(n)s feeds failing"),
+            "feed_failing": _("failing since %(when)s: %(error)s"),
         },
     }
 
@@ -125,6 +131,7 @@ def _api() -> dict[str, str]:
         "events": reverse("sentiment-event-list"),
         "warnings": reverse("sentiment-warning-list"),
         "watchlists": reverse("sentiment-watchlist-list"),
+        "hit": reverse("sentiment-hit-acknowledge", args=[0]),
     }
 
 

@@ -343,6 +343,8 @@
           org_name: d.org_name || orgName(d.org), text: d.task_title || d.incident_number || "",
         })) out.alert = "supervision";
         changed("alerts");
+      } else if (ev === "sentiment.hit" && d.acknowledged_at) {
+        if (m.alerts.delete("sentiment-hit:" + d.id)) changed("alerts");
       } else if (ev === "sentiment.hit") {
         // 网情: a watch list of the area caught a post (sentiment/selectors.py board_alerts says the same).
         if (addAlert({

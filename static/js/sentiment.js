@@ -308,14 +308,36 @@
     function hitCard(x) {
       const p = x.post || {};
       const text = (p.text || "").length > 140 ? p.text.slice(0, 140) + "…" : (p.text || "");
-      return h("li", { class: "sm-hit", dataset: { id: x.id, watch: x.watch } }, [
+      return h("li", { class: "sm-hit" + (x.acknowledged_at ? " acked" : ""), dataset: { id: x.id, watch: x.watch } }, [
         h("div", { class: "sm-post-top" }, [
           h("b", { class: "sm-hit-name", text: x.name }),
           ...(x.matched || []).map(function (m) { return h("mark", { class: "hit", text: m }); }),
           p.id ? h("a", { class: "sm-open", href: curl(ds.postPage, p.id), text: CCFmt.when(x.created_at) }) : null,
         ]),
         h("p", { class: "sm-text small" }, highlight(text, [{ terms: x.matched, cls: "hit" }])),
+        x.acknowledged_at ? h("span", { class: "muted small", text: t.acknowledged })
+          : ds.canWatch && ds.hitAckUrl ? h("button", { type: "button", class: "small sm-ack", onclick: function () { acknowledge(x); }, text: t.acknowledge }) : null,
       ]);
+    }
+    // 知悉: the hit leaves the boards' strips (the push that answers it says so to every screen).
+    async function acknowledge(x) {
+      const res = await CCDom.api(curl(ds.hitAckUrl, x.id), {});
+      if (res.ok && res.data) { upsert(state.hits, res.data); drawHits(); }
+    }
+    function drawFeeds() {
+      const box = q(".sm-feeds");
+      const feeds = state.feeds || [];
+      box.hidden = !feeds.length;
+      if (!feeds.length) return;
+      const bad = feeds.filter(function (f) { return f.failing; });
+      box.classList.toggle("bad", bad.length > 0);
+      box.querySelector("summary").textContent = bad.length ? fmt(t.feeds_failing, { bad: bad.length, n: feeds.length }) : fmt(t.feeds_ok, { n: feeds.length });
+      box.querySelector("ul").replaceChildren(...feeds.map(function (f) {
+        return h("li", { class: f.failing ? "bad" : "" }, [
+          h("b", { text: f.name }), " · " + f.source,
+          f.failing ? h("span", { class: "small", text: " — " + fmt(t.feed_failing, { when: f.last_ok_at ? CCFmt.when(f.last_ok_at) : "—", error: f.last_error || "" }) }) : null,
+        ]);
+      }));
     }
     function drawHits() {
       const list = state.hits.slice(0, 20);
@@ -334,7 +356,7 @@
       }, 3000);
     }
 
-    function drawAll() { drawCounts(); drawWarnings(); drawPosts(); drawEvents(); drawHits(); }
+    function drawAll() { drawCounts(); drawWarnings(); drawPosts(); drawEvents(); drawHits(); drawFeeds(); }
 
     const live = CCLive.follow({
       status: q(".live-status"),
@@ -346,6 +368,7 @@
       onState: function (s) {
         state = {
           posts: s.posts || [], events: s.events || [], warnings: s.warnings || [], hits: s.hits || [], counts: s.counts || {},
+          feeds: s.feeds || [],
         };
         drawAll();
         spikesSoon();

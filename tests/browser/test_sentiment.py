@@ -121,6 +121,10 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     board.reload()  # the board's state says the same as the push
     expect(board.locator(".alert.a-sentiment", has_text="化工")).to_be_visible()
     board.screenshot(path=str(ARTIFACTS / "sentiment-board-alert.png"))
+    # 知悉 on the monitor: the hit stays in the monitor's list, quieter, and leaves the board's strip.
+    hit.get_by_role("button", name="知悉").click()
+    expect(hit).to_have_class(re.compile(r"\backed\b"))
+    expect(board.locator(".alert.a-sentiment", has_text="化工")).to_have_count(0, timeout=LIVE_MS)
     board.close()
     expect(hit.locator("mark.hit").first).to_have_text(re.compile("化工厂|泄漏"))
     expect(watch).to_contain_text("1 次命中")

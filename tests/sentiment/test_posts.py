@@ -289,7 +289,29 @@ def test_watch_hits_and_warnings_reach_the_dispatch_boards_strip(setup: Any) -> 
     assert hit["url"] == f"/sentiment/posts/{Post.objects.get().pk}/"
     others = client_for(make_person("b_duty", w.county_b, Role.DUTY_OFFICER)).get("/api/board/").json()["alerts"]
     assert not [a for a in others if a["kind"].startswith("sentiment")]
-    # Acknowledged, it leaves the strip.
-    WatchHit.objects.update(acknowledged_at=timezone.now())
+    # Acknowledged (知悉) by the county, it leaves the strip; the push says so to every screen of the area.
+    hit_id = WatchHit.objects.get().pk
+    assert client_for(w.station_b1_officer).post(f"/api/sentiment/hits/{hit_id}/acknowledge/", {}).status_code == 404
+    with capture_broadcasts() as sent:
+        res = client_for(w.county_a_duty).post(f"/api/sentiment/hits/{hit_id}/acknowledge/", {}, format="json")
+    assert res.status_code == 200 and res.json()["acknowledged_at"]
+    pushed = [m for m in sent if m["event"] == "sentiment.hit" and m["group"] == f"org.{w.county_a.pk}"]
+    assert pushed and pushed[0]["data"]["acknowledged_at"]
     alerts = client_for(w.county_a_duty).get("/api/board/").json()["alerts"]
     assert not [a for a in alerts if a["kind"] == "sentiment_hit"]
+
+
+def test_the_monitor_shows_which_feeds_are_failing(setup: Any) -> None:
+    from sentiment.models import Feed, Source
+
+    weibo = Source.objects.get(code="weibo")
+    Feed.objects.create(name="市网信办", url="https://example.org/a.xml", source=weibo, auth_header="Bearer s3cret")
+    Feed.objects.create(
+        name="本地论坛", url="https://example.org/b.json", kind="json", source=weibo, failures=3, last_error="HTTP 500"
+    )
+    state = client_for(setup.analyst).get("/api/sentiment/state/").json()
+    assert [(f["name"], f["failing"], f["last_error"]) for f in state["feeds"]] == [
+        ("本地论坛", True, "HTTP 500"),
+        ("市网信办", False, ""),
+    ]
+    assert "s3cret" not in str(state) and "example.org" not in str(state)
