@@ -233,13 +233,35 @@
       CCDom.place(q(".sm-post-list"), nodes.length ? nodes : [h("li", { class: "empty muted", text: t.no_posts })]);
     }
 
+    // /sentiment/?warning=ID (the link of a 研判 opened from it, of the board's strip): that warning is shown
+    // first and marked, open or not, with the analyses made from it.
+    const focusId = parseInt(new URLSearchParams(window.location.search).get("warning") || "", 10) || null;
+    let pinned = null;
+    let scrolled = false;
+    async function fetchPinned() {
+      if (!focusId) return;
+      const res = await CCDom.api(ds.warningsUrl + focusId + "/");
+      if (res.ok && res.data) { pinned = res.data; drawWarnings(); }
+    }
     function drawWarnings() {
       const list = state.warnings.filter(function (w) { return w.state === "open"; });
       q("[data-n=warnings]").textContent = String(list.length);
       const order = { red: 0, yellow: 1, blue: 2 };
       list.sort(function (a, b) { return (order[a.colour] - order[b.colour]) || (Date.parse(b.created_at) - Date.parse(a.created_at)); });
-      CCDom.place(q(".sm-warning-list"), list.length ? list.map(function (w) { return warningCard(labels, ds, w, Object.assign({ dismiss: dismiss }, opts)); })
-        : [h("li", { class: "empty muted", text: t.no_warnings })]);
+      if (pinned) {
+        const live = state.warnings.find(function (w) { return w.id === pinned.id; });
+        const shown = Object.assign({}, pinned, live || {});
+        const rest = list.filter(function (w) { return w.id !== pinned.id; });
+        list.splice(0, list.length, shown, ...rest);
+      }
+      const nodes = list.map(function (w) {
+        const node = warningCard(labels, ds, w, Object.assign({ dismiss: dismiss }, opts));
+        if (w.id === focusId) node.classList.add("focus");
+        return node;
+      });
+      CCDom.place(q(".sm-warning-list"), nodes.length ? nodes : [h("li", { class: "empty muted", text: t.no_warnings })]);
+      const marked = q(".sm-warning.focus");
+      if (marked && !scrolled) { marked.scrollIntoView({ block: "center" }); scrolled = true; }
     }
 
     async function dismiss(w) {
@@ -372,6 +394,7 @@
         };
         drawAll();
         spikesSoon();
+        fetchPinned();
       },
       onEvent: function (env) {
         const d = env.data;

@@ -252,4 +252,14 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     page.goto(f"{base}/sentiment/")
     expect(page.locator(".live-status[data-state=live]")).to_be_visible()
     expect(page.locator(f'.sm-warning[data-id="{warning.pk}"]')).to_have_count(0)
+    # The link kept both ways: from the analysis on the workspace back to its warning, shown first and marked
+    # with the analysis made from it.
+    page.goto(f"{base}/intel/?analysis={analysis.pk}")
+    source = page.locator(f'.an[data-id="{analysis.pk}"] a.an-source')
+    expect(source).to_have_attribute("href", f"/sentiment/?warning={warning.pk}")
+    source.click()
+    pinned = page.locator(f'.sm-warning.focus[data-id="{warning.pk}"]')
+    expect(pinned).to_be_visible()
+    expect(pinned).to_contain_text("已研判")
+    expect(pinned.locator(f'a[href="/intel/?analysis={analysis.pk}"]')).to_be_visible()
     assert errors == []
