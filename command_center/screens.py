@@ -28,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 BOARD = "board"
 INBOX = "inbox"
 # The intake page (incidents) after a save: dispatch adds the recommendations and the dispatch call.
@@ -110,3 +112,14 @@ def panels(page: str, user: Any, subject_id: int) -> list[dict[str, Any]]:
 def provided(screen: str) -> list[str]:
     """The field names contributed to `screen` (for the schema and the tests)."""
     return [field for (s, field) in _fields if s == screen]
+
+
+def live_labels() -> dict[str, str]:
+    """What a live page's status line says (static/js/live.js `follow`), in the request's language."""
+    return {
+        "offline": _("Offline — reconnecting"),
+        "syncing": _("Loading…"),
+        "live": _("Live"),
+        "caught_up": _("Caught up"),
+        "gap": _("Missed updates — reloading"),
+    }

@@ -66,11 +66,7 @@ def _labels(screen: str | None = None) -> dict[str, Any]:
         "unit_kind": {s.value: str(s.label) for s in Unit.Kind},
         "clock": {k: str(v) for k, v in ORDER_CLOCKS.items()},
         "t": {
-            "offline": _("Offline — reconnecting"),
-            "syncing": _("Loading…"),
-            "live": _("Live"),
-            "caught_up": _("Caught up"),
-            "gap": _("Missed updates — reloading"),
+            **screens.live_labels(),
             "sound_on": _("Sound on"),
             "sound_off": _("Sound off"),
             "sound_enable": _("Tap to enable sound"),

@@ -160,11 +160,7 @@ def partner_inbox_labels() -> dict[str, Any]:
     return {
         "state": {s.value: str(s.label) for s in Diversion.State},
         "t": {
-            "offline": _("Offline — reconnecting"),
-            "syncing": _("Loading…"),
-            "live": _("Live"),
-            "caught_up": _("Caught up"),
-            "gap": _("Missed updates — reloading"),
+            **screens.live_labels(),
             "sound_on": _("Sound on"),
             "sound_off": _("Sound off"),
             "sound_enable": _("Tap to enable sound"),

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from command_center import orgs
+from command_center import orgs, screens
 from command_center.models import Role
 
 from . import reports, selectors
@@ -93,11 +93,7 @@ def screen_labels() -> dict[str, Any]:
             "closure_preview": _("Preview the closure report"),
             "approved_n": _("approved"),
             "overdue": _("Overdue"),
-            "offline": _("Offline — reconnecting"),
-            "syncing": _("Loading…"),
-            "live": _("Live"),
-            "caught_up": _("Caught up"),
-            "gap": _("Missed updates — reloading"),
+            **screens.live_labels(),
         },
     }
 

@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from command_center import links, orgs
+from command_center import links, orgs, screens
 from command_center.models import Role
 
 from .models import Event, Polarity, Post, Risk, Warning
@@ -62,11 +62,7 @@ def labels() -> dict[str, Any]:
         "warning_kind": {str(v.value): str(v.label) for v in Warning.Kind},
         "warning_state": {str(v.value): str(v.label) for v in Warning.State},
         "t": {
-            "offline": _("Offline — reconnecting"),
-            "syncing": _("Loading…"),
-            "live": _("Live"),
-            "caught_up": _("Caught up"),
-            "gap": _("Missed updates — reloading"),
+            **screens.live_labels(),
             "judge": _("Analyse (研判)"),
             "judging": _("Opening the analysis…"),
             "judge_failed": _("The analysis was not created"),
