@@ -7,6 +7,8 @@ class SentimentConfig(AppConfig):
     verbose_name = _("Sentiment")
     # load_codes runs it after the kernel's tables: the shipped sources and the default spike rule.
     codes_loader = "sentiment.services.load_defaults"
+    # load_demo runs it: a watch list and two days of posts about the demo city.
+    demo_loader = "sentiment.demo.load_demo"
 
     def ready(self) -> None:
         from command_center import screens

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from command_center import codes
 from command_center.models import Role
 from sentiment import services
-from sentiment.models import Event, Post, Risk, SpikeRule, Warning, WatchHit
+from sentiment.models import Event, Post, Risk, SpikeRule, Warning, WatchHit, WatchList
 from sentiment.text import ExpressionError, bands, compile_expression, jaccard
 from tests.conftest import capture_broadcasts
 from tests.factories import make_person
@@ -315,3 +315,21 @@ def test_the_monitor_shows_which_feeds_are_failing(setup: Any) -> None:
         ("市网信办", False, ""),
     ]
     assert "s3cret" not in str(state) and "example.org" not in str(state)
+
+
+def test_the_demo_brings_a_watch_list_and_two_days_of_posts_once(db: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("load_codes", stdout=StringIO())
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "sentiment demo: 15 posts stored" in out.getvalue()
+    assert WatchList.objects.filter(name="危化品安全").count() == 1
+    assert Event.objects.filter(posts_n__gte=3).exists()  # the crash retold
+    assert WatchHit.objects.filter(post__text__contains="化工厂").exists()
+    assert Post.objects.filter(org__name="东湖派出所", risk=Risk.YELLOW).exists()  # the complaint
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "0 posts stored, 15 already there" in out.getvalue() and Post.objects.count() == 15
