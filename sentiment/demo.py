@@ -49,7 +49,9 @@ def load_demo() -> str:
     if analyst is None or city is None or not Source.objects.exists():
         return "sentiment demo: skipped (no demo analyst, city or sources)"
     if not WatchList.objects.filter(org=city, name=WATCH["name"]).exists():
-        services.watch_create(actor=analyst, org_id=city.pk, **WATCH)
+        services.watch_create(
+            actor=analyst, org_id=city.pk, name=WATCH["name"], expression=WATCH["expression"], colour=WATCH["colour"]
+        )
     now = timezone.now()
     items: list[dict[str, Any]] = []
     previous = ""
