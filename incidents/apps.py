@@ -5,10 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = _("Incidents")
+    # The default handling guides (处置指引) for common categories; an admin's edits are kept.
+    codes_loader = "incidents.services.load_defaults"
 
     def ready(self) -> None:
-        from command_center import words
+        from django.db.models.signals import post_delete, post_save
 
+        from command_center import memo, words
+
+        from .models import DiversionRule, HandlingGuide
         from .selectors import describe_clusters, describe_diversions, describe_incidents
         from .services import register_clocks
 
@@ -17,3 +22,7 @@ class IncidentsConfig(AppConfig):
         words.provide_subject("incidents.incident", describe_incidents)
         words.provide_subject("incidents.diversion", describe_diversions)
         words.provide_subject("incidents.repeatcluster", describe_clusters)
+        # Guides and rules are read from memory at every intake (selectors.guide_for, rule_for).
+        for model in (HandlingGuide, DiversionRule):
+            post_save.connect(memo.forget, sender=model, dispatch_uid=f"memo.save.{model.__name__}")
+            post_delete.connect(memo.forget, sender=model, dispatch_uid=f"memo.delete.{model.__name__}")
