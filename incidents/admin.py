@@ -130,8 +130,20 @@ class HandlingGuideForm(forms.ModelForm):  # type: ignore[type-arg]
         return items
 
     def validate_constraints(self, exclude: Any = None) -> None:
-        # Revising keeps the (prefix, level) of the version it retires: the service checks the clash.
+        # The revision is a new row (services.guide_revise): the clash with another current guide is checked
+        # in clean(), leaving out the version this edit retires.
         pass
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        clash = HandlingGuide.objects.filter(
+            current=True, category_prefix=data.get("category_prefix", ""), level=data.get("level")
+        )
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(_("A guide for this category and level exists: revise it."))
+        return data
 
 
 @admin.register(HandlingGuide)

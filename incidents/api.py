@@ -465,7 +465,7 @@ def timeline(i: Incident, user: Any = None) -> list[dict[str, Any]]:
                 "reason": t.reason,
             }
         )
-    for f in i.feedback.select_related("result", "author__person__org"):
+    for f in i.feedback.select_related("result", "author__person__org", "guide"):
         items.append(
             {
                 "type": "feedback",
@@ -474,6 +474,7 @@ def timeline(i: Incident, user: Any = None) -> list[dict[str, Any]]:
                 "result": f.result_id,
                 "result_name": f.result.local_name,
                 "text": f.text,
+                "checklist": payloads.checklist_payload(f),
                 **words.who(f.author),
             }
         )
@@ -661,7 +662,7 @@ class IncidentViewSet(
             return Response(PartnerIncidentSerializer(incident, context={"request": request}).data)
         data = IncidentSerializer(incident, context={"request": request}).data
         data["timeline"] = timeline(incident, request.user)
-        data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data
+        data["feedback"] = FeedbackReadSerializer(incident.feedback.select_related("guide"), many=True).data
         data["hints"] = [h.as_dict() for h in selectors.hints_for(request.user, incident)]
         data["proposal"] = _proposal(request.user, incident)
         return Response(data)
