@@ -103,7 +103,7 @@ admin.site.register(IncidentTransition, AppendOnlyAdmin)
 admin.site.register(DiversionTransition, AppendOnlyAdmin)
 
 
-class HandlingGuideForm(forms.ModelForm):  # type: ignore[type-arg]
+class HandlingGuideForm(forms.ModelForm):
     """The checklist as lines of text, one item a line; a line starting with "!" is a required item."""
 
     items_text = forms.CharField(

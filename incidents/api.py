@@ -914,7 +914,7 @@ class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class GuideItemSerializer(serializers.Serializer[Any]):
     n = serializers.IntegerField()
     text = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named as DRF's Field.required
 
 
 class GuideSerializer(serializers.Serializer[HandlingGuide]):

@@ -4,6 +4,7 @@ diversions to partners, SLA policies. Fields, constraints and indexes only; writ
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -191,6 +192,28 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident} · {self.result}"
+
+    def checklist(self) -> dict[str, Any] | None:
+        """The ticks against the guide's version: each item with `ticked`, the count, the required items left
+        unticked and the reason given. None: filed without a checklist. (Reads `guide`: select_related it.)"""
+        g = self.guide
+        if g is None:
+            return None
+        done = set(self.ticked or [])
+        items = [
+            {"n": i["n"], "text": i["text"], "required": bool(i.get("required")), "ticked": i["n"] in done}
+            for i in g.items
+        ]
+        return {
+            "guide": g.pk,
+            "title": g.title,
+            "version": g.version,
+            "items": items,
+            "ticked": sum(1 for i in items if i["ticked"]),
+            "total": len(items),
+            "missing_required": [i["n"] for i in items if i["required"] and not i["ticked"]],
+            "unticked_reason": self.unticked_reason,
+        }
 
 
 class Satisfaction(models.TextChoices):

@@ -100,23 +100,8 @@ def guide_payload(g: HandlingGuide) -> dict[str, Any]:
 
 
 def checklist_payload(f: Feedback) -> dict[str, Any] | None:
-    """A feedback's ticks against its guide's version: each item with `ticked`, and the reason given for the
-    required ones left unticked. None: filed without a checklist."""
-    g = f.guide
-    if g is None:
-        return None
-    ticked = set(f.ticked or [])
-    items = [{**i, "ticked": i["n"] in ticked} for i in guide_payload(g)["items"]]
-    return {
-        "guide": g.pk,
-        "title": g.title,
-        "version": g.version,
-        "items": items,
-        "ticked": sum(1 for i in items if i["ticked"]),
-        "total": len(items),
-        "missing_required": [i["n"] for i in items if i["required"] and not i["ticked"]],
-        "unticked_reason": f.unticked_reason,
-    }
+    """A feedback's ticks against its guide's version (Feedback.checklist); None without a checklist."""
+    return f.checklist()
 
 
 def proposal_payload(p: DiversionProposal) -> dict[str, Any]:

@@ -84,7 +84,10 @@ def test_confirm_return_and_the_counters(rules, duty_api):
     d = Diversion.objects.get(incident_id=ids[1])
     assert d.rule_id == rules.streetlight.pk
     partner = api_as(rules.partner_agent)
-    assert partner.post(f"/api/diversions/{d.pk}/return/", {"reason": "不是路灯，是电力"}, format="json").status_code == 200
+    assert (
+        partner.post(f"/api/diversions/{d.pk}/return/", {"reason": "不是路灯，是电力"}, format="json").status_code
+        == 200
+    )
 
     stats = {r["id"]: r for r in duty_api.get("/api/diversion-rules/").json()}
     assert (stats[rules.streetlight.pk]["hits"], stats[rules.streetlight.pk]["confirmed"]) == (3, 2)
@@ -112,7 +115,9 @@ def test_a_community_receives_and_works_a_diversion(rules, duty_api):
     seen = community.get(f"/api/incidents/{i['id']}/").json()
     assert seen["diversion"]["id"] == d.pk and "timeline" not in seen and "caller_phone" not in seen
     assert community.post(f"/api/diversions/{d.pk}/accept/").status_code == 200
-    assert community.post(f"/api/diversions/{d.pk}/complete/", {"result": "已上门劝导"}, format="json").status_code == 200
+    assert (
+        community.post(f"/api/diversions/{d.pk}/complete/", {"result": "已上门劝导"}, format="json").status_code == 200
+    )
     assert Incident.objects.get(pk=i["id"]).state == "closed"
     # The station's officer over the community may not act for it (not its partner role).
     d2 = services.incident_divert(

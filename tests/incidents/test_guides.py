@@ -73,10 +73,12 @@ def test_a_revision_is_a_new_version_and_the_old_stays_as_it_was(guides):
         {"n": 2, "text": "疏散群众", "required": True},
     ]
     api = api_as(guides.duty)
-    assert api.get("/api/guides/match/", {"category": "040110", "level": 2}).json()["guide"]["id"] == new.pk
+    assert api.get("/api/guides/match/", {"category": "040110", "level": "2"}).json()["guide"]["id"] == new.pk
     assert api.get(f"/api/guides/{old.pk}/").json()["current"] is False  # still readable by id
     with pytest.raises(services.Refused):
-        services.guide_revise(guide_id=old.pk, actor=None, category_prefix="04", level=None, title="x", items=[("a", 0)])
+        services.guide_revise(
+            guide_id=old.pk, actor=None, category_prefix="04", level=None, title="x", items=[("a", False)]
+        )
     with pytest.raises(PermissionDenied):  # a duty officer is not an administrator
         services.guide_revise(guide_id=new.pk, actor=guides.duty, category_prefix="04", level=None, title="x", items=[])
 
