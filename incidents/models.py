@@ -511,10 +511,10 @@ class DiversionRule(models.Model):
     category_prefix = models.CharField(
         _("category prefix"), max_length=6, blank=True, help_text=_("Empty: any category.")
     )
-    start = models.TimeField(
-        _("from"), null=True, blank=True, help_text=_("Local time. Empty (with 'until'): all day.")
+    start = models.TimeField(_("window from"), null=True, blank=True, help_text=_("Local time. Both empty: all day."))
+    end = models.TimeField(
+        _("window until"), null=True, blank=True, help_text=_("Earlier than the start: the window wraps midnight.")
     )
-    end = models.TimeField(_("until"), null=True, blank=True, help_text=_("Before 'from': the window wraps midnight."))
     weekdays = models.CharField(
         _("weekdays"),
         max_length=7,
