@@ -60,6 +60,8 @@ def test_the_desk_shows_the_guide_and_diverts_by_the_rule_with_one_key(asgi_live
         page.get_by_label("警情等级").select_option("3")
         expect(guide.locator(".guide-title")).to_contain_text("交通事故处置指引")
         expect(guide.locator(".guide-title")).not_to_contain_text("重大")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "desk-guide.png"))
         assert not page_scrolls(page)
 
         # A street light out: the rule's proposal on the saved call's panel.
