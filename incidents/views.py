@@ -162,6 +162,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 PARTNER_INBOX_ROLES = [Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER]
+# Who reads the auto-diversion rules' counters (the command center's people).
+RULES_ROLES = [*COMMAND_ROLES, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN]
 
 
 def partner_inbox_labels() -> dict[str, Any]:
@@ -202,5 +204,25 @@ def partner_inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/partner_inbox.html",
-        {"screen_labels": partner_inbox_labels(), "org_name": person.org.name if person else ""},
+        {
+            "screen_labels": partner_inbox_labels(),
+            "org_name": person.org.name if person else "",
+            # The desk that diverts follows its rules' counters from here.
+            "show_rules": _has_roles(request, RULES_ROLES),
+        },
+    )
+
+
+@login_required
+def diversion_rules(request: HttpRequest) -> HttpResponse:
+    """非警务警情自动分流: the rules with their counters over the reader's area (selectors.rule_stats; the same
+    as GET /api/diversion-rules/), for the command center."""
+    _require_roles(request, RULES_ROLES)
+    return render(
+        request,
+        "incidents/diversion_rules.html",
+        {
+            "rules": selectors.rule_stats(request.user),
+            "may_edit": request.user.has_perm("incidents.change_diversionrule"),
+        },
     )

@@ -450,6 +450,8 @@ TABLE: dict[str, list[Probe]] = {
         )
     ],
     "incidents/intake/": [Read(page=True)],
+    # The rules' counters over the reader's area (command roles; a station officer is refused).
+    "incidents/diversion-rules/": [Read(page=True, ok=frozenset({200, 403}))],
     "incidents/<int:pk>/": [Refuse("incident", page=True), Read(page=True, pk=lambda s: s.b_incident.pk)],
     "partner/": [Read(page=True, ok=frozenset({200, 403}), params=lambda s: [{"state": "pushed"}])],
     "dispatch/board/": [Read(page=True, ok=frozenset({200, 302}))],

@@ -158,4 +158,3 @@ def test_the_station_ticks_the_guide_on_its_phone(asgi_live_server, browser):
         assert errors == []
     finally:
         context.close()
-

@@ -136,3 +136,22 @@ def test_a_community_receives_and_works_a_diversion(rules, duty_api):
     # A police org that is neither partner nor community is refused.
     r = duty_api.post(f"/api/incidents/{i['id'] + 1}/divert/", {"partner": rules.station_a1.pk}, format="json")
     assert r.status_code == 400 and "partner" in r.json()
+
+
+def test_the_rules_page_and_the_incident_page_show_the_rule(rules, duty_api, client):
+    i = duty_api.post("/api/incidents/", call(category="090220"), format="json").json()
+    client.force_login(rules.duty)
+    page = client.get(f"/incidents/{i['id']}/").content.decode()
+    # The incident page offers the proposal as its own one-click form, naming the rule and its target.
+    assert (
+        "divert-proposal" in page
+        and "路灯故障转12345" in page
+        and f'name="rule" value="{rules.streetlight.pk}"' in page
+    )
+    assert "东湖第一社区" in page  # a community of the desk's area among the divert targets
+    duty_api.post(f"/api/incidents/{i['id']}/divert/", {"partner": rules.partner.pk, "rule": rules.streetlight.pk})
+    page = client.get("/incidents/diversion-rules/").content.decode()
+    assert "路灯故障转12345" in page and '<td class="n hits">1</td><td class="n confirmed">1</td>' in page
+    assert "22:00–06:00" in page
+    client.force_login(rules.station_a1_officer)
+    assert client.get("/incidents/diversion-rules/").status_code == 403
