@@ -7,6 +7,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
     # The default handling guides (处置指引) for common categories; an admin's edits are kept.
     codes_loader = "incidents.services.load_defaults"
+    # `manage.py load_demo`: auto-diversion rules and a community's grid worker for the demo city.
+    demo_loader = "incidents.demo.load_demo"
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
