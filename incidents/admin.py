@@ -155,7 +155,17 @@ class HandlingGuideAdmin(admin.ModelAdmin):
     list_display = ["title", "category_prefix", "level", "version", "current", "created_at"]
     list_filter = ["current", "level"]
     search_fields = ["title", "category_prefix"]
-    readonly_fields = ["version", "current", "created_at"]
+    readonly_fields = ["version", "current", "created_at", "checklist"]
+
+    def get_fields(self, request: HttpRequest, obj: HandlingGuide | None = None) -> Any:
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A retired version (or a reader without the right): the list as it was, read-only.
+            return ["category_prefix", "level", "title", "checklist", "version", "current", "created_at"]
+        return ["category_prefix", "level", "title", "items_text", "version", "current", "created_at"]
+
+    @admin.display(description=_("checklist"))
+    def checklist(self, obj: HandlingGuide) -> str:
+        return "\n".join(("!" if i.get("required") else "") + str(i["text"]) for i in obj.items)
 
     def has_change_permission(self, request: HttpRequest, obj: HandlingGuide | None = None) -> bool:
         return super().has_change_permission(request, obj) and (obj is None or obj.current)

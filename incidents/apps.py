@@ -14,6 +14,8 @@ class IncidentsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from command_center import memo, words
+        from command_center.models import Role
+        from command_center.orgs import ROLE_PERMISSIONS
 
         from .models import DiversionRule, HandlingGuide
         from .selectors import describe_clusters, describe_diversions, describe_incidents
@@ -28,3 +30,15 @@ class IncidentsConfig(AppConfig):
         for model in (HandlingGuide, DiversionRule):
             post_save.connect(memo.forget, sender=model, dispatch_uid=f"memo.save.{model.__name__}")
             post_delete.connect(memo.forget, sender=model, dispatch_uid=f"memo.delete.{model.__name__}")
+        # The administrator edits the guides and the rules (admin), and reads the proposals.
+        ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(
+            {
+                "incidents.view_handlingguide",
+                "incidents.add_handlingguide",
+                "incidents.change_handlingguide",
+                "incidents.view_diversionrule",
+                "incidents.add_diversionrule",
+                "incidents.change_diversionrule",
+                "incidents.view_diversionproposal",
+            }
+        )

@@ -2,7 +2,8 @@
 beside the intake form as the call-taker picks it (the form and its guide fit 1366×900 without scrolling); a call an
 auto-diversion rule matches is saved with the rule's proposal on the desk's panel, and D (through the undo
 bar, Enter sends it now) diverts it by the rule; the station officer's phone ticks the guide on the feedback
-form, is told which required item is unticked, gives a reason, and the ticks show on the incident's page."""
+form, is told which required item is unticked, gives a reason, and the ticks show on the incident's page; a
+community's grid worker gets a diversion to the community live in the diversion inbox and accepts it."""
 
 from datetime import time
 
@@ -155,6 +156,52 @@ def test_the_station_ticks_the_guide_on_its_phone(asgi_live_server, browser):
         ticks.locator("summary").click()
         expect(ticks.locator("li.unticked.required")).to_contain_text("了解有无家庭暴力")
         expect(ticks).to_contain_text("女方拒绝，已告知求助途径")
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_community_works_the_diversion_in_the_same_inbox(asgi_live_server, browser):
+    from command_center.models import Role
+    from tests.factories import make_person
+
+    w = desk_world(units=1)
+    make_person("grid", w.community_a1, Role.PARTNER)  # the community's grid worker
+    rule = DiversionRule.objects.create(
+        name="夜间邻里噪音转社区", category_prefix="020530", place=w.station_a1, target=w.community_a1, priority=5
+    )
+    context = browser.new_context(viewport={"width": 412, "height": 915})
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        login(page, asgi_live_server, "grid")
+        assert page.url.endswith("/partner/")  # the partner role lands on the diversion inbox
+        expect(page.locator(".live-status[data-state=live]")).to_be_visible(timeout=20000)
+        incident, _ = services.incident_intake(
+            actor=w.duty,
+            data=services.IntakeData(
+                call_id="GRID-1",
+                source="110",
+                address="东湖路9号 3单元",
+                category=Category.objects.get(code="020530"),
+                lat=30.2905,
+                lon=120.1605,
+                narrative="楼上邻居深夜跺脚",
+            ),
+        )
+        proposal = DiversionProposal.objects.get(incident=incident)
+        assert (proposal.rule_id, proposal.target_id) == (rule.pk, w.community_a1.pk)
+        services.incident_divert(incident_id=incident.pk, actor=w.duty, partner=w.community_a1, rule=rule)
+        card = page.locator(f'[data-col=pushed] .diversion[data-number="{incident.number}"]')
+        expect(card).to_be_visible(timeout=5000)  # live, without a reload
+        card.get_by_role("button", name="接收").click()
+        moved = page.locator(f'[data-col=accepted] .diversion[data-number="{incident.number}"]')
+        expect(moved).to_be_visible()
+        assert Diversion.objects.get(incident=incident).state == "accepted"
+        page.screenshot(path=str(ARTIFACTS / "community-inbox.png"))
         assert errors == []
     finally:
         context.close()

@@ -144,8 +144,10 @@ def test_the_admin_edits_a_guide_as_a_new_version(guides, client):
     assert new.version == 2 and new.items[1] == {"n": 2, "text": "联系家属", "required": False}
     assert HandlingGuide.objects.get(pk=old.pk).items == old.items
     # The old version reads, but no longer edits.
+    page = client.get(f"/admin/incidents/handlingguide/{old.pk}/change/")
+    assert page.status_code == 200 and "!核实求助人身份与所需帮助" in page.content.decode()
     r = client.post(f"/admin/incidents/handlingguide/{old.pk}/change/", {"title": "x", "items_text": "y"})
-    assert r.status_code == 403 or HandlingGuide.objects.get(pk=old.pk).title == old.title
+    assert r.status_code == 403 and HandlingGuide.objects.get(pk=old.pk).title == old.title
     # A new guide for a (prefix, level) that has one is refused on the form.
     r = client.post(
         "/admin/incidents/handlingguide/add/",
