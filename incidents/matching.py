@@ -38,7 +38,7 @@ def in_window(at: datetime, start: time | None, end: time | None, weekdays: str 
     A window whose end is before its start wraps midnight (22:00–06:00); its early hours belong to the day
     the window began, so "Friday 22:00–06:00" holds Saturday 02:00 and not Friday 02:00. No window (both
     None), or start == end: the whole day."""
-    t = at.time().replace(tzinfo=None)
+    t = at.time()  # the wall-clock time, without its zone
     day = at.isoweekday()
     if start is not None and end is not None and start != end:
         if start < end:

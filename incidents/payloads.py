@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 
 from command_center import clocks
-from command_center.models import Deadline
+from command_center.models import Deadline, Org
 
 from .models import Diversion, DiversionProposal, Feedback, HandlingGuide, Incident
 
@@ -111,5 +111,5 @@ def proposal_payload(p: DiversionProposal) -> dict[str, Any]:
         "rule_name": p.rule.name,
         "target": p.target_id,
         "target_name": p.target.name,
-        "target_kind": "community" if p.target.level == "community" else "partner",
+        "target_kind": "community" if p.target.level == Org.Level.COMMUNITY else "partner",
     }

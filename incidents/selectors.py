@@ -143,7 +143,7 @@ def rule_for(incident: Incident) -> DiversionRule | None:
 
 def open_proposal(user: Any, incident: Incident) -> DiversionProposal | None:
     """The rule proposed for `incident` at intake while the desk may still divert it (none once diverted)."""
-    if incident.state not in (State.RECEIVED,) or reads_as_partner(user):
+    if incident.state != State.RECEIVED or reads_as_partner(user):
         return None
     return DiversionProposal.objects.select_related("rule", "target").filter(incident=incident).first()
 
