@@ -56,6 +56,7 @@ CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
 }
 
 # What a spreadsheet may read as the start of a formula (OWASP's list, with ASVS's NUL).
@@ -261,7 +262,8 @@ def docx_bytes(document: Document) -> bytes:
 
 
 def download(content: bytes, *, kind: str, filename: str) -> HttpResponse:
-    """The file (`kind`: csv, xlsx or docx) as an attachment (a non-ASCII name is sent as RFC 6266's `filename*`)."""
+    """The file (`kind`: csv, xlsx, docx or pdf) as an attachment (a non-ASCII name is sent as RFC 6266's
+    `filename*`)."""
     response = HttpResponse(content, content_type=CONTENT_TYPES[kind])
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response
