@@ -166,11 +166,11 @@ def incidents_section(org: Org, day: date) -> Section:
         "breaches": [
             {
                 "kind": b["kind"],
-                "label": str(registered[b["kind"]].label) if b["kind"] in registered else b["kind"],
+                "label": _clock_label(registered, b["kind"]),
                 "count": b["n"],
             }
             for b in breaches
-        ],  # fmt: skip
+        ],
         "supervision_orders": kpis.BY_KEY["supervision_orders"].compute(scope).value or 0,
     }
     return Section("incidents", _("Incidents (警情)"), figures, incidents_markdown(figures))
