@@ -68,15 +68,24 @@ def _filtered(qs: QuerySet[Any], request: Request, states: list[str]) -> QuerySe
     return qs
 
 
-class ReportViewSet(viewsets.ViewSet):
+class ReportViewSet(viewsets.GenericViewSet[DailyReport]):
     """三情研判报告: the morning reports of the caller's subtree. Analysts and commanders edit a draft's text
     (PATCH with the version they loaded: 409 when stale) and re-draft it (figures refreshed, edits kept);
     a commander publishes it. `docx` and `pdf` download it."""
 
-    def _get(self, pk: str) -> DailyReport:
-        return selectors.visible_reports(self.request.user).get(pk=int(pk))
+    serializer_class = NoBodySerializer  # every answer is a payload (payloads.py); bodies are per action
 
-    @extend_schema(parameters=[STATE_FILTER, ORG_FILTER, DAY_FILTER], responses=OpenApiTypes.OBJECT)
+    def get_queryset(self) -> QuerySet[DailyReport]:
+        return selectors.visible_reports(self.request.user)
+
+    def _get(self, pk: str) -> DailyReport:
+        return self.get_queryset().get(pk=int(pk) if pk.isdigit() else 0)
+
+    @extend_schema(
+        operation_id="briefing_reports_list",
+        parameters=[STATE_FILTER, ORG_FILTER, DAY_FILTER],
+        responses=OpenApiTypes.OBJECT,
+    )
     def list(self, request: Request) -> Response:
         qs = _filtered(selectors.visible_reports(request.user), request, DailyReport.State.values)
         pager = Pagination()
@@ -136,14 +145,20 @@ class PreviewView(APIView):
         return Response({"html": rendering.markdown_html(s.validated_data["body"])})
 
 
-class DutyLogViewSet(viewsets.ViewSet):
+class DutyLogViewSet(viewsets.GenericViewSet[DutyLog]):
     """值班日志: a station reads its own logs, a county or city those under it. While open, the station's
     officers add notes and handover text; the duty officer signs it, and it is frozen (409 after)."""
 
+    serializer_class = NoBodySerializer  # every answer is a payload (payloads.py); bodies are per action
+
+    def get_queryset(self) -> QuerySet[DutyLog]:
+        return selectors.visible_duty_logs(self.request.user)
+
     def _get(self, pk: str) -> DutyLog:
-        return selectors.visible_duty_logs(self.request.user).get(pk=int(pk))
+        return self.get_queryset().get(pk=int(pk) if pk.isdigit() else 0)
 
     @extend_schema(
+        operation_id="briefing_duty_logs_list",
         parameters=[OpenApiParameter("state", str, enum=DutyLog.State.values), ORG_FILTER, DAY_FILTER],
         responses=OpenApiTypes.OBJECT,
     )

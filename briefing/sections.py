@@ -273,7 +273,14 @@ def sentiment_suggestions(org: Org, day: date) -> list[Suggestion]:
     rows = _warnings_of(org, day).filter(Q(colour="red") | Q(colour="yellow"), state=SentimentWarning.State.OPEN)
     ordered = sorted(rows, key=lambda w: (0 if w.colour == "red" else 1, -w.pk))  # red first, newest first
     return [
-        Suggestion("sentiment_warning", w.pk, w.colour, w.reason, _("网情 warning"), {"sentiment_warning": w.pk})
+        Suggestion(
+            "sentiment_warning",
+            w.pk,
+            w.colour,
+            w.reason,
+            _("Sentiment warning (网情预警)"),
+            {"sentiment_warning": w.pk},
+        )
         for w in ordered
     ]
 

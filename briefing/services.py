@@ -56,7 +56,7 @@ def reporting_orgs() -> list[Org]:
 
 
 def title_of(org: Org, day: date) -> str:
-    return _("%(org)s 三情研判报告 %(day)s") % {"org": org.name, "day": day.isoformat()}
+    return _("%(org)s daily report (三情研判) %(day)s") % {"org": org.name, "day": day.isoformat()}
 
 
 def report_draft(*, org: Org, day: date, actor: Any = None) -> DailyReport:

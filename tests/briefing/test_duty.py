@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from briefing import services
 from briefing.models import DutyLog, DutyLogTransition
+from command_center.errors import Refused
 from command_center.models import HandlingResult
 from command_center.transitions import InvalidTransition
 from dispatch import services as dispatch_services
@@ -48,8 +49,9 @@ def test_the_log_is_generated_from_the_stations_day(busy):
     # Made once: the page asking again refreshes the same row.
     assert services.duty_log_for(org=w.station_a1, day=timezone.localdate()).pk == log.pk
     assert DutyLog.objects.count() == 1
-    with pytest.raises(Exception, match="stations"):
+    with pytest.raises(Refused) as refused:
         services.duty_log_for(org=w.county_a, day=timezone.localdate())
+    assert refused.value.field == "org"
 
 
 @pytest.mark.django_db
