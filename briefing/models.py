@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from command_center.models import Org, TransitionLog
 
@@ -85,8 +86,8 @@ class DutyLog(models.Model):
     handed over and signed by the duty officer. Signed, it no longer changes (409)."""
 
     class State(models.TextChoices):
-        OPEN = "open", _("Open")
-        SIGNED = "signed", _("Signed")
+        OPEN = "open", pgettext_lazy("duty log", "Open")
+        SIGNED = "signed", pgettext_lazy("duty log", "Signed")
 
     org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+", verbose_name=_("station"))
     day = models.DateField(_("day"))

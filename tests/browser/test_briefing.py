@@ -81,3 +81,32 @@ def test_analyst_edits_the_draft_and_the_commander_publishes_and_downloads(asgi_
     assert "东湖片区夜间加强巡逻。" in text and "研判意见" in text and r.title in text
     assert DailyReport.objects.get(pk=r.pk).state == "published"
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_station_officer_keeps_and_signs_the_duty_log_on_a_phone(asgi_live_server, browser, closing):  # noqa: F811
+    build_world()
+    codes.load_defaults()
+    base = asgi_live_server
+    errors: list[str] = []
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    closing(ctx)
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    login(page, base, "station1")
+    page.goto(f"{base}/briefing/duty/")
+    page.locator(".duty-note").fill("21:30 巡逻东湖小区，无异常")
+    page.locator(".duty-note-add").click()
+    expect(page.locator(".duty-notes li")).to_contain_text("21:30 巡逻东湖小区，无异常", timeout=LIVE_MS)
+    page.locator(".duty-handover").fill("警车油量半箱，钥匙在值班室")
+    page.locator(".duty-sign").click()
+    expect(page.locator(".duty-state")).to_have_text("已签字", timeout=LIVE_MS)
+    expect(page.locator(".duty-sign")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "briefing-duty.png"), full_page=True)
+    from briefing.models import DutyLog
+
+    log = DutyLog.objects.get()
+    assert log.state == "signed" and log.handover == "警车油量半箱，钥匙在值班室"
+    assert errors == []
