@@ -1,11 +1,10 @@
-"""The report as files: DOCX (python-docx, through command_center.exports: every value a text run with an
-East Asian font) and PDF (reportlab, with its built-in CID font STSong-Light: no font file needed, and the
-text reads back out of the file as Chinese). The analyst's text is written as text (its Markdown blocks,
+"""The report as files, both written by command_center.exports from one `Document`: DOCX (every value a
+text run with an East Asian font) and PDF (reportlab's built-in CID font STSong-Light: no font file needed,
+and the text reads back out of the file as Chinese). The analyst's text is written as text (its Markdown blocks,
 marks dropped), the figures as tables; times in Asia/Shanghai."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -14,8 +13,6 @@ from command_center import exports
 
 from . import rendering
 from .models import DailyReport
-
-PDF_FONT = "STSong-Light"
 
 
 def facts(r: DailyReport) -> list[tuple[str, Any]]:
@@ -56,6 +53,12 @@ def filename(r: DailyReport, ext: str) -> str:
 
 
 def report_docx(r: DailyReport) -> bytes:
+    return exports.docx_bytes(_document(r))
+
+
+def _document(r: DailyReport) -> exports.Document:
+    """The report as a document: facts, the analyst's text (Markdown blocks, marks dropped; a table row as
+    its cells), then the figures' tables."""
     doc = exports.Document(r.title)
     for label, value in facts(r):
         doc.paragraph(f"{label}：{exports.cell_value(value) or '—'}")
@@ -64,59 +67,16 @@ def report_docx(r: DailyReport) -> bytes:
             doc.heading(text)
         elif kind == "item":
             doc.paragraph("• " + text)
+        elif kind == "row":
+            doc.paragraph(text.replace("\t", " | "))
         else:
             doc.paragraph(text)
     for title, sheet in figure_sheets(r):
         doc.heading(title)
         doc.table(sheet)
-    return exports.docx_bytes(doc)
-
-
-def _pdf_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    return PDF_FONT
-
-
-def _pdf_text(value: Any) -> str:
-    """A value as Paragraph text: reportlab's paragraphs read a small markup, so the text is escaped."""
-    from xml.sax.saxutils import escape
-
-    v = exports.cell_value(value)
-    return escape("" if v is None else exports.XML_ILLEGAL.sub("\ufffd", str(v)))
+    return doc
 
 
 def report_pdf(r: DailyReport) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    font = _pdf_font()
-    # wordWrap CJK: Chinese lines break between any two characters.
-    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
-    title = ParagraphStyle("title", parent=body, fontSize=18, leading=26, spaceAfter=8)
-    heading = ParagraphStyle("heading", parent=body, fontSize=13.5, leading=20, spaceBefore=8, spaceAfter=4)
-    story: list[Any] = [Paragraph(_pdf_text(r.title), title)]
-    for label, value in facts(r):
-        story.append(Paragraph(_pdf_text(f"{label}：{exports.cell_value(value) or '—'}"), body))
-    for kind, text in rendering.plain_blocks(r.body):
-        if kind == "heading":
-            story.append(Paragraph(_pdf_text(text), heading))
-        elif kind == "row":
-            story.append(Paragraph(_pdf_text(text.replace("\t", " | ")), body))
-        else:
-            story.append(Paragraph(_pdf_text(("• " if kind == "item" else "") + text), body))
-    for name, sheet in figure_sheets(r):
-        story += [Spacer(1, 4 * mm), Paragraph(_pdf_text(name), heading)]
-        data = [[Paragraph(_pdf_text(v), body) for v in values] for values, _style in sheet.rows]
-        table = Table(data, repeatRows=1)
-        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey)]))
-        story.append(table)
-    out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, title=r.title, leftMargin=18 * mm, rightMargin=18 * mm).build(story)
-    return out.getvalue()
+    """The same document as the DOCX, as PDF (exports.pdf_bytes: a CJK font whose text reads back)."""
+    return exports.pdf_bytes(_document(r))
