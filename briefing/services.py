@@ -110,18 +110,24 @@ def draft_time(org: Org, schedules: dict[int, ReportSchedule]) -> tuple[int, int
 
 def reports_draft_due(*, now: datetime | None = None) -> list[DailyReport]:
     """Beat's run (every few minutes): for each reporting org whose draft time has come today (local), the
-    report on yesterday if there is none yet. Idempotent, and a missed beat catches up at the next run
-    (the time has still come; the report is still missing). An existing report is not re-drafted here."""
+    report on yesterday if there is none yet — and on the days before it, back to
+    settings.BRIEFING_CATCH_UP_DAYS, that beat missed altogether (down overnight). Idempotent: an existing
+    report is found, not re-drafted, so a missed run is simply caught up by the next."""
     local = timezone.localtime(now or timezone.now())
     yesterday = local.date() - timedelta(days=1)
+    days = [yesterday - timedelta(days=k) for k in range(max(1, settings.BRIEFING_CATCH_UP_DAYS))]
     schedules = {s.org_id: s for s in ReportSchedule.objects.all()}
-    have = set(DailyReport.objects.filter(day=yesterday).values_list("org_id", flat=True))
+    have = set(DailyReport.objects.filter(day__in=days).values_list("org_id", "day"))
     made = []
     for org in reporting_orgs():
         at = draft_time(org, schedules)
-        if at is None or org.pk in have or (local.hour, local.minute) < at:
+        if at is None:
             continue
-        made.append(report_draft(org=org, day=yesterday))
+        for day in days:
+            # Yesterday's waits for the org's hour; an earlier day's hour came long ago.
+            if (org.pk, day) in have or (day == yesterday and (local.hour, local.minute) < at):
+                continue
+            made.append(report_draft(org=org, day=day))
     return made
 
 

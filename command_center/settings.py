@@ -177,6 +177,8 @@ HOUSEKEEPING = {
 }
 # The morning report's draft time (local hour, minute) for an org without a row in the admin's schedules.
 BRIEFING_DRAFT_AT = (env.int("BRIEFING_DRAFT_HOUR", default=7), env.int("BRIEFING_DRAFT_MINUTE", default=0))
+# How many days back beat drafts a report it missed altogether (beat down overnight): yesterday and the day before.
+BRIEFING_CATCH_UP_DAYS = env.int("BRIEFING_CATCH_UP_DAYS", default=2)
 # 网情 feeds (sentiment/feeds.py): how long one pull may take in all, and the largest body read.
 SENTIMENT_FEED_TIMEOUT_S = env.float("SENTIMENT_FEED_TIMEOUT_S", default=10.0)
 SENTIMENT_FEED_MAX_BYTES = env.int("SENTIMENT_FEED_MAX_BYTES", default=5 * 1024 * 1024)

@@ -8,10 +8,13 @@ import io
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.conf import settings
+from django.test import override_settings
 from docx import Document
 from pypdf import PdfReader
 
-from briefing import files, services
+from briefing import files, services, tasks
 from briefing.models import DailyReport, DailyReportTransition, ReportSchedule
 from tests.intel.conftest import api_as
 
@@ -23,23 +26,38 @@ MORNING = DAY + timedelta(days=1)  # the report on DAY is drafted the morning af
 
 
 def test_beat_drafts_when_the_hour_has_come_once_and_catches_up(coded):
-    assert services.reports_draft_due(now=local(MORNING, 6) + timedelta(minutes=59)) == []
-    made = services.reports_draft_due(now=local(MORNING, 7))
     orgs = {coded.city.pk, coded.county_a.pk, coded.county_b.pk}  # police cities and counties (not partners)
+    # Before 07:00 only the day before yesterday, which beat never drafted, is caught up.
+    early = services.reports_draft_due(now=local(MORNING, 6) + timedelta(minutes=59))
+    assert {(r.org_id, r.day) for r in early} == {(o, DAY - timedelta(days=1)) for o in orgs}
+    made = services.reports_draft_due(now=local(MORNING, 7))
     assert {r.org_id for r in made} == orgs and {r.day for r in made} == {DAY}
     assert services.reports_draft_due(now=local(MORNING, 7) + timedelta(minutes=5)) == []  # idempotent
-    assert DailyReport.objects.count() == 3
+    assert DailyReport.objects.count() == 6
+    # The task beat runs (settings.HOUSEKEEPING) is the same call.
+    assert "briefing.draft_reports" in settings.HOUSEKEEPING
+    with time_machine.travel(local(DAY + timedelta(days=10), 8), tick=False):
+        assert tasks.draft_reports() == 3 * 2  # that morning: yesterday and the day before, three orgs
 
 
+@override_settings(BRIEFING_CATCH_UP_DAYS=1)
 def test_a_missed_beat_catches_up_and_the_hour_is_data(coded):
     ReportSchedule.objects.create(org=coded.county_a, hour=9, minute=30)
     ReportSchedule.objects.create(org=coded.county_b, hour=7, active=False)
-    # Beat was down from 06:00 to 11:00: the first run after drafts what is due.
+    # Beat was down from 06:00 to 08:00, then to 11:00: the first run after drafts what is due.
     made = services.reports_draft_due(now=local(MORNING, 8))
     assert {r.org_id for r in made} == {coded.city.pk}
     made = services.reports_draft_due(now=local(MORNING, 11))
     assert {r.org_id for r in made} == {coded.county_a.pk}
     assert not DailyReport.objects.filter(org=coded.county_b).exists()
+
+
+def test_a_day_beat_missed_altogether_is_drafted_the_next_morning(coded):
+    services.reports_draft_due(now=local(MORNING - timedelta(days=1), 7))  # the report on DAY - 1
+    # Beat down from then until 2 days later at 10:00: DAY and DAY + 1 are both drafted now.
+    made = services.reports_draft_due(now=local(MORNING + timedelta(days=1), 10))
+    assert sorted({r.day for r in made}) == [DAY, DAY + timedelta(days=1)]
+    assert DailyReport.objects.filter(org=coded.city).count() == 4  # DAY-2 (caught up the first time) … DAY+1
 
 
 def test_redraft_refreshes_figures_and_keeps_the_analysts_edits(coded):
