@@ -132,3 +132,17 @@ def test_docx_and_pdf_read_back_in_chinese(coded):
     api = api_as(coded.analyst)
     assert api.get(f"/api/briefing/reports/{r.pk}/pdf/").headers["Content-Type"] == "application/pdf"
     assert api.get(f"/api/briefing/reports/{r.pk}/docx/").status_code == 200
+
+
+def test_admin_lists_the_briefing_and_edits_the_schedule(coded, client):
+    from django.contrib.auth.models import User
+
+    services.report_draft(org=coded.county_a, day=DAY)
+    services.duty_log_for(org=coded.station_a1, day=DAY)
+    client.force_login(User.objects.create_superuser("root", password="pw-12345"))
+    for model in ("dailyreport", "dutylog", "dutynote", "reportschedule"):
+        assert client.get(f"/admin/briefing/{model}/").status_code == 200
+    res = client.post(
+        "/admin/briefing/reportschedule/add/", {"org": coded.county_a.pk, "hour": 6, "minute": 30, "active": "on"}
+    )
+    assert res.status_code == 302 and ReportSchedule.objects.get(org=coded.county_a).hour == 6
