@@ -146,3 +146,21 @@ def test_admin_lists_the_briefing_and_edits_the_schedule(coded, client):
         "/admin/briefing/reportschedule/add/", {"org": coded.county_a.pk, "hour": 6, "minute": 30, "active": "on"}
     )
     assert res.status_code == 302 and ReportSchedule.objects.get(org=coded.county_a).hour == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_publishes_at_once_one_wins(coded):
+    from command_center.transitions import InvalidTransition
+    from tests.concurrency import parallel
+
+    r = services.report_draft(org=coded.county_a, day=DAY)
+
+    def publish(k: int) -> str:
+        try:
+            services.report_publish(report_id=r.pk, actor=coded.commander)
+        except InvalidTransition:
+            return "409"
+        return "published"
+
+    assert sorted(parallel(2, publish)) == ["409", "published"]
+    assert DailyReportTransition.objects.filter(subject=r, event="publish").count() == 1
