@@ -68,6 +68,8 @@ def report_draft(*, org: Org, day: date, actor: Any = None) -> DailyReport:
         orgs.require(actor, org, roles=EDIT_ROLES)
     found = DailyReport.objects.filter(org=org, day=day).first()
     if found is not None and found.state != DailyReport.State.DRAFT:
+        if actor is not None:  # by hand: say so (409); beat just finds it
+            transitions.next_state(REPORT, found.state, Event.REDRAFT)
         return found
     with translation.override(settings.LANGUAGE_CODE):
         figures, body = sections.snapshot(org, day)

@@ -104,6 +104,8 @@ def test_only_a_commander_of_the_org_or_above_publishes(coded):
         f"/api/briefing/reports/{r.pk}/", {"body": "x", "version": res.json()["version"]}, format="json"
     )
     assert edit.status_code == 409
+    redraft = api_as(coded.analyst).post(f"/api/briefing/reports/{r.pk}/redraft/", {}, format="json")
+    assert redraft.status_code == 409
     # A published report is not re-drafted: beat and the button leave it as published.
     again = services.report_draft(org=coded.county_a, day=DAY)
     assert again.state == "published" and again.version == res.json()["version"]
