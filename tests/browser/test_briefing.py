@@ -61,6 +61,7 @@ def test_analyst_edits_the_draft_and_the_commander_publishes_and_downloads(asgi_
     page.locator(".report-save").click()
     expect(page.locator(".report-status")).to_have_text("已保存。", timeout=LIVE_MS)
     assert DailyReport.objects.get(pk=r.pk).body.startswith("## 研判意见")
+    page.screenshot(path=str(ARTIFACTS / "briefing-editor.png"), full_page=True)
     assert page.locator(".report-publish").count() == 0  # an analyst does not publish
     # The suggestion from the red warning: one click opens a 研判 from it, in the workspace.
     page.locator(".suggestion-analyse").first.click()
