@@ -29,6 +29,8 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Feedback rectification"), "supervision:feedback-rework", {Role.STATION_OFFICER}),
     (_("Big screen"), "dispatch:wall", {Role.COMMANDER}),
     (_("Bulletins"), "supervision:bulletins", {Role.SUPERVISOR, Role.COMMANDER, Role.STATION_OFFICER}),
+    (_("Daily reports"), "briefing:reports", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
+    (_("Duty log"), "briefing:duty", {Role.STATION_OFFICER}),
 ]
 
 

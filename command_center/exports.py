@@ -25,6 +25,10 @@ phone in H2 off-site the moment someone clicks it. So:
   code cannot be made from a run's text — with the characters XML cannot hold replaced as in XLSX. Runs
   carry an East Asian font (SimSun, 宋体) so Chinese shows in Word and LibreOffice alike.
 
+- PDF (reportlab): the same `Document`, its text in reportlab's built-in CID font STSong-Light — no font
+  file needed, and the Chinese text reads back out of the file (copy, search, pypdf). Paragraph text is
+  escaped (reportlab's paragraphs read a small markup), so a value is shown as it is, never as markup.
+
 A sheet is described once (`Sheet`: rows, with a style for title and header rows) and written as CSV
 (`csv_bytes`) or XLSX (`xlsx_bytes`); `download()` makes the response.
 """
@@ -56,6 +60,7 @@ CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
 }
 
 # What a spreadsheet may read as the start of a formula (OWASP's list, with ASVS's NUL).
@@ -260,8 +265,65 @@ def docx_bytes(document: Document) -> bytes:
     return out.getvalue()
 
 
+PDF_FONT = "STSong-Light"
+
+
+def _pdf_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    return PDF_FONT
+
+
+def _pdf_text(value: Any) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(_docx_text(value))
+
+
+def pdf_bytes(document: Document) -> bytes:
+    """The document as PDF (reportlab, A4): title, headings, paragraphs and tables (with a grid), every
+    value escaped text in a CJK font; Chinese lines break between any two characters."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = _pdf_font()
+    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
+    bold = ParagraphStyle("bold", parent=body, textColor=colors.black)
+    title = ParagraphStyle("title", parent=body, fontSize=18, leading=26, spaceAfter=8)
+    heading = ParagraphStyle("heading", parent=body, fontSize=13.5, leading=20, spaceBefore=8, spaceAfter=4)
+    story: list[Any] = [Paragraph(_pdf_text(document.title), title)]
+    for kind, value in document.blocks:
+        if kind == "heading":
+            story.append(Paragraph(_pdf_text(value), heading))
+        elif kind == "paragraph":
+            story.append(Paragraph(_pdf_text(value), body))
+        else:
+            data = [
+                [Paragraph(_pdf_text(v), bold if style in ("header", "title") else body) for v in values]
+                for values, style in value.rows
+            ]
+            if data:
+                width = max(len(r) for r in data)
+                data = [r + [""] * (width - len(r)) for r in data]
+                table = Table(data, repeatRows=1)
+                table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey)]))
+                story += [Spacer(1, 2 * mm), table]
+    out = io.BytesIO()
+    SimpleDocTemplate(
+        out, pagesize=A4, title=_docx_text(document.title), leftMargin=18 * mm, rightMargin=18 * mm
+    ).build(story)
+    return out.getvalue()
+
+
 def download(content: bytes, *, kind: str, filename: str) -> HttpResponse:
-    """The file (`kind`: csv, xlsx or docx) as an attachment (a non-ASCII name is sent as RFC 6266's `filename*`)."""
+    """The file (`kind`: csv, xlsx, docx or pdf) as an attachment (a non-ASCII name is sent as RFC 6266's
+    `filename*`)."""
     response = HttpResponse(content, content_type=CONTENT_TYPES[kind])
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "intel",
     "sentiment",
     "supervision",
+    "briefing",  # the daily 三情 report and the station duty log: reads every domain app below it
     "simulation",  # above the domain apps: it plays a day through their services (make run's demo mode)
 ]
 
@@ -172,7 +173,12 @@ HOUSEKEEPING = {
     "supervision.flush_kpi_rollups": 60.0,  # the measures' rollup: rebuild the keys marked dirty (rollups.py)
     "sentiment.detect_spikes": 300.0,  # 网情: the last full hour's counts against their baseline (idempotent)
     "sentiment.pull_feeds": 60.0,  # 网情 feeds: pull the due ones, each at its own interval (sentiment/feeds.py)
+    "briefing.draft_reports": 300.0,  # the morning 三情 reports whose hour has come (idempotent, catches up)
 }
+# The morning report's draft time (local hour, minute) for an org without a row in the admin's schedules.
+BRIEFING_DRAFT_AT = (env.int("BRIEFING_DRAFT_HOUR", default=7), env.int("BRIEFING_DRAFT_MINUTE", default=0))
+# How many days back beat drafts a report it missed altogether (beat down overnight): yesterday and the day before.
+BRIEFING_CATCH_UP_DAYS = env.int("BRIEFING_CATCH_UP_DAYS", default=2)
 # 网情 feeds (sentiment/feeds.py): how long one pull may take in all, and the largest body read.
 SENTIMENT_FEED_TIMEOUT_S = env.float("SENTIMENT_FEED_TIMEOUT_S", default=10.0)
 SENTIMENT_FEED_MAX_BYTES = env.int("SENTIMENT_FEED_MAX_BYTES", default=5 * 1024 * 1024)

@@ -406,6 +406,27 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^bulletins/{PK}/publish/$": [Refuse("bulletin", "post")],
     f"api/^bulletins/{PK}/docx/$": [Refuse("bulletin")],
     f"api/^bulletins/{PK}/xlsx/$": [Refuse("bulletin")],
+    # --- The morning report and the duty log (briefing/): a report is its org's subtree's (A's county is
+    # above B), a duty log its station's.
+    "api/^briefing/reports/$": [
+        Read(kind="daily_report", params=lambda s: [{"state": "draft"}, {"org": s.world.county_a.pk}])
+    ],
+    f"api/^briefing/reports/{PK}/$": [
+        Refuse("daily_report"),
+        Refuse("daily_report", "patch", lambda s: {"body": "probe", "version": 1}),
+    ],
+    f"api/^briefing/reports/{PK}/publish/$": [Refuse("daily_report", "post")],
+    f"api/^briefing/reports/{PK}/redraft/$": [Refuse("daily_report", "post")],
+    f"api/^briefing/reports/{PK}/docx/$": [Refuse("daily_report")],
+    f"api/^briefing/reports/{PK}/pdf/$": [Refuse("daily_report")],
+    "api/briefing/preview/": [Skip("renders the Markdown it is sent: reads no row")],
+    "api/^briefing/duty-logs/$": [Read(kind="duty_log", params=lambda s: [{"state": "open"}, {"org": s.a.pk}])],
+    f"api/^briefing/duty-logs/{PK}/$": [
+        Refuse("duty_log"),
+        Refuse("duty_log", "patch", lambda s: {"handover": "probe"}),
+    ],
+    f"api/^briefing/duty-logs/{PK}/notes/$": [Refuse("duty_log", "post", lambda s: {"text": "probe"})],
+    f"api/^briefing/duty-logs/{PK}/sign/$": [Refuse("duty_log", "post")],
     "api/overdue/<int:pk>/remind/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     "api/overdue/<int:pk>/supervise/": [Refuse("deadline", "post", lambda s: {"note": "probe"})],
     # --- 网情 (sentiment/api.py): posts, events and warnings lie in the area that scoring placed them in;
@@ -473,6 +494,11 @@ TABLE: dict[str, list[Probe]] = {
     "supervision/bulletins/": [Read(page=True, ok=frozenset({200, 403}))],
     "supervision/scores/": [Read(page=True, ok=frozenset({200, 403}))],
     "supervision/bulletins/<int:pk>/": [Refuse("bulletin", page=True)],
+    "briefing/": [Read(page=True)],
+    "briefing/reports/<int:pk>/": [Refuse("daily_report", page=True)],
+    # B's own log of today (generated for B when B opens it): nothing of A's in it.
+    "briefing/duty/": [Read(page=True, ok=frozenset({200, 404}))],
+    "briefing/duty/<int:pk>/": [Refuse("duty_log", page=True)],
     # 数字督察 (supervision/inspection.py)
     "api/^inspection/findings/$": [
         Read(kind="finding", params=lambda s: [{"state": "open"}, {"rule": "closed_without_arrival"}])

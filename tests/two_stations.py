@@ -346,6 +346,16 @@ def build_two_stations() -> TwoStations:
     )  # fmt: skip
     a_warning.posts.set(a_posts)
 
+    # The morning report of A's county (B, a station beside A, sees none of it: it is above B) carrying A's
+    # warning and incidents; A's duty log with a note and handover text of A's.
+    from briefing import services as briefing_services
+
+    a_report = briefing_services.report_draft(org=w.county_a, day=timezone.localdate())
+    assert MARK in a_report.body  # the warning's reason, in the 网情 section and the suggestions
+    a_log = briefing_services.duty_log_for(org=a, day=timezone.localdate())
+    briefing_services.duty_note_add(log_id=a_log.pk, actor=officer_a, text=f"{MARK} 夜间走访")
+    briefing_services.duty_handover_save(log_id=a_log.pk, actor=officer_a, text=f"{MARK} 交接")
+
     a_incidents = set(Incident.objects.filter(org=a).values_list("pk", flat=True))
     s.numbers = list(Incident.objects.filter(org=a).values_list("number", flat=True))
     a_tasks = set(Task.objects.filter(org=a).values_list("pk", flat=True))
@@ -373,6 +383,8 @@ def build_two_stations() -> TwoStations:
         "finding": set(Finding.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
         "token": a_tokens,
         "bulletin": {a_bulletin.pk},
+        "daily_report": {a_report.pk},
+        "duty_log": {a_log.pk},
         "sentiment_post": set(a_posts.values_list("pk", flat=True)),
         "sentiment_event": set(SentimentEvent.objects.filter(org=a).values_list("pk", flat=True)),
         "sentiment_warning": {a_warning.pk},

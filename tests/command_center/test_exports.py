@@ -154,3 +154,21 @@ def test_docx_writes_every_value_as_text_with_chinese_and_local_times():
     assert rows == [["单位", "时间", "数"], ["@东湖派出所", "2026-12-06 20:00:00 +08:00", "-3"]]
     assert read.tables[0].rows[0].cells[0].paragraphs[0].runs[0].bold
     assert exports.download(b"x", kind="docx", filename="通报.docx")["Content-Type"] == exports.CONTENT_TYPES["docx"]
+
+
+def test_pdf_writes_every_value_as_text_in_a_font_whose_chinese_reads_back():
+    from pypdf import PdfReader
+
+    doc = exports.Document("三情研判报告")
+    doc.heading("警情")
+    doc.paragraph('<b>不是标记</b> =HYPERLINK("x") & 东湖')
+    sheet = exports.Sheet("表")
+    sheet.row("类别", "数量", style="header")
+    sheet.row("盗窃", 3)
+    doc.table(sheet)
+    content = exports.pdf_bytes(doc)
+    assert content.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    assert "三情研判报告" in text and "警情" in text and "盗窃" in text
+    assert '<b>不是标记</b> =HYPERLINK("x") & 东湖' in text  # escaped: shown as typed, not read as markup
+    assert exports.download(content, kind="pdf", filename="报告.pdf")["Content-Type"] == "application/pdf"
