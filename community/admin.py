@@ -35,7 +35,7 @@ class PhotoInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["name", "content_type", "size", "uploaded_at"]
-    readonly_fields = fields
+    readonly_fields = ["name", "content_type", "size", "uploaded_at"]
 
 
 @admin.register(VolunteerReport)

@@ -51,7 +51,7 @@ class MakeIncidentSerializer(StrictSerializer):
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class TaskSerializer(StrictSerializer):
+class ReportTaskSerializer(StrictSerializer):
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     actions = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
 
@@ -91,7 +91,7 @@ class ReportViewSet(viewsets.GenericViewSet[VolunteerReport]):
         late = _late(rows)
         return [{**payloads.report_payload(r), "late": bool(late.get(r.pk))} for r in rows]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="community_reports_list")
     def list(self, request: Request) -> Response:
         qs = self.get_queryset()
         state, kind = request.query_params.get("state"), request.query_params.get("kind")
@@ -181,12 +181,12 @@ class ReportViewSet(viewsets.GenericViewSet[VolunteerReport]):
             )
         )
 
-    @extend_schema(request=TaskSerializer, responses={200: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["post"], serializer_class=TaskSerializer)
+    @extend_schema(request=ReportTaskSerializer, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], serializer_class=ReportTaskSerializer)
     def task(self, request: Request, pk: str) -> Response:
         """交 to the volunteer's community: a directive of the loop from the station."""
         r = self.get_object()
-        s = TaskSerializer(data=request.data)
+        s = ReportTaskSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         v = s.validated_data
         return self._triaged(
@@ -213,7 +213,9 @@ class ReportViewSet(viewsets.GenericViewSet[VolunteerReport]):
         r = self.get_object()
         s = CloseSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._triaged(services.report_close(report_id=r.pk, actor=request.user, reason=s.validated_data["reason"]))
+        return self._triaged(
+            services.report_close(report_id=r.pk, actor=request.user, reason=s.validated_data["reason"])
+        )
 
 
 class PhotoView(generics.GenericAPIView[ReportPhoto]):

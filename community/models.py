@@ -12,8 +12,8 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.files.storage import FileSystemStorage
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -55,9 +55,7 @@ class Volunteer(models.Model):
     """A 平安义警 on the register: the person (role volunteer) who logs in, the station that triages their
     reports, the community or grid they belong to, skills, trainings and points (the ledger's sum)."""
 
-    person = models.OneToOneField(
-        Person, on_delete=models.PROTECT, related_name="volunteer", verbose_name=_("person")
-    )
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="volunteer", verbose_name=_("person"))
     station = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="volunteers", verbose_name=_("station"))
     community = models.ForeignKey(
         Org, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("community")
@@ -85,7 +83,7 @@ class Volunteer(models.Model):
         # station: the board socket and orgs.restrict give a person their org's whole subtree.
         if self.person_id and self.person.org.level != Org.Level.COMMUNITY:
             raise ValidationError({"person": _("A volunteer's person belongs to a community organisation.")})
-        if self.community_id and self.station_id and not self.station.contains(self.community):
+        if self.community is not None and self.station_id and not self.station.contains(self.community):
             raise ValidationError({"community": _("The community lies under the volunteer's station.")})
 
 

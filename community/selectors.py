@@ -45,9 +45,7 @@ def visible_reports(user: Any) -> QuerySet[VolunteerReport]:
 def visible_volunteers(user: Any) -> QuerySet[Volunteer]:
     if not is_police(user):
         return Volunteer.objects.none()
-    return orgs.restrict(
-        Volunteer.objects.select_related("person", "station", "community"), user, org_field="station"
-    )
+    return orgs.restrict(Volunteer.objects.select_related("person", "station", "community"), user, org_field="station")
 
 
 def visible_photos(user: Any) -> QuerySet[ReportPhoto]:
@@ -93,7 +91,9 @@ def summary(*, org: Org, start: datetime, end: datetime) -> dict[str, Any]:
     by_kind = {row["kind"]: row["n"] for row in period.values("kind").annotate(n=Count("id"))}
     by_category = [
         {"code": row["category"], "name": row["category__name"], "kind": row["kind"], "count": row["n"]}
-        for row in period.values("category", "category__name", "kind").annotate(n=Count("id")).order_by("-n", "category")
+        for row in period.values("category", "category__name", "kind")
+        .annotate(n=Count("id"))
+        .order_by("-n", "category")
     ]
     outcomes = {row["state"]: row["n"] for row in period.values("state").annotate(n=Count("id"))}
     waiting = area.filter(state=VolunteerReport.State.SUBMITTED)

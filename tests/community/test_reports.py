@@ -114,12 +114,18 @@ def test_make_an_incident_links_both_ways_and_gives_points(coded: Any) -> None:
     r.refresh_from_db()
     i = Incident.objects.get()
     assert r.state == "incident" and r.incident == i and i.volunteer_report == r
-    assert (i.source, i.category_id, i.org, i.address) == (Source.VOLUNTEER, "040500", coded.station_a1, "东湖小区3号楼")
+    assert (i.source, i.category_id, i.org, i.address) == (
+        Source.VOLUNTEER,
+        "040500",
+        coded.station_a1,
+        "东湖小区3号楼",
+    )
     assert r.text in i.narrative
     assert Volunteer.objects.get().points == 1 + 5
     assert clocks.unmet_for(r).count() == 0  # the triage clock is met
     # The incident page shows the report (a panel of this app), for police of the area only.
-    assert selectors.incident_panel(coded.station_a1_officer, i.pk)["report"] == r
+    panel = selectors.incident_panel(coded.station_a1_officer, i.pk)
+    assert panel is not None and panel["report"] == r
     assert selectors.incident_panel(coded.station_b1_officer, i.pk) is None
     page = _session(coded.station_a1_officer).get(f"/incidents/{i.pk}/")
     assert page.status_code == 200 and r.text in page.content.decode()
@@ -148,9 +154,7 @@ def test_a_task_goes_round_the_loop_to_the_community(coded: Any) -> None:
 
 def test_forward_to_a_partner_or_a_community_of_the_station_only(coded: Any) -> None:
     r = submit(coded)
-    res = api_as(coded.station_a1_officer).post(
-        f"{URL}{r.pk}/forward/", {"target": coded.station_b1.pk}, format="json"
-    )
+    res = api_as(coded.station_a1_officer).post(f"{URL}{r.pk}/forward/", {"target": coded.station_b1.pk}, format="json")
     assert res.status_code == 400 and "target" in res.data
     r.refresh_from_db()
     assert r.state == "submitted" and not r.transitions.filter(event="forward").exists()
@@ -227,7 +231,7 @@ def test_station_b_never_sees_or_triages_station_a_reports(coded: Any) -> None:
     assert b.get("/api/community/volunteers/").data["results"] == []
     a = api_as(coded.station_a1_officer)
     assert [v["id"] for v in a.get("/api/community/volunteers/").data["results"]] == [Volunteer.objects.get().pk]
-    res = a.get(f"/api/community/photos/{r.photos.get().pk}/")
+    res: Any = a.get(f"/api/community/photos/{r.photos.get().pk}/")
     assert res.status_code == 200 and b"".join(res.streaming_content).startswith(b"\x89PNG")
     assert api_as(coded.volunteer).get(f"/api/community/photos/{r.photos.get().pk}/").status_code == 200
 
