@@ -28,7 +28,7 @@ def _labels() -> dict[str, Any]:
             "make_incident": _("Make an incident"),
             "task": _("Task to the community"),
             "forward": _("Forward"),
-            "close": _("Close"),
+            "close": _("Close the report"),
             "reason": _("Reason"),
             "note": _("Note"),
             "target": _("Forward to"),
