@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from command_center import clocks, orgs, realtime
 from command_center.errors import Refused
 from command_center.inputs import JSONParser
-from command_center.models import Category, Org
+from command_center.models import Category, Org, Person, Role
 from command_center.serializers import StrictSerializer
 
 from . import payloads, selectors, services
@@ -53,6 +53,9 @@ class MakeIncidentSerializer(StrictSerializer):
 
 class ReportTaskSerializer(StrictSerializer):
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    assignee = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="The community officer (a person id) to carry it."
+    )
     actions = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
 
 
@@ -153,6 +156,7 @@ class ReportViewSet(viewsets.GenericViewSet[VolunteerReport]):
                 "acts": selectors.is_police(request.user),
                 "reports": self._rows([*waiting, *done]),
                 "targets": forward_targets(request.user),
+                "officers": officers(request.user),
             }
         )
 
@@ -189,8 +193,17 @@ class ReportViewSet(viewsets.GenericViewSet[VolunteerReport]):
         s = ReportTaskSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         v = s.validated_data
+        assignee = None
+        if v["assignee"] is not None:
+            assignee = (
+                orgs.restrict(Person.objects.select_related("org"), request.user).filter(pk=v["assignee"]).first()
+            )
+            if assignee is None:
+                raise Refused("assignee", _("Not found in your area."))
         return self._triaged(
-            services.report_task(report_id=r.pk, actor=request.user, note=v["note"], actions=v["actions"])
+            services.report_task(
+                report_id=r.pk, actor=request.user, note=v["note"], actions=v["actions"], assignee=assignee
+            )
         )
 
     @extend_schema(request=ForwardSerializer, responses={200: OpenApiTypes.OBJECT})
@@ -292,3 +305,16 @@ def forward_targets(user: Any) -> list[dict[str, Any]]:
     communities = person.org.subtree().filter(level=Org.Level.COMMUNITY)
     partners = Org.objects.filter(kind=Org.Kind.PARTNER)
     return [{"id": o.pk, "name": o.name, "kind": o.kind} for o in [*communities, *partners]]
+
+
+def officers(user: Any) -> list[dict[str, Any]]:
+    """Who may carry a task of the caller's station: its officers and its communities' (社区民警)."""
+    person = orgs.person_of(user)
+    if person is None:
+        return []
+    people = orgs.with_roles(Person.objects.filter(org__path__startswith=person.org.path).select_related("user", "org"))
+    return [
+        {"id": p.pk, "name": str(p), "org": p.org.name}
+        for p in people.order_by("org__path", "id")[:200]
+        if Role.STATION_OFFICER in p.role_names
+    ]

@@ -8,8 +8,9 @@ outcome per report, on a locked row, so two officers triaging at once get one su
   category's incident category, the report's place), linked both ways (report.incident; the incident page
   shows the report through screens.provide_panel);
 - task: a directive of the loop (intel) from the station to the volunteer's community (or the station itself
-  when the volunteer has none), issued on the station's behalf (`directive_issue_for`): the community's task
-  runs the loop's clocks, reports and reviews like any other;
+  when the volunteer has none), issued on the station's behalf (`directive_issue_for`), optionally handed to
+  the community officer (社区民警, `task_assign`): the community's task runs the loop's clocks (sign, report),
+  reminders, 督办 and review like any other, so nothing of the loop is built twice;
 - forward: to a community under the station or a partner agency, recorded on the report and pushed to the
   target org (incidents' diversion is the command center's step: a station officer may not divert);
 - close: with a reason (a duplicate, nothing found, not police business).
@@ -35,11 +36,12 @@ from django.utils.translation import gettext_lazy
 from command_center import clocks, orgs, realtime, transitions
 from command_center.audit import log_transition
 from command_center.errors import Refused
-from command_center.models import Category, Org, Role
+from command_center.models import Category, Org, Person, Role
 from incidents import services as incident_services
 from incidents.models import Source
 from intel import files as loop_files
 from intel import services as intel_services
+from intel.models import Task
 
 from . import payloads
 from .models import (
@@ -231,9 +233,12 @@ def report_make_incident(
 
 
 @transaction.atomic
-def report_task(*, report_id: int, actor: Any, note: str = "", actions: Sequence[str] = ()) -> VolunteerReport:
+def report_task(
+    *, report_id: int, actor: Any, note: str = "", actions: Sequence[str] = (), assignee: Person | None = None
+) -> VolunteerReport:
     """交 the report to the community: a directive of the loop from the station to the volunteer's community
-    (the station's own task when the volunteer has none), on the station's behalf."""
+    (the station's own task when the volunteer has none), on the station's behalf; with `assignee`, the
+    community's task is handed to that officer (社区民警, intel.services.task_assign checks who may carry it)."""
     r = _triage(report_id, actor, Event.TASK, reason=note)
     target = r.community or r.org
     d = intel_services.directive_issue_for(
@@ -247,6 +252,9 @@ def report_task(*, report_id: int, actor: Any, note: str = "", actions: Sequence
         ),
     )
     r.directive = d
+    if assignee is not None:
+        task = Task.objects.get(carried__directive=d, org=target)
+        intel_services.task_assign(task_id=task.pk, actor=actor, assignee=assignee)
     return _finish(r, PointsEvent.TASKED, "directive")
 
 

@@ -32,6 +32,7 @@ def _labels() -> dict[str, Any]:
             "reason": _("Reason"),
             "note": _("Note"),
             "target": _("Forward to"),
+            "assignee": _("Community officer (社区民警)"),
             "confirm": _("Confirm"),
             "nothing": _("Nothing here."),
             "breach": _("Overdue"),

@@ -328,6 +328,7 @@ TABLE: dict[str, list[Probe]] = {
     ],
     f"api/^tasks/{PK}/$": [Refuse("task"), Read(pk=lambda s: s.b_shared_task.pk)],
     f"api/^tasks/{PK}/sign/$": [Refuse("task", "post")],
+    f"api/^tasks/{PK}/assign/$": [Refuse("task", "post", lambda s: {"assignee": None})],
     f"api/^tasks/{PK}/start/$": [Refuse("task", "post")],
     f"api/^tasks/{PK}/report/$": [Refuse("task", "post", a_task_body)],
     f"api/^tasks/{PK}/approve/$": [Refuse("task", "post")],

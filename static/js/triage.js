@@ -15,6 +15,7 @@
     const ds = root.dataset;
     const rows = new Map();
     let targets = [];
+    let officers = [];
 
     function merge(r) {
       const old = rows.get(r.id);
@@ -40,11 +41,17 @@
         target = h("select", { name: "target" }, targets.map(function (o) { return h("option", { value: String(o.id), text: o.name }); }));
         parts.push(h("label", {}, [t.target, target]));
       }
+      let officer = null;
+      if (kind === "task" && officers.length) {
+        officer = h("select", { name: "assignee" }, [h("option", { value: "", text: "—" })].concat(officers.map(function (p) { return h("option", { value: String(p.id), text: p.name + " · " + p.org }); })));
+        parts.push(h("label", {}, [t.assignee, officer]));
+      }
       parts.push(note);
       const go = h("button", { type: "button", class: "primary", text: t.confirm });
       go.addEventListener("click", function () {
         const body = kind === "close" ? { reason: note.value } : { note: note.value };
         if (target) body.target = parseInt(target.value, 10);
+        if (officer && officer.value) body.assignee = parseInt(officer.value, 10);
         act(r, kind, body, card);
       });
       parts.push(go, h("p", { class: "cv-errors", role: "alert" }));
@@ -107,6 +114,7 @@
       onState: function (state) {
         rows.clear();
         targets = state.targets || [];
+        officers = state.officers || [];
         for (const r of state.reports) rows.set(r.id, r);
         draw();
       },

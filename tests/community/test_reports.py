@@ -152,6 +152,19 @@ def test_a_task_goes_round_the_loop_to_the_community(coded: Any) -> None:
     assert Volunteer.objects.get().points == 1 + 3
 
 
+def test_a_task_can_go_straight_to_the_community_officer(coded: Any) -> None:
+    from command_center.models import Role
+    from tests.factories import make_person
+
+    beat = make_person("beat", coded.community_a1, Role.STATION_OFFICER).person
+    r = submit(coded)
+    queue = api_as(coded.station_a1_officer).get(f"{URL}queue/").data
+    assert {"id": beat.pk, "name": "beat", "org": coded.community_a1.name} in queue["officers"]
+    res = api_as(coded.station_a1_officer).post(f"{URL}{r.pk}/task/", {"assignee": beat.pk}, format="json")
+    assert res.status_code == 200, res.data
+    assert Task.objects.get().assignee == beat
+
+
 def test_forward_to_a_partner_or_a_community_of_the_station_only(coded: Any) -> None:
     r = submit(coded)
     res = api_as(coded.station_a1_officer).post(f"{URL}{r.pk}/forward/", {"target": coded.station_b1.pk}, format="json")
