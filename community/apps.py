@@ -11,14 +11,16 @@ class CommunityConfig(AppConfig):
     demo_loader = "community.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import orgs, screens
+        from command_center import orgs, screens, words
         from command_center.models import Role
 
         from . import selectors, services
 
         services.register_clocks()
         # The incident page names the volunteer report it was made from.
-        screens.provide_panel("incident", selectors.incident_panel)
+        screens.provide_panel(screens.INCIDENT_PAGE, selectors.incident_panel)
+        # Lists of late things (supervision's overdue list) name a report whose triage clock broke.
+        words.provide_subject("community.volunteerreport", selectors.describe_reports)
         orgs.ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(
             {
                 f"community.{verb}_{model}"

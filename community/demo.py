@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 
 from command_center.models import Org, Person, Role
@@ -55,7 +56,7 @@ def load_demo() -> str:
     for username, name, phone in OTHERS:
         other = User.objects.filter(username=username).first()
         if other is None:
-            other = User.objects.create_user(username=username, password=username)
+            other = User.objects.create_user(username=username, password=settings.DEMO_PASSWORD)
             other.groups.add(group)
             Person.objects.create(user=other, org=community, display_name=name, phone=phone)
         _volunteer(other, community, station, phone, ["巡逻"])

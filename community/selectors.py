@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from command_center import orgs
@@ -67,6 +68,21 @@ def my_points(user: Any) -> dict[str, Any]:
             {"report": e.report_id, "event": e.event, "label": e.get_event_display(), "points": e.points, "at": e.at}
             for e in entries
         ],
+    }
+
+
+def describe_reports(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """A volunteer report as a supervisor reads it in a list (words.provide_subject), e.g. the overdue list
+    of a broken triage clock: its kind and category, its text, the station, the triage queue's page."""
+    url = reverse("community:triage")
+    return {
+        r.pk: {
+            "title": f"{r.get_kind_display()} · {r.category.name}",
+            "detail": r.text[:80],
+            "org_name": r.org.name,
+            "url": url,
+        }
+        for r in VolunteerReport.objects.filter(pk__in=ids).select_related("category", "org")
     }
 
 

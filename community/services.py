@@ -202,6 +202,15 @@ def _finish(r: VolunteerReport, points: str, *fields: str) -> VolunteerReport:
     return r
 
 
+def _address(r: VolunteerReport) -> str:
+    """What the incident's address says: the volunteer's words, else the point, else their community."""
+    if r.address:
+        return r.address
+    if r.lat is not None and r.lon is not None:
+        return f"{r.lat:.5f},{r.lon:.5f}"
+    return (r.community or r.org).name
+
+
 @transaction.atomic
 def report_make_incident(
     *, report_id: int, actor: Any, category: Category | None = None, level: int = 3, note: str = ""
@@ -216,7 +225,7 @@ def report_make_incident(
         data=incident_services.IntakeData(
             call_id=f"volunteer-{r.pk}",
             source=Source.VOLUNTEER,
-            address=r.address or (f"{r.lat:.5f},{r.lon:.5f}" if r.lat is not None and r.lon is not None else ""),
+            address=_address(r),
             category=cat,
             level=level,
             caller_phone=r.volunteer.phone or person.phone,

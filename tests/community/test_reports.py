@@ -227,6 +227,11 @@ def test_the_triage_clock_breaches_when_no_one_triages(coded: Any) -> None:
     assert clocks.overdue(VolunteerReport, [r.pk]) == {r.pk: [services.CLOCK_TRIAGE]}
     row = api_as(coded.station_a1_officer).get(f"{URL}queue/").data["reports"][0]
     assert row["id"] == r.pk and row["late"] is True
+    # Lists of late things name it.
+    from command_center import words
+
+    said = words.describe("community.volunteerreport", [r.pk])[r.pk]
+    assert said["org_name"] == coded.station_a1.name and "消防隐患" in said["title"]
     # Triaged late: the clock is met, late.
     services.report_close(report_id=r.pk, actor=coded.station_a1_officer, reason="已处理")
     d.refresh_from_db()
