@@ -240,7 +240,7 @@ class PointsEntry(models.Model):
         Volunteer, on_delete=models.PROTECT, related_name="points_entries", verbose_name=_("volunteer")
     )
     report = models.ForeignKey(
-        VolunteerReport, on_delete=models.PROTECT, related_name="points_entries", verbose_name=_("report")
+        VolunteerReport, on_delete=models.PROTECT, related_name="points_entries", verbose_name=_("volunteer report")
     )
     event = models.CharField(_("event"), max_length=16, choices=PointsEvent.choices)
     points = models.IntegerField(_("points"))

@@ -75,7 +75,7 @@ def test_a_volunteer_reports_a_hazard_with_a_photo_and_the_station_makes_an_inci
         page.locator(".cv-map").click(position={"x": 150, "y": 100})  # a pick on the map
         expect(page.locator(".cv-where")).to_contain_text("已定位")
         page.get_by_label("对外匿名").check()
-        page.get_by_role("button", name="提交").click()
+        page.get_by_role("button", name="提交上报").click()
         expect(page.locator(".cv-where")).to_have_text("已提交，谢谢！")
         mine = page.locator(".cv-item").first
         expect(mine).to_contain_text("待研判")
