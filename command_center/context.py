@@ -19,6 +19,8 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Unit status"), "dispatch:units", {Role.DUTY_OFFICER, Role.COMMANDER, Role.STATION_OFFICER}),
     (_("Incidents"), "incidents:list", {r for r in Role if r not in (Role.PARTNER, Role.VOLUNTEER)}),
     (_("Diversion inbox"), "incidents:partner-inbox", {Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER}),
+    (_("Volunteer reports (社情)"), "community:triage", {Role.STATION_OFFICER, Role.DUTY_OFFICER, Role.COMMANDER}),
+    (_("My reports (平安义警)"), "community:volunteer", {Role.VOLUNTEER}),
     (_("Sentiment (网情)"), "sentiment:monitor", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
     (_("Analysis workspace"), "intel:workspace", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
     (_("Supervision desk"), "supervision:review", {Role.SUPERVISOR, Role.COMMANDER}),

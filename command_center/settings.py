@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "intel",
     "sentiment",
     "supervision",
+    "community",  # 社情: volunteers' hazards and clues, triage, points (between supervision and intel)
     "briefing",  # the daily 三情 report and the station duty log: reads every domain app below it
     "simulation",  # above the domain apps: it plays a day through their services (make run's demo mode)
 ]
@@ -362,6 +363,11 @@ MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 # The region this deployment answers for, "south,west,north,east" in degrees: coordinates outside it are
 # refused at intake. Empty: the union of the loaded jurisdictions (places/); no check when none is loaded.
 REGION_BOUNDS = env.list("REGION_BOUNDS", cast=float, default=[])
+
+# --- 社情 (community): volunteers' reports -----------------------------------------------------------------
+# Photos per report (each checked like the loop's files: LOOP_UPLOAD_MAX_BYTES, images only). A category's
+# triage clock is data (ReportCategory.triage_within_s, admin).
+COMMUNITY_MAX_PHOTOS = env.int("COMMUNITY_MAX_PHOTOS", default=4)
 
 # --- The loop 研交办督结: directives, tasks, reports (intel) and supervision ---------------------------------
 # A directive's clocks by risk colour, in seconds: sign (签收) from issuing, report (反馈) from issuing. Red is

@@ -24,6 +24,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("incidents.urls")),
     path("", include("sentiment.urls")),  # 网情: posts in and out, events, warnings, spikes, watch lists
     path("", include("intel.urls")),  # the loop 研交办督结: analyses, directives, tasks, files, clusters/<pk>/govern/
+    path("", include("community.urls")),  # 社情: volunteers' reports, triage, the register, points
     path("", include("supervision.urls")),  # reminders, 督办 orders, watch list, review queue, overdue list
     path("", include("briefing.urls")),  # the morning 三情 reports and the stations' duty logs
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -54,6 +55,7 @@ urlpatterns = [
     path("", include("intel.page_urls")),
     path("", include("supervision.page_urls")),
     path("", include("sentiment.page_urls")),
+    path("", include("community.page_urls")),
     path("", include("briefing.page_urls")),
 ]
 # MEDIA is never served as such, not even in DEBUG: uploaded files go out only through views that check

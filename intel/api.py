@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from command_center import clocks, exports, inputs, orgs, words
 from command_center.errors import Refused
 from command_center.inputs import JSONParser, TooDeep
-from command_center.models import Org
+from command_center.models import Org, Person
 from command_center.serializers import NoBodySerializer, PersonBriefField, StrictSerializer
 from incidents.models import RepeatCluster
 from sentiment import selectors as sentiment_selectors
@@ -510,8 +510,18 @@ class DirectiveBriefSerializer(serializers.ModelSerializer[Directive]):
         fields = ["id", "title", "colour", "source", "state", "issuer_org", "issuer_org_name", "issued_at"]
 
 
+class AssigneeSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TaskAssignSerializer(StrictSerializer):
+    assignee = serializers.IntegerField(allow_null=True, help_text="A person's id (null: nobody).")
+
+
 class TaskSerializer(serializers.ModelSerializer[Task]):
     org_name = serializers.CharField(source="org.name", read_only=True)
+    assignee = serializers.SerializerMethodField()
     signed_by = PersonBriefField(read_only=True, allow_null=True)
     approved_by = PersonBriefField(read_only=True, allow_null=True)
     directives = serializers.SerializerMethodField()
@@ -524,7 +534,7 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
             "id", "org", "org_name", "title", "colour", "subject", "state", "allowed", "version", "actions",
             "directives", "rework_count", "last_return_reason", "issued_at", "sign_due_at", "report_due_at",
             "signed_at", "signed_by", "started_at", "reported_at", "approved_at", "approved_by", "withdrawn_at",
-            "overdue",
+            "overdue", "assignee",
         ]  # fmt: skip
 
     @extend_schema_field(DirectiveBriefSerializer(many=True))
@@ -534,6 +544,10 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
 
     def get_allowed(self, obj: Task) -> list[str]:
         return [e for e in allowed_events(TASK, obj.state) if e in PEOPLE_EVENTS]
+
+    @extend_schema_field(AssigneeSerializer(allow_null=True))
+    def get_assignee(self, obj: Task) -> dict[str, Any] | None:
+        return {"id": obj.assignee_id, "name": str(obj.assignee)} if obj.assignee is not None else None
 
     def get_overdue(self, obj: Task) -> list[str]:
         found = self.context.get("overdue")
@@ -650,7 +664,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         qs = (
             selectors.visible_tasks(self.request.user)
-            .select_related("org", "signed_by__person", "approved_by__person")
+            .select_related("org", "signed_by__person", "approved_by__person", "assignee__user")
             .prefetch_related(Prefetch("carried", queryset=carried))
         )
         if self.action == "retrieve":
@@ -673,6 +687,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             "report": TaskReportSerializer,
             "approve": TaskApproveSerializer,
             "return_": TaskReturnSerializer,
+            "assign": TaskAssignSerializer,
         }.get(self.action, TaskSerializer)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -695,6 +710,22 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         self.action = "retrieve"  # read back with the detail's prefetches
         t = self.get_queryset().get(pk=task_id)
         return Response(TaskDetailSerializer(t, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=TaskAssignSerializer, responses=TaskDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str) -> Response:
+        """Name who carries the task: a person of its org or of a community under it (社区民警); by the
+        officers of the task's org or above it."""
+        t = self.get_object()
+        v = self._input(request)
+        assignee = None
+        if v["assignee"] is not None:
+            assignee = (
+                orgs.restrict(Person.objects.select_related("org"), request.user).filter(pk=v["assignee"]).first()
+            )
+            if assignee is None:
+                raise Refused("assignee", _("Not found in your area."))
+        return self._answer(services.task_assign(task_id=t.pk, actor=request.user, assignee=assignee).pk)
 
     @extend_schema(request=NoBodySerializer, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from command_center.models import Org, TransitionLog
+from command_center.models import Org, Person, TransitionLog
 from incidents.models import Incident, RepeatCluster
 
 
@@ -292,6 +292,15 @@ class Task(models.Model):
         verbose_name=_("approved by"),
     )
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    # Who of the org (or of a community under it: 社区民警) carries the task; the org still signs and reports.
+    assignee = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tasks",
+        verbose_name=_("assignee"),
+    )
 
     class Meta:
         verbose_name = _("task")

@@ -37,6 +37,7 @@ def task_payload(t: Task, directive_ids: Sequence[int] | None = None) -> dict[st
         "reported_at": t.reported_at,
         "approved_at": t.approved_at,
         "withdrawn_at": t.withdrawn_at,
+        "assignee": {"id": t.assignee_id, "name": str(t.assignee)} if t.assignee_id else None,
     }
 
 

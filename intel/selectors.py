@@ -192,7 +192,7 @@ def inbox_tasks(user: Any, *, now: datetime | None = None) -> list[dict[str, Any
     qs = (
         orgs.restrict(Task.objects.all(), user)
         .filter(Q(state__in=OPEN_TASK_STATES) | Q(approved_at__gte=since) | Q(withdrawn_at__gte=since))
-        .select_related("org")
+        .select_related("org", "assignee__user")
         .order_by("-issued_at", "-id")
     )
     tasks = list(qs[:MAX_INBOX_TASKS])

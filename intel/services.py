@@ -47,7 +47,8 @@ from django.utils.translation import gettext_lazy
 from command_center import clocks, memo, orgs, realtime, transitions
 from command_center.audit import acting_user, log_transition
 from command_center.errors import Refused
-from command_center.models import Deadline, Org, Role
+from command_center.models import Deadline, Org, Person, Role
+from command_center.transitions import InvalidTransition
 from incidents import hooks as incident_hooks
 from incidents.models import Callback, Incident, RepeatCluster
 from sentiment import services as sentiment_services
@@ -527,6 +528,35 @@ def _require_recipient(actor: Any, t: Task) -> None:
     person = orgs.person_of(actor)
     if person is not None and person.org_id != t.org_id:
         raise PermissionDenied(_("Only the recipient's own officers sign, start and report a task."))
+
+
+ASSIGN_ROLES = [Role.STATION_OFFICER, Role.COMMANDER, Role.DUTY_OFFICER]
+
+
+@transaction.atomic
+def task_assign(*, task_id: int, actor: Any, assignee: Person | None) -> Task:
+    """Name who carries an open task (None: nobody): a person of the task's org or of a community under it —
+    a station hands its task to its 社区民警. By the officers of the task's org or above it. The state stays;
+    the step is logged (event `assign`, the assignee's name as the reason), the version moves, the task is
+    pushed."""
+    t = _lock_task(task_id)
+    orgs.require(actor, t.org, roles=ASSIGN_ROLES)
+    if t.state not in OPEN_TASK_STATES:
+        raise InvalidTransition(t.state, "assign", [])
+    if assignee is not None:
+        home = assignee.org
+        if not (home.pk == t.org_id or (home.level == Org.Level.COMMUNITY and t.org.contains(home))):
+            raise Refused("assignee", _("The assignee belongs to the task's organisation or a community under it."))
+    if (assignee.pk if assignee else None) == t.assignee_id:
+        return t
+    log_transition(
+        t, from_state=t.state, to_state=t.state, event="assign", actor=acting_user(actor), reason=str(assignee or "")
+    )
+    t.assignee = assignee
+    t.version += 1
+    t.save(update_fields=["assignee", "version"])
+    _task_changed(t, "assigned")
+    return t
 
 
 @transaction.atomic

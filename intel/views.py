@@ -77,6 +77,7 @@ def screen_labels() -> dict[str, Any]:
             "task_waiting_review": _("Reported — awaiting review"),
             "task_approved": _("Approved (办结)"),
             "task_issued_by": _("Issued by"),
+            "task_assignee": _("Carried by"),
             "task_sign_by": _("Sign within"),
             "task_report_by": _("Report within"),
             "task_no_actions": _("No checklist: say what was done."),

@@ -338,6 +338,7 @@ TABLE: dict[str, list[Probe]] = {
     ],
     f"api/^tasks/{PK}/$": [Refuse("task"), Read(pk=lambda s: s.b_shared_task.pk)],
     f"api/^tasks/{PK}/sign/$": [Refuse("task", "post")],
+    f"api/^tasks/{PK}/assign/$": [Refuse("task", "post", lambda s: {"assignee": None})],
     f"api/^tasks/{PK}/start/$": [Refuse("task", "post")],
     f"api/^tasks/{PK}/report/$": [Refuse("task", "post", a_task_body)],
     f"api/^tasks/{PK}/approve/$": [Refuse("task", "post")],
@@ -463,6 +464,27 @@ TABLE: dict[str, list[Probe]] = {
     "api/sentiment/state/": [Read()],
     # Naming A's org is a field error (400), never A's counts.
     "api/sentiment/spikes/": [Read(ok=frozenset({200, 400}), params=lambda s: [{"hours": 48}, {"category": "020100"}])],
+    # --- 社情 (community/api.py): reports are their station's; a volunteer's own are theirs alone. B is no
+    # volunteer: a report B posts is refused on its `volunteer` field.
+    "api/^community/reports/$": [
+        Read(kind="community_report", params=lambda s: [{"state": "submitted"}, {"kind": "clue"}]),
+        Send(lambda s: {"kind": "hazard", "category": "fire_hazard", "text": "probe"}),
+    ],
+    "api/^community/reports/queue/$": [Read()],
+    f"api/^community/reports/{PK}/$": [Refuse("community_report")],
+    f"api/^community/reports/{PK}/make-incident/$": [Refuse("community_report", "post")],
+    f"api/^community/reports/{PK}/task/$": [Refuse("community_report", "post", lambda s: {"note": "probe"})],
+    f"api/^community/reports/{PK}/forward/$": [
+        Refuse("community_report", "post", lambda s: {"target": s.world.partner.pk})
+    ],
+    f"api/^community/reports/{PK}/close/$": [Refuse("community_report", "post", lambda s: {"reason": "probe"})],
+    "api/community/photos/<int:pk>/": [Refuse("community_photo")],
+    "api/community/volunteers/": [Read(kind="volunteer")],
+    "api/community/points/": [Read()],
+    "api/community/categories/": [Read()],
+    "community/": [Read(page=True, ok=frozenset({403}))],
+    "community/triage/": [Read(page=True)],
+    "community/volunteers/": [Read(page=True)],
     # --- Pages ---
     "incidents/": [
         Read(

@@ -346,6 +346,27 @@ def build_two_stations() -> TwoStations:
     )  # fmt: skip
     a_warning.posts.set(a_posts)
 
+    # 社情: A's volunteer (the world's, in A's community) and two reports with the marker, one with a photo
+    # and made an incident, one still awaiting triage (its clock runs at A).
+    from community import services as community_services
+    from community.models import ReportPhoto, Volunteer, VolunteerReport
+
+    community_services.load_defaults()
+    Volunteer.objects.create(
+        person=w.volunteer.person, station=a, community=w.community_a1, grid=f"{MARK}网格", phone=A_PHONES[3]
+    )
+    reported = community_services.report_submit(
+        actor=w.volunteer,
+        data=community_services.ReportData(
+            kind="hazard", category="fire_hazard", text=f"{MARK} 楼道充电", photos=[_png("hazard.png")]
+        ),
+    )
+    community_services.report_make_incident(report_id=reported.pk, actor=officer_a)
+    community_services.report_submit(
+        actor=w.volunteer,
+        data=community_services.ReportData(kind="clue", category="crime_clue", text=f"{MARK} 可疑车辆"),
+    )
+
     # The morning report of A's county (B, a station beside A, sees none of it: it is above B) carrying A's
     # warning and incidents; A's duty log with a note and handover text of A's.
     from briefing import services as briefing_services
@@ -390,6 +411,9 @@ def build_two_stations() -> TwoStations:
         "sentiment_warning": {a_warning.pk},
         "watchlist": set(WatchList.objects.filter(org=a).values_list("pk", flat=True)),
         "hit": set(WatchHit.objects.filter(org=a).values_list("pk", flat=True)),
+        "community_report": set(VolunteerReport.objects.filter(org=a).values_list("pk", flat=True)),
+        "community_photo": set(ReportPhoto.objects.filter(report__org=a).values_list("pk", flat=True)),
+        "volunteer": set(Volunteer.objects.filter(station=a).values_list("pk", flat=True)),
     }
     assert ClosureReport.objects.filter(directive=s.closed_directive).exists()
     assert Directive.objects.filter(incident=third, source=Directive.Source.RECTIFICATION).exists()

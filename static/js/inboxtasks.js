@@ -21,7 +21,7 @@
   };
   // Fields of a push (intel payloads.task_payload) and of an action's answer that replace the row's.
   const PAYLOAD = ["org", "org_name", "title", "colour", "subject", "state", "version", "rework_count", "issued_at",
-    "sign_due_at", "report_due_at", "signed_at", "started_at", "reported_at", "approved_at", "withdrawn_at"];
+    "sign_due_at", "report_due_at", "signed_at", "started_at", "reported_at", "approved_at", "withdrawn_at", "assignee"];
   // Pushes that bring what a payload does not carry (the content, the reviewer's reason): reload the inbox.
   const REFILL = ["task.issued", "task.merged", "task.returned", "task.updated", "task.withdrawn"];
 
@@ -119,6 +119,7 @@
           h("span", { class: "ib-state tst-" + task.state, text: (L.task_state || {})[task.state] || task.state }),
         ]),
         clockLine(task),
+        task.assignee ? h("div", { class: "ib-meta ib-assignee", text: (t.task_assignee || "") + " " + task.assignee.name }) : null,
       ];
       if (task.rework_count && (task.state === "returned" || task.state === "in_progress") && task.last_return_reason) {
         parts.push(h("div", { class: "ib-returned" }, [
