@@ -120,6 +120,12 @@ def person_of(user: Any) -> Person | None:
     return cache["_cc_person"]
 
 
+def outside_police(person: Person | None) -> bool:
+    """A volunteer (平安义警) with no other role: a person of a community org who reads no org's business —
+    not even their own community's diversions — only what an app gives them as their own (their reports)."""
+    return person is not None and bool(person.roles) and set(person.roles) <= {Role.VOLUNTEER.value}
+
+
 def with_roles(qs: models.QuerySet[Any], user_field: str = "user_id") -> models.QuerySet[Any]:
     """Annotate `role_names` (the user's group names) onto rows that carry a user id in `user_field`."""
     groups = Group.objects.filter(user=OuterRef(user_field)).values("name")
@@ -160,7 +166,7 @@ def restrict(
     if getattr(user, "is_superuser", False):
         return qs
     person = person_of(user)
-    if person is None:
+    if person is None or outside_police(person):
         return qs.none()
     org = person.org
     cond = Q(**{f"{org_field}__path__startswith": org.path})
@@ -177,7 +183,7 @@ def can_act(user: Any, org: Org, *, addressed: Iterable[Org] = ()) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     person = person_of(user)
-    if person is None:
+    if person is None or outside_police(person):
         return False
     return person.org.contains(org) or any(a.pk == person.org_id for a in addressed)
 

@@ -105,6 +105,8 @@ def intake(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def incident_list(request: HttpRequest) -> HttpResponse:
+    if orgs.outside_police(orgs.person_of(request.user)):
+        raise PermissionDenied  # a volunteer reads their own reports on /community/, no incident list
     qs = selectors.visible_incidents(request.user).select_related("category", "org")
     f = IncidentFilter(request.GET, queryset=qs)
     page = Paginator(f.qs if f.is_valid() else qs.none(), 50).get_page(request.GET.get("page"))
