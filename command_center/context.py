@@ -20,6 +20,7 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Incidents"), "incidents:list", {r for r in Role if r not in (Role.PARTNER, Role.VOLUNTEER)}),
     (_("Diversion inbox"), "incidents:partner-inbox", {Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER}),
     (_("Sentiment (网情)"), "sentiment:monitor", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
+    (_("Hotspots"), "intel:hotspots", {Role.ANALYST, Role.COMMANDER}),
     (_("Analysis workspace"), "intel:workspace", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
     (_("Supervision desk"), "supervision:review", {Role.SUPERVISOR, Role.COMMANDER}),
     (_("Measures"), "supervision:measures", {Role.SUPERVISOR, Role.COMMANDER, Role.DUTY_OFFICER, Role.ANALYST}),

@@ -172,6 +172,8 @@ HOUSEKEEPING = {
     "supervision.flush_kpi_rollups": 60.0,  # the measures' rollup: rebuild the keys marked dirty (rollups.py)
     "sentiment.detect_spikes": 300.0,  # 网情: the last full hour's counts against their baseline (idempotent)
     "sentiment.pull_feeds": 60.0,  # 网情 feeds: pull the due ones, each at its own interval (sentiment/feeds.py)
+    "intel.flush_hotspot_counts": 60.0,  # hotspots: move the incidents' count changes into the rollup (hotspots.py)
+    "intel.snapshot_hotspots": 3600.0,  # hotspots: keep yesterday's red and yellow ones (idempotent)
 }
 # 网情 feeds (sentiment/feeds.py): how long one pull may take in all, and the largest body read.
 SENTIMENT_FEED_TIMEOUT_S = env.float("SENTIMENT_FEED_TIMEOUT_S", default=10.0)
