@@ -28,8 +28,9 @@ from dispatch import services as dispatch_services
 from dispatch.models import DispatchOrder, Shift, Unit
 from incidents import services as incident_services
 from incidents.models import Diversion, Feedback, Incident, LinkType, RepeatCluster
+from intel import hotspots
 from intel import services as loop
-from intel.models import Analysis, Attachment, ClosureReport, Directive, Task
+from intel.models import Analysis, Attachment, ClosureReport, Directive, Hotspot, Task
 from supervision import services as supervision_services
 from supervision.models import Reminder, SupervisionOrder, Watch
 
@@ -335,6 +336,11 @@ def build_two_stations() -> TwoStations:
     )  # fmt: skip
     a_warning.posts.set(a_posts)
 
+    # 热点: A's incidents at one place today make A's cell a hotspot; A's analyst keeps it and opens a 研判.
+    a_cell = hotspots.cell_of(*A_SCENE)
+    today = hotspots.Ask(scope=a, window=hotspots.window("day", timezone.localdate()), area="cell", category="")
+    hotspots.hotspot_analyse(actor=s.a_analyst, ask_=today, key=a_cell)
+
     a_incidents = set(Incident.objects.filter(org=a).values_list("pk", flat=True))
     s.numbers = list(Incident.objects.filter(org=a).values_list("number", flat=True))
     a_tasks = set(Task.objects.filter(org=a).values_list("pk", flat=True))
@@ -367,7 +373,9 @@ def build_two_stations() -> TwoStations:
         "sentiment_warning": {a_warning.pk},
         "watchlist": set(WatchList.objects.filter(org=a).values_list("pk", flat=True)),
         "hit": set(WatchHit.objects.filter(org=a).values_list("pk", flat=True)),
+        "hotspot": set(Hotspot.objects.filter(scope__path__startswith=a.path).values_list("pk", flat=True)),
     }
+    assert s.ids["hotspot"]
     assert ClosureReport.objects.filter(directive=s.closed_directive).exists()
     assert Directive.objects.filter(incident=third, source=Directive.Source.RECTIFICATION).exists()
     return s
