@@ -106,7 +106,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('category_prefix', models.CharField(blank=True, help_text='Significant digits of a category code (02 = 治安, 0201 = one of its types); blank = all.', max_length=6, verbose_name='category prefix')),
-                ('weeks', models.PositiveSmallIntegerField(default=4, help_text='The baseline: the same window shifted back by 1…N whole weeks (same weekday and hour).', validators=[django.core.validators.MinValueValidator(2), django.core.validators.MaxValueValidator(12)], verbose_name='baseline weeks')),
+                ('weeks', models.PositiveSmallIntegerField(default=4, help_text='How many earlier periods make the baseline: the same window shifted back by whole weeks (same weekday and hour; a month by five weeks a step).', validators=[django.core.validators.MinValueValidator(2), django.core.validators.MaxValueValidator(12)], verbose_name='baseline weeks')),
                 ('min_count', models.PositiveIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1)], verbose_name='minimum count')),
                 ('sigma_floor', models.FloatField(default=1.0, help_text="A flat baseline's σ.", validators=[django.core.validators.MinValueValidator(0.1)], verbose_name='σ floor')),
                 ('z_red', models.FloatField(default=4.0, verbose_name='z for red')),

@@ -308,3 +308,18 @@ def test_daily_snapshot_keeps_red_and_yellow(rules):
     n = Hotspot.objects.count()
     hotspots.snapshot_daily(day=DAY)
     assert Hotspot.objects.count() == n  # idempotent
+
+
+def test_a_month_is_held_against_earlier_months_five_weeks_a_step():
+    june = hotspots.window("month", date(2026, 6, 10))
+    assert hotspots.step_weeks(june) == 5
+    assert hotspots.step_weeks(hotspots.window("day", DAY)) == hotspots.step_weeks(hotspots.window("week", DAY)) == 1
+
+
+def test_a_month_baseline_does_not_overlap_the_month(rules):
+    june = hotspots.window("month", date(2026, 6, 10))
+    for k in range(5):  # the month, and each baseline window five weeks a step before it: 10, 1, 2, 1, 2
+        for _ in range([10, 1, 2, 1, 2][k]):
+            intake(rules, at=at(date(2026, 6, 10) - timedelta(weeks=5 * k)))
+    rows = hotspots.hotspots_for(org=rules.city, start=june.start, end=june.end, now=NOW)
+    assert [(r.count, r.weeks) for r in rows] == [(10, [1, 2, 1, 2])]
