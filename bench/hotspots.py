@@ -1,8 +1,8 @@
 """Hotspots at a city's scale (intel/hotspots.py): a city of 10 counties × 10 stations over a grid of 60 × 60
 cells (each station a block of 6 × 6), 1,000,000 incidents in one month (June 2026) and as many per day over
-the 20 weeks before it (the baseline: four earlier months, five weeks a step), loaded set-based (INSERT … SELECT generate_series, the triggers off),
-then the rollup rebuilt (`hotspots.rebuild`, timed). Twenty cells run hot in the month, so the list has
-rows to rank. Measured, each as p50/p99 (the month closed: no running day):
+the 20 weeks before it (the baseline: four earlier months, five weeks a step), loaded set-based (INSERT …
+SELECT generate_series, the triggers off), then the rollup rebuilt (`hotspots.rebuild`, timed). Twenty cells
+run hot in the month, so the list has rows to rank. Measured, each as p50/p99 (the month closed: no running day):
 - the city's month by grid cell, every category (`hotspots_for`, the daily report's call);
 - the city's month by jurisdiction; the city's month of one top-level category by cell;
 - one station's day by cell; one county's week by cell;
@@ -109,7 +109,12 @@ def main() -> None:
     for c in range(10):
         county = Org.objects.add_child(
             city,
-            create_kwargs={"name": f"县{c}", "level": "county", "region_code": f"99{c:02d}00", "is_command_center": True},
+            create_kwargs={
+                "name": f"县{c}",
+                "level": "county",
+                "region_code": f"99{c:02d}00",
+                "is_command_center": True,
+            },
         )
         counties.append(county)
         for s in range(10):

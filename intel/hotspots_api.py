@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -98,6 +99,18 @@ class HotspotListView(generics.GenericAPIView[Any]):
             {
                 **ask_payload(a),
                 "category_name": hotspots.category_words(a.category),
+                "period_words": hotspots.period_words(m.window, timezone.localdate()),
+                "rule_words": _(
+                    "Baseline: the %(n)d earlier periods; blue from z %(blue)s, yellow %(yellow)s, red %(red)s; "
+                    "at least %(min)d incidents"
+                )
+                % {
+                    "n": m.rule.weeks,
+                    "blue": m.rule.z[2],
+                    "yellow": m.rule.z[1],
+                    "red": m.rule.z[0],
+                    "min": m.rule.min_count,
+                },
                 "rule": {
                     "prefix": m.rule.prefix,
                     "weeks": m.rule.weeks,

@@ -468,7 +468,10 @@ class HotspotRule(models.Model):
         _("baseline weeks"),
         default=4,
         validators=[MinValueValidator(2), MaxValueValidator(12)],
-        help_text=_("How many earlier periods make the baseline: the same window shifted back by whole weeks (same weekday and hour; a month by five weeks a step)."),
+        help_text=_(
+            "How many earlier periods make the baseline: the same window shifted back by whole weeks (same weekday "
+            "and hour; a month by five weeks a step)."
+        ),
     )
     min_count = models.PositiveIntegerField(_("minimum count"), default=3, validators=[MinValueValidator(1)])
     sigma_floor = models.FloatField(

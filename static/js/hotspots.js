@@ -100,7 +100,7 @@
   function drawList(data) {
     list.replaceChildren();
     root.querySelector('[data-n="rows"]').textContent = String(data.rows.length);
-    summary.textContent = data.category_name + " · " + data.start + " – " + data.end + " · z ≥ " + data.rule.z.blue + " (" + data.rule.weeks + ")";
+    summary.textContent = data.category_name + " · " + data.period_words + " · " + data.rule_words;
     if (!data.rows.length) {
       list.appendChild(h("li", { class: "muted", text: t.none }));
       return;
