@@ -132,11 +132,16 @@ def main() -> None:
     rebuild_s = time.perf_counter() - t0
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE intel_hotspotcount")
-        cur.execute(
-            "SELECT count(*) FROM intel_hotspotcount WHERE category = '*' AND day >= %s AND day < %s",
-            [MONTH - timedelta(weeks=WEEKS * hotspots_step()), NEXT],
-        )
-        read_rows = cur.fetchone()[0]
+        step = hotspots_step()
+        shifts = [timedelta(weeks=k * step) for k in range(WEEKS + 1)]
+        ranges = [r for s in shifts for r in hotspots.day_ranges(MONTH - s, NEXT - s)]
+        read_rows = 0
+        for span, lo, hi in ranges:  # what the city month reads of the rollup: its week and day rows
+            cur.execute(
+                "SELECT count(*) FROM intel_hotspotcount WHERE category = '*' AND span = %s AND day >= %s AND day < %s",
+                [span, lo, hi],
+            )
+            read_rows += cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM incidents_incident WHERE reported_at >= %s AND reported_at < %s",
                     [hotspots.local_start(MONTH), hotspots.local_start(NEXT)])  # fmt: skip
         in_month = cur.fetchone()[0]

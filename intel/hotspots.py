@@ -18,8 +18,10 @@ What counts: incidents not merged into another (a duplicate is its master's) and
 misdial); diverted ones count (they happened). Each on the local day of its report time.
 
 The rollup (exact): HotspotCount holds the counts per local day × cell × responsible org × category at three
-grains ("*", the two top digits, the full code). The incidents table's triggers (migration 0004) append ±1
-per grain to HotspotDelta on every change of what a row counts for — insert, delete, state in or out of the
+grains ("*", the two top digits, the full code), and the same per local week (Monday to Sunday, `span` 7):
+a window reads week rows for the whole weeks inside it and day rows for the days around them, so a month
+reads about six rows a cell instead of thirty. The incidents table's triggers (migration 0004) append ±1
+per grain and span to HotspotDelta on every change of what a row counts for — insert, delete, state in or out of the
 counted ones, category, position, org, report time — and beat's `flush` (every minute) moves the deltas
 into the counts in one statement. A read sums counts and pending deltas in one statement (one snapshot),
 so it equals the GROUP BY of the incidents table at any moment; the running day of a running period is read
@@ -272,21 +274,23 @@ def why(*, category: str, period: str, count: int, mean: float, sd: float) -> st
 _LOCK = 0x68737074  # pg_advisory_xact_lock: one writer of intel_hotspotcount at a time ("hspt")
 
 FLUSH = """
-WITH moved AS (DELETE FROM intel_hotspotdelta RETURNING day, cell, org_id, category, n),
-summed AS (SELECT day, cell, org_id, category, sum(n)::int AS n FROM moved GROUP BY 1, 2, 3, 4)
-INSERT INTO intel_hotspotcount AS c (day, cell, org_id, category, n)
-SELECT day, cell, org_id, category, n FROM summed WHERE n <> 0
-ON CONFLICT (category, day, org_id, cell) DO UPDATE SET n = c.n + EXCLUDED.n
+WITH moved AS (DELETE FROM intel_hotspotdelta RETURNING day, span, cell, org_id, category, n),
+summed AS (SELECT day, span, cell, org_id, category, sum(n)::int AS n FROM moved GROUP BY 1, 2, 3, 4, 5)
+INSERT INTO intel_hotspotcount AS c (day, span, cell, org_id, category, n)
+SELECT day, span, cell, org_id, category, n FROM summed WHERE n <> 0
+ON CONFLICT (category, span, day, org_id, cell) DO UPDATE SET n = c.n + EXCLUDED.n
 RETURNING c.id, c.n
 """
 
 BUILD = f"""
-INSERT INTO intel_hotspotcount (day, cell, org_id, category, n)
-SELECT (i.reported_at AT TIME ZONE '{TZ}')::date, intel_hotspot_cell(i.lat, i.lon), i.org_id, g.category, count(*)
+INSERT INTO intel_hotspotcount (day, span, cell, org_id, category, n)
+SELECT s.day, s.span, intel_hotspot_cell(i.lat, i.lon), i.org_id, g.category, count(*)
 FROM incidents_incident i
 CROSS JOIN LATERAL (VALUES ('{WHOLE}'), (left(i.category_id, 2)), (i.category_id)) AS g(category)
+CROSS JOIN LATERAL (SELECT (i.reported_at AT TIME ZONE '{TZ}')::date AS d) AS x
+CROSS JOIN LATERAL (VALUES (x.d, 1), (date_trunc('week', x.d)::date, 7)) AS s(day, span)
 WHERE i.state NOT IN {EXCLUDED_STATES}
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 5
 """  # noqa: S608  # constants of this module
 
 
@@ -374,49 +378,81 @@ def _category_sql(prefix: str, column: str) -> tuple[str, dict[str, Any]]:
     return f"{column} LIKE %(cat)s AND length({column}) = 6", {"cat": prefix + "%"}
 
 
+def _scope_ids(scope: Org) -> list[int]:
+    """The ids of the org's subtree, given to the reads as an array: a hashed test per row, where a join to
+    the org table (one LIKE on the path) was estimated at one row and made a nested loop over the counts."""
+    return list(Org.objects.filter(path__startswith=scope.path).values_list("pk", flat=True))
+
+
+def day_ranges(lo: date, hi: date) -> list[tuple[int, date, date]]:
+    """The rollup rows that sum to the local days [lo, hi), as (span, from, until) ranges of `day`: week rows
+    (span 7, by their Monday) for the whole Monday-to-Sunday weeks inside, day rows (span 1) for the days
+    before and after them. Each range is one index range scan."""
+    if lo >= hi:
+        return []
+    first = lo + timedelta(days=(7 - lo.weekday()) % 7)  # the first Monday from lo
+    last = hi - timedelta(days=hi.weekday())  # the Monday of hi's week: weeks [first, last) lie inside
+    if first >= last:
+        return [(1, lo, hi)]
+    out = [(1, lo, first), (7, first, last), (1, last, hi)]
+    return [(span, a, b) for span, a, b in out if a < b]
+
+
+def _rollup_sources(
+    key: str, cat: str, windows: list[list[tuple[int, date, date]]], params: dict[str, Any]
+) -> list[str]:
+    """One SELECT per (window, range, table): rollup counts and pending deltas, each tagged with its window's
+    index `k` (the windows never overlap: step_weeks), read by the index (category, span, day, …)."""
+    out = []
+    for k, ranges in enumerate(windows):
+        for j, (span, lo, hi) in enumerate(ranges):
+            params[f"r{k}_{j}lo"], params[f"r{k}_{j}hi"] = lo, hi
+            for table in ("intel_hotspotcount", "intel_hotspotdelta"):
+                out.append(
+                    f"SELECT {k} AS k, {key} AS a, org_id, n FROM {table} WHERE {cat} AND span = {span} "  # noqa: S608
+                    f"AND day >= %(r{k}_{j}lo)s AND day < %(r{k}_{j}hi)s"
+                )
+    return out
+
+
 def _counts(scope: Org, w: Window, area: str, prefix: str, weeks: int, now: datetime) -> dict[int, list[int]]:
-    """{area key: [count of the window, of the week before, …, of N weeks before]} for every area with at
+    """{area key: [count of the window, of the period before, …, of N periods before]} for every area with at
     least one incident in the window. One statement (one snapshot): rollup counts + pending deltas for the
-    whole days, the incidents table for the running day (cut at the same minute in each week)."""
+    whole days (weeks where a whole week lies inside), the incidents table for the running day (cut at the
+    same minute in each week)."""
     today = timezone.localdate(now)
-    cut_day = min(w.end, today) if w.start <= today < w.end else w.end
     partial = w.start <= today < w.end  # the running day is read raw, up to now's minute
+    cut_day = today if partial else w.end
     step = step_weeks(w)
-    params: dict[str, Any] = {"path": scope.path + "%", "lo": w.start - timedelta(weeks=weeks * step), "hi": cut_day}
+    params: dict[str, Any] = {"orgs": _scope_ids(scope)}
     cat, cat_params = _category_sql(prefix, "category")
     params.update(cat_params)
     key = "cell" if area == "cell" else "org_id"
-    sources = [
-        f"SELECT NULL::int AS k, day, {key} AS a, org_id, n FROM intel_hotspotcount "  # noqa: S608
-        f"WHERE {cat} AND day >= %(lo)s AND day < %(hi)s",
-        f"SELECT NULL::int AS k, day, {key} AS a, org_id, n FROM intel_hotspotdelta "  # noqa: S608
-        f"WHERE {cat} AND day >= %(lo)s AND day < %(hi)s",
-    ]
-    filters = []
-    for k in range(weeks + 1):
-        shift = timedelta(weeks=k * step)
-        params[f"s{k}"], params[f"e{k}"] = w.start - shift, cut_day - shift
-        cond = f"k IS NULL AND day >= %(s{k})s AND day < %(e{k})s"
-        if partial:
-            params[f"p{k}lo"], params[f"p{k}hi"] = local_start(today) - shift, now - shift
+    shifts = [timedelta(weeks=k * step) for k in range(weeks + 1)]
+    sources = _rollup_sources(key, cat, [day_ranges(w.start - s, cut_day - s) for s in shifts], params)
+    if partial:
+        if not prefix:
+            raw_cat = "true"
+        elif len(prefix) == 2:
+            raw_cat = "left(i.category_id, 2) = %(cat)s"
+        else:
             raw_cat, _p = _category_sql(prefix, "i.category_id")
-            if prefix and len(prefix) == 2:
-                raw_cat = "left(i.category_id, 2) = %(cat)s"
-            elif not prefix:
-                raw_cat = "true"
-            raw_key = "intel_hotspot_cell(i.lat, i.lon)" if area == "cell" else "i.org_id"
+        raw_key = "intel_hotspot_cell(i.lat, i.lon)" if area == "cell" else "i.org_id"
+        for k, shift in enumerate(shifts):
+            params[f"p{k}lo"], params[f"p{k}hi"] = local_start(today) - shift, now - shift
             sources.append(
-                f"SELECT {k} AS k, NULL::date, {raw_key}, i.org_id, 1 FROM incidents_incident i "  # noqa: S608
+                f"SELECT {k}, {raw_key}, i.org_id, 1 FROM incidents_incident i "  # noqa: S608
                 f"WHERE i.reported_at >= %(p{k}lo)s AND i.reported_at < %(p{k}hi)s "
                 f"AND i.state NOT IN {EXCLUDED_STATES} AND {raw_cat}"
             )
-            cond = f"({cond}) OR k = {k}"
-        filters.append(f"COALESCE(sum(n) FILTER (WHERE {cond}), 0)::int")
+    if not sources:
+        return {}
+    filters = [f"COALESCE(sum(n) FILTER (WHERE k = {k}), 0)::int" for k in range(weeks + 1)]
     no_cell = f"AND a <> {NO_CELL}" if area == "cell" else ""
     sql = f"""
         SELECT a, {", ".join(filters)}
-        FROM ({" UNION ALL ".join(sources)}) AS r(k, day, a, org_id, n)
-        WHERE org_id IN (SELECT id FROM command_center_org WHERE path LIKE %(path)s) {no_cell}
+        FROM ({" UNION ALL ".join(sources)}) AS r(k, a, org_id, n)
+        WHERE org_id = ANY(%(orgs)s) {no_cell}
         GROUP BY a HAVING {filters[0]} > 0
     """  # noqa: S608  # fixed SQL of this module; values are parameters
     with transaction.atomic(), connection.cursor() as cur:
@@ -503,18 +539,14 @@ def _name(rows: list[HotspotRow], area: str, scope: Org, w: Window, prefix: str)
             r.org_name = names.get(r.key, "")
         return
     cat, params = _category_sql(prefix, "category")
-    params.update({"cells": [r.key for r in rows], "s": w.start, "e": w.end, "path": scope.path + "%"})
+    params.update({"cells": [r.key for r in rows], "orgs": _scope_ids(scope)})
+    sources = " UNION ALL ".join(_rollup_sources("cell", cat, [day_ranges(w.start, w.end)], params))
     sql = f"""
-        SELECT DISTINCT ON (cell) cell, org_id FROM (
-            SELECT cell, org_id, sum(n) AS n FROM (
-                SELECT cell, org_id, n FROM intel_hotspotcount WHERE {cat} AND day >= %(s)s AND day < %(e)s
-                    AND cell = ANY(%(cells)s)
-                UNION ALL
-                SELECT cell, org_id, n FROM intel_hotspotdelta WHERE {cat} AND day >= %(s)s AND day < %(e)s
-                    AND cell = ANY(%(cells)s)
-            ) AS x WHERE org_id IN (SELECT id FROM command_center_org WHERE path LIKE %(path)s)
-            GROUP BY cell, org_id
-        ) AS y ORDER BY cell, n DESC, org_id
+        SELECT DISTINCT ON (a) a, org_id FROM (
+            SELECT a, org_id, sum(n) AS n FROM ({sources}) AS x(k, a, org_id, n)
+            WHERE a = ANY(%(cells)s) AND org_id = ANY(%(orgs)s)
+            GROUP BY a, org_id
+        ) AS y ORDER BY a, n DESC, org_id
     """  # noqa: S608
     with connection.cursor() as cur:
         cur.execute(sql, params)

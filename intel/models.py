@@ -504,10 +504,13 @@ class HotspotRule(models.Model):
 class HotspotCount(models.Model):
     """The rollup: valid incidents (not merged, not invalid) per local day × grid cell × responsible org ×
     category, at three grains in `category`: "*" (every category), the top level's two digits ("02"), the
-    full code ("020101"). Exactly the GROUP BY of the incidents table once the pending deltas are added
-    (HotspotDelta; intel/hotspots.py). Written only by the flush and the rebuild."""
+    full code ("020101"); and the same per local week (`span` 7, `day` its Monday), so a month reads four
+    week rows a cell and a few edge days instead of thirty days. Exactly the GROUP BY of the incidents table
+    once the pending deltas are added (HotspotDelta; intel/hotspots.py). Written only by the flush and the
+    rebuild."""
 
     day = models.DateField()
+    span = models.PositiveSmallIntegerField(default=1, help_text="1: the day; 7: the week from this Monday")
     cell = models.BigIntegerField(help_text="grid cell (intel/hotspots.py cell_of); -1: no position")
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     category = models.CharField(max_length=6, db_collation="C")
@@ -517,9 +520,9 @@ class HotspotCount(models.Model):
         verbose_name = _("hotspot count")
         verbose_name_plural = _("hotspot counts")
         constraints = [
-            # The read: one grain (or a prefix of full codes: C collation, so LIKE 'p%' is a range), a run of
-            # days, then the orgs of the scope.
-            models.UniqueConstraint(fields=["category", "day", "org", "cell"], name="hotspot_count_key"),
+            # The read: one grain (or a prefix of full codes: C collation, so LIKE 'p%' is a range), days or
+            # weeks, a run of them, then the orgs of the scope.
+            models.UniqueConstraint(fields=["category", "span", "day", "org", "cell"], name="hotspot_count_key"),
         ]
 
     def __str__(self) -> str:
@@ -532,6 +535,7 @@ class HotspotDelta(models.Model):
     waits on a counter row. The flush (beat, every minute) moves them into HotspotCount."""
 
     day = models.DateField()
+    span = models.PositiveSmallIntegerField(default=1)
     cell = models.BigIntegerField()
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     category = models.CharField(max_length=6, db_collation="C")

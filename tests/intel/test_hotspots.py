@@ -104,26 +104,33 @@ def at(d: date, hour: int = 10) -> datetime:
     return datetime(d.year, d.month, d.day, hour, 0, tzinfo=LOCAL)
 
 
-def rollup() -> dict[tuple[Any, ...], int]:
-    """The rollup as read (counts + pending deltas), without zeros."""
+def rollup(span: int = 1) -> dict[tuple[Any, ...], int]:
+    """The rollup as read (counts + pending deltas) of one span (1: days, 7: weeks), without zeros."""
     with connection.cursor() as cur:
         cur.execute(
             "SELECT day, cell, org_id, category, sum(n) FROM (SELECT day, cell, org_id, category, n FROM "
-            "intel_hotspotcount UNION ALL SELECT day, cell, org_id, category, n FROM intel_hotspotdelta) x "
-            "GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0"
+            "intel_hotspotcount WHERE span = %s UNION ALL SELECT day, cell, org_id, category, n FROM "
+            "intel_hotspotdelta WHERE span = %s) x GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0",
+            [span, span],
         )
         return {tuple(r[:4]): int(r[4]) for r in cur.fetchall()}
 
 
-def direct() -> dict[tuple[Any, ...], int]:
-    """The same numbers straight from the incidents table."""
+def direct(span: int = 1) -> dict[tuple[Any, ...], int]:
+    """The same numbers straight from the incidents table (by day, or by week from its Monday)."""
     out: dict[tuple[Any, ...], int] = {}
     for i in Incident.objects.exclude(state__in=["merged", "invalid"]):
         day = timezone.localtime(i.reported_at, LOCAL).date()
+        if span == 7:
+            day -= timedelta(days=day.weekday())
         for cat in ("*", i.category_id[:2], i.category_id):
             k = (day, cell_of(i.lat, i.lon), i.org_id, cat)
             out[k] = out.get(k, 0) + 1
     return out
+
+
+def exact() -> bool:
+    return rollup(1) == direct(1) and rollup(7) == direct(7)
 
 
 @pytest.fixture
@@ -141,9 +148,9 @@ def test_rollup_equals_group_by_through_every_change(rules):
     b = intake(w, at=at(DAY, 23), pos=NEAR)
     c = intake(w, at=at(DAY), pos=None, org=w.station_b1, category="020100")
     d = intake(w, at=at(DAY - timedelta(days=7)))
-    assert rollup() == direct() and len(direct()) == 12
+    assert exact() and len(direct()) == 12
     hotspots.flush()
-    assert rollup() == direct()
+    assert exact()
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM intel_hotspotdelta")
         assert cur.fetchone()[0] == 0  # all moved into the counts
@@ -152,21 +159,21 @@ def test_rollup_equals_group_by_through_every_change(rules):
         incident_id=a.pk, actor=w.duty, reason="重新定性", category=Category.objects.get(code="020100")
     )
     incident_services.incident_correct(incident_id=b.pk, actor=w.duty, reason="位置有误", lat=WEST[0], lon=WEST[1])
-    assert rollup() == direct()
+    assert exact()
     # A merge and an invalid call drop out; a move to another org and day (queryset.update) is caught too.
     incident_services.incident_merge(incident_id=d.pk, actor=w.duty, into_id=a.pk)
     incident_services.incident_invalidate(incident_id=c.pk, actor=w.duty, reason="误拨")
     Incident.objects.filter(pk=b.pk).update(org=w.station_a2, reported_at=at(DAY + timedelta(days=1), 1))
-    assert rollup() == direct()
+    assert exact()
     hotspots.flush()
-    assert rollup() == direct()
+    assert exact()
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM intel_hotspotcount WHERE n = 0")
         assert cur.fetchone()[0] == 0  # keys that fell to nothing are gone
     # The rebuild gives the same rows.
-    before = rollup()
+    before = rollup(1), rollup(7)
     assert hotspots.rebuild() > 0
-    assert rollup() == before == direct()
+    assert (rollup(1), rollup(7)) == before and exact()
 
 
 # --- Hotspots ---------------------------------------------------------------------------------------------
@@ -323,3 +330,17 @@ def test_a_month_baseline_does_not_overlap_the_month(rules):
             intake(rules, at=at(date(2026, 6, 10) - timedelta(weeks=5 * k)))
     rows = hotspots.hotspots_for(org=rules.city, start=june.start, end=june.end, now=NOW)
     assert [(r.count, r.weeks) for r in rows] == [(10, [1, 2, 1, 2])]
+
+
+def test_a_range_sums_week_rows_inside_and_day_rows_around(rules):
+    start, end = date(2026, 10, 7), date(2026, 10, 24)  # Wednesday → the Saturday after next (exclusive)
+    days = [start, date(2026, 10, 11), date(2026, 10, 12), date(2026, 10, 18), date(2026, 10, 19), date(2026, 10, 23)]
+    for d in [*days, date(2026, 10, 6), date(2026, 10, 24)]:  # the last two lie outside
+        intake(rules, at=at(d))
+    m = hotspots.hotspot_map(org=rules.city, start=start, end=end, flagged_only=False, now=NOW)
+    assert [r.count for r in m.rows] == [len(days)]
+    hotspots.flush()
+    m = hotspots.hotspot_map(org=rules.city, start=start, end=end, flagged_only=False, now=NOW)
+    assert [r.count for r in m.rows] == [len(days)]
+    assert sorted(i.reported_at for i in hotspots.hotspot_incidents(
+        scope=rules.city, start=start, end=end, area="cell", key=cell_of(*HOT))) == [at(d) for d in days]  # fmt: skip
