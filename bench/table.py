@@ -297,7 +297,9 @@ def hotspots(e: dict[str, Any]) -> Row:
     k = e.get("hotspots_ms") or {}
     t = e.get("target") or {}
     b = e.get("baseline") or {}
-    pending = next((v for key, v in k.items() if key.startswith("city_month_") and key.endswith("_pending")), {})
+    pending: dict[str, Any] = next(
+        (v for key, v in k.items() if key.startswith("city_month_") and key.endswith("_pending")), {}
+    )
     return (
         f"热点 of a city month ({num(e.get('incidents_in_month'), '', 0)} incidents, {num(e.get('cells'), '', 0)} "
         f"cells, {e.get('stations', DASH)} stations) against its {e.get('baseline_weeks', DASH)} earlier months, "
