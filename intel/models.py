@@ -521,8 +521,12 @@ class HotspotCount(models.Model):
         verbose_name_plural = _("hotspot counts")
         constraints = [
             # The read: one grain (or a prefix of full codes: C collation, so LIKE 'p%' is a range), days or
-            # weeks, a run of them, then the orgs of the scope.
-            models.UniqueConstraint(fields=["category", "span", "day", "org", "cell"], name="hotspot_count_key"),
+            # weeks, a run of them, then the orgs of the scope. Covering (`n` included): the read is an
+            # index-only scan, where the heap rows of one day lie scattered (measured on a city month:
+            # 250 ms of reading 90,000 heap pages, 50 ms without).
+            models.UniqueConstraint(
+                fields=["category", "span", "day", "org", "cell"], include=["n"], name="hotspot_count_key"
+            ),
         ]
 
     def __str__(self) -> str:

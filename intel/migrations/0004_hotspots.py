@@ -171,7 +171,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'hotspot count',
                 'verbose_name_plural': 'hotspot counts',
-                'constraints': [models.UniqueConstraint(fields=('category', 'span', 'day', 'org', 'cell'), name='hotspot_count_key')],
+                'constraints': [models.UniqueConstraint(fields=('category', 'span', 'day', 'org', 'cell'), include=('n',), name='hotspot_count_key')],
             },
         ),
         migrations.RunSQL(FUNCTIONS, DROP_FUNCTIONS),
