@@ -1,13 +1,23 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from command_center.admin import AppendOnlyAdmin, ReadOnlyStateAdmin
 
+from . import services
 from .models import (
     Callback,
     Diversion,
+    DiversionProposal,
+    DiversionRule,
     DiversionTerms,
     DiversionTransition,
     Feedback,
+    HandlingGuide,
     Incident,
     IncidentSequence,
     IncidentTransition,
@@ -91,3 +101,145 @@ class IncidentSequenceAdmin(AppendOnlyAdmin):
 
 admin.site.register(IncidentTransition, AppendOnlyAdmin)
 admin.site.register(DiversionTransition, AppendOnlyAdmin)
+
+
+class HandlingGuideForm(forms.ModelForm):
+    """The checklist as lines of text, one item a line; a line starting with "!" is a required item."""
+
+    items_text = forms.CharField(
+        label=_("checklist"),
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+        help_text=_("One item a line, in order. Start a line with ! for a required item."),
+    )
+
+    class Meta:
+        model = HandlingGuide
+        fields = ["category_prefix", "level", "title"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            lines = [("!" if i.get("required") else "") + str(i["text"]) for i in self.instance.items]
+            self.fields["items_text"].initial = "\n".join(lines)
+
+    def clean_items_text(self) -> list[tuple[str, bool]]:
+        lines = [line.strip() for line in self.cleaned_data["items_text"].splitlines() if line.strip()]
+        items = [(line.lstrip("!").strip(), line.startswith("!")) for line in lines]
+        if not [t for t, _r in items if t]:
+            raise forms.ValidationError(_("A guide needs at least one item."))
+        return items
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        # The revision is a new row (services.guide_revise): the clash with another current guide is checked
+        # in clean(), leaving out the version this edit retires.
+        pass
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        clash = HandlingGuide.objects.filter(
+            current=True, category_prefix=data.get("category_prefix", ""), level=data.get("level")
+        )
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(_("A guide for this category and level exists: revise it."))
+        return data
+
+
+@admin.register(HandlingGuide)
+class HandlingGuideAdmin(admin.ModelAdmin):
+    """处置指引. Saving an edit stores a new version (services.guide_revise); old versions stay read-only,
+    as the feedback that ticked them shows them."""
+
+    form = HandlingGuideForm
+    list_display = ["title", "category_prefix", "level", "version", "current", "created_at"]
+    list_filter = ["current", "level"]
+    search_fields = ["title", "category_prefix"]
+    readonly_fields = ["version", "current", "created_at", "checklist"]
+
+    def get_fields(self, request: HttpRequest, obj: HandlingGuide | None = None) -> Any:
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A retired version (or a reader without the right): the list as it was, read-only.
+            return ["category_prefix", "level", "title", "checklist", "version", "current", "created_at"]
+        return ["category_prefix", "level", "title", "items_text", "version", "current", "created_at"]
+
+    @admin.display(description=_("checklist"))
+    def checklist(self, obj: HandlingGuide) -> str:
+        return "\n".join(("!" if i.get("required") else "") + str(i["text"]) for i in obj.items)
+
+    def has_change_permission(self, request: HttpRequest, obj: HandlingGuide | None = None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.current)
+
+    def has_delete_permission(self, request: HttpRequest, obj: HandlingGuide | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: HandlingGuide, form: Any, change: bool) -> None:
+        fields = {
+            "category_prefix": obj.category_prefix,
+            "level": obj.level,
+            "title": obj.title,
+            "items": form.cleaned_data["items_text"],
+        }
+        if change:
+            new = services.guide_revise(guide_id=obj.pk, actor=request.user, **fields)
+        else:
+            new = services.guide_create(actor=request.user, **fields)
+        obj.pk, obj.version, obj.current = new.pk, new.version, new.current
+
+
+@admin.register(DiversionRule)
+class DiversionRuleAdmin(admin.ModelAdmin):
+    """非警务警情自动分流: the rules, with their counters over all incidents (hits: proposed at intake;
+    confirmed: diverted by the rule; returned: sent back by the target)."""
+
+    list_display = [
+        "name",
+        "category_prefix",
+        "start",
+        "end",
+        "weekdays",
+        "place",
+        "target",
+        "priority",
+        "active",
+        "hits",
+        "confirmed",
+        "returned",
+    ]
+    list_filter = ["active"]
+    list_select_related = ["place", "target"]
+    search_fields = ["name", "category_prefix"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DiversionRule]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_hits=Count("proposals", distinct=True),
+                n_confirmed=Count("diversions", distinct=True),
+                n_returned=Count("diversions", filter=Q(diversions__state=Diversion.State.RETURNED), distinct=True),
+            )
+        )
+
+    @admin.display(description=_("hits"), ordering="n_hits")
+    def hits(self, obj: Any) -> int:
+        return int(obj.n_hits)
+
+    @admin.display(description=_("confirmed"), ordering="n_confirmed")
+    def confirmed(self, obj: Any) -> int:
+        return int(obj.n_confirmed)
+
+    @admin.display(description=_("returned"), ordering="n_returned")
+    def returned(self, obj: Any) -> int:
+        return int(obj.n_returned)
+
+    def has_delete_permission(self, request: HttpRequest, obj: DiversionRule | None = None) -> bool:
+        # A rule that was proposed is history (its counters, the diversions naming it): switch it off.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.proposals.exists())
+
+
+@admin.register(DiversionProposal)
+class DiversionProposalAdmin(ReadOnlyStateAdmin):
+    list_display = ["incident", "rule", "target", "at"]
+    list_select_related = ["incident", "rule", "target"]
+    readonly_fields = [f.name for f in DiversionProposal._meta.fields]

@@ -30,7 +30,19 @@ from command_center.serializers import StrictSerializer, datetime_text
 from places import selectors as places_selectors
 
 from . import payloads, phones, selectors, services
-from .models import Callback, Correction, Diversion, Feedback, Incident, LinkType, Satisfaction, Source, State
+from .models import (
+    Callback,
+    Correction,
+    Diversion,
+    DiversionRule,
+    Feedback,
+    HandlingGuide,
+    Incident,
+    LinkType,
+    Satisfaction,
+    Source,
+    State,
+)
 from .selectors import mask_phone, sees_phones
 from .transitions import DIVERSION, DIVERSION_EVENT_LABELS, EVENT_LABELS, INCIDENT, allowed_events
 
@@ -229,9 +241,19 @@ class FeedbackSerializer(StrictSerializer):
     cleared_at = WindowDateTimeField(required=False, allow_null=True)
     handover_to = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     handover_answer = serializers.CharField(required=False, allow_blank=True, default="")
+    # The handling guide's checklist (处置指引): the version shown (GET /api/guides/match/) and the numbers
+    # of the items ticked; required items left unticked need `unticked_reason` (else 400 naming them).
+    guide = serializers.PrimaryKeyRelatedField(queryset=HandlingGuide.objects.all(), required=False, allow_null=True)
+    ticked = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=100)
+    unticked_reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class FeedbackReadSerializer(serializers.ModelSerializer[Feedback]):
+    checklist = serializers.SerializerMethodField()
+
+    def get_checklist(self, f: Feedback) -> dict[str, Any] | None:
+        return payloads.checklist_payload(f)
+
     class Meta:
         model = Feedback
         fields = [
@@ -249,6 +271,7 @@ class FeedbackReadSerializer(serializers.ModelSerializer[Feedback]):
             "author",
             "org",
             "created_at",
+            "checklist",
         ]
 
 
@@ -263,8 +286,14 @@ class ReasonSerializer(StrictSerializer):
 
 
 class DivertSerializer(StrictSerializer):
-    partner = serializers.PrimaryKeyRelatedField(queryset=Org.objects.filter(kind=Org.Kind.PARTNER))
+    """`partner`: a partner agency or a community/village (selectors.is_diversion_target). `rule`: the
+    auto-diversion rule proposed at intake, when the desk confirms it (it counts as a confirmation)."""
+
+    partner = serializers.PrimaryKeyRelatedField(
+        queryset=Org.objects.filter(Q(kind=Org.Kind.PARTNER) | Q(level=Org.Level.COMMUNITY))
+    )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    rule = serializers.PrimaryKeyRelatedField(queryset=DiversionRule.objects.all(), required=False, allow_null=True)
 
 
 class MergeSerializer(StrictSerializer):
@@ -436,7 +465,7 @@ def timeline(i: Incident, user: Any = None) -> list[dict[str, Any]]:
                 "reason": t.reason,
             }
         )
-    for f in i.feedback.select_related("result", "author__person__org"):
+    for f in i.feedback.select_related("result", "author__person__org", "guide"):
         items.append(
             {
                 "type": "feedback",
@@ -445,6 +474,7 @@ def timeline(i: Incident, user: Any = None) -> list[dict[str, Any]]:
                 "result": f.result_id,
                 "result_name": f.result.local_name,
                 "text": f.text,
+                "checklist": payloads.checklist_payload(f),
                 **words.who(f.author),
             }
         )
@@ -614,7 +644,9 @@ class IncidentViewSet(
         fields = {k: v[k] for k in services.IntakeData.__dataclass_fields__ if k in v}
         data = services.IntakeData(**fields)
         incident, created = services.incident_intake(actor=request.user, data=data)
-        return self._answer(incident, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response = self._answer(incident, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response.data["proposal"] = _proposal(request.user, incident)
+        return response
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not self.partner_view:
@@ -630,8 +662,9 @@ class IncidentViewSet(
             return Response(PartnerIncidentSerializer(incident, context={"request": request}).data)
         data = IncidentSerializer(incident, context={"request": request}).data
         data["timeline"] = timeline(incident, request.user)
-        data["feedback"] = FeedbackReadSerializer(incident.feedback.all(), many=True).data
+        data["feedback"] = FeedbackReadSerializer(incident.feedback.select_related("guide"), many=True).data
         data["hints"] = [h.as_dict() for h in selectors.hints_for(request.user, incident)]
+        data["proposal"] = _proposal(request.user, incident)
         return Response(data)
 
     @action(detail=True, methods=["post"], url_path="self-handle")
@@ -645,7 +678,11 @@ class IncidentViewSet(
     def divert(self, request: Request, pk: str) -> Response:
         v = self._input(request)
         d = services.incident_divert(
-            incident_id=self.get_object().pk, actor=request.user, partner=v["partner"], note=v["note"]
+            incident_id=self.get_object().pk,
+            actor=request.user,
+            partner=v["partner"],
+            note=v["note"],
+            rule=v.get("rule"),
         )
         return self._answer(d.incident)
 
@@ -780,6 +817,12 @@ class IncidentViewSet(
         return response
 
 
+def _proposal(user: Any, incident: Incident) -> dict[str, Any] | None:
+    """The auto-diversion rule proposed for the call at intake, while it can still be diverted (None)."""
+    p = selectors.open_proposal(user, incident)
+    return payloads.proposal_payload(p) if p else None
+
+
 class ReturnSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
@@ -829,7 +872,9 @@ class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             {
                 "seq": seq,
                 "at": timezone.now(),
-                "acts": person is not None and person.org.kind == Org.Kind.PARTNER and person.has_role(Role.PARTNER),
+                "acts": person is not None
+                and selectors.is_diversion_target(person.org)
+                and person.has_role(Role.PARTNER),
                 "diversions": DiversionSerializer(rows, many=True, context=context).data,
             }
         )
@@ -861,3 +906,87 @@ class DiversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 diversion_id=self.get_object().pk, actor=request.user, result=s.validated_data["result"]
             )
         )
+
+
+# --- Handling guides (处置指引) and auto-diversion rules --------------------------------------------------
+
+
+class GuideItemSerializer(serializers.Serializer[Any]):
+    n = serializers.IntegerField()
+    text = serializers.CharField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named as DRF's Field.required
+
+
+class GuideSerializer(serializers.Serializer[HandlingGuide]):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    version = serializers.IntegerField()
+    current = serializers.BooleanField()
+    category_prefix = serializers.CharField()
+    level = serializers.IntegerField(allow_null=True)
+    items = GuideItemSerializer(many=True)
+
+    def to_representation(self, instance: HandlingGuide) -> dict[str, Any]:
+        return payloads.guide_payload(instance)
+
+
+class GuideMatchSerializer(serializers.Serializer[Any]):
+    guide = GuideSerializer(allow_null=True)
+
+
+class GuideViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[HandlingGuide]):
+    """处置指引: the checklist for a category and level (`match`), and any version by id (a feedback names
+    the version it ticked). Guides are the command center's rules, the same for every area."""
+
+    serializer_class = GuideSerializer
+    queryset = HandlingGuide.objects.all()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("category", str, required=True), OpenApiParameter("level", int, required=True)],
+        responses=GuideMatchSerializer,
+    )
+    @action(detail=False, methods=["get"])
+    def match(self, request: Request) -> Response:
+        """The current guide for `category` (a code) and `level` (1–4): the longest matching prefix wins,
+        then a guide for the level over one for any level. `guide` is null when none applies."""
+        p = request.query_params
+        errors: dict[str, list[str]] = {}
+        if not codes.active_categories().get(p.get("category", "")):
+            errors["category"] = [_("Unknown category code.")]
+        level = p.get("level", "")
+        if level not in ("1", "2", "3", "4"):
+            errors["level"] = [_("A level from 1 to 4.")]
+        if errors:
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        guide = selectors.guide_for(p["category"], int(level))
+        return Response({"guide": payloads.guide_payload(guide) if guide else None})
+
+
+class DiversionRuleStatsSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    category_prefix = serializers.CharField()
+    window = serializers.CharField()
+    weekdays = serializers.CharField()
+    place = serializers.IntegerField(allow_null=True)
+    place_name = serializers.CharField()
+    target = serializers.IntegerField()
+    target_name = serializers.CharField()
+    priority = serializers.IntegerField()
+    active = serializers.BooleanField()
+    hits = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    returned = serializers.IntegerField()
+
+
+class DiversionRuleViewSet(viewsets.GenericViewSet[DiversionRule]):
+    """非警务警情自动分流: every rule with its counters over the incidents the caller may see — hits (proposed
+    at intake), confirmations (diverted by the rule) and returns (sent back by the target)."""
+
+    serializer_class = DiversionRuleStatsSerializer
+    queryset = DiversionRule.objects.none()
+    pagination_class = None
+
+    @extend_schema(responses=DiversionRuleStatsSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return Response(selectors.rule_stats(request.user))

@@ -5,10 +5,19 @@ from django.utils.translation import gettext_lazy as _
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = _("Incidents")
+    # The default handling guides (处置指引) for common categories; an admin's edits are kept.
+    codes_loader = "incidents.services.load_defaults"
+    # `manage.py load_demo`: auto-diversion rules and a community's grid worker for the demo city.
+    demo_loader = "incidents.demo.load_demo"
 
     def ready(self) -> None:
-        from command_center import words
+        from django.db.models.signals import post_delete, post_save
 
+        from command_center import memo, words
+        from command_center.models import Role
+        from command_center.orgs import ROLE_PERMISSIONS
+
+        from .models import DiversionRule, HandlingGuide
         from .selectors import describe_clusters, describe_diversions, describe_incidents
         from .services import register_clocks
 
@@ -17,3 +26,19 @@ class IncidentsConfig(AppConfig):
         words.provide_subject("incidents.incident", describe_incidents)
         words.provide_subject("incidents.diversion", describe_diversions)
         words.provide_subject("incidents.repeatcluster", describe_clusters)
+        # Guides and rules are read from memory at every intake (selectors.guide_for, rule_for).
+        for model in (HandlingGuide, DiversionRule):
+            post_save.connect(memo.forget, sender=model, dispatch_uid=f"memo.save.{model.__name__}")
+            post_delete.connect(memo.forget, sender=model, dispatch_uid=f"memo.delete.{model.__name__}")
+        # The administrator edits the guides and the rules (admin), and reads the proposals.
+        ROLE_PERMISSIONS.setdefault(Role.ADMIN, set()).update(
+            {
+                "incidents.view_handlingguide",
+                "incidents.add_handlingguide",
+                "incidents.change_handlingguide",
+                "incidents.view_diversionrule",
+                "incidents.add_diversionrule",
+                "incidents.change_diversionrule",
+                "incidents.view_diversionproposal",
+            }
+        )

@@ -3,8 +3,11 @@ diversions to partners, SLA policies. Fields, constraints and indexes only; writ
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -168,6 +171,18 @@ class Feedback(models.Model):
     cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
     handover_to = models.CharField(_("handed over to"), max_length=100, blank=True)
     handover_answer = models.TextField(_("handover answer"), blank=True)
+    # The handling guide's checklist as the officer ticked it: the guide's version (never edited, see
+    # HandlingGuide), the numbers of the items ticked, and why required items were left unticked.
+    guide = models.ForeignKey(
+        "HandlingGuide",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handling guide"),
+    )
+    ticked = models.JSONField(_("ticked items"), default=list, blank=True)
+    unticked_reason = models.CharField(_("why required items are unticked"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -177,6 +192,28 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident} · {self.result}"
+
+    def checklist(self) -> dict[str, Any] | None:
+        """The ticks against the guide's version: each item with `ticked`, the count, the required items left
+        unticked and the reason given. None: filed without a checklist. (Reads `guide`: select_related it.)"""
+        g = self.guide
+        if g is None:
+            return None
+        done = set(self.ticked or [])
+        items = [
+            {"n": i["n"], "text": i["text"], "required": bool(i.get("required")), "ticked": i["n"] in done}
+            for i in g.items
+        ]
+        return {
+            "guide": g.pk,
+            "title": g.title,
+            "version": g.version,
+            "items": items,
+            "ticked": sum(1 for i in items if i["ticked"]),
+            "total": len(items),
+            "missing_required": [i["n"] for i in items if i["required"] and not i["ticked"]],
+            "unticked_reason": self.unticked_reason,
+        }
 
 
 class Satisfaction(models.TextChoices):
@@ -331,6 +368,10 @@ class Diversion(models.Model):
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # The auto-diversion rule the desk confirmed (None: chosen by hand): its confirmations and returns count.
+    rule = models.ForeignKey(
+        "DiversionRule", on_delete=models.PROTECT, null=True, blank=True, related_name="diversions"
+    )
 
     class Meta:
         verbose_name = _("diversion")
@@ -350,7 +391,7 @@ class DiversionTerms(models.Model):
         Org,
         on_delete=models.CASCADE,
         related_name="diversion_terms",
-        limit_choices_to={"kind": "partner"},
+        limit_choices_to=Q(kind="partner") | Q(level="community"),
         verbose_name=_("partner"),
     )
     accept_min = models.PositiveIntegerField(
@@ -406,3 +447,132 @@ class SlaPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HandlingGuide(models.Model):
+    """处置指引: what an officer checks at a scene of a category (by prefix) and level, as a checklist.
+
+    A version is never edited: revising a guide (services.guide_revise, which the admin calls) stores a new
+    row of the same `family` with `version + 1` and retires the old one, so a feedback's ticks always name
+    the very list they were ticked against. The current version of each (prefix, level) is unique; the
+    longest matching prefix wins, then a set level over "any" (selectors.best_guide)."""
+
+    family = models.UUIDField(default=uuid.uuid4, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    current = models.BooleanField(_("current"), default=True, editable=False)
+    category_prefix = models.CharField(
+        _("category prefix"), max_length=6, blank=True, help_text=_("Empty: any category.")
+    )
+    level = models.PositiveSmallIntegerField(
+        _("level"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+        help_text=_("Empty: any level."),
+    )
+    title = models.CharField(_("title"), max_length=100)
+    # [{"n": 1, "text": "...", "required": true}, ...], in order; `n` is what a feedback's ticks name.
+    items = models.JSONField(_("checklist"), default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("handling guide")
+        verbose_name_plural = _("handling guides")
+        ordering = ["category_prefix", "level", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "version"], name="guide_family_version"),
+            # One current guide per (prefix, level): the match is never a coin toss. NULLS NOT DISTINCT: "any
+            # level" counts as one value.
+            models.UniqueConstraint(
+                fields=["category_prefix", "level"],
+                condition=Q(current=True),
+                name="guide_current_prefix_level",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    def required_items(self) -> list[dict[str, object]]:
+        return [i for i in self.items if i.get("required")]
+
+
+class DiversionRule(models.Model):
+    """非警务警情自动分流: calls of a category (prefix), in a time window, in a place, go to `target` — a
+    partner agency or a community/village. At intake the best active match (highest priority) is proposed
+    to the desk (a DiversionProposal: a hit), which confirms it with one key (the diversion names the rule:
+    a confirmation) or ignores it; a diversion the target sends back counts as a return."""
+
+    name = models.CharField(_("name"), max_length=60)
+    category_prefix = models.CharField(
+        _("category prefix"), max_length=6, blank=True, help_text=_("Empty: any category.")
+    )
+    start = models.TimeField(_("window from"), null=True, blank=True, help_text=_("Local time. Both empty: all day."))
+    end = models.TimeField(
+        _("window until"), null=True, blank=True, help_text=_("Earlier than the start: the window wraps midnight.")
+    )
+    weekdays = models.CharField(
+        _("weekdays"),
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^[1-7]{0,7}$", _("Digits 1 (Monday) to 7 (Sunday)."))],
+        help_text=_(
+            "Digits 1 (Monday) to 7 (Sunday), e.g. 12345. Empty: every day. A window past midnight "
+            "counts from the day it began."
+        ),
+    )
+    place = models.ForeignKey(
+        Org,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": "police"},
+        verbose_name=_("place"),
+        help_text=_("Only incidents whose responsible org lies in this org's area. Empty: anywhere."),
+    )
+    target = models.ForeignKey(
+        Org,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to=Q(kind="partner") | Q(level="community"),
+        verbose_name=_("divert to"),
+    )
+    priority = models.IntegerField(_("priority"), default=0, help_text=_("The highest matching priority wins."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("auto-diversion rule")
+        verbose_name_plural = _("auto-diversion rules")
+        ordering = ["-priority", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True, end__isnull=True) | Q(start__isnull=False, end__isnull=False),
+                name="diversion_rule_window_both_or_none",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DiversionProposal(models.Model):
+    """A rule proposed at intake (a hit), whether the desk confirmed it or not."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="proposal")
+    rule = models.ForeignKey(DiversionRule, on_delete=models.PROTECT, related_name="proposals")
+    target = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("diversion proposal")
+        verbose_name_plural = _("diversion proposals")
+        # The rules' counters: hits per rule.
+        indexes = [models.Index(fields=["rule", "-at"], name="proposal_rule")]
+
+    def __str__(self) -> str:
+        return f"{self.incident} → {self.target} ({self.rule})"

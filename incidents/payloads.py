@@ -10,9 +10,9 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 
 from command_center import clocks
-from command_center.models import Deadline
+from command_center.models import Deadline, Org
 
-from .models import Diversion, Incident
+from .models import Diversion, DiversionProposal, Feedback, HandlingGuide, Incident
 
 
 def incident_payload(i: Incident) -> dict[str, Any]:
@@ -83,4 +83,33 @@ def diversion_payload(d: Diversion, *, clock_rows: list[dict[str, Any]] | None =
         "accepted_at": d.accepted_at,
         "finished_at": d.finished_at,
         "clocks": clock_rows if clock_rows is not None else diversion_clocks([d.pk]).get(d.pk, []),
+    }
+
+
+def guide_payload(g: HandlingGuide) -> dict[str, Any]:
+    """A handling guide's version as the desk, the station inbox and the API show it."""
+    return {
+        "id": g.pk,
+        "title": g.title,
+        "version": g.version,
+        "current": g.current,
+        "category_prefix": g.category_prefix,
+        "level": g.level,
+        "items": [{"n": i["n"], "text": i["text"], "required": bool(i.get("required"))} for i in g.items],
+    }
+
+
+def checklist_payload(f: Feedback) -> dict[str, Any] | None:
+    """A feedback's ticks against its guide's version (Feedback.checklist); None without a checklist."""
+    return f.checklist()
+
+
+def proposal_payload(p: DiversionProposal) -> dict[str, Any]:
+    """The rule proposed to the desk at intake: what one key confirms."""
+    return {
+        "rule": p.rule_id,
+        "rule_name": p.rule.name,
+        "target": p.target_id,
+        "target_name": p.target.name,
+        "target_kind": "community" if p.target.level == Org.Level.COMMUNITY else "partner",
     }

@@ -20,7 +20,16 @@ from command_center import memo, orgs
 from command_center.models import Category, Org, Role
 from places import selectors as places_selectors
 
-from .models import Diversion, Incident, RepeatCluster, State
+from . import matching
+from .models import (
+    Diversion,
+    DiversionProposal,
+    DiversionRule,
+    HandlingGuide,
+    Incident,
+    RepeatCluster,
+    State,
+)
 
 EARTH_M = 6_371_000.0
 HANDLED = [State.SCENE_CLEARED, State.CLOSED, State.SELF_HANDLED]
@@ -86,7 +95,94 @@ def reads_as_partner(user: Any) -> bool:
     if getattr(user, "is_superuser", False):
         return False
     person = orgs.person_of(user)
-    return person is not None and person.org.kind == Org.Kind.PARTNER
+    return (
+        person is not None
+        and is_diversion_target(person.org)
+        and (person.org.kind == Org.Kind.PARTNER or person.has_role(Role.PARTNER))
+    )
+
+
+def is_diversion_target(org: Org) -> bool:
+    """Diversions go to partner agencies and to communities/villages (社区/村), whose people with the
+    partner role work them in the partner inbox as an agency does."""
+    return org.kind == Org.Kind.PARTNER or org.level == Org.Level.COMMUNITY
+
+
+def diversion_targets(user: Any) -> QuerySet[Org]:
+    """Where `user`'s desk may divert to: every partner agency, and the communities in their area."""
+    communities = orgs.visible_orgs(user).filter(level=Org.Level.COMMUNITY)
+    return Org.objects.filter(Q(kind=Org.Kind.PARTNER) | Q(pk__in=communities.values("pk"))).order_by("kind", "path")
+
+
+# --- Handling guides and auto-diversion rules ---------------------------------------------------------------
+
+
+def guide_for(category: str, level: int) -> HandlingGuide | None:
+    """The current handling guide for a category code and level (matching.best_guide), or None."""
+    rows = memo.remember(("incidents.guides",), lambda: list(HandlingGuide.objects.filter(current=True)))
+    return matching.best_guide(rows, category, level)
+
+
+def rule_for(incident: Incident) -> DiversionRule | None:
+    """The active auto-diversion rule of the highest priority for `incident` (its category, its call's local
+    time, its responsible org), or None."""
+    rules = memo.remember(
+        ("incidents.diversion_rules",),
+        lambda: [
+            (r, r.place.path if r.place else None)
+            for r in DiversionRule.objects.filter(active=True).select_related("place", "target")
+        ],
+    )
+    return matching.best_rule(
+        rules,
+        category=incident.category_id,
+        at=timezone.localtime(incident.reported_at),
+        org_path=incident.org.path,
+    )
+
+
+def open_proposal(user: Any, incident: Incident) -> DiversionProposal | None:
+    """The rule proposed for `incident` at intake while the desk may still divert it (none once diverted)."""
+    if incident.state != State.RECEIVED or reads_as_partner(user):
+        return None
+    return DiversionProposal.objects.select_related("rule", "target").filter(incident=incident).first()
+
+
+def rule_stats(user: Any) -> list[dict[str, Any]]:
+    """Every rule with its counters, over the incidents `user` may see: hits (proposed at intake),
+    confirmations (diverted by the rule) and returns (the target sent it back)."""
+    seen = visible_incidents(user).values("pk")
+    proposals = DiversionProposal.objects.filter(incident__in=seen)
+    diversions = Diversion.objects.filter(incident__in=seen, rule__isnull=False)
+    hits = dict(proposals.values_list("rule").annotate(n=Count("pk")).values_list("rule", "n"))
+    confirmed = dict(diversions.values_list("rule").annotate(n=Count("pk")).values_list("rule", "n"))
+    returned = dict(
+        diversions.filter(state=Diversion.State.RETURNED)
+        .values_list("rule")
+        .annotate(n=Count("pk"))
+        .values_list("rule", "n")
+    )
+    out = []
+    for r in DiversionRule.objects.select_related("place", "target").order_by("-active", "-priority", "name"):
+        out.append(
+            {
+                "id": r.pk,
+                "name": r.name,
+                "category_prefix": r.category_prefix,
+                "window": f"{r.start:%H:%M}–{r.end:%H:%M}" if r.start and r.end else "",
+                "weekdays": r.weekdays,
+                "place": r.place_id,
+                "place_name": r.place.name if r.place else "",
+                "target": r.target_id,
+                "target_name": r.target.name,
+                "priority": r.priority,
+                "active": r.active,
+                "hits": hits.get(r.pk, 0),
+                "confirmed": confirmed.get(r.pk, 0),
+                "returned": returned.get(r.pk, 0),
+            }
+        )
+    return out
 
 
 def with_visible_count(clusters: QuerySet[RepeatCluster], user: Any) -> QuerySet[RepeatCluster]:

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,8 +33,11 @@ from .models import (
     Callback,
     Correction,
     Diversion,
+    DiversionProposal,
+    DiversionRule,
     DiversionTerms,
     Feedback,
+    HandlingGuide,
     Incident,
     LinkType,
     RepeatCluster,
@@ -269,6 +273,7 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
         _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"), field="repeat_of")
     _ledger(incident, earlier)
     if data.repeat_of is None:
+        _propose_diversion(incident)
         # One row more in the intake's transaction (the incident is one statement; its clock is a second).
         # The push carries it, so the boards count down a new call without a reload.
         clock = _start_dispatch_clock(incident, since=incident.reported_at)
@@ -280,6 +285,14 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
         link = {"master": data.repeat_of.pk, "link_type": data.link_type}
         realtime.broadcast_on_commit(incident.org, "incident.created", {**incident_payload(incident), **link})
     return incident
+
+
+def _propose_diversion(incident: Incident) -> None:
+    """The auto-diversion rule for the new call, if one matches (selectors.rule_for): stored as a proposal
+    (the rule's hit), which the desk confirms with one key (incident_divert with the rule) or ignores."""
+    rule = selectors.rule_for(incident)
+    if rule is not None:
+        DiversionProposal.objects.create(incident=incident, rule=rule, target_id=rule.target_id)
 
 
 def _link(incident: Incident, master: Incident, link_type: str, actor: Any, reason: str, *, field: str) -> RepeatLink:
@@ -368,16 +381,25 @@ def incident_self_handle(*, incident_id: int, actor: Any, reason: str = "") -> I
 
 
 @transaction.atomic
-def incident_divert(*, incident_id: int, actor: Any, partner: Org, note: str = "") -> Diversion:
-    """Hand a non-police incident to a partner (分流)."""
+def incident_divert(
+    *, incident_id: int, actor: Any, partner: Org, note: str = "", rule: DiversionRule | None = None
+) -> Diversion:
+    """Hand a non-police incident to a partner agency or a community/village (分流). `rule`: the auto-diversion
+    rule the desk confirmed (its target must be `partner`); the diversion names it, so it counts."""
     i = transitions.lock(Incident, incident_id, related=["org"])
     orgs.require(actor, i.org, roles=COMMAND_ROLES)
-    if partner.kind != Org.Kind.PARTNER:
-        raise Refused("partner", _("Diversions go to partner agencies only."))
+    if not selectors.is_diversion_target(partner):
+        raise Refused("partner", _("Diversions go to partner agencies and communities only."))
+    if partner.level == Org.Level.COMMUNITY and not orgs.can_act(actor, partner):
+        raise Refused("partner", _("This community is outside your area."))
+    if rule is not None and rule.target_id != partner.pk:
+        raise Refused("rule", _("This rule diverts to another organisation."))
     transitions.apply(i, INCIDENT, Event.DIVERT, actor, reason=note)
     transitions.save(i)
     clocks.cancel(i, CLOCK_DISPATCH, breached=True)  # the partner's now; a return starts it again
-    d = Diversion.objects.create(incident=i, partner=partner, note=note, pushed_by=actor, pushed_at=timezone.now())
+    d = Diversion.objects.create(
+        incident=i, partner=partner, note=note, pushed_by=actor, pushed_at=timezone.now(), rule=rule
+    )
     log_transition(d, from_state="", to_state=d.state, event="push", actor=actor, reason=note)
     _start_diversion_clocks(d)
     _changed(i, "updated")
@@ -436,19 +458,67 @@ def incident_merge(*, incident_id: int, actor: Any, into_id: int) -> Incident:
 
 
 @transaction.atomic
-def incident_feedback(*, incident_id: int, actor: Any, text: str, result: HandlingResult, **fields: Any) -> Feedback:
-    """A feedback form (反馈单). The first one meets the feedback clock."""
+def incident_feedback(
+    *,
+    incident_id: int,
+    actor: Any,
+    text: str,
+    result: HandlingResult,
+    guide: HandlingGuide | None = None,
+    ticked: list[int] | None = None,
+    unticked_reason: str = "",
+    **fields: Any,
+) -> Feedback:
+    """A feedback form (反馈单). The first one meets the feedback clock.
+
+    `guide`: the handling guide's version the officer ticked (`ticked`: its items' numbers). It must be for
+    the incident's category and level (a version since revised still counts: it is what they saw). A
+    required item left unticked is refused, naming the items, unless `unticked_reason` says why. Without a
+    guide the feedback carries no checklist (a client that shows none)."""
     i = transitions.lock(Incident, incident_id, related=["org"])
     # `via`: a station sent to another area's incident files its feedback too (orgs.add_reach).
     person = orgs.require(actor, i.org, roles=[*HANDLING_ROLES, Role.CALL_TAKER], via=i)
     transitions.apply(i, INCIDENT, Event.FEEDBACK, actor)
+    ticks = sorted(set(ticked or []))
+    reason = unticked_reason.strip()
+    if guide is not None:
+        _check_ticks(i, guide, ticks, reason)
+    elif ticks:
+        raise Refused("guide", _("Name the handling guide the items were ticked on."))
     fb = Feedback.objects.create(
-        incident=i, author=actor, org=person.org if person else i.org, text=text, result=result, **fields
+        incident=i,
+        author=actor,
+        org=person.org if person else i.org,
+        text=text,
+        result=result,
+        guide=guide,
+        ticked=ticks,
+        unticked_reason=reason if guide is not None else "",
+        **fields,
     )
     transitions.save(i)
     clocks.meet(i, CLOCK_FEEDBACK)
     _changed(i, "updated")
     return fb
+
+
+def _check_ticks(i: Incident, guide: HandlingGuide, ticks: list[int], reason: str) -> None:
+    """400 for a guide of another category or level, a tick naming no item, or a required item unticked
+    without a reason (the items named by number and text)."""
+    prefix_ok = not guide.category_prefix or i.category_id.startswith(guide.category_prefix)
+    if not prefix_ok or (guide.level is not None and guide.level != i.level):
+        raise Refused("guide", _("This handling guide is not for this incident's category and level."))
+    numbers = {int(item["n"]) for item in guide.items}
+    unknown = [n for n in ticks if n not in numbers]
+    if unknown:
+        raise Refused("ticked", _("No such item in the guide: %(n)s.") % {"n": ", ".join(map(str, unknown))})
+    missing = [item for item in guide.items if item.get("required") and item["n"] not in ticks]
+    if missing and not reason:
+        names = "; ".join(f"{item['n']}. {item['text']}" for item in missing)
+        raise Refused(
+            "ticked",
+            _("Required items not ticked: %(items)s. Tick them, or say why they were not done.") % {"items": names},
+        )
 
 
 @transaction.atomic
@@ -690,6 +760,191 @@ def _diversion_changed(d: Diversion) -> None:
     realtime.broadcast_on_commit(d.partner, "diversion.updated", diversion_payload(d), also=[d.incident.org])
 
 
+# --- Handling guides (处置指引) -------------------------------------------------------------------------
+
+
+def guide_items(lines: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """(text, required) pairs as a guide's items, numbered from 1 in order; blank texts are dropped."""
+    kept = [(t.strip(), r) for t, r in lines if t.strip()]
+    if not kept:
+        raise Refused("items", _("A guide needs at least one item."))
+    return [{"n": n, "text": t, "required": bool(r)} for n, (t, r) in enumerate(kept, start=1)]
+
+
+GUIDE_FIELDS = ("category_prefix", "level", "title", "items")
+
+
+@transaction.atomic
+def guide_create(
+    *, actor: Any, category_prefix: str, level: int | None, title: str, items: list[tuple[str, bool]]
+) -> HandlingGuide:
+    """A new guide (version 1). The current guide of the same prefix and level is refused by the constraint:
+    revise that one instead."""
+    _require_admin(actor)
+    if HandlingGuide.objects.filter(current=True, category_prefix=category_prefix, level=level).exists():
+        raise Refused("category_prefix", _("A guide for this category and level exists: revise it."))
+    return HandlingGuide.objects.create(
+        category_prefix=category_prefix, level=level, title=title.strip(), items=guide_items(items), created_by=actor
+    )
+
+
+@transaction.atomic
+def guide_revise(
+    *, guide_id: int, actor: Any, category_prefix: str, level: int | None, title: str, items: list[tuple[str, bool]]
+) -> HandlingGuide:
+    """Edit a guide: the current version is retired (kept, read-only: feedback names it) and a new one of the
+    same family with `version + 1` becomes current. A retired version cannot be revised (409-like 400)."""
+    _require_admin(actor)
+    old = HandlingGuide.objects.select_for_update().get(pk=guide_id)
+    if not old.current:
+        raise Refused("version", _("This version was revised already: edit the current one."))
+    clash = HandlingGuide.objects.filter(current=True, category_prefix=category_prefix, level=level)
+    if clash.exclude(pk=old.pk).exists():
+        raise Refused("category_prefix", _("A guide for this category and level exists: revise it."))
+    old.current = False
+    old.save(update_fields=["current"])
+    return HandlingGuide.objects.create(
+        family=old.family,
+        version=old.version + 1,
+        category_prefix=category_prefix,
+        level=level,
+        title=title.strip(),
+        items=guide_items(items),
+        created_by=actor,
+    )
+
+
+def _require_admin(actor: Any) -> None:
+    """Guides are the command center's rules: an administrator's (or a superuser's) to write."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    person = orgs.person_of(actor)
+    if person is None or not person.has_role(Role.ADMIN):
+        raise PermissionDenied(_("Your role does not allow this action."))
+
+
+# The guides load_codes brings (incidents.apps codes_loader): (prefix, level, title, [(item, required)]).
+# "!" marks a required item.
+DEFAULT_GUIDES: list[tuple[str, int | None, str, list[str]]] = [
+    (
+        "0101",
+        None,
+        "盗窃警情处置指引",
+        [
+            "!保护现场，劝阻无关人员进入",
+            "!询问报警人失窃物品、价值、发现时间",
+            "调取周边视频监控",
+            "!通知刑侦技术人员勘查（入室盗窃）",
+            "告知报警人后续受案流程",
+        ],
+    ),
+    (
+        "0601",
+        None,
+        "家庭纠纷处置指引",
+        [
+            "!将双方隔离询问，先确认有无人员受伤",
+            "!了解有无家庭暴力，需要时出具告诫书",
+            "现场调解，无法调解的告知调解途径",
+            "通知社区网格员跟进",
+        ],
+    ),
+    (
+        "06",
+        None,
+        "纠纷警情处置指引",
+        [
+            "!隔离双方，防止矛盾激化",
+            "!核实双方身份信息",
+            "了解纠纷起因与诉求",
+            "现场调解或引导至调解组织、12345",
+            "告知双方后续途径",
+        ],
+    ),
+    (
+        "0301",
+        None,
+        "交通事故处置指引",
+        [
+            "!设置警示标志，防止二次事故",
+            "!确认伤亡情况，需要时呼叫120",
+            "拍照固定现场，记录车辆及驾驶人信息",
+            "疏导交通",
+            "通知交警事故处理中队",
+        ],
+    ),
+    (
+        "0301",
+        1,
+        "重大交通事故处置指引",
+        [
+            "!设置警示区，封控现场",
+            "!组织救治伤员，呼叫120、119",
+            "!立即报告指挥中心和交警支队",
+            "保护肇事车辆与痕迹物证",
+            "查明肇事驾驶人，防止逃逸",
+        ],
+    ),
+    (
+        "0205",
+        None,
+        "噪音扰民处置指引",
+        [
+            "!核实噪音来源和持续时间",
+            "!劝导噪音制造者立即停止",
+            "告知相关规定，拒不改正的依法处理",
+            "向报警人反馈处理情况",
+        ],
+    ),
+    (
+        "04",
+        None,
+        "火灾警情处置指引",
+        [
+            "!确认119已出动，报告火势与被困人员",
+            "!疏散群众，设置警戒区",
+            "维护现场秩序，保障消防通道",
+            "保护起火现场，配合调查起火原因",
+        ],
+    ),
+    (
+        "05",
+        None,
+        "群众求助处置指引",
+        [
+            "!核实求助人身份与所需帮助",
+            "!有生命危险的先救人，需要时呼叫120",
+            "联系家属或所在社区",
+            "移交相关部门的告知求助人去向",
+        ],
+    ),
+    (
+        "0501",
+        None,
+        "走失寻人处置指引",
+        [
+            "!询问走失人体貌特征、衣着、走失时间地点",
+            "!通报周边警力和巡逻车协查",
+            "调取走失地点周边视频",
+            "联系家属，找到后确认身份再交还",
+        ],
+    ),
+]
+
+
+def load_defaults() -> dict[str, tuple[int, int]]:
+    """The default handling guides (load_codes runs this): one per prefix and level not there yet; an
+    administrator's guides and revisions are kept."""
+    created = 0
+    for prefix, level, title, items in DEFAULT_GUIDES:
+        if HandlingGuide.objects.filter(category_prefix=prefix, level=level).exists():
+            continue
+        lines = [(t.lstrip("!"), t.startswith("!")) for t in items]
+        HandlingGuide.objects.create(category_prefix=prefix, level=level, title=title, items=guide_items(lines))
+        created += 1
+    return {"handling guides": (created, 0)}
+
+
 # --- Diversion clocks (受理时限, 办结时限) ----------------------------------------------------------------
 
 
@@ -753,6 +1008,8 @@ __all__ = [
     "diversion_complete",
     "diversion_return",
     "diversion_terms",
+    "guide_create",
+    "guide_revise",
     "incident_callback",
     "incident_clear_scene",
     "incident_close",
@@ -764,5 +1021,6 @@ __all__ = [
     "incident_link",
     "incident_merge",
     "incident_self_handle",
+    "load_defaults",
     "sla_for",
 ]

@@ -1,9 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
-from .api import DiversionViewSet, IncidentViewSet
+from .api import DiversionRuleViewSet, DiversionViewSet, GuideViewSet, IncidentViewSet
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("diversions", DiversionViewSet, basename="diversion")
+router.register("guides", GuideViewSet, basename="guide")
+router.register("diversion-rules", DiversionRuleViewSet, basename="diversion-rule")
 
 urlpatterns = router.urls

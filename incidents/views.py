@@ -36,7 +36,7 @@ def _require_roles(request: HttpRequest, roles: Sequence[str]) -> None:
         raise PermissionDenied
 
 
-def intake_labels() -> dict[str, Any]:
+def intake_labels(user: Any) -> dict[str, Any]:
     """What the intake page's scripts show and call (static/js/desk.js), in the page's language, with what
     the apps above add (command_center.screens: dispatch's recommendations and dispatch call). `0` in a URL
     stands for the incident's id."""
@@ -47,8 +47,9 @@ def intake_labels() -> dict[str, Any]:
             "divert": reverse("incident-divert", args=[0]),
             "link": reverse("incident-link", args=[0]),
             "page": reverse("incidents:detail", args=[0]),
+            "guide": reverse("guide-match"),
         },
-        "partners": [{"id": p.pk, "name": p.name} for p in Org.objects.filter(kind=Org.Kind.PARTNER).order_by("name")],
+        "partners": [{"id": p.pk, "name": p.name} for p in selectors.diversion_targets(user)],
         "phone": {"markers": list(phones.MARKERS), "error": phones.phone_error()},
         "limits": {"address": ADDRESS_MAX, "narrative": NARRATIVE_MAX},
         "t": {
@@ -71,6 +72,12 @@ def intake_labels() -> dict[str, Any]:
             "no_position": _("No position: recommendations need a point on the map."),
             "leave": _("This call is not saved. Leave the page and lose it?"),
             "not_allowed": _("No action is open in this state."),
+            "guide": _("Handling guide"),
+            "req": _("required"),
+            "proposal": _("Proposed diversion"),
+            "confirm_divert": _("Confirm the diversion (D)"),
+            "diverting": _("Diverting"),
+            "rule": _("rule"),
         },
     }
     extra = screens.labels(screens.INTAKE)
@@ -90,7 +97,7 @@ def intake(request: HttpRequest) -> HttpResponse:
             "link_types": LinkType.choices,
             "tile_url": settings.MAP_TILE_URL,
             "center": center,
-            "intake_labels": intake_labels(),
+            "intake_labels": intake_labels(request.user),
             "phone_markers": phones.MARKERS,
         },
     )
@@ -141,7 +148,10 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": timeline(incident, request.user),
             "hints": hints,
             "allowed": allowed_events(INCIDENT, incident.state),
-            "partners": Org.objects.filter(kind=Org.Kind.PARTNER).order_by("name"),
+            "partners": selectors.diversion_targets(request.user),
+            "proposal": selectors.open_proposal(request.user, incident),
+            # The handling guide (处置指引) the feedback form's checklist shows, ticked by whoever files it.
+            "guide": selectors.guide_for(incident.category_id, incident.level),
             "results": HandlingResult.objects.filter(active=True),
             "satisfactions": Satisfaction.choices,
             "channels": Callback.Channel.choices,
@@ -152,6 +162,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 PARTNER_INBOX_ROLES = [Role.PARTNER, Role.DUTY_OFFICER, Role.COMMANDER]
+# Who reads the auto-diversion rules' counters (the command center's people).
+RULES_ROLES = [*COMMAND_ROLES, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN]
 
 
 def partner_inbox_labels() -> dict[str, Any]:
@@ -192,5 +204,25 @@ def partner_inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/partner_inbox.html",
-        {"screen_labels": partner_inbox_labels(), "org_name": person.org.name if person else ""},
+        {
+            "screen_labels": partner_inbox_labels(),
+            "org_name": person.org.name if person else "",
+            # The desk that diverts follows its rules' counters from here.
+            "show_rules": _has_roles(request, RULES_ROLES),
+        },
+    )
+
+
+@login_required
+def diversion_rules(request: HttpRequest) -> HttpResponse:
+    """非警务警情自动分流: the rules with their counters over the reader's area (selectors.rule_stats; the same
+    as GET /api/diversion-rules/), for the command center."""
+    _require_roles(request, RULES_ROLES)
+    return render(
+        request,
+        "incidents/diversion_rules.html",
+        {
+            "rules": selectors.rule_stats(request.user),
+            "may_edit": request.user.has_perm("incidents.change_diversionrule"),
+        },
     )

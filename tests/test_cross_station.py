@@ -233,6 +233,16 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^diversions/{PK}/accept/$": [Refuse("diversion", "post")],
     f"api/^diversions/{PK}/return/$": [Refuse("diversion", "post", lambda s: {"reason": "probe"})],
     f"api/^diversions/{PK}/complete/$": [Refuse("diversion", "post", lambda s: {"result": "probe"})],
+    # Handling guides are the city's rules, the same for every area; a feedback's ticks stay with its incident.
+    "api/^guides/match/$": [
+        Read(
+            params=lambda s: [{"category": "020530", "level": 3}, {"category": "090220", "level": 1}],
+            ok=frozenset({200, 400}),  # the generic searches name no category: a field error
+        )
+    ],
+    f"api/^guides/{PK}/$": [Read(pk=lambda s: s.guide.pk)],
+    # Every rule, counted over the reader's area: B's counters hold none of A's proposals or diversions.
+    "api/^diversion-rules/$": [Read()],
     # --- Dispatch ---
     "api/^units/$": [Read(kind="unit", params=lambda s: [{"q": f"{MARK}-01"}, {"status": "available"}])],
     "api/^units/positions/$": [
@@ -463,6 +473,8 @@ TABLE: dict[str, list[Probe]] = {
         )
     ],
     "incidents/intake/": [Read(page=True)],
+    # The rules' counters over the reader's area (command roles; a station officer is refused).
+    "incidents/diversion-rules/": [Read(page=True, ok=frozenset({200, 403}))],
     "incidents/<int:pk>/": [Refuse("incident", page=True), Read(page=True, pk=lambda s: s.b_incident.pk)],
     "partner/": [Read(page=True, ok=frozenset({200, 403}), params=lambda s: [{"state": "pushed"}])],
     "dispatch/board/": [Read(page=True, ok=frozenset({200, 302}))],
@@ -795,6 +807,16 @@ def test_the_walk_would_see_a_leak(two):
     assert any(MARK in leak for leak in leaks(s, body, text, None))
     mine = client_for(s.b_officer, "token").get("/api/incidents/").json()["results"]
     assert [i["id"] for i in mine] == [s.b_incident.pk]
+
+
+def test_the_rules_counters_count_only_the_readers_area(two):
+    """A rule is the city's; its hits and confirmations are of incidents: A's county counts A's diverted
+    call, station B counts none of it."""
+    s = two
+    county = {r["name"]: r for r in client_for(s.world.county_a_duty, "token").get("/api/diversion-rules/").json()}
+    b = {r["name"]: r for r in client_for(s.b_chief, "token").get("/api/diversion-rules/").json()}
+    assert (county["非警务转12345"]["hits"], county["非警务转12345"]["confirmed"]) == (1, 1)
+    assert (b["非警务转12345"]["hits"], b["非警务转12345"]["confirmed"], b["非警务转12345"]["returned"]) == (0, 0, 0)
 
 
 # --- Naming A's rows in a body answers as naming rows that do not exist ---------------------------------

@@ -27,7 +27,7 @@ from command_center.models import Category, Deadline, Org, Person, Role
 from dispatch import services as dispatch_services
 from dispatch.models import DispatchOrder, Shift, Unit
 from incidents import services as incident_services
-from incidents.models import Diversion, Feedback, Incident, LinkType, RepeatCluster
+from incidents.models import Diversion, DiversionRule, Feedback, HandlingGuide, Incident, LinkType, RepeatCluster
 from intel import hotspots
 from intel import services as loop
 from intel.models import Analysis, Attachment, ClosureReport, Directive, Hotspot, Task
@@ -89,6 +89,7 @@ class TwoStations:
     b_incident: Incident = field(init=False)
     b_order: DispatchOrder = field(init=False)
     b_unit: Unit = field(init=False)
+    guide: HandlingGuide = field(init=False)  # the noise guide A's feedback ticked (the city's, not A's)
 
     def markers(self) -> list[str]:
         """Strings of A's that must never reach station B: the marker, numbers, phones (also masked)."""
@@ -212,8 +213,16 @@ def build_two_stations() -> TwoStations:
     incident_services.incident_clear_scene(incident_id=third.pk, actor=officer_a)
     from command_center.models import HandlingResult
 
+    incident_services.load_defaults()  # the handling guides
+    s.guide = HandlingGuide.objects.get(category_prefix="0205", level=None, current=True)
     incident_services.incident_feedback(
-        incident_id=third.pk, actor=officer_a, text=f"{MARK} 已劝导", result=HandlingResult.objects.get(code="05")
+        incident_id=third.pk,
+        actor=officer_a,
+        text=f"{MARK} 已劝导",
+        result=HandlingResult.objects.get(code="05"),
+        guide=s.guide,
+        ticked=[1],
+        unticked_reason=f"{MARK} 现场无人应门",
     )
     incident_services.incident_close(incident_id=third.pk, actor=officer_a)
     # The callback's after-commit hook opens A's rectification (a directive and a task to A): run it now.
@@ -221,11 +230,13 @@ def build_two_stations() -> TwoStations:
         incident_services.incident_callback(
             incident_id=third.pk, actor=w.duty, channel="phone", satisfaction="dissatisfied", text=f"{MARK} 态度差"
         )
+    # An auto-diversion rule (the city's) proposes 12345 for A's non-police call; the desk confirms it.
+    rule = DiversionRule.objects.create(name="非警务转12345", category_prefix="09", target=w.partner)
     s.diverted = _intake(
         w, a, A_PHONES[2], f"幸福小区{MARK}", (30.2950, 120.1650), 4, category="090000", narrative=f"路灯坏了 {MARK}"
     )
     s.diversion = incident_services.incident_divert(
-        incident_id=s.diverted.pk, actor=w.duty, partner=w.partner, note=f"{MARK} 转12345"
+        incident_id=s.diverted.pk, actor=w.duty, partner=w.partner, note=f"{MARK} 转12345", rule=rule
     )
     invalid = _intake(w, a, A_PHONES[3], f"无效{MARK}", A_SCENE, 5, narrative=f"误拨 {MARK}")
     incident_services.incident_invalidate(incident_id=invalid.pk, actor=w.duty, reason=f"{MARK} 误拨")

@@ -1,7 +1,8 @@
 // The intake page as a duty desk (接警即派): the form's rules as the page says them (phone, lengths, the
 // field named as the form labels it), the saved call's recommendations with one-key dispatch (sent after
-// the board's 5-second undo, undo.js), its divert,
-// self-handle and link, the next call from a clean form (F2), and a question before unsaved input is lost.
+// the board's 5-second undo, undo.js), the diversion an auto-diversion rule proposes (D, through the same
+// undo; the button at once), its divert, self-handle and link, the handling guide of the category and level
+// chosen (read-only here: the officers on scene tick it), the next call from a clean form (F2), and a question before unsaved input is lost.
 // The server's 400 stays the rule (incidents/api.py IntakeSerializer, incidents/phones.py); every action is
 // a call to the API. Names and URLs come from the page's labels JSON (#intake-labels): the incidents app's
 // own, and what dispatch adds (command_center.screens INTAKE). incidents.js owns the form and tells this
@@ -67,6 +68,7 @@
     const el = {
       title: panel.querySelector(".desk-title"), keys: panel.querySelector(".desk-keys"),
       msg: panel.querySelector(".desk-msg"), recs: panel.querySelector(".desk-recs"), actions: panel.querySelector(".desk-actions"),
+      proposal: panel.querySelector(".desk-proposal"),
     };
     const urls = L10N.urls || {};
     const dispatchApi = L10N.dispatch || null;  // absent when no app above offers dispatch
@@ -74,13 +76,15 @@
     let recs = [];
     let busy = false;
     let early = null;     // a key pressed before the recommendations arrived
+    let proposal = null;  // the auto-diversion rule proposed for the call (the intake's answer), or null
     // A dispatch chosen by key waits 5 s in the undo bar (Enter: now, Esc: undo), as on the board.
     const undo = CCUndo.create({
       t: t,
       send: function sendWhenFree(p) {
         // Another action on the panel still running: the chosen dispatch goes out right after it.
         if (busy) { setTimeout(function () { sendWhenFree(p); }, 200); return; }
-        dispatch(p.incidentId, p.body, p.name, p.number);
+        if (p.divert) act(p.incidentId, urls.divert, p.body, "✓ " + t.diverted + " " + p.name);
+        else dispatch(p.incidentId, p.body, p.name, p.number);
       },
       undone: function (p) { if (call && call.id === p.incidentId) say(t.undone, ""); },
     });
@@ -89,6 +93,7 @@
 
     function show(incident) {
       call = incident; recs = []; early = null;
+      drawProposal(incident.proposal || null);
       panel.hidden = false;
       panel.classList.remove("done");
       el.title.replaceChildren(h("a", { href: url(urls.page, incident.id), target: "_blank", text: incident.number }), " " + (incident.category_name || ""));
@@ -101,7 +106,24 @@
       loadHints(incident.id);
     }
 
-    function hide() { call = null; recs = []; early = null; panel.hidden = true; el.recs.replaceChildren(); el.actions.replaceChildren(); }
+    function hide() { call = null; recs = []; early = null; drawProposal(null); panel.hidden = true; el.recs.replaceChildren(); el.actions.replaceChildren(); }
+
+    // The rule's proposal: its target and name, confirmed by D (through the undo bar) or by the button (at once).
+    function drawProposal(p) {
+      proposal = p;
+      el.proposal.hidden = !p;
+      if (!p) { el.proposal.replaceChildren(); return; }
+      el.proposal.replaceChildren(
+        h("span", { class: "dp-what" }, [t.proposal + ": ", h("b", { text: p.target_name }), " ", h("span", { class: "muted", text: "(" + t.rule + " " + p.rule_name + ")" })]),
+        h("button", { type: "button", class: "go divert-go", text: t.confirm_divert, onclick: function () { divertProposed(false); } }),
+      );
+    }
+    function divertProposed(byKey) {
+      if (!call || !proposal) return;
+      const body = { partner: proposal.target, rule: proposal.rule, note: "" };
+      if (byKey) undo.queue({ incidentId: call.id, number: call.number, name: proposal.target_name, body: body, divert: true, verb: t.diverting });
+      else act(call.id, urls.divert, body, "✓ " + t.diverted + " " + proposal.target_name);
+    }
 
     function fmtDistance(m) { return m >= 1000 ? (m / 1000).toFixed(1) + " km" : m + " m"; }
 
@@ -144,6 +166,7 @@
       const res = await api(url(urls.incident, id));
       if (!call || call.id !== id || !res.ok) return;
       call = Object.assign({}, call, { allowed: res.data.allowed, state: res.data.state });
+      drawProposal(res.data.proposal || null);  // gone once diverted or dispatched
       hints = (res.data.hints || []).filter(function (x) { return x.kind === "same_event"; });
       drawActions(call.allowed || []);
     }
@@ -221,6 +244,8 @@
       const tag = (e.target && e.target.tagName) || "";
       if (/INPUT|TEXTAREA|SELECT/.test(tag)) return;
       if (undo.key(e)) return;
+      // D: the proposed diversion (非警务警情自动分流), through the undo bar as a dispatch key is.
+      if (call && proposal && panel.contains(e.target) && e.code === "KeyD" && !e.shiftKey) { e.preventDefault(); divertProposed(true); return; }
       if (!call || !dispatchApi || !panel.contains(e.target)) return;
       const go = e.target.closest ? e.target.closest("button.go") : null;
       let k = -1, station = false;
@@ -247,7 +272,38 @@
     // Say a wrong number when the call-taker leaves the field, not only at save.
     phone.addEventListener("blur", function () { phone.classList.toggle("invalid", !phoneOk(phone.value)); });
 
+    bindGuide(root, form);
     bindGuard(root, form);
+  }
+
+  // --- The handling guide (处置指引) of the category and level on the form ---------------------------------
+  // Read-only at the desk: the call-taker reads out what matters (keep the scene, who is hurt) and the
+  // officers on scene tick it on their feedback. It stays for the saved call until the next category or F2.
+  function bindGuide(root, form) {
+    const card = root.querySelector("[data-guide]");
+    const urls = L10N.urls || {};
+    if (!card || !urls.guide) return;
+    const title = card.querySelector(".guide-title"), list = card.querySelector(".guide-items");
+    let gen = 0;
+    function draw(g) {
+      card.hidden = !g;
+      if (!g) { title.replaceChildren(); list.replaceChildren(); return; }
+      title.replaceChildren(t.guide + " · " + g.title, " ", h("span", { class: "muted small", text: "v" + g.version }));
+      list.replaceChildren(...g.items.map(function (i) {
+        return h("li", { class: i.required ? "required" : "" }, [i.text, i.required ? h("span", { class: "req", text: t.req }) : null]);
+      }));
+    }
+    async function load() {
+      const category = form.elements.namedItem("category").value;
+      const level = form.elements.namedItem("level").value;
+      const mine = ++gen;
+      if (!category) return;
+      const res = await api(urls.guide + "?" + new URLSearchParams({ category: category, level: level }).toString());
+      if (mine === gen) draw(res.ok ? res.data.guide : null);
+    }
+    root.addEventListener("intake:category", load);
+    form.elements.namedItem("level").addEventListener("change", load);
+    root.addEventListener("intake:reset", function () { gen++; draw(null); });
   }
 
   // --- Unsaved input: ask before it is lost --------------------------------------------------------------

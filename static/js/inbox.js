@@ -118,18 +118,32 @@
       select.removeAttribute("id");
       select.name = "result";
       const text = h("textarea", { name: "text", rows: "3", required: true, placeholder: ds.tFeedbackPlaceholder, "aria-label": ds.tFeedbackText, maxlength: "20000" });
+      const guide = h("fieldset", { class: "ib-guide", hidden: true });
       form = h("form", { class: "ib-form" }, [
         h("label", {}, [ds.tResult, select]),
         h("label", {}, [ds.tFeedbackText, text]),
+        guide,
         h("button", { type: "submit", class: "big primary", text: t.submit_feedback }),
       ]);
+      loadGuide(guide, o.incident || {});
       form.addEventListener("submit", async function (e) {
         e.preventDefault();
         if (!text.value.trim()) { text.focus(); return; }
         const cur = orders.get(o.id);
-        const button = form.querySelector("button");
+        const body = { text: text.value.trim(), result: select.value };
+        const ticks = guideTicks(guide);
+        if (ticks) {
+          // Required items unticked: say which, and ask why before sending (the server refuses it too).
+          if (ticks.missing.length && !ticks.body.unticked_reason) {
+            say(o.id, ds.tGuideMissing + " " + ticks.missing.join("; "), "bad");
+            guide.querySelector("input[name=unticked_reason]").focus();
+            return;
+          }
+          Object.assign(body, ticks.body);
+        }
+        const button = form.querySelector("button[type=submit]");
         button.disabled = true;
-        const fb = await CCLive.api(url(ds.feedbackUrl, cur.incident.id), { text: text.value.trim(), result: select.value });
+        const fb = await CCLive.api(url(ds.feedbackUrl, cur.incident.id), body);
         // A station sent as reinforcement into another area may not file that incident's feedback form
         // (403/404): its report back then rides on the order (`done` with the text as its note).
         if (!fb.ok && fb.status !== 403 && fb.status !== 404) {
@@ -142,6 +156,38 @@
       });
       card.querySelector(".ib-extra").append(form);
       text.focus();
+    }
+
+    // The handling guide (处置指引) of the incident's category and level, as boxes the officer ticks; the
+    // ticks go with the feedback (GET /api/guides/match/; incidents.services.incident_feedback checks them).
+    async function loadGuide(box, inc) {
+      if (!ds.guideUrl || !inc.category) return;
+      const q = new URLSearchParams({ category: inc.category, level: String(inc.level || 3) });
+      const res = await CCLive.api(ds.guideUrl + "?" + q.toString());
+      const g = res.ok ? res.data.guide : null;
+      if (!g) return;
+      box.dataset.guide = g.id;
+      box.replaceChildren(
+        h("legend", { text: ds.tGuide + " · " + g.title }),
+        ...g.items.map(function (i) {
+          return h("label", { class: "ib-tick" + (i.required ? " required" : "") }, [
+            h("input", { type: "checkbox", name: "ticked", value: String(i.n), dataset: { text: i.text, required: i.required ? "1" : "" } }),
+            h("span", { text: i.text }),
+            i.required ? h("span", { class: "req", text: ds.tRequired }) : null,
+          ]);
+        }),
+        h("input", { name: "unticked_reason", maxlength: "200", placeholder: ds.tGuideReason, "aria-label": ds.tGuideReason }),
+      );
+      box.hidden = false;
+    }
+    function guideTicks(box) {
+      if (!box.dataset.guide) return null;
+      const boxes = Array.from(box.querySelectorAll("input[name=ticked]"));
+      const reason = box.querySelector("input[name=unticked_reason]").value.trim();
+      return {
+        body: { guide: parseInt(box.dataset.guide, 10), ticked: boxes.filter(function (b) { return b.checked; }).map(function (b) { return parseInt(b.value, 10); }), unticked_reason: reason },
+        missing: boxes.filter(function (b) { return b.dataset.required && !b.checked; }).map(function (b) { return b.value + ". " + b.dataset.text; }),
+      };
     }
 
     function say(id, text, kind) {

@@ -43,6 +43,12 @@
     for (const el of form.elements) {
       if (!el.name || el.name === "csrfmiddlewaretoken" || el.type === "submit") continue;
       if (changedOnly && !el.hasAttribute("data-always") && !changed(el) && !(el.dataset.pair && pairs[el.dataset.pair])) continue;
+      if (el.type === "checkbox" && el.hasAttribute("data-list")) {
+        // A list of numbers: the boxes of one name that are ticked (a guide's checklist).
+        if (!out[el.name]) out[el.name] = [];
+        if (el.checked) out[el.name].push(parseInt(el.value, 10));
+        continue;
+      }
       if (skipEmpty && el.value === "") continue;
       if (el.hasAttribute("data-int")) out[el.name] = el.value === "" ? 0 : parseInt(el.value, 10);
       else if (el.hasAttribute("data-float")) out[el.name] = el.value === "" ? null : parseFloat(el.value);
@@ -102,6 +108,8 @@
       options.hidden = true;
       search.setAttribute("aria-expanded", "false");
       refreshHints();
+      // desk.js shows the category's handling guide.
+      root.dispatchEvent(new CustomEvent("intake:category", { detail: c }));
     }
     function renderOptions() {
       const found = matches(search.value);

@@ -10,6 +10,7 @@
 //
 //   const undo = CCUndo.create({ parent, t, send(p), undone(p) });
 //   undo.queue({ number, name, ...whatever send() needs });   // shows the bar, starts the 5 s
+//   (`verb`: what the bar says is coming, when not a dispatch — the desk's diversion by key)
 //   if (undo.key(e)) return;   // first in a keydown handler: Esc undoes, Enter sends now (true if taken)
 //
 // t: the page's labels `dispatching`, `send_now`, `undo`. Load after dom.js.
@@ -38,7 +39,7 @@
       }
       bar.hidden = false;
       bar.replaceChildren(
-        h("span", { class: "undo-what" }, [t.dispatching + " ", h("b", { text: pending.number }), " → ", h("b", { text: pending.name })]),
+        h("span", { class: "undo-what" }, [(pending.verb || t.dispatching) + " ", h("b", { text: pending.number }), " → ", h("b", { text: pending.name })]),
         h("span", { class: "undo-left" }),
         h("button", { type: "button", class: "undo-now", onclick: send, text: t.send_now }),
         h("button", { type: "button", class: "undo-cancel", onclick: undo, text: t.undo }),

@@ -70,11 +70,13 @@ def test_demo_loads_the_city_and_people_and_is_idempotent(db):
         "station2",
         "partner",
         "volunteer",
+        "grid",  # a community's grid worker (incidents/demo.py): the community's diversions
     }
     s1, s2 = users["station1"].person.org, users["station2"].person.org
     assert s1.level == s2.level == "station" and Org.objects.get_parent(s1) != Org.objects.get_parent(s2)
     assert users["duty"].check_password("demo12345")
     assert users["partner"].person.org.kind == "partner"
+    assert users["grid"].person.org.level == "community" and users["grid"].groups.filter(name="partner").exists()
     before = (Org.objects.count(), User.objects.count())
     users["duty"].set_password("changed-by-duty")
     users["duty"].save()
