@@ -293,6 +293,31 @@ def kpis(e: dict[str, Any]) -> Row:
     )
 
 
+def hotspots(e: dict[str, Any]) -> Row:
+    k = e.get("hotspots_ms") or {}
+    t = e.get("target") or {}
+    b = e.get("baseline") or {}
+    pending: dict[str, Any] = next(
+        (v for key, v in k.items() if key.startswith("city_month_") and key.endswith("_pending")), {}
+    )
+    return (
+        f"热点 of a city month ({num(e.get('incidents_in_month'), '', 0)} incidents, {num(e.get('cells'), '', 0)} "
+        f"cells, {e.get('stations', DASH)} stations) against its {e.get('baseline_weeks', DASH)} earlier months, "
+        f"from the rollup; {num(e.get('incidents'), '', 0)} incidents in all",
+        f"city month by cell p50 {num(dig(k, 'city_month_cells', 'p50'), 'ms')}, p99 "
+        f"{num(dig(k, 'city_month_cells', 'p99'), 'ms')} (deltas pending: p99 {num(pending.get('p99'), 'ms')}); "
+        f"by station p99 {num(dig(k, 'city_month_stations', 'p99'), 'ms')}; one category p99 "
+        f"{num(dig(k, 'city_month_one_category', 'p99'), 'ms')}; station day p99 "
+        f"{num(dig(k, 'station_day', 'p99'), 'ms')}; rebuild {num(e.get('rebuild_s'), 's')}",
+        f"p99 ≤ {t.get('city_month_p99_ms', 500)} ms: {met(t.get('met'))}",
+        joined(
+            f"the same counts by GROUP BY over the incidents p99 {num(dig(b, 'direct_group_by_ms', 'p99'), 'ms')}",
+            f"primary-key SELECT p99 {num(dig(b, 'pk_select_ms', 'p99'), 'ms')}",
+        ),
+        f"{num(dig(e, 'ratios', 'city_month_p99_over_direct_group_by_p99'), '×')} the GROUP BY",
+    )
+
+
 def sentiment(e: dict[str, Any]) -> Row:
     t = e.get("target") or {}
     return (
@@ -324,6 +349,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], Row]] = {
     "hints": hints,
     "gazetteer": gazetteer,
     "kpis": kpis,
+    "hotspots": hotspots,
     "recommend": recommend,
     "board": board,
     "sweep": sweep,

@@ -22,6 +22,7 @@ NAV: list[tuple[Any, str, set[Role]]] = [
     (_("Volunteer reports (社情)"), "community:triage", {Role.STATION_OFFICER, Role.DUTY_OFFICER, Role.COMMANDER}),
     (_("My reports (平安义警)"), "community:volunteer", {Role.VOLUNTEER}),
     (_("Sentiment (网情)"), "sentiment:monitor", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
+    (_("Hotspots"), "intel:hotspots", {Role.ANALYST, Role.COMMANDER}),
     (_("Analysis workspace"), "intel:workspace", {Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR}),
     (_("Supervision desk"), "supervision:review", {Role.SUPERVISOR, Role.COMMANDER}),
     (_("Measures"), "supervision:measures", {Role.SUPERVISOR, Role.COMMANDER, Role.DUTY_OFFICER, Role.ANALYST}),

@@ -175,6 +175,8 @@ HOUSEKEEPING = {
     "sentiment.detect_spikes": 300.0,  # 网情: the last full hour's counts against their baseline (idempotent)
     "sentiment.pull_feeds": 60.0,  # 网情 feeds: pull the due ones, each at its own interval (sentiment/feeds.py)
     "briefing.draft_reports": 300.0,  # the morning 三情 reports whose hour has come (idempotent, catches up)
+    "intel.flush_hotspot_counts": 60.0,  # hotspots: move the incidents' count changes into the rollup (hotspots.py)
+    "intel.snapshot_hotspots": 3600.0,  # hotspots: keep yesterday's red and yellow ones (idempotent)
 }
 # The morning report's draft time (local hour, minute) for an org without a row in the admin's schedules.
 BRIEFING_DRAFT_AT = (env.int("BRIEFING_DRAFT_HOUR", default=7), env.int("BRIEFING_DRAFT_MINUTE", default=0))

@@ -221,7 +221,7 @@ class DiversionRuleAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description=_("hits"), ordering="n_hits")
+    @admin.display(description=_("rule hits"), ordering="n_hits")
     def hits(self, obj: Any) -> int:
         return int(obj.n_hits)
 

@@ -15,6 +15,9 @@ from .models import (
     ClosureReport,
     Directive,
     DirectiveTransition,
+    Hotspot,
+    HotspotCount,
+    HotspotRule,
     Task,
     TaskDirective,
     TaskReport,
@@ -81,3 +84,26 @@ admin.site.register(TaskDirective, ReadOnlyAdmin)
 admin.site.register(AnalysisTransition, AppendOnlyAdmin)
 admin.site.register(DirectiveTransition, AppendOnlyAdmin)
 admin.site.register(TaskTransition, AppendOnlyAdmin)
+
+
+@admin.register(HotspotRule)
+class HotspotRuleAdmin(admin.ModelAdmin):
+    """The hotspots' thresholds: data an administrator edits (load_codes ships the defaults)."""
+
+    list_display = ["__str__", "weeks", "min_count", "sigma_floor", "z_red", "z_yellow", "z_blue", "active"]
+    list_filter = ["active"]
+
+
+@admin.register(Hotspot)
+class HotspotAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "scope", "area", "category", "period", "start", "count", "colour", "created_at"]
+    list_filter = ["colour", "area", "period"]
+    date_hierarchy = "start"
+
+
+@admin.register(HotspotCount)
+class HotspotCountAdmin(ReadOnlyAdmin):
+    """The rollup, to look at: written by the flush and the rebuild only."""
+
+    list_display = ["day", "cell", "org", "category", "n"]
+    list_filter = ["day"]

@@ -7,6 +7,8 @@ class IntelConfig(AppConfig):
     verbose_name = _("Intel")
     # `manage.py load_demo` calls this after the demo city and its people exist.
     demo_loader = "intel.demo.load_demo"
+    # load_codes runs it after the kernel's tables: the hotspots' default thresholds (HotspotRule).
+    codes_loader = "intel.hotspots.load_defaults"
 
     def ready(self) -> None:
         # A 网情 warning, event or post shows the analyses opened from it (sentiment imports no intel).
@@ -40,6 +42,7 @@ class IntelConfig(AppConfig):
             "intel.view_task",
             "intel.view_taskreport",
             "intel.view_closurereport",
+            "intel.view_hotspot",
         }
         for role in (
             Role.CALL_TAKER,
@@ -58,5 +61,10 @@ class IntelConfig(AppConfig):
                 "intel.view_analysistransition",
                 "intel.view_directivetransition",
                 "intel.view_tasktransition",
+                "intel.view_hotspotrule",
+                "intel.add_hotspotrule",
+                "intel.change_hotspotrule",
+                "intel.delete_hotspotrule",
+                "intel.view_hotspotcount",
             }
         )

@@ -27,7 +27,7 @@ from sentiment.models import Event as SentimentEvent
 from sentiment.models import Post as SentimentPost
 from sentiment.models import Warning as SentimentWarning
 
-from .models import OPEN_TASK_STATES, Analysis, Attachment, Directive, Task, TaskDirective
+from .models import OPEN_TASK_STATES, Analysis, Attachment, Directive, Hotspot, Task, TaskDirective
 from .payloads import task_payload
 from .transitions import RECIPIENT_ROLES
 
@@ -54,10 +54,23 @@ def _sentiment_page(model: str, pk: int) -> str:
 
 
 def analysis_source(a: Analysis) -> dict[str, Any] | None:
-    """What the analysis was opened from, as its reader reads it: a 网情 warning, event or post."""
+    """What the analysis was opened from, as its reader reads it: a 网情 warning, event or post, or a kept
+    hotspot (its page is the map asked again for it)."""
     if a.source_type_id is None or a.source_id is None:
         return None
     ct = ContentType.objects.get_for_id(a.source_type_id)
+    if (ct.app_label, ct.model) == ("intel", "hotspot"):
+        h = Hotspot.objects.select_related("org").filter(pk=a.source_id).first()
+        title = ""
+        if h is not None:
+            where = h.org.name if h.org else f"{h.cell}"
+            title = f"{where} · {h.start:%Y-%m-%d} · {h.count}"
+        return {
+            "kind": "intel.hotspot",
+            "id": a.source_id,
+            "title": title,
+            "url": reverse("intel:hotspots") + f"?hotspot={a.source_id}",
+        }
     if ct.app_label != "sentiment":
         return {"kind": f"{ct.app_label}.{ct.model}", "id": a.source_id, "title": "", "url": ""}
     row = ct.model_class()._default_manager.filter(pk=a.source_id).first()  # type: ignore[union-attr]

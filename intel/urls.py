@@ -2,6 +2,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from .api import AnalysisViewSet, AttachmentDownloadView, ClusterGovernView, DirectiveViewSet, TaskViewSet
+from .hotspots_api import HotspotAnalyseView, HotspotIncidentsView, HotspotListView
 
 router = SimpleRouter()
 router.register("analyses", AnalysisViewSet, basename="analysis")
@@ -12,5 +13,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("attachments/<int:pk>/", AttachmentDownloadView.as_view(), name="attachment-download"),
     # A repeat cluster (incidents' ledger) put into the loop: here, because intel sits above incidents.
     path("clusters/<int:pk>/govern/", ClusterGovernView.as_view(), name="cluster-govern"),
+    path("hotspots/", HotspotListView.as_view(), name="hotspot-list"),
+    path("hotspots/incidents/", HotspotIncidentsView.as_view(), name="hotspot-incidents"),
+    path("hotspots/analyse/", HotspotAnalyseView.as_view(), name="hotspot-analyse"),
     *router.urls,
 ]

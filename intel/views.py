@@ -27,10 +27,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from command_center import orgs, screens
-from command_center.models import Role
+from command_center.models import Category, Org, Role
 
 from . import reports, selectors
-from .models import Analysis, Colour, Directive, Task
+from .models import Analysis, Colour, Directive, Hotspot, Task
 from .services import ANALYSIS_ROLES, ISSUE_ROLES, TASK_CLOCKS
 
 WORKSPACE_ROLES = [Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR]
@@ -172,3 +172,60 @@ def report_page(request: HttpRequest, pk: int) -> HttpResponse:
     d = _visible_directive(request, pk)
     data = reports.for_user(d, request.user)  # a station on a shared directive reads its own line only
     return render(request, "intel/report.html", {"directive": d, "report": _times(data)})
+
+
+HOTSPOT_ROLES = [Role.ANALYST, Role.COMMANDER]
+
+
+@login_required
+def hotspots_page(request: HttpRequest) -> HttpResponse:
+    """热点: the map with a heat layer and coloured cells, the ranked list, filters, the incidents behind one
+    hotspot and 研判 from it. `?hotspot=ID` asks again for a kept hotspot's area, window and category."""
+    if not _has(request, HOTSPOT_ROLES):
+        if _has(request, [Role.STATION_OFFICER]):
+            return redirect("dispatch:inbox")
+        raise PermissionDenied
+    person = orgs.person_of(request.user)
+    org = person.org if person else Org.objects.filter(depth=1).order_by("path").first()
+    initial: dict[str, Any] = {"org": org.pk if org else "", "period": "day", "area": "cell", "category": ""}
+    raw = request.GET.get("hotspot", "")
+    if raw.isdigit():
+        h = Hotspot.objects.filter(pk=int(raw), scope__in=orgs.visible_orgs(request.user)).first()
+        if h is None:
+            raise Http404
+        initial = {
+            "org": h.scope_id, "area": h.area, "category": h.category, "start": h.start.isoformat(),
+            "end": h.end.isoformat(), "key": h.cell if h.area == "cell" else h.org_id, "hotspot": h.pk,
+        }  # fmt: skip
+    categories = [
+        {"code": c.code[: Category.SIGNIFICANT_DIGITS[c.level]], "name": c.local_name}
+        for c in Category.objects.filter(level__lte=2, active=True).order_by("code")
+    ]
+    centre = [org.lat, org.lon] if org is not None and getattr(org, "lat", None) is not None else None
+    return render(
+        request,
+        "intel/hotspots.html",
+        {
+            "org_name": org.name if org else "",
+            "initial": initial,
+            "categories": categories,
+            "centre": centre,
+            "tile_url": settings.MAP_TILE_URL,
+            "can_analyse": _has(request, ANALYSIS_ROLES),
+            "labels": {
+                "colour": {s.value: str(s.label) for s in Colour},
+                "t": {
+                    "none": _("No hotspots in this period."),
+                    "count": _("count"),
+                    "baseline": _("baseline"),
+                    "incidents": _("Incidents"),
+                    "analyse": _("研判"),
+                    "analysed": _("Analyses made"),
+                    "loading": _("Loading…"),
+                    "failed": _("Could not load."),
+                    "close": _("Close"),
+                    "more": _("more not listed"),
+                },
+            },
+        },
+    )

@@ -253,6 +253,6 @@ def test_the_table_reads_the_committed_results(bench):
 
 def test_the_bench_scripts_import_without_django_set_up(bench):
     """Each script reads its sizes at import and must not need the database before main() runs."""
-    for name in ("intake", "hints", "recommend", "loop", "sweep", "board", "day", "table"):
+    for name in ("intake", "hints", "recommend", "loop", "sweep", "board", "day", "hotspots", "table"):
         sys.modules.pop(name, None)
         assert callable(bench(name).main)

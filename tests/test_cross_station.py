@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from command_center import tokens
+from intel import hotspots
 from tests.conftest import capture_broadcasts
 from tests.two_stations import A_ADDRESS, A_PHONES, A_SCENE, MARK, TwoStations, as_text, build_two_stations
 
@@ -462,6 +463,28 @@ TABLE: dict[str, list[Probe]] = {
     "api/^sentiment/hits/$": [Read(kind="hit")],
     f"api/^sentiment/hits/{PK}/acknowledge/$": [Refuse("hit", "post")],
     "api/sentiment/state/": [Read()],
+    "api/hotspots/": [
+        Read(
+            ok=frozenset({200, 400, 403}),
+            params=lambda s: [{"period": "week"}, {"area": "station"}, {"category": "020500"}],
+        )
+    ],
+    "api/hotspots/incidents/": [
+        Read(
+            ok=frozenset({200, 400, 403}),
+            params=lambda s: [
+                {"key": hotspots.cell_of(*A_SCENE)},
+                {"key": s.a.pk, "area": "station"},
+                {"key": hotspots.cell_of(*A_SCENE), "org": s.a.pk},
+                {"key": s.a.pk, "area": "station", "period": "month"},
+            ],
+        )
+    ],
+    "api/hotspots/analyse/": [
+        Send(lambda s: {"key": hotspots.cell_of(*A_SCENE)}),
+        Send(lambda s: {"key": s.a.pk, "area": "station"}),
+        Send(lambda s: {"key": hotspots.cell_of(*A_SCENE), "org": s.a.pk}),
+    ],
     # Naming A's org is a field error (400), never A's counts.
     "api/sentiment/spikes/": [Read(ok=frozenset({200, 400}), params=lambda s: [{"hours": 48}, {"category": "020100"}])],
     # --- 社情 (community/api.py): reports are their station's; a volunteer's own are theirs alone. B is no
@@ -555,6 +578,11 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^feedback-reviews/{PK}/rectify/$": [Refuse("feedback", "post", lambda s: {"text": "probe"})],
     "supervision/feedback/": [Read(page=True, ok=frozenset({200, 302, 403}))],
     "supervision/feedback/rework/": [Read(page=True, ok=frozenset({200, 403}))],
+    # 热点 (intel/hotspots_api.py): counts of the caller's subtree only; A's org named is a 400, A's cell or
+    # station asked for shows nothing of A's, and 研判 from it is refused; A's kept hotspot's page is a 404.
+    "intel/hotspots/": [
+        Read(page=True, ok=frozenset({200, 302, 404}), params=lambda s: [{"hotspot": min(s.ids["hotspot"])}]),
+    ],
     # 网情 pages (sentiment/views.py): the monitor reads the caller's area; A's events and posts are a 404.
     "sentiment/": [Read(page=True, ok=frozenset({200, 302, 403}))],
     "sentiment/events/<int:pk>/": [Refuse("sentiment_event", page=True)],
@@ -616,6 +644,7 @@ ID_KEYS = {
     "feedback": "feedback",
     "event": "sentiment_event",
     "post": "sentiment_post",
+    "hotspot": "hotspot",
 }
 
 

@@ -28,8 +28,9 @@ from dispatch import services as dispatch_services
 from dispatch.models import DispatchOrder, Shift, Unit
 from incidents import services as incident_services
 from incidents.models import Diversion, DiversionRule, Feedback, HandlingGuide, Incident, LinkType, RepeatCluster
+from intel import hotspots
 from intel import services as loop
-from intel.models import Analysis, Attachment, ClosureReport, Directive, Task
+from intel.models import Analysis, Attachment, ClosureReport, Directive, Hotspot, Task
 from supervision import services as supervision_services
 from supervision.models import Reminder, SupervisionOrder, Watch
 
@@ -376,6 +377,10 @@ def build_two_stations() -> TwoStations:
     a_log = briefing_services.duty_log_for(org=a, day=timezone.localdate())
     briefing_services.duty_note_add(log_id=a_log.pk, actor=officer_a, text=f"{MARK} 夜间走访")
     briefing_services.duty_handover_save(log_id=a_log.pk, actor=officer_a, text=f"{MARK} 交接")
+    # 热点: A's incidents at one place today make A's cell a hotspot; A's analyst keeps it and opens a 研判.
+    a_cell = hotspots.cell_of(*A_SCENE)
+    today = hotspots.Ask(scope=a, window=hotspots.window("day", timezone.localdate()), area="cell", category="")
+    hotspots.hotspot_analyse(actor=s.a_analyst, ask_=today, key=a_cell)
 
     a_incidents = set(Incident.objects.filter(org=a).values_list("pk", flat=True))
     s.numbers = list(Incident.objects.filter(org=a).values_list("number", flat=True))
@@ -414,7 +419,9 @@ def build_two_stations() -> TwoStations:
         "community_report": set(VolunteerReport.objects.filter(org=a).values_list("pk", flat=True)),
         "community_photo": set(ReportPhoto.objects.filter(report__org=a).values_list("pk", flat=True)),
         "volunteer": set(Volunteer.objects.filter(station=a).values_list("pk", flat=True)),
+        "hotspot": set(Hotspot.objects.filter(scope__path__startswith=a.path).values_list("pk", flat=True)),
     }
+    assert s.ids["hotspot"]
     assert ClosureReport.objects.filter(directive=s.closed_directive).exists()
     assert Directive.objects.filter(incident=third, source=Directive.Source.RECTIFICATION).exists()
     return s
