@@ -9,7 +9,7 @@ the analysis the analyst issues the directive as usual).
 Every figure is defined once: where a measure exists in supervision/kpis.py (its rows or its value), it is
 read from there, never re-counted another way.
 
-To add a section (e.g. 社情 from `community.selectors.summary(org=, start=, end=)`):
+To add a section (as 社情 is added, from `community.selectors.summary(org=, start=, end=)`):
 
     def community(org: Org, day: date) -> Section:
         start, end = bounds(day)
@@ -18,7 +18,7 @@ To add a section (e.g. 社情 from `community.selectors.summary(org=, start=, en
 
     SECTIONS.insert(1, community)          # the order of SECTIONS is the report's
 
-To add a suggestion source (e.g. red hotspots from `intel.hotspots.hotspots_for(...)`):
+To add a suggestion source (as red hotspots are, from `intel.hotspots.hotspots_for(...)`):
 
     def red_hotspots(org: Org, day: date) -> list[Suggestion]:
         return [Suggestion("hotspot", h.id, "red", h.title, h.reason, {"hotspot": h.id}) for h in ...]
@@ -44,7 +44,9 @@ from django.utils.translation import gettext as _
 
 from command_center import clocks
 from command_center.models import Category, Deadline, Org
-from intel.models import Directive
+from community import selectors as community_selectors
+from intel import hotspots
+from intel.models import Colour, Directive
 from sentiment.models import Event as SentimentEvent
 from sentiment.models import Warning as SentimentWarning
 from supervision import kpis
@@ -71,6 +73,7 @@ class Suggestion:
     title: str
     reason: str
     action: dict[str, Any] = field(default_factory=dict)
+    endpoint: str = "analyses"  # where the page POSTs `action`: the report page's cfg.urls key
 
 
 SectionBuilder = Callable[[Org, date], Section]
@@ -152,6 +155,7 @@ def incidents_section(org: Org, day: date) -> Section:
         .order_by("-n", "kind")
     )
     registered = clocks.registered()
+    flagged = [h for h in day_hotspots(org, day) if h.colour in (Colour.RED, Colour.YELLOW)]
     figures = {
         "total": {
             "count": sum(today.values()),
@@ -172,8 +176,29 @@ def incidents_section(org: Org, day: date) -> Section:
             for b in breaches
         ],
         "supervision_orders": kpis.BY_KEY["supervision_orders"].compute(scope).value or 0,
+        "hotspots": [
+            {
+                "key": h.key,
+                "colour": h.colour,
+                "where": hotspots.where_words(h),
+                "why": h.why,
+                "count": h.count,
+                "mean": round(h.mean, 2),
+                "sd": round(h.sd, 2),
+            }
+            for h in flagged[:TOP_HOTSPOTS]
+        ],
     }
     return Section("incidents", _("Incidents (警情)"), figures, incidents_markdown(figures))
+
+
+TOP_HOTSPOTS = 10
+
+
+def day_hotspots(org: Org, day: date) -> list[hotspots.HotspotRow]:
+    """The day's flagged grid cells under `org` (intel.hotspots: the same window of the previous weeks),
+    red first."""
+    return hotspots.hotspots_for(org=org, start=day, end=day + timedelta(days=1), area="cell")
 
 
 def _clock_label(registered: dict[str, Any], kind: str) -> str:
@@ -201,6 +226,11 @@ def incidents_markdown(f: dict[str, Any]) -> str:
         for r in f["categories"]:
             mark = " ▲" if r["high"] else ""
             lines.append(f"| {r['name']} | {r['count']}{mark} | {r['previous_day']} | {_pm(r['mean'], r['sd'])} |")
+    if f.get("hotspots"):
+        lines += ["", _("Hotspots (热点):")]
+        lines += [f"- [{COLOUR_WORDS.get(h['colour'], h['colour'])}] {h['where']}：{h['why']}" for h in f["hotspots"]]
+    else:
+        lines += ["", _("No red or yellow hotspot.")]
     c = f["clusters"]
     lines += [
         "",
@@ -265,6 +295,48 @@ def sentiment_markdown(f: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- 社情 ------------------------------------------------------------------------------------------------
+
+DISPUTES = "060000"  # the default category table's 纠纷 (disputes), counted among the 警情 of the day
+
+
+def community_section(org: Org, day: date) -> Section:
+    """Volunteers' hazards and clues of the day (community.selectors.summary), their triage outcomes, the
+    reports still waiting, and the day's dispute incidents (the 警情 section's count of 纠纷)."""
+    start, end = bounds(day)
+    data = community_selectors.summary(org=org, start=start, end=end)
+    tz = timezone.get_default_timezone()
+    data["incidents"] = [
+        {**r, "submitted_at": timezone.localtime(r["submitted_at"], tz).strftime("%H:%M")} for r in data["incidents"]
+    ]
+    data["disputes"] = count_by_top(org, day)[DISPUTES]
+    return Section("community", _("Community (社情)"), data, community_markdown(data))
+
+
+OUTCOME_WORDS = {"incident": "转警情", "tasked": "派任务", "forwarded": "转交", "closed": "关闭", "submitted": "待分拣"}
+
+
+def community_markdown(f: dict[str, Any]) -> str:
+    lines = []
+    if not f["total"]:
+        lines.append(_("No volunteer report (无社情上报)."))
+    else:
+        kinds = f["by_kind"]
+        lines.append(
+            _("Volunteer reports: **%(n)s** (hazards %(h)s, clues %(c)s).")
+            % {"n": f["total"], "h": kinds.get("hazard", 0), "c": kinds.get("clue", 0)}
+        )
+        lines.append(
+            _("Triage: %(list)s.")
+            % {"list": "；".join(f"{OUTCOME_WORDS.get(k, k)} {n}" for k, n in sorted(f["outcomes"].items()))}
+        )
+        for r in f["incidents"]:
+            lines.append(f"- {r['submitted_at']} {r['category']} → {r['number']}")
+    lines.append(_("Awaiting triage now: %(open)s, of them late: %(late)s.") % {"open": f["open"], "late": f["late"]})
+    lines.append(_("Dispute incidents (纠纷): %(n)s.") % {"n": f["disputes"]})
+    return "\n".join(lines)
+
+
 # --- Suggested directives --------------------------------------------------------------------------------
 
 
@@ -285,7 +357,32 @@ def sentiment_suggestions(org: Org, day: date) -> list[Suggestion]:
     ]
 
 
-SUGGESTION_SOURCES: list[SuggestionSource] = [sentiment_suggestions]
+def hotspot_suggestions(org: Org, day: date) -> list[Suggestion]:
+    """The day's red hotspots: each opens a 研判 from the hotspot (POST /api/hotspots/analyse/: it keeps the
+    hotspot and attaches its incidents), from which the analyst issues the directive."""
+    return [
+        Suggestion(
+            "hotspot",
+            h.key,
+            "red",
+            f"{hotspots.where_words(h)}：{h.why}",
+            _("Red hotspot (红色热点)"),
+            {
+                "org": org.pk,
+                "period": "day",
+                "at": day.isoformat(),
+                "area": h.area,
+                "category": h.category,
+                "key": h.key,
+            },
+            endpoint="hotspot_analyse",
+        )
+        for h in day_hotspots(org, day)
+        if h.colour == Colour.RED
+    ]
+
+
+SUGGESTION_SOURCES: list[SuggestionSource] = [hotspot_suggestions, sentiment_suggestions]
 
 
 def suggestions(org: Org, day: date) -> list[Suggestion]:
@@ -304,7 +401,7 @@ def suggestions_section(org: Org, day: date) -> Section:
 
 # --- The registry ---------------------------------------------------------------------------------------
 
-SECTIONS: list[SectionBuilder] = [incidents_section, sentiment_section, suggestions_section]
+SECTIONS: list[SectionBuilder] = [incidents_section, community_section, sentiment_section, suggestions_section]
 
 
 def build(org: Org, day: date) -> list[Section]:

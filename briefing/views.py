@@ -50,6 +50,7 @@ def report_page(request: HttpRequest, pk: int) -> HttpResponse:
             "redraft": reverse("briefing-report-redraft", args=[r.pk]),
             "preview": reverse("briefing-preview"),
             "analyses": reverse("analysis-list"),
+            "hotspot_analyse": reverse("hotspot-analyse"),
             "workspace": reverse("intel:workspace"),
         },
         "t": {

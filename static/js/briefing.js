@@ -4,7 +4,7 @@
 // without raw HTML and cleaned to an allow-list, so inserting it is safe; nothing inline runs under the
 // CSP); "save" PATCHes the text with the version loaded (409: someone saved since — the page says reload);
 // "refresh figures" re-drafts (the analyst's text is kept); "publish" publishes; each suggestion opens a
-// 研判 from its source (POST /api/analyses/ with the suggestion's action) and goes to it in the workspace.
+// 研判 from its source (POST to its endpoint — /api/analyses/ or /api/hotspots/analyse/ — with its action) and goes to it in the workspace.
 // Duty log: notes, handover text and the signature, each through the API; the page reloads after a change.
 (function () {
   "use strict";
@@ -61,8 +61,8 @@
       btn.addEventListener("click", async function () {
         const s = cfg.report.suggestions[Number(btn.dataset.index)];
         btn.disabled = true;
-        const res = await D.api(cfg.urls.analyses, s.action);
-        if (res.ok) window.location.assign(cfg.urls.workspace + "?analysis=" + res.data.id);
+        const res = await D.api(cfg.urls[s.endpoint || "analyses"], s.action);
+        if (res.ok) window.location.assign(cfg.urls.workspace + "?analysis=" + (res.data.id || res.data.analysis));
         else { btn.disabled = false; btn.after(D.h("span", { class: "bad", text: " " + t.failed + " " + D.errorText(res.data) })); }
       });
     });

@@ -117,6 +117,6 @@ def test_red_and_yellow_warnings_of_the_day_become_suggestions(coded):
 
 def test_snapshot_keeps_the_registry_order_and_prefills_the_text(known):
     figures, body = sections.snapshot(known.county_a, DAY)
-    assert figures["order"] == ["incidents", "sentiment", "suggestions"]
+    assert figures["order"] == ["incidents", "community", "sentiment", "suggestions"]
     assert body.index(figures["sections"]["incidents"]["title"]) < body.index(figures["sections"]["sentiment"]["title"])
     assert "| 4 ▲ | 2 |" in body  # the 020000 row: 4 today (above its baseline), 2 the day before
