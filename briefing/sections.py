@@ -180,7 +180,7 @@ def incidents_section(org: Org, day: date) -> Section:
             {
                 "key": h.key,
                 "colour": h.colour,
-                "where": hotspots.where_words(h),
+                "where": where(h),
                 "why": h.why,
                 "count": h.count,
                 "mean": round(h.mean, 2),
@@ -199,6 +199,11 @@ def day_hotspots(org: Org, day: date) -> list[hotspots.HotspotRow]:
     """The day's flagged grid cells under `org` (intel.hotspots: the same window of the previous weeks),
     red first."""
     return hotspots.hotspots_for(org=org, start=day, end=day + timedelta(days=1), area="cell")
+
+
+def where(h: hotspots.HotspotRow) -> str:
+    """The cell as a reader finds it: the jurisdiction holding most of its incidents, then the grid."""
+    return " ".join(x for x in (h.org_name, hotspots.where_words(h)) if x)
 
 
 def _clock_label(registered: dict[str, Any], kind: str) -> str:
@@ -227,7 +232,7 @@ def incidents_markdown(f: dict[str, Any]) -> str:
             mark = " ▲" if r["high"] else ""
             lines.append(f"| {r['name']} | {r['count']}{mark} | {r['previous_day']} | {_pm(r['mean'], r['sd'])} |")
     if f.get("hotspots"):
-        lines += ["", _("Hotspots (热点):")]
+        lines += ["", _("Hotspots (热点):"), ""]
         lines += [f"- [{COLOUR_WORDS.get(h['colour'], h['colour'])}] {h['where']}：{h['why']}" for h in f["hotspots"]]
     else:
         lines += ["", _("No red or yellow hotspot.")]
@@ -317,24 +322,28 @@ OUTCOME_WORDS = {"incident": "转警情", "tasked": "派任务", "forwarded": "�
 
 
 def community_markdown(f: dict[str, Any]) -> str:
-    lines = []
+    """Paragraphs, and the list of incidents as a block of its own (a line after a list item would be read
+    as the item's continuation)."""
+    blocks = []
     if not f["total"]:
-        lines.append(_("No volunteer report (无社情上报)."))
+        blocks.append(_("No volunteer report (无社情上报)."))
     else:
         kinds = f["by_kind"]
-        lines.append(
+        blocks.append(
             _("Volunteer reports: **%(n)s** (hazards %(h)s, clues %(c)s).")
             % {"n": f["total"], "h": kinds.get("hazard", 0), "c": kinds.get("clue", 0)}
-        )
-        lines.append(
-            _("Triage: %(list)s.")
+            + " "
+            + _("Triage: %(list)s.")
             % {"list": "；".join(f"{OUTCOME_WORDS.get(k, k)} {n}" for k, n in sorted(f["outcomes"].items()))}
         )
-        for r in f["incidents"]:
-            lines.append(f"- {r['submitted_at']} {r['category']} → {r['number']}")
-    lines.append(_("Awaiting triage now: %(open)s, of them late: %(late)s.") % {"open": f["open"], "late": f["late"]})
-    lines.append(_("Dispute incidents (纠纷): %(n)s.") % {"n": f["disputes"]})
-    return "\n".join(lines)
+        if f["incidents"]:
+            blocks.append("\n".join(f"- {r['submitted_at']} {r['category']} → {r['number']}" for r in f["incidents"]))
+    blocks.append(
+        _("Awaiting triage now: %(open)s, of them late: %(late)s.") % {"open": f["open"], "late": f["late"]}
+        + " "
+        + _("Dispute incidents (纠纷): %(n)s.") % {"n": f["disputes"]}
+    )
+    return "\n\n".join(blocks)
 
 
 # --- Suggested directives --------------------------------------------------------------------------------
@@ -365,7 +374,7 @@ def hotspot_suggestions(org: Org, day: date) -> list[Suggestion]:
             "hotspot",
             h.key,
             "red",
-            f"{hotspots.where_words(h)}：{h.why}",
+            f"{where(h)}：{h.why}",
             _("Red hotspot (红色热点)"),
             {
                 "org": org.pk,

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from command_center import orgs
 from command_center.models import Org
 
-from . import dutylog
+from . import dutylog, rendering
 from .models import DailyReport, DutyLog
 
 
@@ -31,9 +31,13 @@ def own_station(user: Any) -> Org | None:
 
 
 def section_rows(r: DailyReport) -> list[dict[str, Any]]:
-    """The snapshot's sections in order: key, title, figures, Markdown."""
+    """The snapshot's sections in order: key, title, figures, Markdown and its sanitised HTML."""
     found = r.figures.get("sections", {})
-    return [{"key": k, **found[k]} for k in r.figures.get("order", []) if k in found]
+    return [
+        {"key": k, **found[k], "html": rendering.markdown_html(found[k].get("markdown", ""))}
+        for k in r.figures.get("order", [])
+        if k in found
+    ]
 
 
 def report_suggestions(r: DailyReport) -> list[dict[str, Any]]:
