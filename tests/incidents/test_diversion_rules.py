@@ -155,3 +155,20 @@ def test_the_rules_page_and_the_incident_page_show_the_rule(rules, duty_api, cli
     assert "22:00–06:00" in page
     client.force_login(rules.station_a1_officer)
     assert client.get("/incidents/diversion-rules/").status_code == 403
+
+
+def test_a_volunteer_of_a_community_reads_none_of_its_diversions(rules, duty_api, client):
+    """The community's grid worker works its diversions; its volunteer (平安义警, the same org, no other role)
+    reads no incident, no diversion, and no incident list (orgs.outside_police)."""
+    i = duty_api.post("/api/incidents/", call(category="020530", reported_at=at(23)), format="json").json()
+    d = services.incident_divert(incident_id=i["id"], actor=rules.duty, partner=rules.community_a1)
+    volunteer = api_as(rules.volunteer)
+    assert volunteer.get(f"/api/incidents/{i['id']}/").status_code == 404
+    listed = volunteer.get("/api/incidents/")
+    assert listed.status_code in (200, 403) and (listed.status_code == 403 or listed.json()["results"] == [])
+    inbox = volunteer.get("/api/diversions/inbox/")
+    assert inbox.status_code == 403 or d.pk not in [x["id"] for x in inbox.json()["diversions"]]
+    assert volunteer.post(f"/api/diversions/{d.pk}/accept/").status_code in (403, 404)
+    client.force_login(rules.volunteer)
+    assert client.get("/incidents/").status_code == 403
+    assert client.get(f"/incidents/{i['id']}/").status_code == 404
