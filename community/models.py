@@ -6,19 +6,14 @@ transitions.py. Categories and points rules are data (admin; defaults by `load_c
 
 from __future__ import annotations
 
-import os
-import uuid
-from pathlib import PurePosixPath
-
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from command_center.models import Category, Org, Person, TransitionLog
+from command_center.storage import PrivateStorage, random_name
 from incidents.models import Incident
 from intel.models import Directive
 
@@ -87,27 +82,16 @@ class Volunteer(models.Model):
             raise ValidationError({"community": _("The community lies under the volunteer's station.")})
 
 
-class ReportStorage(FileSystemStorage):
-    """MEDIA_ROOT/community/, with no URL: photos go out only through the scoped endpoint."""
-
-    @cached_property
-    def base_location(self) -> str:
-        return os.path.join(settings.MEDIA_ROOT, "community")
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("report photos have no public URL: use the scoped endpoint")
+# Photos live under MEDIA_ROOT/community/ with no URL: only the scoped endpoint serves them.
+report_storage = PrivateStorage("community")
 
 
-report_storage = ReportStorage()
-
-
-def report_file_storage() -> ReportStorage:
+def report_file_storage() -> PrivateStorage:
     return report_storage
 
 
 def photo_path(instance: ReportPhoto, filename: str) -> str:
-    suffix = PurePosixPath(filename).suffix.lower()[:10]
-    return f"{instance.uploaded_at:%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    return random_name(instance.uploaded_at, filename)
 
 
 class VolunteerReport(models.Model):

@@ -10,22 +10,17 @@ carries, and the task's approval counts for each of them.
 
 from __future__ import annotations
 
-import os
-import uuid
-from pathlib import PurePosixPath
-
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.fields import ArrayField
-from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from command_center.models import Org, Person, TransitionLog
+from command_center.storage import PrivateStorage, random_name
 from incidents.models import Incident, RepeatCluster
 
 
@@ -44,30 +39,18 @@ COLOUR_RANK = {Colour.RED: 0, Colour.YELLOW: 1, Colour.BLUE: 2}
 # --- Files ----------------------------------------------------------------------------------------------
 
 
-class LoopStorage(FileSystemStorage):
-    """MEDIA_ROOT/loop/, with no URL: these files are never served from MEDIA_URL, only by the scoped view
-    (api.AttachmentViewSet.download). Reads MEDIA_ROOT when first used (a test's setting is honoured)."""
-
-    @cached_property
-    def base_location(self) -> str:
-        return os.path.join(settings.MEDIA_ROOT, "loop")
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("loop files have no public URL: use the scoped download endpoint")
+# Attachments live under MEDIA_ROOT/loop/ with no URL: only the scoped view (api.AttachmentViewSet.download)
+# serves them.
+loop_storage = PrivateStorage("loop")
 
 
-loop_storage = LoopStorage()
-
-
-def loop_file_storage() -> LoopStorage:
+def loop_file_storage() -> PrivateStorage:
     """The storage of attachments, as a callable so migrations record a reference, not a path."""
     return loop_storage
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    """A random name in a month folder: the original name is kept in the row, never on disk."""
-    suffix = PurePosixPath(filename).suffix.lower()[:10]
-    return f"{instance.uploaded_at:%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    return random_name(instance.uploaded_at, filename)
 
 
 # --- 研 Analysis ----------------------------------------------------------------------------------------
