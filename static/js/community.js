@@ -81,9 +81,10 @@
     });
 
     async function postForm(url, fd) {
+      const csrf = CCDom.csrf;  // multipart, so not CCDom.api's JSON; the same token header
       let r;
       try {
-        r = await fetch(url, { method: "POST", headers: { "X-CSRFToken": CCDom.csrf(), Accept: "application/json" }, credentials: "same-origin", body: fd });
+        r = await fetch(url, { method: "POST", headers: { "X-CSRFToken": csrf(), Accept: "application/json" }, credentials: "same-origin", body: fd });
       } catch (err) {
         return { ok: false, status: 0, data: null };
       }

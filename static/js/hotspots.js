@@ -125,9 +125,13 @@
     });
   }
 
+  let asked = 0;  // the latest load: an earlier answer arriving late is dropped, never drawn over it
+
   async function load() {
+    const mine = ++asked;
     summary.textContent = t.loading;
     const res = await CCDom.api(root.dataset.listUrl + "?" + query().toString());
+    if (mine !== asked) return;
     if (!res.ok) {
       summary.textContent = t.failed + " " + CCDom.errorText(res.data);
       return;

@@ -58,6 +58,8 @@ def test_hotspot_map_list_drill_down_and_analysis(asgi_live_server, browser, clo
     page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     login(page, base, "analyst")
     page.get_by_role("link", name="热点").click()
+    page.wait_for_url(re.compile(r"/intel/hotspots/$"))
+    page.wait_for_load_state()  # the page's script has filled the filters: what is typed next stays
     expect(page.locator("h1")).to_contain_text("热点")
     page.locator(".hs-filters input[name=at]").fill(yesterday.isoformat())
     page.locator(".hs-filters input[name=at]").dispatch_event("change")
