@@ -4,7 +4,8 @@ Rules (settings `LOOP_UPLOAD_*`): at most `LOOP_UPLOAD_MAX_FILES` per upload, ea
 `LOOP_UPLOAD_MAX_BYTES` and not empty, of a type in `LOOP_UPLOAD_TYPES`. The type is decided by the file's
 name and confirmed by its first bytes (a PNG must start like a PNG; a text file must be UTF-8 without NULs):
 what the browser claims is not trusted, and it is not what the download answers with. Files are stored
-under MEDIA_ROOT/loop/ with random names (command_center.storage.PrivateStorage) and go out only through the scoped endpoint.
+under MEDIA_ROOT/loop/ with random names (command_center.storage.PrivateStorage) and go out only through
+the scoped endpoint.
 """
 
 from __future__ import annotations

@@ -116,7 +116,8 @@ def test_volunteer_hazard_to_incident_to_morning_report_to_directive(
 
     # 4. The analyst edits and saves; the commander publishes.
     editor = office.locator(".report-body")
-    editor.fill(editor.input_value() + "\n\n## 研判意见\n\n东湖小区楼道充电隐患已转警情；东湖路车棚电动车盗窃成红色热点。")
+    opinion = "\n\n## 研判意见\n\n东湖小区楼道充电隐患已转警情；东湖路车棚电动车盗窃成红色热点。"
+    editor.fill(editor.input_value() + opinion)
     office.locator(".report-save").click()
     expect(office.locator(".report-status")).to_have_text("已保存。", timeout=LIVE_MS)
     office.screenshot(path=str(ARTIFACTS / "sanqing-report.png"), full_page=True)
