@@ -59,7 +59,8 @@ def test_the_community_section_is_the_days_summary_with_its_incidents_and_disput
     assert s.figures["total"] == summary["total"] == 2
     assert s.figures["outcomes"] == summary["outcomes"] == {"incident": 1, "submitted": 1}
     assert s.figures["disputes"] == 1
-    number = Incident.objects.get(pk=made.incident_id).number
+    assert made.incident is not None
+    number = made.incident.number
     assert [r["number"] for r in s.figures["incidents"]] == [number]
     assert "群防群治上报 **2** 条（隐患 1，线索 1）" in s.markdown
     assert f"→ {number}" in s.markdown and "纠纷类警情 1 起" in s.markdown
