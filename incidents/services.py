@@ -26,7 +26,7 @@ from command_center.errors import Refused
 from command_center.models import Category, Deadline, HandlingResult, Org, Role
 from command_center.transitions import InvalidTransition
 
-from . import selectors
+from . import selectors, webhooks
 from .models import (
     CLOCK_DISPATCH,
     DEFAULT_DIVERSION_TERMS,
@@ -40,6 +40,7 @@ from .models import (
     HandlingGuide,
     Incident,
     LinkType,
+    PartnerWebhook,
     RepeatCluster,
     RepeatLink,
     Satisfaction,
@@ -404,6 +405,7 @@ def incident_divert(
     _start_diversion_clocks(d)
     _changed(i, "updated")
     realtime.broadcast_on_commit(partner, "diversion.pushed", diversion_payload(d))
+    webhooks.diversion_event(d, PartnerWebhook.Event.PUSHED)  # the partner's own system, if it registered one
     return d
 
 
@@ -756,8 +758,10 @@ def diversion_complete(*, diversion_id: int, actor: Any, result: str) -> Diversi
 
 
 def _diversion_changed(d: Diversion) -> None:
-    # The partner's inbox and the incident's boards; a group both lineages share (the city) hears it once.
+    """After any step of a diversion (a service that voids one calls this too): the partner's inbox and the
+    incident's boards (a group both lineages share, the city, hears it once), and the partner's webhooks."""
     realtime.broadcast_on_commit(d.partner, "diversion.updated", diversion_payload(d), also=[d.incident.org])
+    webhooks.diversion_event(d, PartnerWebhook.Event.UPDATED)
 
 
 # --- Handling guides (处置指引) -------------------------------------------------------------------------
