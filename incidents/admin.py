@@ -248,6 +248,7 @@ class DiversionProposalAdmin(ReadOnlyStateAdmin):
 
 
 class PartnerWebhookForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https", help_text=_("HTTPS only."))
     events = forms.MultipleChoiceField(
         label=_("events"), choices=PartnerWebhook.Event.choices, widget=forms.CheckboxSelectMultiple
     )

@@ -124,7 +124,7 @@ def _queue(delivery_id: int) -> None:
     from celery import current_app
 
     try:
-        current_app.tasks[TASK].apply_async(args=(delivery_id,))
+        current_app.signature(TASK, args=(delivery_id,)).apply_async()
     except Exception:
         log.warning("webhook delivery %s not queued; the sweep will send it", delivery_id, exc_info=True)
 
