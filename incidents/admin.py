@@ -324,7 +324,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Redeliver (from the first attempt)"))
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         n = webhooks.deliveries_redeliver(queryset)
-        messages.success(request, _("%(n)d deliveries queued again.") % {"n": n})
+        messages.success(request, _("Deliveries queued again: %(n)d.") % {"n": n})
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Read-only rows, but the action needs the change permission: the form has nothing to edit.
