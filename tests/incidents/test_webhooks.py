@@ -5,11 +5,12 @@ partners copy refuses a replay; and two workers never send one delivery at once.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -110,8 +111,9 @@ def divert(coded: Any) -> Any:
     return services.incident_divert(incident_id=new_incident(coded).pk, actor=coded.duty, partner=coded.partner)
 
 
-def due_again(row: WebhookDelivery) -> Any:
+def due_again(row: WebhookDelivery) -> datetime:
     row.refresh_from_db()
+    assert row.next_attempt_at is not None
     return row.next_attempt_at
 
 
@@ -224,13 +226,13 @@ def test_a_500_is_retried_with_backoff_until_a_2xx(coded: Any, server: Server) -
     row.refresh_from_db()
     assert row.state == WebhookDelivery.State.PENDING and row.attempts == 1 and row.last_status == 500
     assert row.last_error == "HTTP 500"
-    wait = (row.next_attempt_at - timezone.now()).total_seconds()
+    wait = (due_again(row) - timezone.now()).total_seconds()
     assert 60 * 0.8 - 2 <= wait <= 60 * 1.2  # the first delay, with jitter
     assert tasks.sweep_webhooks() == {"sent": 0, "failed": 0}  # not due yet
     assert tasks.deliver_webhook(row.pk) is None  # nor for the task
     assert webhooks.deliveries_send_due(now=due_again(row))[0].ok is False
     row.refresh_from_db()
-    wait = (row.next_attempt_at - timezone.now()).total_seconds()
+    wait = (due_again(row) - timezone.now()).total_seconds()
     assert row.attempts == 2 and 300 * 0.8 - 2 <= wait <= 300 * 1.2  # longer after the second
     [attempt] = webhooks.deliveries_send_due(now=due_again(row))
     assert attempt.ok and attempt.status == 200
@@ -283,11 +285,13 @@ def test_the_last_failure_is_a_dead_letter_that_the_admin_redelivers(
 def test_the_command_redelivers_the_dead_letters(coded: Any, server: Server) -> None:
     hook(coded, server, "/ok")
     d = divert(coded)
-    dead, alive = WebhookDelivery.objects.get(diversion=d), None
+    dead = WebhookDelivery.objects.get(diversion=d)
     WebhookDelivery.objects.filter(pk=dead.pk).update(state="dead", attempts=8, next_attempt_at=None)
     services.diversion_accept(diversion_id=d.pk, actor=coded.partner_agent)
     alive = WebhookDelivery.objects.exclude(pk=dead.pk).get(diversion=d)
-    call_command("redeliver_webhooks", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    out = io.StringIO()
+    call_command("redeliver_webhooks", stdout=out)
+    assert out.getvalue().strip() == "1 deliveries queued again"  # the dead one; the pending one is left
     dead.refresh_from_db()
     assert dead.state == WebhookDelivery.State.PENDING and dead.attempts == 0
     assert alive.state == WebhookDelivery.State.PENDING and due_again(alive) is not None
