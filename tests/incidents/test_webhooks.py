@@ -342,3 +342,47 @@ def test_two_workers_never_send_one_delivery_at_once(coded: Any, server: Server,
     assert len(server.hits("/slow")) == 2  # the first attempt and exactly one more
     row.refresh_from_db()
     assert row.state == WebhookDelivery.State.DELIVERED and row.attempts == 2
+
+
+# --- the partner's own API --------------------------------------------------------------------------------
+
+
+def test_a_partner_manages_its_own_endpoints_over_the_api(coded: Any, settings: Any) -> None:
+    from .conftest import api_as
+
+    partner, duty = api_as(coded.partner_agent), api_as(coded.duty)
+    r = partner.post(
+        "/api/webhooks/", {"url": "https://12345.example/cc", "events": ["diversion.pushed"]}, format="json"
+    )
+    assert r.status_code == 201, r.content
+    made = r.json()
+    hook = PartnerWebhook.objects.get(pk=made["id"])
+    assert made["secret"] == hook.secret and hook.secret.startswith("whsec_") and hook.partner_id == coded.partner.pk
+    listed = partner.get("/api/webhooks/").json()["results"]
+    assert [x["id"] for x in listed] == [hook.pk] and "secret" not in listed[0]
+    assert listed[0]["secret_hint"] == hook.masked_secret and hook.secret not in json.dumps(listed)
+
+    settings.WEBHOOKS_ALLOW_HTTP_LOCAL = False
+    bad = partner.patch(f"/api/webhooks/{hook.pk}/", {"url": "http://12345.example/cc"}, format="json")
+    assert bad.status_code == 400 and "url" in bad.json()
+    assert partner.patch(f"/api/webhooks/{hook.pk}/", {"events": ["diversion.nope"]}, format="json").status_code == 400
+    assert partner.patch(f"/api/webhooks/{hook.pk}/", {"colour": "red"}, format="json").status_code == 400
+    off = partner.patch(f"/api/webhooks/{hook.pk}/", {"active": False}, format="json")
+    assert off.status_code == 200 and off.json()["active"] is False
+    hook.refresh_from_db()
+    assert not hook.active and hook.url == "https://12345.example/cc" and hook.events == ["diversion.pushed"]
+
+    old = hook.secret
+    rotated = partner.post(f"/api/webhooks/{hook.pk}/rotate-secret/").json()
+    hook.refresh_from_db()
+    assert rotated["secret"] == hook.secret != old
+
+    # The police see none of it and change nothing (the admin manages every endpoint).
+    assert duty.get("/api/webhooks/").json()["results"] == []
+    assert duty.get(f"/api/webhooks/{hook.pk}/").status_code == 404
+    assert duty.post(f"/api/webhooks/{hook.pk}/rotate-secret/").status_code == 404
+    made_by_duty = duty.post(
+        "/api/webhooks/", {"url": "https://x.example/", "events": ["diversion.pushed"]}, format="json"
+    )
+    assert made_by_duty.status_code == 403 and PartnerWebhook.objects.count() == 1
+    assert partner.put(f"/api/webhooks/{hook.pk}/", {}, format="json").status_code == 405
