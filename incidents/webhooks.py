@@ -13,7 +13,7 @@ How an attempt goes (`delivery_send` for one row, `deliveries_send_due` for beat
    so a delivery is never sent twice at once. No lock is held during the request.
 2. Send: POST the body, signed (webhook_signing.py), with a total time limit (settings.WEBHOOK_TIMEOUT_S);
    no redirect is followed.
-3. Record, fenced by the attempt number claimed (an admin's redelivery meanwhile wins): a 2xx marks it
+3. Record, fenced by the claim (its attempt number and lease: an admin's redelivery meanwhile wins): a 2xx marks it
    delivered; anything else schedules the next attempt after `RETRY_DELAYS_S[attempts - 1]` ± 20 % jitter,
    or, after the `MAX_ATTEMPTS`th, marks it dead (the admin lists those, with a redeliver action).
 
@@ -203,7 +203,10 @@ def _attempt(row: WebhookDelivery) -> Attempt:
     except Exception as e:  # a bug in one delivery must not stop the sweep's others
         status, error = None, _short(f"{type(e).__name__}: {e}")
     done = timezone.now()
-    mine = WebhookDelivery.objects.filter(pk=row.pk, state=WebhookDelivery.State.PENDING, attempts=row.attempts)
+    # Fenced by the claim (its attempt number and lease): a redelivery or a newer claim meanwhile wins.
+    mine = WebhookDelivery.objects.filter(
+        pk=row.pk, state=WebhookDelivery.State.PENDING, attempts=row.attempts, next_attempt_at=row.next_attempt_at
+    )
     if not error:
         mine.update(
             state=WebhookDelivery.State.DELIVERED,

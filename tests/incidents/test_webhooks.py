@@ -386,3 +386,15 @@ def test_a_partner_manages_its_own_endpoints_over_the_api(coded: Any, settings: 
     )
     assert made_by_duty.status_code == 403 and PartnerWebhook.objects.count() == 1
     assert partner.put(f"/api/webhooks/{hook.pk}/", {}, format="json").status_code == 405
+
+
+def test_an_attempt_in_flight_does_not_overwrite_a_redelivery_made_meanwhile(coded: Any, server: Server) -> None:
+    hook(coded, server, "/500")
+    d = divert(coded)
+    [claimed] = webhooks.deliveries_claim()  # a worker holds it and is about to send
+    assert webhooks.deliveries_redeliver(WebhookDelivery.objects.filter(diversion=d)) == 1  # the admin, meanwhile
+    attempt = webhooks._attempt(claimed)  # the worker's request fails and it records…
+    assert not attempt.ok and attempt.status == 500
+    row = WebhookDelivery.objects.get(pk=claimed.pk)  # …nothing: the redelivery stands, due now
+    assert row.state == WebhookDelivery.State.PENDING and row.attempts == 0 and row.last_status is None
+    assert row.next_attempt_at is not None and row.next_attempt_at <= timezone.now()
