@@ -398,3 +398,9 @@ def test_an_attempt_in_flight_does_not_overwrite_a_redelivery_made_meanwhile(cod
     row = WebhookDelivery.objects.get(pk=claimed.pk)  # …nothing: the redelivery stands, due now
     assert row.state == WebhookDelivery.State.PENDING and row.attempts == 0 and row.last_status is None
     assert row.next_attempt_at is not None and row.next_attempt_at <= timezone.now()
+
+
+def test_beat_sweeps_the_webhooks_and_every_process_knows_the_tasks(settings: Any) -> None:
+    assert settings.HOUSEKEEPING["incidents.sweep_webhooks"] == 15.0
+    # Registered at startup (IncidentsConfig.ready), so a web process queues the delivery task by name.
+    assert {webhooks.TASK, "incidents.sweep_webhooks"} <= set(celery_app.tasks)
