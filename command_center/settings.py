@@ -119,6 +119,19 @@ if DATABASE_OWNER is not None:
     DATABASE_OWNER["HOST"] = unquote(DATABASE_OWNER.get("HOST", ""))
     if DATABASE_OWNER["NAME"] != DATABASES["default"]["NAME"]:
         raise ImproperlyConfigured("DATABASE_OWNER_URL and DATABASE_URL must name the same database.")
+# A read replica (optional): the analytics reads (KPIs, hotspots, the report's sections) go to it inside
+# command_center.dbrouter.use_replica(); every write, and every other read, to default. Unset: default only.
+_replica_url = env.str("DATABASE_REPLICA_URL", default="")
+READ_REPLICA: str | None = None
+if _replica_url:
+    DATABASES["replica"] = env.db_url_config(_replica_url)
+    DATABASES["replica"]["HOST"] = unquote(DATABASES["replica"].get("HOST", ""))
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the test database through it
+    READ_REPLICA = "replica"
+DATABASE_ROUTERS = ["command_center.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker, channel layer ---------------------------------------------------------
