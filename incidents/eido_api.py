@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -12,13 +14,17 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from command_center.serializers import NoBodySerializer
+
 from . import eido, selectors
 from .api import IncidentSerializer
 
 
-class IncidentEidoView(generics.GenericAPIView):  # type: ignore[type-arg]
+class IncidentEidoView(generics.GenericAPIView[Any]):
     """GET: the incident as an EIDO document, for whoever may read its detail (partners read incidents in
     their own shape and get none: 403)."""
+
+    serializer_class = NoBodySerializer
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: int) -> Response:
@@ -28,9 +34,11 @@ class IncidentEidoView(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(eido.incident_eido(incident, now=timezone.now()))
 
 
-class EidoImportView(generics.GenericAPIView):  # type: ignore[type-arg]
+class EidoImportView(generics.GenericAPIView[Any]):
     """POST an EIDO document: 201 with the new incident, or 200 with the one its tracking id made before
     (updated by the document). Field errors name the document's path (`incidentComponent.0.…`)."""
+
+    serializer_class = NoBodySerializer
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: IncidentSerializer, 201: IncidentSerializer})
     def post(self, request: Request) -> Response:
