@@ -232,15 +232,39 @@ def eido_parse(doc: Any) -> dict[str, Any]:
     }
 
 
-def eido_import(*, actor: Any, doc: Any) -> tuple[Incident, bool]:
-    """Take another center's incident: (incident, created).
+# Where in the document each field of the intake comes from: the intake's own checks (api.IntakeSerializer:
+# lengths, the region's bounds, the time window) answer under these paths.
+PATHS = {
+    "call_id": "callComponent.0.callTrackingIdentifier",
+    "source": "callComponent.0.callTypeInternalCode",
+    "reported_at": "callComponent.0.callStartTimeStamp",
+    "answered_at": "callComponent.0.callAnswerTimeStamp",
+    "address": "locationComponent.0.civicAddressText",
+    "lat": "locationComponent.0.locationByValue.coordinates",
+    "lon": "locationComponent.0.locationByValue.coordinates",
+    "category": "incidentComponent.0.incidentTypeInternalCode",
+    "level": "incidentComponent.0.incidentCommonPriorityNumber",
+    "narrative": "notesComponent",
+}
+
+
+def intake_body(data: dict[str, Any]) -> dict[str, Any]:
+    """What the intake API would be given for this document (api.IntakeSerializer checks it)."""
+    body = {k: data[k] for k in PATHS}
+    body["category"] = data["category"].pk
+    for k in ("reported_at", "answered_at"):
+        body[k] = data[k].isoformat() if data[k] else None
+    return body
+
+
+def eido_import(*, actor: Any, data: dict[str, Any]) -> tuple[Incident, bool]:
+    """Take another center's incident (`data` from eido_parse, checked as an intake): (incident, created).
 
     A tracking id seen before updates the incident it made (category, level, address, position, narrative,
     each a Correction with the sending agency as the reason; nothing differing is no change). A new one is
     an intake at the actor's desk, routed like a call, with the tracking id stored in the same transaction;
     two imports of the same new id at once make one incident (the unique tracking id decides, the loser
     reads the winner's row and updates it)."""
-    data = eido_parse(doc)
     person = orgs.person_of(actor)
     if not getattr(actor, "is_superuser", False) and (person is None or not person.has_role(*IMPORT_ROLES)):
         raise PermissionDenied(_("Your role does not allow this action."))

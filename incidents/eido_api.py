@@ -11,13 +11,14 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from command_center.serializers import NoBodySerializer
 
 from . import eido, selectors
-from .api import IncidentSerializer
+from .api import IncidentSerializer, IntakeSerializer
 
 
 class IncidentEidoView(generics.GenericAPIView[Any]):
@@ -42,7 +43,15 @@ class EidoImportView(generics.GenericAPIView[Any]):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: IncidentSerializer, 201: IncidentSerializer})
     def post(self, request: Request) -> Response:
-        incident, created = eido.eido_import(actor=request.user, doc=request.data)
+        data = eido.eido_parse(request.data)
+        s = IntakeSerializer(data=eido.intake_body(data), context={"request": request})
+        if not s.is_valid():
+            errors: dict[str, Any] = {}
+            for key, messages in s.errors.items():
+                errors.setdefault(eido.PATHS.get(key, "eido"), []).extend(messages)
+            raise ValidationError(errors)
+        data.update({k: s.validated_data[k] for k in eido.PATHS})
+        incident, created = eido.eido_import(actor=request.user, data=data)
         incident = selectors.visible_incidents(request.user).select_related("category", "org").get(pk=incident.pk)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(IncidentSerializer(incident, context={"request": request}).data, status=code)

@@ -8,8 +8,11 @@ import copy
 
 import jsonschema
 import pytest
+from django.contrib.auth.models import User
 from django.test import override_settings
+from rest_framework.test import APIClient
 
+from command_center import tokens
 from command_center.models import Role
 from incidents import eido
 from incidents.models import Correction, Incident
@@ -125,6 +128,8 @@ def test_our_own_tracking_id_updates_our_incident(centers):
         (lambda d: d["incidentComponent"][0].pop("incidentTrackingIdentifier"), "incidentComponent.0"),
         (lambda d: d["callComponent"][0].update(callTypeInternalCode="fax"), "callTypeInternalCode"),
         (lambda d: d["callComponent"][0].update(callStartTimeStamp="2026-01-01 08:00"), "callStartTimeStamp"),
+        # The intake's own checks, under the document's paths: the window a stated time must lie in.
+        (lambda d: d["callComponent"][0].update(callStartTimeStamp="2020-01-01T08:00:00+08:00"), "callStartTimeStamp"),
         (lambda d: d["locationComponent"][0].update(civicAddressText=""), "civicAddressText"),
         (lambda d: d["locationComponent"][0]["locationByValue"].update(coordinates=[120.1, 95]), "coordinates"),
         (lambda d: d["incidentComponent"][0].update(locationReference="$ref:nowhere"), "locationReference"),
@@ -155,3 +160,41 @@ def test_who_may_import_and_export(centers):
     assert api_as(world.partner_agent).get(f"/api/incidents/{incident.pk}/eido/").status_code == 404
     assert api_as(world.station_a1_officer).get(f"/api/incidents/{incident.pk}/eido/").status_code == 200
     assert Incident.objects.count() == 1
+
+
+def test_an_api_token_of_the_desk_imports(centers):
+    """Another center's system posts with a token of a person of the receiving desk."""
+    world, a, _b, incident = centers
+    with override_settings(EIDO_DOMAIN=A_DOMAIN):
+        doc = _export(a, incident.pk)
+    _row, token = tokens.token_issue(user=User.objects.get(username="county_b_duty"), name="EIDO from A")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    with override_settings(EIDO_DOMAIN=B_DOMAIN):
+        r = client.post("/api/eido/", doc, format="json")
+    assert r.status_code == 201, r.content
+    assert Incident.objects.get(pk=r.json()["id"]).desk == world.county_b
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_of_one_document_make_one_incident():
+    from command_center import codes
+    from tests.concurrency import parallel
+    from tests.conftest import build_world
+
+    w = build_world()
+    codes.load_defaults()
+    taken = api_as(w.county_a_duty).post("/api/incidents/", call(), format="json").json()["id"]
+    with override_settings(EIDO_DOMAIN=A_DOMAIN):
+        doc = _export(api_as(w.county_a_duty), taken)
+    b_duty = make_person("county_b_duty", w.county_b, Role.DUTY_OFFICER)
+
+    def take(k):
+        with override_settings(EIDO_DOMAIN=B_DOMAIN):
+            r = api_as(b_duty).post("/api/eido/", doc, format="json")
+        return r.status_code, r.json()["id"]
+
+    results = parallel(6, take)
+    assert sorted(code for code, _ in results) == [200] * 5 + [201]
+    assert len({i for _, i in results}) == 1
+    assert Incident.objects.filter(desk=w.county_b).count() == 1
