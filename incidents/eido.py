@@ -10,6 +10,7 @@ are checked against is schemas/eido.schema.json.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from functools import cache
@@ -177,7 +178,10 @@ def _one(doc: dict[str, Any], component: str, ref: Any, field: str) -> dict[str,
 def _time(raw: Any, field: str) -> datetime | None:
     if raw is None:
         return None
-    at = parse_datetime(str(raw))
+    try:
+        at = parse_datetime(str(raw))
+    except (ValueError, OverflowError):  # well-formed but no such time (month 13, offset +25:00)
+        at = None
     if at is None or at.tzinfo is None:
         raise Refused(field, _("A time with its offset, e.g. 2026-01-01T08:00:00+08:00."))
     return at
@@ -188,7 +192,7 @@ def eido_parse(doc: Any) -> dict[str, Any]:
     validate(doc)
     inc = doc["incidentComponent"][0]
     code = str(inc.get("incidentTypeInternalCode") or "")
-    category = Category.objects.filter(code=code).first() if code else None
+    category = Category.objects.filter(code=code).first() if re.fullmatch(r"[0-9]{6}", code) else None
     if category is None:
         raise Refused(
             "incidentComponent.0.incidentTypeInternalCode", _("Give a category code (AABBCC) of the code table.")

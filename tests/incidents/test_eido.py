@@ -128,6 +128,13 @@ def test_our_own_tracking_id_updates_our_incident(centers):
         (lambda d: d["incidentComponent"][0].pop("incidentTrackingIdentifier"), "incidentComponent.0"),
         (lambda d: d["callComponent"][0].update(callTypeInternalCode="fax"), "callTypeInternalCode"),
         (lambda d: d["callComponent"][0].update(callStartTimeStamp="2026-01-01 08:00"), "callStartTimeStamp"),
+        (lambda d: d["callComponent"][0].update(callStartTimeStamp="2026-13-45T08:00:00+08:00"), "callStartTimeStamp"),
+        (
+            lambda d: d["incidentComponent"][0].update(
+                incidentTrackingIdentifier="urn:emergency:uid:incidentid:a\x00:b"
+            ),
+            "incidentTrackingIdentifier",
+        ),
         # The intake's own checks, under the document's paths: the window a stated time must lie in.
         (lambda d: d["callComponent"][0].update(callStartTimeStamp="2020-01-01T08:00:00+08:00"), "callStartTimeStamp"),
         (lambda d: d["locationComponent"][0].update(civicAddressText=""), "civicAddressText"),
