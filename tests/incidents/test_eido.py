@@ -9,7 +9,7 @@ import copy
 import jsonschema
 import pytest
 from django.contrib.auth.models import User
-from django.test import override_settings
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from command_center import tokens
@@ -205,3 +205,16 @@ def test_concurrent_imports_of_one_document_make_one_incident():
     assert sorted(code for code, _ in results) == [200] * 5 + [201]
     assert len({i for _, i in results}) == 1
     assert Incident.objects.filter(desk=w.county_b).count() == 1
+
+
+def test_the_incident_page_links_its_eido_and_says_where_it_came_from(centers):
+    _world, a, b, incident = centers
+    with override_settings(EIDO_DOMAIN=A_DOMAIN):
+        doc = _export(a, incident.pk)
+    with override_settings(EIDO_DOMAIN=B_DOMAIN):
+        copy_ = b.post("/api/eido/", doc, format="json").json()["id"]
+    page = Client()
+    page.force_login(User.objects.get(username="county_b_duty"))
+    html = page.get(f"/incidents/{copy_}/").content.decode()
+    assert f"/api/incidents/{copy_}/eido/" in html and "导出为 NENA EIDO" in html
+    assert doc["incidentComponent"][0]["incidentTrackingIdentifier"] in html
