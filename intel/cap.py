@@ -20,6 +20,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from lxml import etree
 
+from command_center import orgs
+from command_center.models import Role
 from sentiment.models import Warning as SentimentWarning
 
 from . import hotspots
@@ -32,6 +34,15 @@ CONTENT_TYPE = "application/cap+xml; charset=utf-8"
 # Colour → CAP severity. Only a red hotspot is published; a warning of any colour may be.
 SEVERITY = {Colour.RED: "Severe", Colour.YELLOW: "Moderate", Colour.BLUE: "Minor", "": "Unknown"}
 EXPIRES = timedelta(hours=24)
+# Publishing to the public is a commander's call.
+PUBLISH_ROLES = [Role.COMMANDER]
+
+
+def can_publish(user: Any) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    person = orgs.person_of(user)
+    return person is not None and person.has_role(*PUBLISH_ROLES)
 
 
 def sender() -> str:

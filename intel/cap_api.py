@@ -16,7 +16,6 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
 from command_center import orgs
-from command_center.models import Role
 from command_center.serializers import NoBodySerializer
 from sentiment import selectors as sentiment_selectors
 from sentiment.models import Warning as SentimentWarning
@@ -24,8 +23,6 @@ from sentiment.models import Warning as SentimentWarning
 from . import cap
 from .models import Colour, Hotspot
 
-# Publishing to the public is a commander's call.
-PUBLISH_ROLES = [Role.COMMANDER]
 CAP_RESPONSE = {200: OpenApiResponse(OpenApiTypes.STR, description="A CAP 1.2 alert (application/cap+xml)")}
 
 
@@ -35,10 +32,7 @@ class NotPublishable(APIException):
 
 
 def _publisher(request: Request) -> None:
-    if request.user.is_superuser:
-        return
-    person = orgs.person_of(request.user)
-    if person is None or not person.has_role(*PUBLISH_ROLES):
+    if not cap.can_publish(request.user):
         raise PermissionDenied(_("Your role does not allow this action."))
 
 
