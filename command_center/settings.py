@@ -369,6 +369,10 @@ REPEAT = {
 REPEAT_BLOCKED_NUMBERS = env.list("REPEAT_BLOCKED_NUMBERS", default=[])
 # Export: at most this many rows per file; the response says when it was cut.
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=10000)
+# Exchange (README, Exchange: EIDO and CAP): this center's domain in NENA EIDO identifiers
+# (urn:emergency:uid:incidentid:<number>:<domain>), and the sender of its CAP alerts.
+EIDO_DOMAIN = env.str("EIDO_DOMAIN", default="cc.police.local")
+CAP_SENDER = env.str("CAP_SENDER", default=EIDO_DOMAIN)
 # Input bounds (command_center/inputs.py): JSON nesting, and the window a client-stated time must lie in.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 INPUT_PAST_DAYS = env.int("INPUT_PAST_DAYS", default=30)
