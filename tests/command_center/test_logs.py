@@ -1,0 +1,64 @@
+import io
+import json
+import logging
+import logging.config
+
+import pytest
+from django.conf import settings
+
+from command_center import logs
+
+
+@pytest.fixture
+def json_logs():
+    """The logging that LOG_FORMAT=json sets up, its console handler writing to a buffer."""
+    logging.config.dictConfig(logs.logging_config(fmt="json", level="INFO"))
+    buffer = io.StringIO()
+    (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    console.setStream(buffer)
+    yield buffer
+    logging.config.dictConfig(settings.LOGGING)
+
+
+def lines(buffer: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines()]  # every line is one JSON object
+
+
+def test_a_request_logs_json_lines_under_the_id_of_its_response(client, db, json_logs):
+    r = client.get("/no/such/page/")  # Django logs "Not Found" on django.request
+    rid = r["X-Request-ID"]
+    assert len(rid) == 32
+    found = [line for line in lines(json_logs) if line["logger"] == "django.request"]
+    assert found, "django.request logged nothing"
+    line = found[-1]
+    assert line["request_id"] == rid
+    assert line["level"] == "WARNING" and "/no/such/page/" in line["message"]
+    assert set(line) >= {"time", "level", "logger", "message", "request_id"}
+    assert line["time"].endswith("+00:00")
+
+
+def test_a_sane_incoming_id_is_kept_and_a_wild_one_replaced(client, db):
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="lb-42.abc")["X-Request-ID"] == "lb-42.abc"
+    wild = client.get("/healthz", HTTP_X_REQUEST_ID="x" * 200 + "\n")["X-Request-ID"]
+    assert wild != "x" * 200 and len(wild) == 32
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="a b")["X-Request-ID"] != "a b"
+
+
+def test_an_exception_is_one_line_with_its_traceback(json_logs):
+    token = logs.request_id.set("job-7")
+    try:
+        try:
+            raise ValueError("坏了")
+        except ValueError:
+            logging.getLogger("cc.test").exception("处理失败")
+    finally:
+        logs.request_id.reset(token)
+    (line,) = [line for line in lines(json_logs) if line["logger"] == "cc.test"]
+    assert line["message"] == "处理失败" and line["request_id"] == "job-7"
+    assert "ValueError: 坏了" in line["exc_info"]
+
+
+def test_outside_a_request_the_id_is_a_dash(json_logs):
+    logging.getLogger("cc.test").warning("idle")
+    (line,) = [line for line in lines(json_logs) if line["logger"] == "cc.test"]
+    assert line["request_id"] == "-"
