@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
