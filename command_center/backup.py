@@ -17,6 +17,7 @@ DATABASE_URL's role. The PostgreSQL client tools are the ones whose major versio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -104,14 +105,12 @@ def _candidate_dirs() -> list[Path]:
     dirs: list[Path] = []
     if os.environ.get("PG_BIN_DIR"):
         dirs.append(Path(os.environ["PG_BIN_DIR"]))
-    try:  # the embedded server's own binaries (devstack/stack.py)
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import: not ours to fix
-            warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+    # The embedded server's own binaries (devstack/stack.py); not installed or laid out otherwise: the others.
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import: not ours to fix
+        from pgserver._commands import POSTGRES_BIN_PATH
 
         dirs.append(Path(POSTGRES_BIN_PATH))
-    except Exception:  # not installed, or laid out otherwise: the others will do
-        pass
     dirs.extend(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
     for name in ("pg_dump",):
         found = shutil.which(name)

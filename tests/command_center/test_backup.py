@@ -5,7 +5,6 @@ import json
 import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection

@@ -14,7 +14,7 @@ def json_logs():
     """The logging that LOG_FORMAT=json sets up, its console handler writing to a buffer."""
     logging.config.dictConfig(logs.logging_config(fmt="json", level="INFO"))
     buffer = io.StringIO()
-    (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    (console,) = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
     console.setStream(buffer)
     yield buffer
     logging.config.dictConfig(settings.LOGGING)
