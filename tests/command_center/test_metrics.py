@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+import pytest
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -90,3 +92,30 @@ def test_without_a_token_only_the_machine_itself_may_scrape(client, db, settings
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 404
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+
+
+@pytest.fixture
+def tworld(transactional_db):  # the consumer runs on other threads: it needs committed data
+    from tests.conftest import build_world
+
+    return build_world()
+
+
+def test_a_board_socket_counts_while_it_is_open(tworld):
+    from tests.command_center.test_realtime import open_board, run_async, session_cookie
+
+    cookie = session_cookie(tworld.duty)
+    seen: list[int] = []
+
+    async def go():
+        before = metrics._sockets
+        comm, hello = await open_board(cookie)
+        assert hello["event"] == "hello"
+        seen.append(metrics._sockets - before)
+        await sync_to_async(metrics.sockets_publish)()
+        seen.append(await sync_to_async(metrics._board_sockets)())
+        await comm.disconnect()
+        seen.append(metrics._sockets - before)
+
+    run_async(go)
+    assert seen[0] == 1 and seen[1] >= 1 and seen[2] == 0
