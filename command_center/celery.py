@@ -34,6 +34,17 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         )
 
 
+# The worker and beat log as the web processes do (settings.LOGGING: LOG_FORMAT, request ids), not in Celery's
+# own format: a receiver of setup_logging keeps Celery from replacing the root logger's handlers.
+@signals.setup_logging.connect
+def _setup_logging(**kwargs: object) -> None:
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
 # A task sent while a request runs carries the request's id, and its log lines show it (command_center/logs.py).
 @signals.before_task_publish.connect
 def _send_request_id(headers: dict[str, object] | None = None, **kwargs: object) -> None:

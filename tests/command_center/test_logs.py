@@ -62,3 +62,32 @@ def test_outside_a_request_the_id_is_a_dash(json_logs):
     logging.getLogger("cc.test").warning("idle")
     (line,) = [line for line in lines(json_logs) if line["logger"] == "cc.test"]
     assert line["request_id"] == "-"
+
+
+def test_a_task_sent_during_a_request_runs_under_its_id():
+    from celery import signals
+
+    from command_center import tasks
+
+    task = tasks.sweep_deadlines
+    headers: dict[str, object] = {}
+    token = logs.request_id.set("req-77")
+    try:
+        signals.before_task_publish.send(sender=task.name, headers=headers, body=None)
+    finally:
+        logs.request_id.reset(token)
+    assert headers["request_id"] == "req-77"
+
+    # On the worker: the message's headers are on the task's request while it runs.
+    task.push_request(id="t1", request_id=headers["request_id"])
+    try:
+        signals.task_prerun.send(sender=task, task_id="t1", task=task, args=(), kwargs={})
+        assert logs.request_id.get() == "req-77"
+    finally:
+        task.pop_request()
+    task.push_request(id="t2")  # a task sent by beat: no id
+    try:
+        signals.task_prerun.send(sender=task, task_id="t2", task=task, args=(), kwargs={})
+        assert logs.request_id.get() == logs.NONE
+    finally:
+        task.pop_request()
