@@ -79,13 +79,13 @@ def test_a_task_sent_during_a_request_runs_under_its_id():
     assert headers["request_id"] == "req-77"
 
     # On the worker: the message's headers are on the task's request while it runs.
-    task.push_request(id="t1", request_id=headers["request_id"])
+    task.push_request({"id": "t1", "request_id": headers["request_id"]})  # type: ignore[call-arg]  # the stub takes none
     try:
         signals.task_prerun.send(sender=task, task_id="t1", task=task, args=(), kwargs={})
         assert logs.request_id.get() == "req-77"
     finally:
         task.pop_request()
-    task.push_request(id="t2")  # a task sent by beat: no id
+    task.push_request({"id": "t2"})  # type: ignore[call-arg]  # sent by beat: no id
     try:
         signals.task_prerun.send(sender=task, task_id="t2", task=task, args=(), kwargs={})
         assert logs.request_id.get() == logs.NONE
