@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from command_center.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("CC_RUN_DIR") or BASE_DIR / ".run")  # see devstack/stack.py
 
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "command_center.logs.RequestIdMiddleware",
+    "command_center.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "command_center.inputs.RejectNulMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -341,19 +345,15 @@ if HTTPS:
     # /healthz is probed over plain HTTP inside the compose network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.channels.server": {"level": "WARNING"},
-        # The sweep runs twice a second: its "received" / "succeeded" lines would drown everything else.
-        "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
-    },
-}
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id, exc_info); every line
+# carries the request's id either way (command_center/logs.py, docs/operations.md).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+# GET /metrics (command_center/metrics.py): with a token, only `Authorization: Bearer <token>`; without, only
+# from the machine itself. Request counters add up over processes when PROMETHEUS_MULTIPROC_DIR is set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# manage.py backup: where backups go unless --out says otherwise.
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(RUN_DIR / "backups"))
 
 # --- Incidents: repeat detection (REPEAT) -------------------------------------------------------------------
 REPEAT = {

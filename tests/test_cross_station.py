@@ -143,6 +143,7 @@ TABLE: dict[str, list[Probe]] = {
     "logout/": [Skip("logging out touches nobody's business (and would end the walk's session)")],
     "i18n/setlang/": [Skip("the language switch: a cookie")],
     "healthz": [Skip("health: no business data")],
+    "metrics": [Skip("counts over the whole deployment, for the operator's Prometheus (token or loopback), no rows")],
     "favicon.ico": [Skip("the site's icon")],
     "api/auth/token/": [Skip("a password for a token")],
     "api/auth/tokens/": [Read(kind="token", params=lambda s: [{"user": s.world.station_a1_officer.pk}])],
