@@ -42,7 +42,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import clocks
+from command_center import clocks, dbrouter
 from command_center.models import Category, Deadline, Org
 from community import selectors as community_selectors
 from intel import hotspots
@@ -413,6 +413,7 @@ def suggestions_section(org: Org, day: date) -> Section:
 SECTIONS: list[SectionBuilder] = [incidents_section, community_section, sentiment_section, suggestions_section]
 
 
+@dbrouter.reads_replica
 def build(org: Org, day: date) -> list[Section]:
     return [builder(org, day) for builder in SECTIONS]
 

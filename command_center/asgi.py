@@ -11,7 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the apps loa
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from command_center import heartbeat  # noqa: E402
+from command_center import heartbeat, metrics  # noqa: E402
 from command_center.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -25,3 +25,5 @@ application = ProtocolTypeRouter(
 # not a task on the server's event loop: daphne does not run the ASGI lifespan protocol, so nothing would
 # start such a task before the first socket connects.
 heartbeat.keep_beating(heartbeat.WS)
+# /metrics counts the open board sockets of every ASGI process by what each publishes in Redis.
+metrics.keep_publishing_sockets()

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from . import inputs, realtime
+from . import inputs, metrics, realtime
 from .orgs import person_of
 from .pubsub import Feed
 
@@ -33,6 +33,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     feed: Feed | None = None
     closing = False
+    counted = False
 
     async def connect(self) -> None:
         info = await database_sync_to_async(self._who)()
@@ -51,6 +52,8 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             self.feed.close()
             raise
         await self.accept()
+        metrics.socket_opened()
+        self.counted = True
         seq = await database_sync_to_async(realtime.current_seq)(self.group)
         await self.send_json(
             {
@@ -69,6 +72,9 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         return person.org_id, person.org.name
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            metrics.socket_closed()
         if self.feed is not None:
             self.feed.close()
         if self.group:

@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from command_center.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("CC_RUN_DIR") or BASE_DIR / ".run")  # see devstack/stack.py
 
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "command_center.logs.RequestIdMiddleware",
+    "command_center.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "command_center.inputs.RejectNulMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -119,6 +123,19 @@ if DATABASE_OWNER is not None:
     DATABASE_OWNER["HOST"] = unquote(DATABASE_OWNER.get("HOST", ""))
     if DATABASE_OWNER["NAME"] != DATABASES["default"]["NAME"]:
         raise ImproperlyConfigured("DATABASE_OWNER_URL and DATABASE_URL must name the same database.")
+# A read replica (optional): the analytics reads (KPIs, hotspots, the report's sections) go to it inside
+# command_center.dbrouter.use_replica(); every write, and every other read, to default. Unset: default only.
+_replica_url = env.str("DATABASE_REPLICA_URL", default="")
+READ_REPLICA: str | None = None
+if _replica_url:
+    DATABASES["replica"] = env.db_url_config(_replica_url)
+    DATABASES["replica"]["HOST"] = unquote(DATABASES["replica"].get("HOST", ""))
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the test database through it
+    READ_REPLICA = "replica"
+DATABASE_ROUTERS = ["command_center.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker, channel layer ---------------------------------------------------------
@@ -333,19 +350,15 @@ if HTTPS:
     # /healthz is probed over plain HTTP inside the compose network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.channels.server": {"level": "WARNING"},
-        # The sweep runs twice a second: its "received" / "succeeded" lines would drown everything else.
-        "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
-    },
-}
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id, exc_info); every line
+# carries the request's id either way (command_center/logs.py, docs/operations.md).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+# GET /metrics (command_center/metrics.py): with a token, only `Authorization: Bearer <token>`; without, only
+# from the machine itself. Request counters add up over processes when PROMETHEUS_MULTIPROC_DIR is set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# manage.py backup: where backups go unless --out says otherwise.
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(RUN_DIR / "backups"))
 
 # --- Incidents: repeat detection (REPEAT) -------------------------------------------------------------------
 REPEAT = {
@@ -361,6 +374,10 @@ REPEAT = {
 REPEAT_BLOCKED_NUMBERS = env.list("REPEAT_BLOCKED_NUMBERS", default=[])
 # Export: at most this many rows per file; the response says when it was cut.
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=10000)
+# Exchange (README, Exchange: EIDO and CAP): this center's domain in NENA EIDO identifiers
+# (urn:emergency:uid:incidentid:<number>:<domain>), and the sender of its CAP alerts.
+EIDO_DOMAIN = env.str("EIDO_DOMAIN", default="cc.police.local")
+CAP_SENDER = env.str("CAP_SENDER", default=EIDO_DOMAIN)
 # Input bounds (command_center/inputs.py): JSON nesting, and the window a client-stated time must lie in.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 INPUT_PAST_DAYS = env.int("INPUT_PAST_DAYS", default=30)

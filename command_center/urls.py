@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api, health, views
+from . import api, health, metrics, views
 
 # The apps are named here as strings, as INSTALLED_APPS names them: the project's wiring, not an import, so
 # the kernel still imports no app (docs/architecture.md; `make lint` checks it).
@@ -47,6 +47,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),

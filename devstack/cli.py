@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -77,6 +78,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             [PY, str(ROOT / "manage.py"), "load_demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True
         ).stdout
         print(demo, end="")
+        # The request counters of every web and ws process add up at /metrics (command_center/metrics.py):
+        # each writes its own files there, emptied at each start so a previous run's do not linger.
+        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+            shutil.rmtree(RUN / "prometheus", ignore_errors=True)
+            (RUN / "prometheus").mkdir(parents=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(RUN / "prometheus")
         # Started only now: the simulator needs the migrated schema, the code tables and the demo city.
         plan = children(env, port=port, ws_port=ws_port, workers=workers)
         clear_orphans()

@@ -33,7 +33,7 @@ from .models import (
 class IncidentAdmin(ReadOnlyStateAdmin):
     list_display = ["number", "state", "category", "level", "org", "address", "reported_at"]
     list_filter = ["state", "level", "source"]
-    search_fields = ["number", "address", "caller_phone", "call_id"]
+    search_fields = ["number", "address", "caller_phone", "call_id", "eido_tracking_id"]
     date_hierarchy = "reported_at"
     readonly_fields = [f.name for f in Incident._meta.fields]
 

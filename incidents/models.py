@@ -116,6 +116,12 @@ class Incident(models.Model):
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     scene_cleared_at = models.DateTimeField(_("scene cleared at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # NENA EIDO's incident tracking id of an incident imported from another center (incidents/eido.py):
+    # an import of the same incident again updates this one. Empty for the center's own incidents, whose
+    # tracking id is made from their number.
+    eido_tracking_id = models.CharField(
+        _("EIDO tracking id"), max_length=255, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("incident")

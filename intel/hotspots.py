@@ -42,13 +42,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import BigIntegerField, F, Func, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import orgs
+from command_center import dbrouter, orgs
 from command_center.errors import Refused
 from command_center.models import Category, Org
 from incidents.models import Incident
@@ -455,7 +455,8 @@ def _counts(scope: Org, w: Window, area: str, prefix: str, weeks: int, now: date
         WHERE org_id = ANY(%(orgs)s) {no_cell}
         GROUP BY a HAVING {filters[0]} > 0
     """  # noqa: S608  # fixed SQL of this module; values are parameters
-    with transaction.atomic(), connection.cursor() as cur:
+    alias = dbrouter.read_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cur:
         cur.execute("SET LOCAL jit = off")
         cur.execute(sql, params)
         return {int(a): list(cs) for a, *cs in cur.fetchall()}
@@ -465,6 +466,7 @@ def _rank(row: HotspotRow) -> tuple[int, float, int]:
     return (COLOUR_RANK.get(Colour(row.colour), 9) if row.colour else 9, -row.z, -row.count)
 
 
+@dbrouter.reads_replica
 def hotspot_map(
     *,
     org: Org,
@@ -548,7 +550,7 @@ def _name(rows: list[HotspotRow], area: str, scope: Org, w: Window, prefix: str)
             GROUP BY a, org_id
         ) AS y ORDER BY a, n DESC, org_id
     """  # noqa: S608
-    with connection.cursor() as cur:
+    with connections[dbrouter.read_alias()].cursor() as cur:
         cur.execute(sql, params)
         main = dict(cur.fetchall())
     names = dict(Org.objects.filter(pk__in=set(main.values())).values_list("pk", "name"))

@@ -21,7 +21,7 @@ from command_center.errors import Refused
 from command_center.models import Role
 from command_center.serializers import NoBodySerializer, StrictSerializer
 
-from . import hotspots
+from . import cap, hotspots
 from .models import Colour, Hotspot
 
 READ_ROLES = [Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR]
@@ -91,10 +91,13 @@ class HotspotListView(generics.GenericAPIView[Any]):
             )
         }
         made = hotspots.analyses_of(list(kept.values()), request.user)
+        publishes = cap.can_publish(request.user)
         for r in rows:
             h = kept.get(r["key"])
             r["hotspot"] = h
             r["analyses"] = made.get(h, []) if h else []
+            # A kept red hotspot's CAP alert for the public (cap_api.py), for those who may publish it.
+            r["cap"] = reverse("cap-hotspot", args=[h]) if h and publishes and r["colour"] == Colour.RED else None
         return Response(
             {
                 **ask_payload(a),

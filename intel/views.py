@@ -221,6 +221,7 @@ def hotspots_page(request: HttpRequest) -> HttpResponse:
                     "incidents": _("Incidents"),
                     "analyse": _("研判"),
                     "analysed": _("Analyses made"),
+                    "cap": _("CAP alert for the public"),
                     "loading": _("Loading…"),
                     "failed": _("Could not load."),
                     "close": _("Close"),

@@ -36,6 +36,7 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from command_center import dbrouter
 from command_center.models import Org
 from dispatch.models import DispatchOrder
 from incidents.models import Callback, Diversion, Incident, RepeatCluster, RepeatLink, Satisfaction
@@ -586,6 +587,7 @@ def _figure(k: Kpi, sums: Sums, scope: Scope) -> Value:
     return k.compute(scope) if k.fold is None else k.fold(sums)
 
 
+@dbrouter.reads_replica
 def compute(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]:
     """The figures of the scope, from the rollup (one query for all of them); one partner's, from the rows
     (the rollup keeps no partner)."""
@@ -595,6 +597,7 @@ def compute(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]:
     return {k.key: _figure(k, sums, scope) for k in KPIS if keys is None or k.key in keys}
 
 
+@dbrouter.reads_replica
 def compute_raw(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]:
     """The figures straight from the rows (each KPI's definition): what the rollup is held to."""
     return {k.key: k.compute(scope) for k in KPIS if keys is None or k.key in keys}
@@ -605,6 +608,7 @@ def compute_raw(scope: Scope, keys: list[str] | None = None) -> dict[str, Value]
 MAX_TREND_DAYS = 62
 
 
+@dbrouter.reads_replica
 def trend(kpi: Kpi, scope: Scope) -> list[tuple[date, Value]]:
     """The measure day by day over the scope's period (at most MAX_TREND_DAYS days: the last ones); one
     query grouped by day."""
@@ -617,6 +621,7 @@ def trend(kpi: Kpi, scope: Scope) -> list[tuple[date, Value]]:
     ]
 
 
+@dbrouter.reads_replica
 def ranking(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
     """The measure for each org right under the scope's org (the stations of a county, the counties of a
     city), best first by the measure's direction; orgs with nothing to measure last. One query grouped by
@@ -639,6 +644,7 @@ def ranking(kpi: Kpi, scope: Scope) -> list[tuple[Org, Value]]:
     return sorted(rows, key=lambda r: (r[1].value is None, sign * (r[1].value or 0), r[0].path))
 
 
+@dbrouter.reads_replica
 def rankings(scope: Scope) -> tuple[dict[str, Value], dict[Org, dict[str, Value]]]:
     """Every figure of the scope and of each org right under it, from one query: what a month over a city
     takes (bench/kpis.py)."""

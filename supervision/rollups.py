@@ -27,7 +27,9 @@ from math import ceil
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+
+from command_center import dbrouter
 
 TZ = "Asia/Shanghai"  # the triggers' (migration 0004); a test holds settings.TIME_ZONE to it
 
@@ -332,6 +334,7 @@ class Sums:
 EMPTY = Sums({c: Decimal(0) if c.endswith("_s") else 0 for c in COLUMNS}, None)
 
 
+@dbrouter.reads_replica
 def sums(
     path: str,
     first: date,
@@ -410,7 +413,8 @@ def sums(
     """  # noqa: S608  # fixed SQL of this module; values are parameters
     params: dict[str, Any] = {"path": path + "%", "first": first, "last": last, "cat": _like(category) + "%"}
     out: dict[Any, Sums] = {}
-    with transaction.atomic(), connection.cursor() as cur:
+    alias = dbrouter.read_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cur:
         cur.execute(NO_JIT)
         cur.execute(sql, params)
         for g, whole, sec, *vals in cur.fetchall():

@@ -28,9 +28,11 @@ from django.apps import apps
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from command_center import tokens
+from incidents import eido
 from intel import hotspots
 from tests.conftest import capture_broadcasts
 from tests.two_stations import A_ADDRESS, A_PHONES, A_SCENE, MARK, TwoStations, as_text, build_two_stations
@@ -124,6 +126,13 @@ def intake_body(s: TwoStations, **over: Any) -> dict[str, Any]:
     return {**body, **over}
 
 
+def eido_body(s: TwoStations) -> dict[str, Any]:
+    """B's own incident as an EIDO, but under the tracking id of A's incident: an update of A's."""
+    doc = eido.incident_eido(s.b_incident, now=timezone.now())
+    doc["incidentComponent"][0]["incidentTrackingIdentifier"] = eido.urn("incidentid", s.numbers[0])
+    return doc
+
+
 API = "api/"
 PK = "(?P<pk>[^/.]+)"
 
@@ -134,6 +143,7 @@ TABLE: dict[str, list[Probe]] = {
     "logout/": [Skip("logging out touches nobody's business (and would end the walk's session)")],
     "i18n/setlang/": [Skip("the language switch: a cookie")],
     "healthz": [Skip("health: no business data")],
+    "metrics": [Skip("counts over the whole deployment, for the operator's Prometheus (token or loopback), no rows")],
     "favicon.ico": [Skip("the site's icon")],
     "api/auth/token/": [Skip("a password for a token")],
     "api/auth/tokens/": [Read(kind="token", params=lambda s: [{"user": s.world.station_a1_officer.pk}])],
@@ -221,6 +231,10 @@ TABLE: dict[str, list[Probe]] = {
     f"api/^incidents/{PK}/callback/$": [
         Refuse("incident", "post", lambda s: {"channel": "phone", "satisfaction": "satisfied"})
     ],
+    # NENA EIDO (incidents/eido.py): A's incident is not B's to export; a document naming A's incident by
+    # its tracking id is refused (B may not correct it) and stores nothing.
+    "api/incidents/<int:pk>/eido/": [Refuse("incident"), Read(pk=lambda s: s.b_incident.pk)],
+    "api/eido/": [Send(eido_body)],
     "api/incidents/<int:pk>/recommendations/": [Refuse("incident"), Read(kind="unit", pk=lambda s: s.b_incident.pk)],
     "api/incidents/<int:pk>/dispatch/": [
         Refuse("incident", "post", lambda s: {"unit": s.b_unit.pk}),
@@ -470,6 +484,9 @@ TABLE: dict[str, list[Probe]] = {
     "api/^sentiment/hits/$": [Read(kind="hit")],
     f"api/^sentiment/hits/{PK}/acknowledge/$": [Refuse("hit", "post")],
     "api/sentiment/state/": [Read()],
+    # CAP 1.2 (intel/cap.py): A's hotspot and A's 网情 warning are not B's to publish, whatever B's roles.
+    "api/cap/hotspots/<int:pk>/": [Refuse("hotspot")],
+    "api/cap/sentiment-warnings/<int:pk>/": [Refuse("sentiment_warning")],
     "api/hotspots/": [
         Read(
             ok=frozenset({200, 400, 403}),

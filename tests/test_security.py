@@ -20,6 +20,7 @@ PUBLIC = [
     r"^/i18n/",  # the language switch (a cookie)
     r"^/api/auth/token/$",  # exchanging a password for a token
     r"^/api/schema/$",
+    r"^/metrics$",  # no login: METRICS_TOKEN's bearer, or the machine itself (tests/command_center/test_metrics.py)
     r"^/api/docs/$",
     r"^/admin/login/$",
     r"^/admin/logout/$",

@@ -118,6 +118,7 @@
         h("div", { class: "hs-actions" }, [
           h("button", { type: "button", class: "hs-open", text: t.incidents, onclick: function () { open(row); } }),
           canAnalyse ? h("button", { type: "button", class: "primary hs-analyse", text: t.analyse, onclick: function (e) { analyse(row, e.currentTarget); } }) : null,
+          row.cap ? h("a", { href: row.cap, class: "hs-cap", download: "hotspot-" + row.hotspot + ".xml", text: t.cap }) : null,
         ]),
         made.length ? h("p", { class: "small hs-made-list" }, [t.analysed + "：", ...made]) : null,
       ]);

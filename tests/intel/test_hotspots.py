@@ -16,7 +16,7 @@ from django.utils import timezone
 from command_center.models import Category
 from incidents import services as incident_services
 from incidents.models import Incident
-from intel import hotspots, services
+from intel import cap, hotspots, services
 from intel.hotspots import LOCAL, Rule, baseline, cell_of, score
 from intel.models import Analysis, Directive, Hotspot, HotspotRule
 
@@ -287,6 +287,12 @@ def test_analyse_a_hotspot_then_issue_a_directive(rules):
     # The link back: the list names the analysis made from the hotspot.
     row = api.get(reverse("hotspot-list"), params()).json()["rows"][0]
     assert row["hotspot"] == h.pk and [x["id"] for x in row["analyses"]] == [a.pk]
+    # A kept red hotspot offers its CAP alert for the public to a commander only (intel/cap.py).
+    assert row["cap"] is None
+    commander = api_as(rules.commander)
+    link = commander.get(reverse("hotspot-list"), params()).json()["rows"][0]["cap"]
+    assert link == reverse("cap-hotspot", args=[h.pk])
+    assert cap.validate(commander.get(link).content) == []
     assert api.get(reverse("analysis-detail", args=[a.pk])).json()["source"]["kind"] == "intel.hotspot"
     # Not a hotspot: 400 on key. Again: the same kept hotspot, another analysis.
     assert api.post(reverse("hotspot-analyse"), {**params(), "key": cell_of(*NEAR)}, format="json").status_code == 400

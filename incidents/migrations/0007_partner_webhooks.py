@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('command_center', '0003_api_tokens'),
-        ('incidents', '0005_guides_and_diversion_rules'),
+        ('incidents', '0006_eido_tracking_id'),
     ]
 
     operations = [
