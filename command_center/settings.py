@@ -194,6 +194,7 @@ HOUSEKEEPING = {
     "briefing.draft_reports": 300.0,  # the morning 三情 reports whose hour has come (idempotent, catches up)
     "intel.flush_hotspot_counts": 60.0,  # hotspots: move the incidents' count changes into the rollup (hotspots.py)
     "intel.snapshot_hotspots": 3600.0,  # hotspots: keep yesterday's red and yellow ones (idempotent)
+    "incidents.sweep_webhooks": 15.0,  # partner webhooks: send the deliveries whose attempt is due (webhooks.py)
 }
 # The morning report's draft time (local hour, minute) for an org without a row in the admin's schedules.
 BRIEFING_DRAFT_AT = (env.int("BRIEFING_DRAFT_HOUR", default=7), env.int("BRIEFING_DRAFT_MINUTE", default=0))
@@ -202,6 +203,10 @@ BRIEFING_CATCH_UP_DAYS = env.int("BRIEFING_CATCH_UP_DAYS", default=2)
 # 网情 feeds (sentiment/feeds.py): how long one pull may take in all, and the largest body read.
 SENTIMENT_FEED_TIMEOUT_S = env.float("SENTIMENT_FEED_TIMEOUT_S", default=10.0)
 SENTIMENT_FEED_MAX_BYTES = env.int("SENTIMENT_FEED_MAX_BYTES", default=5 * 1024 * 1024)
+# Partner webhooks (incidents/webhooks.py): one attempt's time limit, and whether plain http to this machine
+# (127.0.0.1, localhost) is allowed besides https (always under DEBUG; the tests turn it on).
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
+WEBHOOKS_ALLOW_HTTP_LOCAL = env.bool("WEBHOOKS_ALLOW_HTTP_LOCAL", default=False)
 # How far back each inspection run looks (the rules' window ends at the run); a run every 10 minutes
 # overlaps the last by far, so a missed run loses nothing.
 INSPECTION_LOOKBACK_S = env.int("INSPECTION_LOOKBACK_S", default=2 * 86400)

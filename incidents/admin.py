@@ -1,14 +1,14 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from command_center.admin import AppendOnlyAdmin, ReadOnlyStateAdmin
+from command_center.admin import AppendOnlyAdmin, ReadOnlyAdmin, ReadOnlyStateAdmin
 
-from . import services
+from . import services, webhooks
 from .models import (
     Callback,
     Diversion,
@@ -21,9 +21,11 @@ from .models import (
     Incident,
     IncidentSequence,
     IncidentTransition,
+    PartnerWebhook,
     RepeatCluster,
     RepeatLink,
     SlaPolicy,
+    WebhookDelivery,
 )
 
 
@@ -243,3 +245,87 @@ class DiversionProposalAdmin(ReadOnlyStateAdmin):
     list_display = ["incident", "rule", "target", "at"]
     list_select_related = ["incident", "rule", "target"]
     readonly_fields = [f.name for f in DiversionProposal._meta.fields]
+
+
+class PartnerWebhookForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https", help_text=_("HTTPS only."))
+    events = forms.MultipleChoiceField(
+        label=_("events"), choices=PartnerWebhook.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = PartnerWebhook
+        fields = ["partner", "url", "active", "events"]
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        webhooks.check_url(url)
+        return url
+
+
+@admin.register(PartnerWebhook)
+class PartnerWebhookAdmin(admin.ModelAdmin):
+    """A partner's endpoint for its diversions (README, Partner webhooks). The signing secret is made with
+    the row and shown once, in the message after saving; "rotate" makes a new one, shown once too."""
+
+    form = PartnerWebhookForm
+    list_display = ["partner", "url", "active", "events", "secret_hint", "created_at"]
+    list_filter = ["active", "partner"]
+    list_select_related = ["partner"]
+    readonly_fields = ["secret_hint", "created_at"]
+    actions = ["rotate_secret"]
+
+    @admin.display(description=_("signing secret"))
+    def secret_hint(self, obj: PartnerWebhook) -> str:
+        return obj.masked_secret
+
+    def save_model(self, request: HttpRequest, obj: PartnerWebhook, form: Any, change: bool) -> None:
+        fresh = not obj.secret
+        if fresh:
+            obj.secret = webhooks.new_secret()
+        super().save_model(request, obj, form, change)
+        if fresh:
+            self._show_once(request, obj)
+
+    def _show_once(self, request: HttpRequest, obj: PartnerWebhook) -> None:
+        messages.warning(
+            request,
+            _("Signing secret of %(hook)s, shown only now: %(secret)s") % {"hook": obj, "secret": obj.secret},
+        )
+
+    @admin.action(description=_("Rotate the signing secret (shown once)"))
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[PartnerWebhook]) -> None:
+        for obj in queryset:
+            obj.secret = webhooks.new_secret()
+            obj.save(update_fields=["secret"])
+            self._show_once(request, obj)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Every delivery and how it went; the dead letters (filter: state) can be sent again."""
+
+    list_display = [
+        "id",
+        "webhook",
+        "event",
+        "diversion",
+        "state",
+        "attempts",
+        "last_status",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = ["state", "event", "webhook__partner"]
+    list_select_related = ["webhook__partner", "diversion__incident"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["redeliver"]
+
+    @admin.action(description=_("Redeliver (from the first attempt)"))
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        n = webhooks.deliveries_redeliver(queryset)
+        messages.success(request, _("Deliveries queued again: %(n)d.") % {"n": n})
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Read-only rows, but the action needs the change permission: the form has nothing to edit.
+        return bool(request.user.has_perm("incidents.change_webhookdelivery"))

@@ -39,6 +39,7 @@ from .models import (
     HandlingGuide,
     Incident,
     LinkType,
+    PartnerWebhook,
     Satisfaction,
     Source,
     State,
@@ -990,3 +991,77 @@ class DiversionRuleViewSet(viewsets.GenericViewSet[DiversionRule]):
     @extend_schema(responses=DiversionRuleStatsSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response(selectors.rule_stats(request.user))
+
+
+# --- Partner webhooks: a partner's own endpoints (README, Partner webhooks) ------------------------------
+
+
+class WebhookSerializer(serializers.ModelSerializer[PartnerWebhook]):
+    secret_hint = serializers.CharField(source="masked_secret", read_only=True)
+
+    class Meta:
+        model = PartnerWebhook
+        fields = ["id", "url", "events", "active", "created_at", "secret_hint"]
+        read_only_fields = fields
+
+
+class WebhookSecretSerializer(WebhookSerializer):
+    """An endpoint with its signing secret: answered once, when it is made or rotated."""
+
+    secret = serializers.CharField(read_only=True)
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookWriteSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=PartnerWebhook.Event.choices), allow_empty=False, max_length=10
+    )
+    active = serializers.BooleanField(required=False)
+
+    def validate_events(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+
+class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[PartnerWebhook]):
+    """A partner's people (role partner) manage their org's endpoints: list, add (the secret answered once),
+    change the URL, events or switch one off (PATCH), rotate the secret. Nobody else sees any."""
+
+    serializer_class = WebhookSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[PartnerWebhook]:
+        return selectors.own_webhooks(self.request.user)
+
+    def get_serializer_class(self) -> Any:
+        return WebhookWriteSerializer if self.action in ("create", "partial_update") else WebhookSerializer
+
+    @extend_schema(request=WebhookWriteSerializer, responses={201: WebhookSecretSerializer})
+    def create(self, request: Request) -> Response:
+        s = WebhookWriteSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        v = s.validated_data
+        hook = services.webhook_create(actor=request.user, url=v["url"], events=v["events"])
+        if v.get("active") is False:
+            hook = services.webhook_update(webhook_id=hook.pk, actor=request.user, active=False)
+        return Response(WebhookSecretSerializer(hook).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=WebhookWriteSerializer, responses=WebhookSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        hook = self.get_object()
+        s = WebhookWriteSerializer(data=request.data, partial=True)
+        s.is_valid(raise_exception=True)
+        v = s.validated_data
+        hook = services.webhook_update(
+            webhook_id=hook.pk, actor=request.user, url=v.get("url"), events=v.get("events"), active=v.get("active")
+        )
+        return Response(WebhookSerializer(hook).data)
+
+    @extend_schema(request=None, responses=WebhookSecretSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret", url_name="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str) -> Response:
+        hook = services.webhook_rotate_secret(webhook_id=self.get_object().pk, actor=request.user)
+        return Response(WebhookSecretSerializer(hook).data)

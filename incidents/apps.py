@@ -40,5 +40,13 @@ class IncidentsConfig(AppConfig):
                 "incidents.add_diversionrule",
                 "incidents.change_diversionrule",
                 "incidents.view_diversionproposal",
+                # Partner webhooks: the endpoints, and the deliveries with their redeliver action.
+                "incidents.view_partnerwebhook",
+                "incidents.add_partnerwebhook",
+                "incidents.change_partnerwebhook",
+                "incidents.view_webhookdelivery",
+                "incidents.change_webhookdelivery",
             }
         )
+        # The webhooks' tasks, registered in every process: a web process queues them by name after commit.
+        from . import tasks  # noqa: F401

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -582,3 +583,81 @@ class DiversionProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident} → {self.target} ({self.rule})"
+
+
+def _webhook_events() -> list[str]:
+    return [e.value for e in PartnerWebhook.Event]
+
+
+class PartnerWebhook(models.Model):
+    """A partner's endpoint (12345's system, say) that receives its diversions as signed JSON
+    (incidents/webhooks.py). The secret signs every delivery (webhook_signing.py); it is kept as it is,
+    since signing needs it, shown once in the admin when made or rotated, and masked after."""
+
+    class Event(models.TextChoices):
+        PUSHED = "diversion.pushed", _("Diversion pushed")
+        UPDATED = "diversion.updated", _("Diversion changed")
+
+    partner = models.ForeignKey(
+        Org,
+        on_delete=models.CASCADE,
+        related_name="webhooks",
+        limit_choices_to=Q(kind="partner") | Q(level="community"),
+        verbose_name=_("partner"),
+    )
+    url = models.URLField(_("URL"), max_length=500, help_text=_("HTTPS only."))
+    secret = models.CharField(_("signing secret"), max_length=80, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    events = models.JSONField(_("events"), default=_webhook_events)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner webhook")
+        verbose_name_plural = _("partner webhooks")
+        ordering = ["partner", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.partner} → {self.url}"
+
+    @property
+    def masked_secret(self) -> str:
+        return f"{self.secret[:6]}…{self.secret[-4:]}" if self.secret else ""
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint (the outbox): written in the transaction of the diversion's step, sent
+    after commit and retried with backoff by webhooks.py until a 2xx or the last attempt (then DEAD)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        DEAD = "dead", _("Dead letter")
+
+    webhook = models.ForeignKey(
+        PartnerWebhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")
+    )
+    diversion = models.ForeignKey(
+        Diversion, on_delete=models.PROTECT, related_name="webhook_deliveries", verbose_name=_("diversion")
+    )
+    event = models.CharField(_("event"), max_length=32)
+    payload = models.JSONField(_("payload"), encoder=DjangoJSONEncoder)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # When the next attempt is due (a claimed attempt in flight pushes it a lease ahead); null once settled.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_status = models.PositiveIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweep: pending deliveries whose next attempt is due (webhooks.deliveries_claim).
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due", condition=Q(state="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event} → {self.webhook_id}"

@@ -86,6 +86,23 @@ def diversion_payload(d: Diversion, *, clock_rows: list[dict[str, Any]] | None =
     }
 
 
+def partner_incident_payload(i: Incident) -> dict[str, Any]:
+    """What a partner reads of an incident diverted to it, outside our pages (its webhooks): the fields of
+    api.PartnerIncidentSerializer without its diversion — never the caller, nor the police's handling."""
+    return {
+        "id": i.pk,
+        "number": i.number,
+        "category": i.category_id,
+        "category_name": i.category.local_name,
+        "level": i.level,
+        "address": i.address,
+        "lat": i.lat,
+        "lon": i.lon,
+        "narrative": i.narrative,
+        "reported_at": i.reported_at,
+    }
+
+
 def guide_payload(g: HandlingGuide) -> dict[str, Any]:
     """A handling guide's version as the desk, the station inbox and the API show it."""
     return {

@@ -27,6 +27,7 @@ from .models import (
     DiversionRule,
     HandlingGuide,
     Incident,
+    PartnerWebhook,
     RepeatCluster,
     State,
 )
@@ -106,6 +107,15 @@ def is_diversion_target(org: Org) -> bool:
     """Diversions go to partner agencies and to communities/villages (社区/村), whose people with the
     partner role work them in the partner inbox as an agency does."""
     return org.kind == Org.Kind.PARTNER or org.level == Org.Level.COMMUNITY
+
+
+def own_webhooks(user: Any) -> QuerySet[PartnerWebhook]:
+    """The webhook endpoints a partner's people manage over the API: their own org's, when they hold the
+    partner role in an org that receives diversions; nobody else's (the admin manages every one)."""
+    person = orgs.person_of(user)
+    if person is None or not person.has_role(Role.PARTNER) or not is_diversion_target(person.org):
+        return PartnerWebhook.objects.none()
+    return PartnerWebhook.objects.filter(partner_id=person.org_id).order_by("pk")
 
 
 def diversion_targets(user: Any) -> QuerySet[Org]:

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,7 @@ from command_center.errors import Refused
 from command_center.models import Category, Deadline, HandlingResult, Org, Role
 from command_center.transitions import InvalidTransition
 
-from . import selectors
+from . import selectors, webhooks
 from .models import (
     CLOCK_DISPATCH,
     DEFAULT_DIVERSION_TERMS,
@@ -40,6 +40,7 @@ from .models import (
     HandlingGuide,
     Incident,
     LinkType,
+    PartnerWebhook,
     RepeatCluster,
     RepeatLink,
     Satisfaction,
@@ -404,6 +405,7 @@ def incident_divert(
     _start_diversion_clocks(d)
     _changed(i, "updated")
     realtime.broadcast_on_commit(partner, "diversion.pushed", diversion_payload(d))
+    webhooks.diversion_event(d, PartnerWebhook.Event.PUSHED)  # the partner's own system, if it registered one
     return d
 
 
@@ -756,8 +758,10 @@ def diversion_complete(*, diversion_id: int, actor: Any, result: str) -> Diversi
 
 
 def _diversion_changed(d: Diversion) -> None:
-    # The partner's inbox and the incident's boards; a group both lineages share (the city) hears it once.
+    """After any step of a diversion (a service that voids one calls this too): the partner's inbox and the
+    incident's boards (a group both lineages share, the city, hears it once), and the partner's webhooks."""
     realtime.broadcast_on_commit(d.partner, "diversion.updated", diversion_payload(d), also=[d.incident.org])
+    webhooks.diversion_event(d, PartnerWebhook.Event.UPDATED)
 
 
 # --- Handling guides (处置指引) -------------------------------------------------------------------------
@@ -997,6 +1001,61 @@ def on_diversion_breach(deadline: Deadline) -> None:
     )
 
 
+# --- Partner webhooks: a partner manages its own endpoints (webhooks.py sends to them) -----------------------
+
+
+def _checked_url(url: str) -> str:
+    try:
+        webhooks.check_url(url)
+    except ValidationError as e:
+        raise Refused("url", e.messages[0]) from None
+    return url
+
+
+@transaction.atomic
+def webhook_create(*, actor: Any, url: str, events: list[str]) -> PartnerWebhook:
+    """A new endpoint for the actor's own org (a partner agency or a community, by a person with the partner
+    role there), with a fresh signing secret: the caller shows it once."""
+    person = orgs.person_of(actor)
+    if person is None or not selectors.is_diversion_target(person.org):
+        raise PermissionDenied
+    orgs.require(actor, person.org, roles=[Role.PARTNER])
+    return PartnerWebhook.objects.create(
+        partner=person.org, url=_checked_url(url), events=events, secret=webhooks.new_secret()
+    )
+
+
+def _own_webhook(webhook_id: int, actor: Any) -> PartnerWebhook:
+    hook = PartnerWebhook.objects.select_for_update(of=("self",)).select_related("partner").get(pk=webhook_id)
+    orgs.require(actor, hook.partner, roles=[Role.PARTNER])
+    return hook
+
+
+@transaction.atomic
+def webhook_update(
+    *, webhook_id: int, actor: Any, url: str | None = None, events: list[str] | None = None, active: bool | None = None
+) -> PartnerWebhook:
+    """Change an endpoint's URL, events or switch it on or off; what is left out stays."""
+    hook = _own_webhook(webhook_id, actor)
+    if url is not None:
+        hook.url = _checked_url(url)
+    if events is not None:
+        hook.events = events
+    if active is not None:
+        hook.active = active
+    hook.save(update_fields=["url", "events", "active"])
+    return hook
+
+
+@transaction.atomic
+def webhook_rotate_secret(*, webhook_id: int, actor: Any) -> PartnerWebhook:
+    """A new signing secret, from the next attempt on (the caller shows it once)."""
+    hook = _own_webhook(webhook_id, actor)
+    hook.secret = webhooks.new_secret()
+    hook.save(update_fields=["secret"])
+    return hook
+
+
 __all__ = [
     "CLOCK_DISPATCH",
     "CLOCK_DIVERSION_ACCEPT",
@@ -1023,4 +1082,7 @@ __all__ = [
     "incident_self_handle",
     "load_defaults",
     "sla_for",
+    "webhook_create",
+    "webhook_rotate_secret",
+    "webhook_update",
 ]

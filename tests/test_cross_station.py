@@ -244,6 +244,13 @@ TABLE: dict[str, list[Probe]] = {
     "api/^diversions/$": [Read(kind="diversion", params=lambda s: [{"state": "pushed"}])],
     "api/^diversions/inbox/$": [Read()],
     f"api/^diversions/{PK}/$": [Refuse("diversion")],
+    # A partner's webhook endpoints: its own people's alone (B holds every police role, not the partner's).
+    "api/^webhooks/$": [
+        Read(kind="webhook"),
+        Send(lambda s: {"url": "https://b.example/hook", "events": ["diversion.pushed"]}),
+    ],
+    f"api/^webhooks/{PK}/$": [Refuse("webhook"), Refuse("webhook", "patch", lambda s: {"active": False})],
+    f"api/^webhooks/{PK}/rotate-secret/$": [Refuse("webhook", "post")],
     f"api/^diversions/{PK}/accept/$": [Refuse("diversion", "post")],
     f"api/^diversions/{PK}/return/$": [Refuse("diversion", "post", lambda s: {"reason": "probe"})],
     f"api/^diversions/{PK}/complete/$": [Refuse("diversion", "post", lambda s: {"result": "probe"})],

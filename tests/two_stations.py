@@ -27,7 +27,16 @@ from command_center.models import Category, Deadline, Org, Person, Role
 from dispatch import services as dispatch_services
 from dispatch.models import DispatchOrder, Shift, Unit
 from incidents import services as incident_services
-from incidents.models import Diversion, DiversionRule, Feedback, HandlingGuide, Incident, LinkType, RepeatCluster
+from incidents.models import (
+    Diversion,
+    DiversionRule,
+    Feedback,
+    HandlingGuide,
+    Incident,
+    LinkType,
+    PartnerWebhook,
+    RepeatCluster,
+)
 from intel import hotspots
 from intel import services as loop
 from intel.models import Analysis, Attachment, ClosureReport, Directive, Hotspot, Task
@@ -238,6 +247,8 @@ def build_two_stations() -> TwoStations:
     s.diversion = incident_services.incident_divert(
         incident_id=s.diverted.pk, actor=w.duty, partner=w.partner, note=f"{MARK} 转12345", rule=rule
     )
+    # The partner's own system hears of its diversions (a webhook endpoint): no station reads or changes it.
+    PartnerWebhook.objects.create(partner=w.partner, url=f"https://12345.example/{MARK}", secret=f"whsec_{MARK}")
     invalid = _intake(w, a, A_PHONES[3], f"无效{MARK}", A_SCENE, 5, narrative=f"误拨 {MARK}")
     incident_services.incident_invalidate(incident_id=invalid.pk, actor=w.duty, reason=f"{MARK} 误拨")
     s.cluster = RepeatCluster.objects.filter(org=a).earliest("pk")  # three calls at one place: a ledger line
@@ -408,6 +419,7 @@ def build_two_stations() -> TwoStations:
         "deadline": set(Deadline.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
         "finding": set(Finding.objects.filter(org__path__startswith=a.path).values_list("pk", flat=True)),
         "token": a_tokens,
+        "webhook": set(PartnerWebhook.objects.values_list("pk", flat=True)),  # all are the partner's
         "bulletin": {a_bulletin.pk},
         "daily_report": {a_report.pk},
         "duty_log": {a_log.pk},
