@@ -92,7 +92,7 @@
       }
     }
     if (bounds.length && !fitted) {
-      map.fitBounds(bounds, { maxZoom: 15, padding: [30, 30] });
+      map.fitBounds(bounds, { maxZoom: 15, padding: [30, 30], animate: false });
       fitted = true;
     }
   }
