@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from incidents import services, tasks, webhook_signing, webhooks
 from incidents.api import PartnerIncidentSerializer
 from incidents.models import Incident, PartnerWebhook, WebhookDelivery
 from tests.concurrency import parallel
+from tests.httpserver import serving
 
 from .conftest import call
 
@@ -69,16 +70,9 @@ def server() -> Iterator[Server]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        state.port = port
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture(autouse=True)
