@@ -31,6 +31,11 @@ On top of channels_redis's RedisPubSubChannelLayer:
   reload. redis-py re-subscribes the process's channels when it reconnects; subscriptions of sockets that
   went away meanwhile are dropped then (`_prune`). (channels_redis's own receive loop also let a
   TimeoutError end it, and with it every delivery of the process.)
+- **Push lag is measured here** (`PUSH_LAG`, `cc_push_lag_seconds` on /metrics): for each group message
+  handed to this process's sockets, the time from the envelope's `at` — stamped by the web or worker
+  process right after its commit — to the moment the last socket's frame was handed to daphne. Read once per
+  group message from the envelope's text (its layout is fixed by realtime._fan_out), not per socket. The
+  two clocks are different machines' in a cluster: keep them on NTP.
 - **Sockets' own channels are local**: only groups are subscribed in Redis (see `_subscribe_to_channel`);
   `channel_layer.send()` to one consumer is not supported.
 
@@ -42,12 +47,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close, create_pool, decode_hosts
+from prometheus_client import Histogram
 from redis import asyncio as aioredis
 from redis.asyncio.client import PubSub
 
@@ -58,6 +66,28 @@ log = logging.getLogger(__name__)
 RESET = "feed.reset"
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+# Commit → frame handed to the sockets, per group message delivered by this process (see the module).
+PUSH_LAG = Histogram(
+    "cc_push_lag_seconds",
+    "Time from a push's commit (its envelope's `at`) to its frames handed to this process's board sockets.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+_AT = ', "at": "'
+
+
+def envelope_at(text: str) -> float | None:
+    """The envelope's `at` (realtime._fan_out writes '{"event": …, "seq": N, "at": "<ISO>", "data": …}') as
+    a Unix time, without decoding the JSON; None when the text does not have that layout."""
+    start = text.find(_AT)
+    if start < 0:
+        return None
+    start += len(_AT)
+    end = text.find('"', start)
+    try:
+        return datetime.fromisoformat(text[start:end]).timestamp()
+    except ValueError:
+        return None
 
 
 class BoardChannelLayer(RedisPubSubChannelLayer):
@@ -242,6 +272,11 @@ class _Shard(RedisSingleShardConnection):
             if decoded is None:
                 decoded = layer.channel_layer.deserialize(data)
             await feed.push(decoded)
+        if decoded is not None:
+            text = decoded.get("text")
+            at = envelope_at(text) if isinstance(text, str) else None
+            if at is not None:
+                PUSH_LAG.observe(max(0.0, time.time() - at))
 
     def reconnected(self) -> None:
         log.warning("pubsub: subscriber reconnected; closing this process's sockets so their screens reload")

@@ -119,3 +119,30 @@ def test_a_board_socket_counts_while_it_is_open(tworld):
 
     run_async(go)
     assert seen[0] == 1 and seen[1] >= 1 and seen[2] == 0
+
+
+def test_push_lag_is_measured_from_the_commit_to_the_sockets(tworld, client):
+    """cc_push_lag_seconds: each group message handed to this process's board sockets, timed from its `at`."""
+    from command_center import pubsub
+    from tests.command_center.test_realtime import open_board, push, run_async, session_cookie
+
+    def lag() -> tuple[float, float]:
+        found = scrape(client)
+        return found["cc_push_lag_seconds_count"][()], found["cc_push_lag_seconds_sum"][()]
+
+    cookie = session_cookie(tworld.duty)
+    count_before, sum_before = lag()
+
+    async def go():
+        comm, _hello = await open_board(cookie)
+        for n in range(3):
+            await push(tworld.station_a1, "thing.changed", {"n": n, "at": "not the envelope's"})
+            assert (await comm.receive_json_from(timeout=5))["data"]["n"] == n
+        await comm.disconnect()
+
+    run_async(go)
+    count_after, sum_after = lag()
+    assert count_after - count_before == 3  # one per group message; the city board's group only
+    assert 0 <= sum_after - sum_before < 3 * 5  # each was received within the 5-second wait above
+    assert pubsub.envelope_at('{"event": "e", "seq": 1, "at": "2026-01-01T00:00:00+00:00", "data": {}}') == 1767225600
+    assert pubsub.envelope_at('{"event": "hello"}') is None
