@@ -32,6 +32,9 @@ PAGE_ROLES = [Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER, Role.SUPERVISOR]
 # API is the judge; a button shown to someone it refuses would only say so).
 JUDGE_ROLES = [Role.ANALYST, Role.COMMANDER]
 WATCH_ROLES = [Role.ANALYST, Role.COMMANDER, Role.DUTY_OFFICER]
+# Who is offered a warning's CAP alert for the public: intel's cap.PUBLISH_ROLES (the API decides; a test
+# holds the two lists equal).
+CAP_ROLES = [Role.COMMANDER]
 
 
 def _has(request: HttpRequest, roles: Sequence[str]) -> bool:
@@ -100,6 +103,7 @@ def labels() -> dict[str, Any]:
             "analyses": _("Analyses made from it"),
             "analysed": _("Analysed"),
             "open_event": _("Open the event"),
+            "cap": _("CAP alert for the public"),
             "why": _("Why it was flagged"),
             "matched": _("matched"),
             "watch_hit": _("Watched (布控)"),
@@ -138,6 +142,7 @@ def _page_context(request: HttpRequest) -> dict[str, Any]:
         "can_judge": _has(request, JUDGE_ROLES) and bool(_url("analysis-list")),
         "analyses_url": _url("analysis-list"),
         "workspace_url": _url("intel:workspace"),
+        "cap_url": _url("cap-sentiment-warning", 0) if _has(request, CAP_ROLES) else "",
     }
 
 

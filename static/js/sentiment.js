@@ -151,6 +151,8 @@
       h("div", { class: "sm-meta" }, [
         w.posts_n != null ? h("span", { class: "num", title: fmt(t.hour_count, { count: w.count, mean: round1(w.baseline_mean), sd: round1(w.baseline_sd) }), text: w.posts_n + " " + t.posts }) : null,
         w.event && opts.eventPage ? h("a", { class: "sm-event-link", href: curl(opts.eventPage, w.event), text: t.open_event }) : null,
+        // CAP 1.2 for the public (intel's /api/cap/sentiment-warnings/{id}/), offered to those who may publish it.
+        ds.capUrl && w.state !== "dismissed" ? h("a", { class: "sm-cap", href: curl(ds.capUrl, w.id), download: "sentiment-warning-" + w.id + ".xml", text: t.cap }) : null,
       ]),
       (w.analyses || []).length ? h("ul", { class: "sm-analyses" }, analysesList(labels, [w])) : null,
       h("div", { class: "sm-actions" }, [

@@ -56,6 +56,17 @@ def test_the_monitor_opens_for_the_desk_roles_and_sends_stations_to_their_inbox(
 
 
 @pytest.mark.django_db
+def test_a_commander_is_offered_the_warnings_cap_alert_and_nobody_else(world: World) -> None:
+    from intel import cap
+    from sentiment import views
+
+    assert views.CAP_ROLES == cap.PUBLISH_ROLES  # the page offers it to exactly those the API lets publish
+    body = _client(world.commander).get("/sentiment/").content.decode()
+    assert 'data-cap-url="/api/cap/sentiment-warnings/0/"' in body
+    assert 'data-cap-url=""' in _client(world.analyst).get("/sentiment/").content.decode()
+
+
+@pytest.mark.django_db
 def test_an_event_or_a_post_of_another_area_is_a_404(world: World) -> None:
     codes.load_defaults()
     services.load_defaults()
