@@ -27,7 +27,6 @@ import asyncio
 import itertools
 import json
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -310,7 +309,7 @@ def load(p: Platform, orgs: dict[str, int], stop_at: float, on_half: Any) -> tup
 
 
 def pgbouncer_available() -> bool:
-    return os.path.exists(PGBOUNCER) or bool(shutil.which("pgbouncer"))
+    return os.access(PGBOUNCER, os.X_OK)
 
 
 @pytest.fixture(scope="module", params=["direct", "pgbouncer"])
@@ -342,7 +341,9 @@ def run(request: Any) -> Iterator[Run]:
             p.kill(killed["name"])
 
         with Boards(boards):
-            answers, ids = load(p, orgs, time.monotonic() + LOAD_S, kill_the_leader)
+            t0 = time.monotonic()
+            answers, ids = load(p, orgs, t0 + LOAD_S, kill_the_leader)
+            load_s = time.monotonic() - t0
             wait_until(lambda: leader_identity(p) not in (None, first), 60, "the other beat to take the lease")
             survivor = leader_identity(p)
             assert survivor is not None
@@ -368,7 +369,8 @@ def run(request: Any) -> Iterator[Run]:
         # What the run did, for the reader of `pytest -s` (and docs/scale.md).
         [(breached,)] = p.sql("SELECT count(*) FROM command_center_deadline WHERE breached_at IS NOT NULL")
         print(
-            f"\nscale-out [{variant}]: {len(ids)} incidents, answers {dict(answers)}, {breached} breaches; boards "
+            f"\nscale-out [{variant}]: {len(ids)} incidents in {load_s:.1f} s, answers {dict(answers)}, "
+            f"{breached} breaches; boards "
             + ", ".join(
                 f"{b.name}: {sum(map(len, b.seqs))} pushes, {len(b.gaps)} gaps, {b.connections} connections"
                 for b in boards
