@@ -24,7 +24,9 @@ How, step by step:
    bulletin at 08:00 that the dead leader did not send is sent by its successor).
 5. On shutdown (SIGTERM, SIGINT) the leader deletes the key if it still holds it (compare-and-delete), so a
    standby takes over at its next try instead of after the lease. A killed leader's lease simply expires:
-   a standby leads within `BEAT_LEASE_S` + `BEAT_LEASE_S / 3`.
+   a standby leads within `BEAT_LEASE_S` + `BEAT_LEASE_S / 3` — unless the holder ran on this machine
+   (its host name) and its process is gone (`make run` starting beat again after a SIGKILL): then the
+   lease is deleted (compare-and-delete) and taken at once. A holder elsewhere is never presumed dead.
 
 Each beat still keeps the schedule file that celery's PersistentScheduler keeps (`-s`, or
 CELERY_BEAT_SCHEDULE_FILENAME), under an exclusive lock: the file is a `dbm.dumb` database here, which two
@@ -129,6 +131,31 @@ class Lease:
     def release(self) -> bool:
         return bool(self._release(keys=[lease_key()], args=[self.identity]))
 
+    def take_from_the_dead(self) -> str | None:
+        """Take the lease if its holder was a process of this host that no longer exists; returns that
+        holder's identity when it did, else None."""
+        holder = leader()
+        if holder is None or not _dead_here(holder):
+            return None
+        if self._release(keys=[lease_key()], args=[holder]) and self.acquire():
+            return holder
+        return None
+
+
+def _dead_here(identity: str) -> bool:
+    """Was `identity` (host:pid:random) a process of this host that is gone now?"""
+    host, _, rest = identity.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's (PermissionError)
+        return False
+    return False
+
 
 def last_runs() -> dict[str, float]:
     """Entry name → the epoch seconds of its last run, as recorded by whichever beat led."""
@@ -187,6 +214,11 @@ class LeaderScheduler(PersistentScheduler):
                 self.leading = self.lease().renew()
             else:
                 self.leading = self.lease().acquire()
+                if not self.leading:
+                    dead = self.lease().take_from_the_dead()
+                    if dead is not None:
+                        log.warning("beat %s: the lease's holder %s is gone from this host", self.identity, dead)
+                        self.leading = True
                 if self.leading:
                     self._adopt_last_runs()
             if self.leading:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import itertools
 import shelve
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +152,33 @@ def test_a_new_leader_goes_on_from_the_last_recorded_run(
             assert adopted is not None and adopted.timestamp() == pytest.approx(recorded)
     finally:
         b.close()
+
+
+def test_a_lease_left_by_a_dead_process_of_this_host_is_taken_at_once(tmp_path: Path, settings: Any) -> None:
+    """`make run` starts beat again a second after a SIGKILL: it need not wait out the old lease."""
+    settings.BEAT_LEASE_S = 30
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    elsewhere = beat.Lease(f"another-host:{int(gone.stdout)}:abcdef", 30)
+    assert elsewhere.acquire()
+    assert beat.Lease("x", 30).take_from_the_dead() is None  # a holder elsewhere is never presumed dead
+    assert elsewhere.release()
+    dead = f"{socket.gethostname()}:{int(gone.stdout)}:abcdef"
+    assert beat.Lease(dead, 30).acquire()
+    b = scheduler(tmp_path, "b")
+    try:
+        b.tick()
+        assert b.leading
+        assert beat.leader() == b.identity
+    finally:
+        b.close()
+    alive = beat.Lease(f"{socket.gethostname()}:1:abcdef", 30)  # pid 1 lives: its lease stays
+    assert alive.acquire()
+    c = scheduler(tmp_path, "c")
+    try:
+        c.tick()
+        assert not c.leading
+    finally:
+        c.close()
 
 
 def test_the_leader_releases_on_shutdown(tmp_path: Path, settings: Any) -> None:

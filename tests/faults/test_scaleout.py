@@ -1,14 +1,16 @@
 """Scale-out: several of everything on one PostgreSQL and one Redis — two gunicorn, two daphne, two Celery
 workers and two beats (conftest.launch) — and then the same behind PgBouncer in transaction mode.
 
-One run per variant (the `run` fixture): for LOAD_S seconds, callers post incidents through BOTH web servers
+One run per variant (the `run` fixture): for LOAD_S seconds (15), callers post incidents through BOTH web servers
 (API tokens), half of them settled at once (self-handled), to the city and to two stations. The SLA policy
 gives every call a dispatch clock of 3 s and every self-handled one a feedback clock of 3 s, and supervision
 escalates a late feedback after 3 s (SUPERVISION_INCIDENT_ESCALATE_S): many deadlines of three kinds fall
 due during the run. Boards follow /ws/board/ on EACH daphne (the city, and two stations' duty officers),
 loading their state over REST on connect and on any `seq` gap, as the screens do (static/js/boardmodel.js,
 bench/_boards.py), and keeping the part of it the test checks: the incidents of the queue with their states,
-versions and broken clocks. Halfway through, the beat that leads is killed.
+versions and broken clocks. A third of the way in, the beat that leads is frozen (SIGSTOP, as a paused
+machine) until the other takes over by the lease's expiry, then thawed; at two thirds the new leader is
+killed (SIGKILL) and the first, standing by, takes over again.
 
 Then, once nothing is due any more, the tests check counts, order and equality (no timing):
 - every board's seqs strictly increase on each connection, every gap was recovered by a reload, and what
@@ -16,9 +18,9 @@ Then, once nothing is due any more, the tests check counts, order and equality (
 - every due deadline was breached once: no escalation retried (a second breach would trip the reminders'
   unique key), one reminder per late feedback, one 督办 per broken escalation clock, one push per breach on
   each board;
-- the beats: the probe (BEAT_PROBE_S) was sent by one beat at a time, never twice in a period, by the
-  killed leader before its death and by the other after it; the sweeps went on (clocks due after the kill
-  were breached).
+- the beats: the probe (BEAT_PROBE_S) was sent by one beat at a time, never twice in a period: by the
+  first leader until it froze, by the other from its takeover to its death (the thawed one sent nothing),
+  then by the first again; the sweeps went on (clocks due after the kill were breached).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import threading
 import time
 import uuid
@@ -42,7 +45,7 @@ from .conftest import DEMO_PASSWORD, PGBOUNCER, Platform, intake_body, launch
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
-LOAD_S = 20.0  # how long callers post incidents
+LOAD_S = 15.0  # how long callers post incidents
 MAX_INCIDENTS = 300  # in all (the board's queue holds 500: dispatch/board.py MAX_INCIDENTS)
 CALLERS = 4  # threads posting, half on each web server
 PROBE_S = 1.0  # beat's probe period (settings.BEAT_PROBE_S)
@@ -214,10 +217,7 @@ class Run:
     boards: list[Board]
     answers: Counter[int]
     incidents: list[int]
-    killed: str  # the beat that led and was killed
-    killed_identity: str
-    survivor_identity: str
-    killed_at: float
+    beats: dict[str, Any]  # first, frozen_at, second (led while first was frozen), killed (its name), killed_at
     orgs: dict[str, int]
 
 
@@ -259,9 +259,10 @@ def beat_named(p: Platform, identity: str) -> str:
     return next(name for name, proc in p.procs.items() if name.startswith("beat") and proc.pid == pid)
 
 
-def load(p: Platform, orgs: dict[str, int], stop_at: float, on_half: Any) -> tuple[Counter[int], list[int]]:
+def load(p: Platform, orgs: dict[str, int], stop_at: float, events: list[Any]) -> tuple[Counter[int], list[int]]:
     """CALLERS threads post incidents through both web servers until `stop_at` (or MAX_INCIDENTS); every
-    other one is self-handled at once through the other server. `on_half` runs once, halfway."""
+    other one is self-handled at once through the other server. The `events` run one after the other while
+    they post, the first a third of the way in, the next at two thirds (or when the one before ended)."""
     token = p.token("duty")
     tag = uuid.uuid4().hex[:6]
     answers: Counter[int] = Counter()
@@ -299,10 +300,11 @@ def load(p: Platform, orgs: dict[str, int], stop_at: float, on_half: Any) -> tup
     threads = [threading.Thread(target=caller, args=(n,)) for n in range(CALLERS)]
     for t in threads:
         t.start()
-    half = stop_at - LOAD_S / 2
-    while time.monotonic() < half and any(t.is_alive() for t in threads):
-        time.sleep(0.1)
-    on_half()
+    for n, event in enumerate(events, start=1):
+        at = stop_at - LOAD_S + n * LOAD_S / (len(events) + 1)
+        while time.monotonic() < at and any(t.is_alive() for t in threads):
+            time.sleep(0.1)
+        event()
     for t in threads:
         t.join()
     return answers, ids
@@ -320,7 +322,9 @@ def run(request: Any) -> Iterator[Run]:
         if not pgbouncer_available() and not os.environ.get("CI"):
             pytest.skip(f"{PGBOUNCER} not installed (apt-get install -y pgbouncer)")
         env["DATABASE_POOL"] = "transaction"
+    started = time.monotonic()
     with launch({"web": 2, "ws": 2, "worker": 2, "beat": 2}, env, pgbouncer=variant == "pgbouncer") as p:
+        up_s = time.monotonic() - started
         people = setup_people(p)
         orgs, sessions = people["orgs"], people["sessions"]
         boards = [
@@ -331,22 +335,33 @@ def run(request: Any) -> Iterator[Run]:
         wait_until(lambda: leader_identity(p) is not None, 30, "a beat to take the lease")
         first = leader_identity(p)
         assert first is not None
-        killed: dict[str, Any] = {}
+        beats: dict[str, Any] = {"first": first}
 
-        def kill_the_leader() -> None:
+        def freeze_the_leader() -> None:
+            """SIGSTOP, as a paused machine: its lease expires, the other beat takes over; thawed, it must
+            find the lease lost and send nothing."""
             identity = leader_identity(p)
             assert identity == first, (identity, first)  # one leader all along so far
-            killed["name"] = beat_named(p, identity)
-            killed["at"] = time.time()
-            p.kill(killed["name"])
+            group = os.getpgid(p.procs[beat_named(p, first)].pid)
+            beats["frozen_at"] = time.time()
+            os.killpg(group, signal.SIGSTOP)
+            try:
+                wait_until(lambda: leader_identity(p) not in (None, first), 30, "the standby to take over")
+            finally:
+                os.killpg(group, signal.SIGCONT)
+            beats["second"] = leader_identity(p)
+
+        def kill_the_leader() -> None:
+            """SIGKILL the new leader: the first one, thawed and standing by, takes over."""
+            beats["killed"] = beat_named(p, beats["second"])
+            beats["killed_at"] = time.time()
+            p.kill(beats["killed"])
+            wait_until(lambda: leader_identity(p) == first, 30, "the first beat to lead again")
 
         with Boards(boards):
             t0 = time.monotonic()
-            answers, ids = load(p, orgs, t0 + LOAD_S, kill_the_leader)
+            answers, ids = load(p, orgs, t0 + LOAD_S, [freeze_the_leader, kill_the_leader])
             load_s = time.monotonic() - t0
-            wait_until(lambda: leader_identity(p) not in (None, first), 60, "the other beat to take the lease")
-            survivor = leader_identity(p)
-            assert survivor is not None
 
             def quiet() -> bool:
                 [(due_soon, unpushed)] = p.sql(
@@ -358,6 +373,7 @@ def run(request: Any) -> Iterator[Run]:
                 return due_soon == 0 and unpushed == 0
 
             wait_until(quiet, 180, "every due deadline breached and pushed")
+            drain_s = time.monotonic() - t0 - load_s
             import redis
 
             r = redis.Redis(port=p.redis_port)
@@ -369,14 +385,15 @@ def run(request: Any) -> Iterator[Run]:
         # What the run did, for the reader of `pytest -s` (and docs/scale.md).
         [(breached,)] = p.sql("SELECT count(*) FROM command_center_deadline WHERE breached_at IS NOT NULL")
         print(
-            f"\nscale-out [{variant}]: {len(ids)} incidents in {load_s:.1f} s, answers {dict(answers)}, "
+            f"\nscale-out [{variant}]: up in {up_s:.0f} s, {len(ids)} incidents in {load_s:.1f} s, quiet "
+            f"{drain_s:.0f} s later; answers {dict(answers)}, "
             f"{breached} breaches; boards "
             + ", ".join(
                 f"{b.name}: {sum(map(len, b.seqs))} pushes, {len(b.gaps)} gaps, {b.connections} connections"
                 for b in boards
             )
         )
-        yield Run(p, variant, boards, answers, ids, killed["name"], first, survivor, killed["at"], orgs)
+        yield Run(p, variant, boards, answers, ids, beats, orgs)
 
 
 # --- The checks -------------------------------------------------------------------------------------------
@@ -474,31 +491,31 @@ def test_every_due_deadline_was_breached_exactly_once(run: Run) -> None:
 def test_one_beat_sent_at_a_time_and_the_standby_took_over(run: Run) -> None:
     import redis
 
+    b = run.beats
+    first, second, frozen_at, killed_at = b["first"], b["second"], b["frozen_at"], b["killed_at"]
+    assert second not in (None, first)
     records = []
     for raw in redis.Redis(port=run.p.redis_port, decode_responses=True).lrange("ccfaults:beat:probe", 0, -1):
         sender, run_at = str(raw).rsplit(" ", 1)  # who sent it, and the run of the schedule it was
         records.append((float(run_at), sender))
     records.sort()
-    senders = [s for _t, s in records]
-    assert set(senders) == {run.killed_identity, run.survivor_identity}, Counter(senders)
-    # One beat at a time: the killed leader's probes, then only the other's — the standby sent nothing while
-    # the leader lived, and nothing came from the leader after its death.
-    switch = senders.index(run.survivor_identity)
-    assert set(senders[:switch]) == {run.killed_identity}
-    assert set(senders[switch:]) == {run.survivor_identity}
-    assert all(t < run.killed_at for t, s in records if s == run.killed_identity)
-    assert all(t > run.killed_at for t, s in records if s == run.survivor_identity)
-    # Never two runs in one period (two beats would send each probe twice), across the takeover too: the
+    # One beat at a time: the first until it froze, the second from its takeover until it was killed (the
+    # first, thawed meanwhile, sent nothing: its lease was lost), then the first again.
+    expected = [first if t < frozen_at or t > killed_at else second for t, _s in records]
+    assert [s for _t, s in records] == expected, Counter(s for _t, s in records)
+    assert Counter(expected)[second] > 0
+    assert any(t > killed_at for t, _s in records)
+    # Never two runs in one period (two beats would send each probe twice), across the takeovers too: the
     # new leader went on from the last run the old one recorded.
-    gaps = [b - a for (a, _s), (b, _t) in itertools.pairwise(records)]
+    gaps = [y - x for (x, _s), (y, _t) in itertools.pairwise(records)]
     assert min(gaps) >= PROBE_S / 2, sorted(gaps)[:5]
-    # The sweeps went on after the kill: clocks that fell due after the takeover were breached too.
+    # The sweeps went on: clocks that fell due after the kill were breached too.
     [(later,)] = run.p.sql(
         "SELECT count(*) FROM command_center_deadline WHERE breached_at IS NOT NULL AND due_at > to_timestamp(%s)",
-        [run.killed_at + 2 * LEASE_S],
+        [killed_at + 1],
     )
     assert later > 0
-    assert run.killed not in run.p.procs
+    assert b["killed"] not in run.p.procs
 
 
 def test_the_variant_ran_as_named(run: Run) -> None:
