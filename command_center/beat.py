@@ -192,7 +192,8 @@ class LeaderScheduler(PersistentScheduler):
         self.leading = False
         self._lease: Lease | None = None
         self._next_check = 0.0  # monotonic time of the next acquire / renew
-        self._file_lock: int | bool | None = False  # False: not tried yet; None: another beat has the file
+        self._file_tried = False
+        self._file_lock: int | None = None  # the lock's descriptor; None: not tried yet, or another beat's file
         super().__init__(*args, **kwargs)
 
     # --- the lease ---
@@ -284,14 +285,16 @@ class LeaderScheduler(PersistentScheduler):
                 self.leading = False
             super().close()
         finally:
-            if isinstance(self._file_lock, int):
+            if self._file_lock is not None:
                 os.close(self._file_lock)
-                self._file_lock = False
+                self._file_lock = None
+                self._file_tried = False
 
     # --- the schedule file ---
 
     def _open_schedule(self) -> Any:
-        if self._file_lock is False:
+        if not self._file_tried:
+            self._file_tried = True
             self._file_lock = _lock(self.schedule_file + ".lock")
             if self._file_lock is None:
                 log.warning(

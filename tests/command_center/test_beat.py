@@ -38,11 +38,12 @@ def _clean() -> Iterator[None]:
 
 @pytest.fixture
 def sent() -> Iterator[list[dict[str, Any]]]:
-    """The headers of every message published by a beat (stamped `beat`) while the test runs."""
+    """The headers of every probe published by a beat (stamped `beat`) while the test runs (the schedulers
+    also carry the app's own entries: the sweep, the housekeeping)."""
     out: list[dict[str, Any]] = []
 
     def record(headers: dict[str, Any] | None = None, **kwargs: object) -> None:
-        if headers and headers.get("beat"):
+        if headers and headers.get("beat") and headers.get("task") == PROBE:
             out.append(dict(headers))
 
     signals.before_task_publish.connect(record, weak=False)
