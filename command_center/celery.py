@@ -25,6 +25,10 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
     )
     for name, every in settings.HOUSEKEEPING.items():
         sender.add_periodic_task(every, sender.signature(name), name=name, expires=every)
+    if settings.BEAT_PROBE_S:
+        sender.add_periodic_task(
+            settings.BEAT_PROBE_S, sender.signature("command_center.beat_probe"), name="beat probe"
+        )
     from celery.schedules import crontab
 
     for kind, at in settings.BULLETIN_SCHEDULE.items():

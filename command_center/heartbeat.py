@@ -3,6 +3,7 @@
 - `worker`: written by every sweep the worker runs (and between the batches of a long one), so it proves
   beat and a worker both alive: beat asks for a sweep every CLOCK_SWEEP_INTERVAL_S.
 - `ws`: written every second by a thread in each ASGI process (asgi.py), the one serving /ws/.
+- `beat`: written by the beat that holds the lease (beat.py), at each renewal (every BEAT_LEASE_S / 3).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import redis as kredis
 
 WORKER = "worker"
 WS = "ws"
+BEAT = "beat"
 
 
 def beat(name: str) -> None:

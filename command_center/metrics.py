@@ -189,11 +189,12 @@ class ScrapeCollector(Collector):
     def _heartbeats(self) -> list[Metric]:
         ages = GaugeMetricFamily(
             "cc_heartbeat_age_seconds",
-            "Seconds since a process of this kind last beat (worker: sweeps; ws: the WebSocket server). "
+            "Seconds since a process of this kind last beat (worker: sweeps; ws: the WebSocket server; beat: the "
+            "beat holding the lease). "
             "Absent when none beat within the hour.",
             labels=["process"],
         )
-        for name in (heartbeat.WORKER, heartbeat.WS):
+        for name in (heartbeat.WORKER, heartbeat.WS, heartbeat.BEAT):
             age = heartbeat.age(name)
             if age is not None:
                 ages.add_metric([name], age)

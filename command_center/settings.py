@@ -135,6 +135,17 @@ if _replica_url:
     DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 5
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the test database through it
     READ_REPLICA = "replica"
+# Behind a pooler in transaction mode (PgBouncer pool_mode=transaction; docs/scale.md "PgBouncer"): set
+# DATABASE_POOL=transaction. Each transaction may run on another server connection, so nothing may live on a
+# connection between transactions: no server-side cursors (QuerySet.iterator() would declare one WITH HOLD
+# outside a transaction), no session-level SET, advisory lock, LISTEN or temporary table. The code keeps to
+# transaction-scoped ones (SET LOCAL, pg_advisory_xact_lock); this turns Django's cursors off.
+DATABASE_POOL = env.str("DATABASE_POOL", default="session")
+if DATABASE_POOL not in ("session", "transaction"):
+    raise ImproperlyConfigured("DATABASE_POOL is 'session' (direct, or a pooler in session mode) or 'transaction'.")
+if DATABASE_POOL == "transaction":
+    for _alias in DATABASES.values():
+        _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASE_ROUTERS = ["command_center.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -176,6 +187,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(RUN_DIR / "celerybeat-schedule"))
+# Beat as one leader (command_center/beat.py): any number of beats may run, only the one holding a lease in
+# Redis sends; a standby takes over within BEAT_LEASE_S (+ a third of it) after the leader died.
+CELERY_BEAT_SCHEDULER = "command_center.beat:LeaderScheduler"
+BEAT_LEASE_S = env.float("BEAT_LEASE_S", default=10.0)
+# A probe that beat sends every BEAT_PROBE_S seconds (0: never) and a worker records in Redis with the sender's
+# identity (command_center.beat_probe): how the scale-out test counts what beat sent. Off in production.
+BEAT_PROBE_S = env.float("BEAT_PROBE_S", default=0.0)
 # Bulletins (supervision/bulletins.py): beat drafts each kind at 08:00 Asia/Shanghai for the period that
 # ended yesterday — daily every day, weekly on Mondays, monthly on the 1st. Crontab fields.
 BULLETIN_SCHEDULE = {

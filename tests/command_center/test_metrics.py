@@ -63,6 +63,7 @@ def test_queue_depth_sockets_and_heartbeats_come_from_redis(client, db, settings
     r.delete(key)
     r.rpush(key, "a", "b", "c")
     heartbeat.beat(heartbeat.WORKER)
+    heartbeat.beat(heartbeat.BEAT)  # the beat holding the lease (beat.py)
     for k in r.scan_iter(match=kredis.key("metrics", "sockets", "*")):
         r.delete(k)
     metrics.socket_opened()
@@ -79,6 +80,7 @@ def test_queue_depth_sockets_and_heartbeats_come_from_redis(client, db, settings
     assert found["cc_celery_queue_length"][(("queue", "celery"),)] == 3
     assert found["cc_board_sockets"][()] == 5
     assert 0 <= found["cc_heartbeat_age_seconds"][(("process", "worker"),)] < 5
+    assert (("process", "beat"),) in found["cc_heartbeat_age_seconds"]
 
 
 def test_with_a_token_only_its_bearer_may_scrape(client, db, settings):

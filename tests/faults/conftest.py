@@ -36,15 +36,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Platform:
-    """One isolated platform. Services: start(name) / kill(name) / stop_redis() / start_redis() / ..."""
+PGBOUNCER = "/usr/sbin/pgbouncer"
 
-    def __init__(self, home: Path):
+
+class Platform:
+    """One isolated platform. Services: start(name) / kill(name) / stop_redis() / start_redis() / ...
+
+    `processes` says how many of each kind run: one each by default, named web, ws, worker and beat; with
+    more, web0, web1, ... (each web and ws on its own port: `web_ports`, `ws_ports`)."""
+
+    KINDS = ("web", "ws", "worker", "beat")
+
+    def __init__(self, home: Path, processes: dict[str, int] | None = None):
         self.home = home
-        self.web_port, self.ws_port, self.redis_port = free_port(), free_port(), free_port()
+        self.counts = {kind: (processes or {}).get(kind, 1) for kind in self.KINDS}
+        self.web_ports = [free_port() for _ in range(self.counts["web"])]
+        self.ws_ports = [free_port() for _ in range(self.counts["ws"])]
+        self.web_port, self.ws_port, self.redis_port = self.web_ports[0], self.ws_ports[0], free_port()
+        self.pgbouncer_port = 0
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.pgdata = home / "pg"
         self.env: dict[str, str] = {}
+
+    def names(self, kind: str) -> list[str]:
+        n = self.counts[kind]
+        return [kind] if n == 1 else [f"{kind}{i}" for i in range(n)]
 
     # --- PostgreSQL (pgserver runs it as the user `pgserver` when we are root) ---
 
@@ -67,6 +83,43 @@ class Platform:
             cur.execute("CREATE DATABASE cc")
         conn.close()
         return f"postgres://postgres@{quote(self.pg_host, safe='')}/cc"
+
+    def start_pgbouncer(self) -> str:
+        """PgBouncer in transaction mode in front of the PostgreSQL (its unix socket), on a port of its own,
+        trusting every user as the PostgreSQL does; returns the DATABASE_URL that goes through it. As root
+        it runs as pgserver's user (PgBouncer refuses root), which can reach that socket."""
+        run = self.home / "pgbouncer"
+        run.mkdir()
+        self.pgbouncer_port = free_port()
+        (run / "users.txt").write_text('"postgres" ""\n')
+        (run / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"cc = host={self.pg_host} dbname=cc\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.pgbouncer_port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {run / 'users.txt'}\nadmin_users = postgres\n"
+            "pool_mode = transaction\nmax_client_conn = 400\ndefault_pool_size = 20\n"
+            f"logfile = {run / 'pgbouncer.log'}\n"
+            # Django's psycopg2 sends none of these; a client that does must not be refused.
+            "ignore_startup_parameters = extra_float_digits,options\n"
+        )
+        argv = [PGBOUNCER, str(run / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            import shutil as _sh
+
+            _sh.chown(run, "pgserver")
+            for f in run.iterdir():
+                _sh.chown(f, "pgserver")
+            argv[1:1] = ["-u", "pgserver"]
+        log = (self.home / "pgbouncer.out").open("ab")
+        self.procs["pgbouncer"] = subprocess.Popen(
+            argv, cwd=run, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.pgbouncer_port), 0.5):
+                return f"postgres://postgres@127.0.0.1:{self.pgbouncer_port}/cc"
+            time.sleep(0.05)
+        raise RuntimeError(f"pgbouncer did not start: {(self.home / 'pgbouncer.out').read_text()[-2000:]}")
 
     def stop_postgres(self) -> None:
         self._pg_ctl("-w", "-m", "fast", "stop")
@@ -131,19 +184,25 @@ class Platform:
         return out.splitlines()[-1] if out else ""
 
     def commands(self) -> dict[str, list[str]]:
-        return {
-            "web": [str(BIN / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{self.web_port}",
-                    "-w", "2", "--log-level", "warning", "--graceful-timeout", "2"],
-            "ws": [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.ws_port), "command_center.asgi:application"],
-            "worker": [str(BIN / "celery"), "-A", "command_center", "worker", "-l", "WARNING", "-c", "1",
-                       "-n", f"faults{self.web_port}@%h"],
-            "beat": [str(BIN / "celery"), "-A", "command_center", "beat", "-l", "WARNING",
-                     "-s", str(self.home / "beat-schedule"), "--pidfile="],
-        }  # fmt: skip
+        """Each process by name; with several of a kind, each on its own port, node name and schedule file."""
+        out: dict[str, list[str]] = {}
+        web_workers = "2" if self.counts["web"] == 1 else "1"
+        for name, port in zip(self.names("web"), self.web_ports, strict=True):
+            out[name] = [str(BIN / "gunicorn"), "command_center.wsgi:application", "-b", f"127.0.0.1:{port}",
+                         "-w", web_workers, "--log-level", "warning", "--graceful-timeout", "2"]  # fmt: skip
+        for name, port in zip(self.names("ws"), self.ws_ports, strict=True):
+            out[name] = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "command_center.asgi:application"]
+        for name in self.names("worker"):
+            out[name] = [str(BIN / "celery"), "-A", "command_center", "worker", "-l", "WARNING", "-c", "1",
+                         "-n", f"faults{self.web_port}{name}@%h"]  # fmt: skip
+        for name in self.names("beat"):
+            out[name] = [str(BIN / "celery"), "-A", "command_center", "beat", "-l", "WARNING",
+                         "-s", str(self.home / f"{name}-schedule"), "--pidfile="]  # fmt: skip
+        return out
 
     def start(self, name: str) -> None:
         log = (self.home / f"{name}.log").open("ab")
-        env = {**self.env, "CONN_MAX_AGE": "60"} if name == "web" else self.env
+        env = {**self.env, "CONN_MAX_AGE": "60"} if name.startswith("web") else self.env
         self.procs[name] = subprocess.Popen(
             self.commands()[name], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -156,7 +215,7 @@ class Platform:
         proc.wait(20)
 
     def close(self) -> None:
-        for name in list(self.procs):
+        for name in sorted(self.procs, key=lambda n: n == "pgbouncer"):  # the pooler after its clients
             with contextlib.suppress(Exception):
                 self.kill(name, signal.SIGTERM)
         with contextlib.suppress(Exception):
@@ -171,13 +230,21 @@ class Platform:
         return f"http://127.0.0.1:{self.web_port}"
 
     def http(
-        self, method: str, path: str, body: Any = None, token: str | None = None, timeout: float = 10
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        timeout: float = 10,
+        port: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Token {token}"
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        base = f"http://127.0.0.1:{port}" if port else self.base
+        req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, json.loads(r.read() or b"null")
@@ -215,15 +282,21 @@ class Platform:
         )
 
 
-@pytest.fixture(scope="module")
-def platform() -> Iterator[Platform]:
+@contextlib.contextmanager
+def launch(
+    processes: dict[str, int] | None = None, env: dict[str, str] | None = None, pgbouncer: bool = False
+) -> Iterator[Platform]:
+    """A platform up and healthy: PostgreSQL (behind PgBouncer when `pgbouncer`), Redis, migrated, the code
+    tables and demo city loaded, short SLA clocks, and its processes running; `env` adds to their settings."""
     home = ROOT / ".run" / "faults" / f"p{os.getpid()}-{free_port()}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     os.chmod(home, 0o755)  # noqa: S103  # pgserver's own user must reach its data dir
-    p = Platform(home)
+    p = Platform(home, processes)
     try:
         database_url = p.start_postgres_first_time()
+        if pgbouncer:
+            database_url = p.start_pgbouncer()
         p.start_redis()
         p.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "DJANGO_"))},
@@ -240,6 +313,7 @@ def platform() -> Iterator[Platform]:
             "PYTHONUNBUFFERED": "1",
             "SIMULATE": "0",
             "CLOCK_SWEEP_INTERVAL_S": "0.5",
+            **(env or {}),
         }
         p.manage("migrate", "--noinput")
         p.manage("load_codes")
@@ -249,13 +323,20 @@ def platform() -> Iterator[Platform]:
             "from incidents.models import SlaPolicy;"
             "SlaPolicy.objects.create(name='faults', category_prefix='', feedback_s=3, sign_s=3)"
         )
-        for name in ("web", "ws", "worker", "beat"):
-            p.start(name)
+        for kind in Platform.KINDS:
+            for name in p.names(kind):
+                p.start(name)
         p.wait_healthy()
         yield p
     finally:
         p.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    with launch() as p:
+        yield p
 
 
 def intake_body(call_id: str, **over: Any) -> dict[str, Any]:
