@@ -819,7 +819,11 @@ class IncidentViewSet(
 
 
 def _proposal(user: Any, incident: Incident) -> dict[str, Any] | None:
-    """The auto-diversion rule proposed for the call at intake, while it can still be diverted (None)."""
+    """The auto-diversion rule proposed for the call at intake, while it can still be diverted (None). A new
+    incident carries what its intake proposed (services._propose_diversion): no read back."""
+    if hasattr(incident, "intake_proposal") and not selectors.reads_as_partner(user):
+        p = incident.intake_proposal
+        return payloads.proposal_payload(p) if p else None
     p = selectors.open_proposal(user, incident)
     return payloads.proposal_payload(p) if p else None
 

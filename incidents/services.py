@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from command_center import audit, clocks, hooks, orgs, realtime, transitions
+from command_center import audit, clocks, hooks, memo, orgs, realtime, transitions
 from command_center.audit import log_transition
 from command_center.errors import Refused
 from command_center.models import Category, Deadline, HandlingResult, Org, Role
@@ -86,7 +86,8 @@ def sla_for(category_code: str, level: int, ring_minutes: int | None = None) -> 
     'any'. Without policies: sign 30 s, arrive by ring (1/3/5 min), feedback 1 h, callback 24 h; dispatch by
     level (LEVEL_DISPATCH_S), also when the best policy leaves its dispatch time empty."""
     best: tuple[tuple[int, int, int], SlaPolicy] | None = None
-    for p in SlaPolicy.objects.all():
+    # From process memory (memo.py; apps.py forgets it when a policy is saved): every intake asks.
+    for p in memo.remember(("incidents.sla_policies",), lambda: list(SlaPolicy.objects.all())):
         if p.category_prefix and not category_code.startswith(p.category_prefix):
             continue
         if p.level is not None and p.level != level:
@@ -290,10 +291,14 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
 
 def _propose_diversion(incident: Incident) -> None:
     """The auto-diversion rule for the new call, if one matches (selectors.rule_for): stored as a proposal
-    (the rule's hit), which the desk confirms with one key (incident_divert with the rule) or ignores."""
+    (the rule's hit), which the desk confirms with one key (incident_divert with the rule) or ignores.
+    The intake's answer shows it: kept on the incident (`intake_proposal`, None when no rule matched) so
+    the view need not read it back."""
     rule = selectors.rule_for(incident)
+    proposal = None
     if rule is not None:
-        DiversionProposal.objects.create(incident=incident, rule=rule, target_id=rule.target_id)
+        proposal = DiversionProposal.objects.create(incident=incident, rule=rule, target=rule.target)
+    incident.intake_proposal = proposal  # type: ignore[attr-defined]
 
 
 def _link(incident: Incident, master: Incident, link_type: str, actor: Any, reason: str, *, field: str) -> RepeatLink:
