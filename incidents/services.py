@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from command_center import audit, clocks, hooks, memo, orgs, realtime, transitions
+from command_center import audit, clocks, hooks, memo, orgs, prepared, realtime, transitions
 from command_center.audit import log_transition
 from command_center.errors import Refused
 from command_center.models import Category, Deadline, HandlingResult, Org, Role
@@ -190,7 +190,7 @@ def _insert(incident: Incident, *, region: str, day: Any, actor: Any) -> None:
     log = audit.log_insert_params(from_state="", to_state=incident.state, event="intake", actor=actor)
     params = [region, day, f"{region}{day:%Y%m%d}", *values, *log]
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        prepared.execute(cur, "cc_incident_insert", sql, params)
         row = cur.fetchone()
     assert row is not None
     incident.pk, incident.number = row

@@ -1,0 +1,94 @@
+"""Prepared statements on kept connections (command_center/prepared.py): the intake's token read, ledger
+read and insert answer the same prepared as sent as text."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from command_center import codes, prepared, tokens
+from command_center.models import Org
+from incidents import selectors
+from incidents.models import Incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kept(monkeypatch):
+    """The connection as the WSGI server keeps it (CONN_MAX_AGE > 0): statements are prepared."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
+
+def on_server() -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT name FROM pg_prepared_statements")
+        return {r[0] for r in cur.fetchall()}
+
+
+def test_placeholders_become_postgresqls():
+    assert prepared._convert("SELECT %s, %s WHERE a LIKE 'x%%'") == ("SELECT $1, $2 WHERE a LIKE 'x%'", None, 2)
+    assert prepared._convert("SELECT %(a)s, %(b)s, %(a)s") == ("SELECT $1, $2, $1", ["a", "b"], 2)
+    with pytest.raises(ValueError):
+        prepared._convert("SELECT %s, %(a)s")
+
+
+def test_prepared_once_per_connection_then_executed(kept):
+    rows = []
+    with CaptureQueriesContext(connection) as q:
+        for n in (1, 2, 3):
+            with connection.cursor() as cur:
+                prepared.execute(cur, "cc_test_add", "SELECT %(n)s::int + %(m)s::int, '%%'", {"n": n, "m": 10})
+                rows.append(cur.fetchone())
+    assert rows == [(11, "%"), (12, "%"), (13, "%")]
+    sent = [x["sql"].split()[0] for x in q.captured_queries]
+    assert sent == ["PREPARE", "EXECUTE", "EXECUTE", "EXECUTE"]
+    assert "cc_test_add" in on_server()
+
+
+def test_a_new_connection_prepares_again(kept):
+    with connection.cursor() as cur:
+        prepared.execute(cur, "cc_test_one", "SELECT %s::int", [1])
+    connection.__dict__["_cc_prepared"] = (object(), set())  # as after Django reconnected
+    with CaptureQueriesContext(connection) as q, connection.cursor() as cur:
+        cur.execute("DEALLOCATE cc_test_one")  # the new session has none
+        prepared.execute(cur, "cc_test_one", "SELECT %s::int", [2])
+        assert cur.fetchone() == (2,)
+    assert [x["sql"].split()[0] for x in q.captured_queries] == ["DEALLOCATE", "PREPARE", "EXECUTE"]
+
+
+def test_a_connection_per_request_sends_the_text(monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    with CaptureQueriesContext(connection) as q, connection.cursor() as cur:
+        prepared.execute(cur, "cc_test_text", "SELECT %s::int", [5])
+        assert cur.fetchone() == (5,)
+    assert q.captured_queries[0]["sql"] == "SELECT 5::int"
+
+
+def test_intake_prepared_is_the_intake_as_text(world, kept):
+    """The same calls through the API with token auth, prepared: the same answers; a retried call (its
+    insert fails on the unique call id inside the transaction) leaves the prepared insert usable."""
+    codes.load_defaults()
+    Org.objects.filter(pk=world.station_a1.pk).update(lat=30.2900, lon=120.1600)
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION=f"Token {tokens.token_issue(user=world.duty)[1]}")
+    body = {"call_id": "P1", "source": "110", "caller_phone": "13800138000", "address": "东湖路12号",
+            "lat": 30.2901, "lon": 120.1601, "category": "020500", "level": 3, "narrative": "噪音"}  # fmt: skip
+    first = c.post("/api/incidents/", body, format="json")
+    assert first.status_code == 201, first.json()
+    assert {"cc_token_auth", "cc_ledger_hints", "cc_incident_insert"} <= on_server()
+    again = c.post("/api/incidents/", body, format="json")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    second = c.post("/api/incidents/", {**body, "call_id": "P2"}, format="json")
+    assert second.status_code == 201
+    assert int(second.json()["number"]) == int(first.json()["number"]) + 1  # no gap after the retry
+    incident = Incident.objects.get(pk=second.json()["id"])
+    as_prepared = [(h.incident.pk, h.kind) for h in selectors.ledger_hints(incident)]
+    connection.settings_dict["CONN_MAX_AGE"] = 0
+    assert as_prepared == [(h.incident.pk, h.kind) for h in selectors.ledger_hints(incident)]
+    assert first.json()["id"] in {pk for pk, _kind in as_prepared}  # the same place: found by both
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Token " + "0" * 16 + "." + "0" * 64)
+    assert wrong.get("/api/me/").status_code == 401
