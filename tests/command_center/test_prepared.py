@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from command_center import codes, prepared, tokens
-from command_center.models import Org
+from command_center.models import Deadline, Org
 from incidents import selectors
 from incidents.models import Incident
 
@@ -78,11 +78,17 @@ def test_intake_prepared_is_the_intake_as_text(world, kept):
             "lat": 30.2901, "lon": 120.1601, "category": "020500", "level": 3, "narrative": "噪音"}  # fmt: skip
     first = c.post("/api/incidents/", body, format="json")
     assert first.status_code == 201, first.json()
-    assert {"cc_token_auth", "cc_ledger_hints", "cc_incident_insert"} <= on_server()
+    assert {"cc_token_auth", "cc_ledger_hints", "cc_incident_insert_clock"} <= on_server()
     again = c.post("/api/incidents/", body, format="json")
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     second = c.post("/api/incidents/", {**body, "call_id": "P2"}, format="json")
     assert second.status_code == 201
+    ids = [first.json()["id"], second.json()["id"]]
+    # stored with each incident, in its statement
+    assert Deadline.objects.filter(subject_id__in=ids, kind="incidents.dispatch").count() == 2
+    linked = c.post("/api/incidents/", {**body, "call_id": "P3", "repeat_of": first.json()["id"]}, format="json")
+    assert linked.status_code == 201 and "cc_incident_insert" in on_server()  # another report: no clock
+    assert not Deadline.objects.filter(subject_id=linked.json()["id"]).exists()
     assert int(second.json()["number"]) == int(first.json()["number"]) + 1  # no gap after the retry
     incident = Incident.objects.get(pk=second.json()["id"])
     as_prepared = [(h.incident.pk, h.kind) for h in selectors.ledger_hints(incident)]
