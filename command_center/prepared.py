@@ -1,14 +1,15 @@
 """Server-side prepared statements for the few fixed statements every intake sends, on psycopg2.
 
 psycopg2 sends each statement as text, so PostgreSQL parses and plans it every time; for the intake's
-token read, ledger read and insert that was most of the server's time (≈ 0.9, 0.6 and 0.6 ms of planning,
-against a fraction of that running). On a connection kept across requests (CONN_MAX_AGE > 0: the WSGI
-server) `execute` prepares the statement once per connection (`PREPARE name AS …`, its own round trip) and
-from then on sends `EXECUTE name(…)`: PostgreSQL plans it for the first executions, then keeps a generic
-plan when that costs no more. On a connection opened per request (CONN_MAX_AGE=0: the ASGI servers) the
-PREPARE would cost more than it saves, and the statement is sent as it is; so it is with
-`PREPARED_STATEMENTS = False` (a pooler in transaction mode, such as PgBouncer's, does not keep a session's
-prepared statements).
+token read and insert that was most of the server's time (≈ 0.9 and 0.6 ms of planning, against a fraction
+of that running). On a connection kept across requests (CONN_MAX_AGE > 0: the WSGI server) `execute`
+prepares the statement once per connection (`PREPARE name AS …`, its own round trip) and from then on sends
+`EXECUTE name(…)`. On a connection opened per request (CONN_MAX_AGE=0: the ASGI servers) the PREPARE would
+cost more than it saves, and the statement is sent as it is; so it is with `PREPARED_STATEMENTS = False` (a
+pooler in transaction mode, such as PgBouncer's, does not keep a session's prepared statements).
+
+Only statements whose plan does not hang on their values belong here (a lookup by primary key, an insert):
+after five executions PostgreSQL may keep a generic plan, made without the values, for good.
 
 A prepared statement belongs to the session and not to a transaction (a rollback keeps it), so the names
 prepared are remembered per underlying psycopg2 connection: a new connection (Django reconnects after an

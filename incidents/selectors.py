@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import memo, orgs, prepared
+from command_center import memo, orgs
 from command_center.models import Category, Org, Role
 from places import selectors as places_selectors
 
@@ -390,7 +390,10 @@ def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
     near: list[Earlier] = []
     at_address: list[Earlier] = []
     with connection.cursor() as cur:
-        prepared.execute(cur, "cc_ledger_hints", _LEDGER_SQL, params)
+        # Sent as text, not prepared (command_center/prepared.py): after five runs PostgreSQL may keep a
+        # generic plan, chosen without the cells and the window, and over a year of incidents a plan that
+        # walks the time index for the nearest cells could cost far more than the planning it saves.
+        cur.execute(_LEDGER_SQL, params)
         for tag, *values in cur.fetchall():
             (near if tag == "n" else at_address).append(Earlier._make(values))
     return _classify(
