@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
 _prepared: dict[str, tuple[str, list[str] | None, int]] = {}  # name -> (SQL with $n, names in order, count)
@@ -53,24 +52,25 @@ def _convert(sql: str) -> tuple[str, list[str] | None, int]:
     return text, (names or None), (len(names) or count)
 
 
-def _enabled() -> bool:
-    return bool(getattr(settings, "PREPARED_STATEMENTS", True)) and connection.settings_dict.get("CONN_MAX_AGE") != 0
+def _enabled(db: Any) -> bool:
+    return bool(getattr(settings, "PREPARED_STATEMENTS", True)) and db.settings_dict.get("CONN_MAX_AGE") != 0
 
 
 def execute(cur: Any, name: str, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
-    """Run `sql` with `params` on `cur` (a cursor of django.db.connection), prepared as `name` when the
-    connection is kept (see above). `name` stands for this `sql` only, in the whole process."""
-    if not _enabled():
+    """Run `sql` with `params` on `cur` (a Django cursor), prepared as `name` when its connection is kept (see
+    above). `name` stands for this `sql` only, in the whole process."""
+    db = cur.db  # this thread's connection (django.db.connection is a proxy shared by the threads)
+    if not _enabled(db):
         cur.execute(sql, params)
         return
     if name not in _prepared:
         _prepared[name] = _convert(sql)
     text, names, count = _prepared[name]
-    raw = connection.connection
-    state: tuple[Any, set[str]] | None = connection.__dict__.get("_cc_prepared")
+    raw = db.connection
+    state: tuple[Any, set[str]] | None = db.__dict__.get("_cc_prepared")
     if state is None or state[0] is not raw:
         state = (raw, set())
-        connection.__dict__["_cc_prepared"] = state
+        db.__dict__["_cc_prepared"] = state
     if name not in state[1]:
         cur.execute(f"PREPARE {name} AS {text}")  # no parameters: psycopg2 leaves its text alone
         state[1].add(name)

@@ -4,7 +4,7 @@ answer the same prepared as sent as text."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -49,7 +49,7 @@ def test_prepared_once_per_connection_then_executed(kept):
 def test_a_new_connection_prepares_again(kept):
     with connection.cursor() as cur:
         prepared.execute(cur, "cc_test_one", "SELECT %s::int", [1])
-    connection.__dict__["_cc_prepared"] = (object(), set())  # as after Django reconnected
+    connections["default"].__dict__["_cc_prepared"] = (object(), set())  # as after Django reconnected
     with CaptureQueriesContext(connection) as q, connection.cursor() as cur:
         cur.execute("DEALLOCATE cc_test_one")  # the new session has none
         prepared.execute(cur, "cc_test_one", "SELECT %s::int", [2])
@@ -91,3 +91,29 @@ def test_intake_prepared_is_the_intake_as_text(world, kept):
     wrong = APIClient()
     wrong.credentials(HTTP_AUTHORIZATION="Token " + "0" * 16 + "." + "0" * 64)
     assert wrong.get("/api/me/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_prepares_on_its_own_connection(kept):
+    """gthread workers: every thread has its own connection, and each prepares what it uses once."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for n in range(5):
+                with connections["default"].cursor() as cur:
+                    prepared.execute(cur, "cc_test_thread", "SELECT %s::int * 2", [n])
+                    assert cur.fetchone() == (n * 2,)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
