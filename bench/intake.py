@@ -54,9 +54,9 @@ def statements_per_intake(token: str, body: dict[str, Any]) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT="application/json", HTTP_HOST="127.0.0.1")
-    # another caller at another place: the counted call is no repeat of it (a repeat writes ledger lines)
+    # another caller at another address: the counted call is no repeat of it (a repeat writes ledger lines)
     warm = {**body, "call_id": "count-0", "caller_phone": "13900000002", "address": "另一路9号"}
-    warm["lat"] = body["lat"] + 0.05
+    warm["lat"] = body["lat"] + 0.005  # 550 m off: the same station (its lineage in memory), not the same place
     first = client.post("/api/incidents/", json.dumps(warm), content_type="application/json")
     assert first.status_code == 201, first.content[:300]  # the first fills the process's memory (memo.py)
     with CaptureQueriesContext(connection) as q:
