@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -616,3 +617,83 @@ async def http_json(
             return status, None
 
     return await asyncio.wait_for(go(), timeout)
+
+
+def cpu_by_process(server_pid: int, database: str) -> dict[tuple[str, int], float]:
+    """CPU seconds used so far, per process, keyed by (part, pid): the server's process tree ("server"),
+    PostgreSQL's backends of `database` ("postgres", told by their process title), the rest of PostgreSQL
+    — other databases' backends and the server's own workers ("postgres_other"), Redis ("redis") and this
+    process ("client"). Read before and after a load; `cpu_ms_per_process` takes the difference per process."""
+    import psutil
+
+    out: dict[tuple[str, int], float] = {}
+
+    def add(part: str, p: psutil.Process) -> None:
+        try:
+            t = p.cpu_times()
+            out[(part, p.pid)] = float(t.user + t.system)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
+    add("client", psutil.Process())
+    try:
+        root = psutil.Process(server_pid)
+        for p in [root, *root.children(recursive=True)]:
+            add("server", p)
+    except psutil.NoSuchProcess:
+        pass
+    for p in psutil.process_iter(["name", "cmdline"]):
+        name = p.info["name"] or ""
+        if name.startswith("postgres"):
+            title = " ".join(p.info["cmdline"] or [])
+            add("postgres" if f" {database} " in title else "postgres_other", p)
+        elif name.startswith("redis-server"):
+            add("redis", p)
+    return out
+
+
+def cpu_ms_per_process(
+    before: dict[tuple[str, int], float], after: dict[tuple[str, int], float], n: int
+) -> dict[str, float]:
+    """CPU ms per item by part, from two `cpu_by_process` snapshots. Only what each process used between
+    them counts: one that started in between counts from zero, one that ended in between is lost (on a
+    machine shared with other programs, `cpu_snapshot`'s sums went negative when their backends ended).
+    Backends opened and closed within the load (CONN_MAX_AGE=0: the ASGI servers) are not seen at all."""
+    parts = ("server", "postgres", "postgres_other", "redis", "client")
+    used = dict.fromkeys(parts, 0.0)
+    for key, t in after.items():
+        used[key[0]] += max(0.0, t - before.get(key, 0.0))
+    return {k: round(v * 1000 / n, 2) for k, v in used.items()}
+
+
+class CpuSampler:
+    """`cpu_by_process` read every `every_s` seconds while a load runs (a thread), keeping each process's
+    last reading: a backend that ends during the load (a kept connection reaching CONN_MAX_AGE) loses at
+    most one interval instead of all it did. `with CpuSampler(pid, db) as s: ...` then `s.ms_per(n)`."""
+
+    def __init__(self, server_pid: int, database: str, every_s: float = 0.5) -> None:
+        self.server_pid, self.database, self.every_s = server_pid, database, every_s
+        self.before: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self) -> None:
+        self.last.update(cpu_by_process(self.server_pid, self.database))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._read()
+
+    def __enter__(self) -> CpuSampler:
+        self.before = cpu_by_process(self.server_pid, self.database)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._read()
+
+    def ms_per(self, n: int) -> dict[str, float]:
+        return cpu_ms_per_process(self.before, self.last, n)

@@ -4,7 +4,8 @@ For each serving mode of the project (ASGI: daphne, uvicorn; WSGI: gunicorn) it 
 fixed concurrency and reports incidents/s, p50 and p99; the baseline is pgbench's single-row INSERT on the
 same database in the same run (tps with 4 clients; one insert's latency with 1), and the ratios read the
 intake against it. Environment: BENCH_INTAKE_N (3,000; quick 300), BENCH_INTAKE_CONCURRENCY (16),
-BENCH_INTAKE_MODES (all five; quick: gunicorn-sync-4).
+BENCH_INTAKE_MODES (all five; quick: gunicorn-sync-4). `statements_per_intake`: the SQL statements one intake
+sends, counted in this process through the WSGI handler.
 Target (issue 3): ≥ 300 incidents/s and p99 ≤ 100 ms.
 """
 
@@ -16,8 +17,7 @@ import random
 from typing import Any
 
 from _common import (
-    cpu_ms_per,
-    cpu_snapshot,
+    CpuSampler,
     db_baseline,
     free_port,
     http_load,
@@ -45,6 +45,27 @@ def analyze() -> None:
         cur.execute("ANALYZE incidents_incident")
 
 
+def statements_per_intake(token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The SQL statements one intake sends (BEGIN and COMMIT included), through Django's WSGI handler in
+    this process: the middleware, DRF and the service as the server runs them. Not counted: the connection
+    health check (a `SELECT 1` per request on a kept connection, CONN_HEALTH_CHECKS)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT="application/json", HTTP_HOST="127.0.0.1")
+    # another caller at another address: the counted call is no repeat of it (a repeat writes ledger lines)
+    warm = {**body, "call_id": "count-0", "caller_phone": "13900000002", "address": "另一路9号"}
+    warm["lat"] = body["lat"] + 0.005  # 550 m off: the same station (its lineage in memory), not the same place
+    first = client.post("/api/incidents/", json.dumps(warm), content_type="application/json")
+    assert first.status_code == 201, first.content[:300]  # the first fills the process's memory (memo.py)
+    with CaptureQueriesContext(connection) as q:
+        r = client.post("/api/incidents/", json.dumps(body), content_type="application/json")
+    assert r.status_code == 201, r.content[:300]
+    sent = [" ".join(x["sql"].split())[:100] for x in q.captured_queries]
+    return {"count": len(sent), "statements": sent}
+
+
 def main() -> None:
     env = setup_django("cc_bench_intake", "ccbench")
     from django.contrib.auth.models import Group, User
@@ -65,6 +86,11 @@ def main() -> None:
     pg_p99 = baseline["pgbench_single_row_insert_1_client"].get("latency_ms", {}).get("p99")
 
     rnd = random.Random(7)
+    statements = statements_per_intake(
+        token,
+        {"call_id": "count-1", "source": "110", "caller_phone": "13900000001", "address": "示范路1号", "lat": 30.25,
+         "lon": 120.1, "category": cats[0], "level": 3, "narrative": "报警人称现场有纠纷，请求出警。"},
+    )  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
     for mode in MODES:
         port = free_port()
@@ -87,9 +113,9 @@ def main() -> None:
                 reqs.append(http_request("POST", "/api/incidents/", json.dumps(body).encode(), headers))
             asyncio.run(http_load(port, reqs[:200], CONCURRENCY))  # warm-up
             analyze()  # a production table has statistics; a fresh bench table has none until autovacuum
-            before = cpu_snapshot(proc.pid)
-            lat, codes_, wall = asyncio.run(http_load(port, reqs[200:], CONCURRENCY))
-            cpu = cpu_ms_per(before, cpu_snapshot(proc.pid), len(lat))
+            with CpuSampler(proc.pid, "cc_bench_intake") as sampler:
+                lat, codes_, wall = asyncio.run(http_load(port, reqs[200:], CONCURRENCY))
+            cpu = sampler.ms_per(len(lat))
         finally:
             stop(proc)
         s = summary([x * 1000 for x in lat])
@@ -98,7 +124,8 @@ def main() -> None:
             "p50_ms": s["p50"],
             "p99_ms": s["p99"],
             "non_201": sum(1 for c in codes_ if c != 201),
-            "cpu_ms_per_incident": cpu,
+            # server + postgres (the bench database's backends) + redis: the incident's own cost
+            "cpu_ms_per_incident": {**cpu, "total": round(cpu["server"] + cpu["postgres"] + cpu["redis"], 2)},
         }
     best = max(results, key=lambda m: results[m]["incidents_per_s"])
     out = {
@@ -106,6 +133,7 @@ def main() -> None:
         "machine": machine(),
         "requests": N,
         "concurrency": CONCURRENCY,
+        "statements_per_intake": statements,
         "modes": results,
         "fastest_mode": best,
         "baseline": baseline,

@@ -3,6 +3,7 @@
 DRF's TokenAuthentication reads the token and user (one query); scoping then reads the person and org and
 the role checks the groups (two or three more). Every API request needs all of them, so they come
 together, in one statement whose text is built once per process (building the ORM query cost more than
+running it), and prepared once per kept connection (prepared.py: planning it cost PostgreSQL more than
 running it). Besides it, a token's use is recorded at most once every five minutes (`tokens.token_touch`).
 """
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
-from . import orgs, tokens
+from . import orgs, prepared, tokens
 from .models import ApiToken, Org, Person
 
 _SQL: str | None = None
@@ -60,7 +61,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         token_id, secret = parsed
         with connection.cursor() as cur:
-            cur.execute(_sql(), [token_id])
+            prepared.execute(cur, "cc_token_auth", _sql(), [token_id])
             row = cur.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))

@@ -38,7 +38,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 
@@ -151,6 +151,38 @@ def start(subject: models.Model, kind_name: str, *, due: datetime, org: Org, lev
     return Deadline.objects.create(
         **_subject_filter(subject), kind=kind_name, org=org, level=level, started_at=timezone.now(), due_at=due
     )
+
+
+def _start_fields() -> list[Any]:
+    """Every field of a new clock's row but its id and its subject's id, in the model's order."""
+    return [f for f in Deadline._meta.concrete_fields if f.attname not in ("id", "subject_id")]
+
+
+def start_insert_sql(*, subject_sql: str, from_sql: str) -> str:
+    """`start` as SQL, for a statement that stores the subject itself (the intake writes an incident, its
+    number, its log row and its dispatch clock in one statement), as audit.log_insert_sql does for the log:
+    `INSERT INTO <deadline> (...) SELECT %s, ..., <subject_sql> FROM <from_sql> RETURNING id`, where
+    `subject_sql` names the new subject's id in `from_sql` (a CTE that returns it). Its parameters and the
+    clock's row: `start_insert_params(...)`."""
+    quote = connection.ops.quote_name
+    fields = _start_fields()
+    cols = ", ".join([*(quote(str(f.column)) for f in fields), quote("subject_id")])
+    values = ", ".join(["%s"] * len(fields))
+    table = quote(Deadline._meta.db_table)
+    return f"INSERT INTO {table} ({cols}) SELECT {values}, {subject_sql} FROM {from_sql} RETURNING id"  # noqa: S608  # names from the model
+
+
+def start_insert_params(
+    subject_model: type[models.Model], kind_name: str, *, due: datetime, org: Org, level: int = 0
+) -> tuple[Deadline, list[Any]]:
+    """The clock `start` would store (without its id and subject id: set them from the statement's result)
+    and the parameters of `start_insert_sql`'s statement."""
+    kind(kind_name)  # as start: an unregistered kind is refused
+    row = Deadline(
+        subject_type=ContentType.objects.get_for_model(subject_model), kind=kind_name, org=org, level=level,
+        started_at=timezone.now(), due_at=due,
+    )  # fmt: skip
+    return row, [f.get_db_prep_save(f.pre_save(row, True), connection) for f in _start_fields()]
 
 
 def meet(subject: models.Model, kind_name: str, *, at: datetime | None = None) -> int:

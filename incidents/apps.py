@@ -17,7 +17,7 @@ class IncidentsConfig(AppConfig):
         from command_center.models import Role
         from command_center.orgs import ROLE_PERMISSIONS
 
-        from .models import DiversionRule, HandlingGuide
+        from .models import DiversionRule, HandlingGuide, SlaPolicy
         from .selectors import describe_clusters, describe_diversions, describe_incidents
         from .services import register_clocks
 
@@ -26,8 +26,9 @@ class IncidentsConfig(AppConfig):
         words.provide_subject("incidents.incident", describe_incidents)
         words.provide_subject("incidents.diversion", describe_diversions)
         words.provide_subject("incidents.repeatcluster", describe_clusters)
-        # Guides and rules are read from memory at every intake (selectors.guide_for, rule_for).
-        for model in (HandlingGuide, DiversionRule):
+        # Guides, rules and SLA policies are read from memory at every intake (selectors.guide_for, rule_for,
+        # services.sla_for).
+        for model in (HandlingGuide, DiversionRule, SlaPolicy):
             post_save.connect(memo.forget, sender=model, dispatch_uid=f"memo.save.{model.__name__}")
             post_delete.connect(memo.forget, sender=model, dispatch_uid=f"memo.delete.{model.__name__}")
         # The administrator edits the guides and the rules (admin), and reads the proposals.

@@ -390,6 +390,9 @@ def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
     near: list[Earlier] = []
     at_address: list[Earlier] = []
     with connection.cursor() as cur:
+        # Sent as text, not prepared (command_center/prepared.py): after five runs PostgreSQL may keep a
+        # generic plan, chosen without the cells and the window, and over a year of incidents a plan that
+        # walks the time index for the nearest cells could cost far more than the planning it saves.
         cur.execute(_LEDGER_SQL, params)
         for tag, *values in cur.fetchall():
             (near if tag == "n" else at_address).append(Earlier._make(values))

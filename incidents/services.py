@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from command_center import audit, clocks, hooks, orgs, realtime, transitions
+from command_center import audit, clocks, hooks, memo, orgs, prepared, realtime, transitions
 from command_center.audit import log_transition
 from command_center.errors import Refused
 from command_center.models import Category, Deadline, HandlingResult, Org, Role
@@ -86,7 +86,8 @@ def sla_for(category_code: str, level: int, ring_minutes: int | None = None) -> 
     'any'. Without policies: sign 30 s, arrive by ring (1/3/5 min), feedback 1 h, callback 24 h; dispatch by
     level (LEVEL_DISPATCH_S), also when the best policy leaves its dispatch time empty."""
     best: tuple[tuple[int, int, int], SlaPolicy] | None = None
-    for p in SlaPolicy.objects.all():
+    # From process memory (memo.py; apps.py forgets it when a policy is saved): every intake asks.
+    for p in memo.remember(("incidents.sla_policies",), lambda: list(SlaPolicy.objects.all())):
         if p.category_prefix and not category_code.startswith(p.category_prefix):
             continue
         if p.level is not None and p.level != level:
@@ -149,23 +150,25 @@ class IntakeData:
     link_type: str = LinkType.REPEAT
 
 
-# The incident row, its first log row and its number, in one statement. The (region, day) sequence row is
-# taken in the same statement and stays locked until the intake commits, so numbers are handed out in
-# commit order and a rollback (a duplicate call_id, anything later) gives its number back: no gaps.
-# The log row's SQL comes from the kernel (audit.log_insert_sql), which leaves its `at` to the database.
-_INSERT_SQL: str | None = None
+# The incident row, its first log row, its number and (but for another report of an event, which its master's
+# dispatch answers) its dispatch clock, in one statement. The (region, day) sequence row is taken in the same
+# statement and stays locked until the intake commits, so numbers are handed out in commit order and a
+# rollback (a duplicate call_id, anything later) gives its number back: no gaps. The log row's and the
+# clock's SQL come from the kernel (audit.log_insert_sql, clocks.start_insert_sql); the log's `at` is the
+# database's. Prepared once per kept connection (command_center/prepared.py).
+_INSERT_SQL: dict[bool, str] = {}
 _INSERT_FIELDS: list[Any] = []
 
 
-def _insert_sql() -> str:
-    global _INSERT_SQL
-    if _INSERT_SQL is None:
+def _insert_sql(*, with_clock: bool) -> str:
+    if with_clock not in _INSERT_SQL:
         fields = [f for f in Incident._meta.concrete_fields if f.attname not in ("id", "number")]
         _INSERT_FIELDS[:] = fields
         cols = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
         vals = ", ".join(["%s"] * len(fields))
         log = audit.log_insert_sql(Incident, subject_sql="inc.id", from_sql="inc")
-        _INSERT_SQL = f"""
+        clock = clocks.start_insert_sql(subject_sql="inc.id", from_sql="inc") if with_clock else "SELECT NULL AS id"
+        _INSERT_SQL[with_clock] = f"""
             WITH seq AS (
                 INSERT INTO incidents_incidentsequence (region, day, last) VALUES (%s, %s, 1)
                 ON CONFLICT (region, day) DO UPDATE SET last = incidents_incidentsequence.last + 1
@@ -176,25 +179,33 @@ def _insert_sql() -> str:
                 RETURNING id, number
             ), log AS (
                 {log}
+            ), clock AS (
+                {clock}
             )
-            SELECT id, number FROM inc
+            SELECT inc.id, inc.number, (SELECT id FROM clock) FROM inc
         """  # noqa: S608  # column names from the model, values are parameters
-    return _INSERT_SQL
+    return _INSERT_SQL[with_clock]
 
 
-def _insert(incident: Incident, *, region: str, day: Any, actor: Any) -> None:
-    """Store a new incident with its number and its `received` log row (sets pk and number)."""
-    sql = _insert_sql()
+def _insert(incident: Incident, *, region: str, day: Any, actor: Any, clock: tuple[Deadline, list[Any]] | None) -> None:
+    """Store a new incident with its number, its `received` log row and `clock` (clocks.start_insert_params),
+    if any (sets the pks, the number and the clock's subject)."""
+    sql = _insert_sql(with_clock=clock is not None)
     values = [f.get_db_prep_save(f.pre_save(incident, True), connection) for f in _INSERT_FIELDS]
     log = audit.log_insert_params(from_state="", to_state=incident.state, event="intake", actor=actor)
-    params = [region, day, f"{region}{day:%Y%m%d}", *values, *log]
+    params = [region, day, f"{region}{day:%Y%m%d}", *values, *log, *(clock[1] if clock else [])]
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        name = "cc_incident_insert_clock" if clock else "cc_incident_insert"
+        prepared.execute(cur, name, sql, params)
         row = cur.fetchone()
     assert row is not None
-    incident.pk, incident.number = row
+    incident.pk, incident.number, clock_id = row
     incident._state.adding = False
     incident._state.db = connection.alias
+    if clock is not None:
+        clock[0].pk, clock[0].subject_id = clock_id, incident.pk
+        clock[0]._state.adding = False
+        clock[0]._state.db = connection.alias
 
 
 def incident_intake(*, actor: Any, data: IntakeData) -> tuple[Incident, bool]:
@@ -269,18 +280,21 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     # Read before the insert: what was here before this call (nothing of it is stored yet).
     earlier = selectors.ledger_hints(incident)
     region = (intake_org.region_code or "000000")[:6]
-    _insert(incident, region=region, day=timezone.localdate(now), actor=actor)
+    # Received → dispatched, stored with the incident: due `dispatch_s` (SLA policy) after the call.
+    clock = None
+    if data.repeat_of is None:
+        due = incident.reported_at + timedelta(seconds=sla_for(incident.category_id, incident.level).dispatch_s)
+        clock = clocks.start_insert_params(Incident, CLOCK_DISPATCH, due=due, org=org)
+    _insert(incident, region=region, day=timezone.localdate(now), actor=actor, clock=clock)
     if data.repeat_of is not None:
         _link(incident, data.repeat_of, data.link_type, actor, _("Linked at intake"), field="repeat_of")
     _ledger(incident, earlier)
     if data.repeat_of is None:
+        assert clock is not None
         _propose_diversion(incident)
-        # One row more in the intake's transaction (the incident is one statement; its clock is a second).
-        # The push carries it, so the boards count down a new call without a reload.
-        clock = _start_dispatch_clock(incident, since=incident.reported_at)
-        realtime.broadcast_on_commit(
-            incident.org, "incident.created", {**incident_payload(incident), "clocks": [clock]}
-        )
+        # The push carries the clock, so the boards count down a new call without a reload.
+        row = clock_row(clock[0], label=str(clocks.kind(CLOCK_DISPATCH).label))
+        realtime.broadcast_on_commit(incident.org, "incident.created", {**incident_payload(incident), "clocks": [row]})
     else:
         # Another report of its master, whose dispatch answers it: the boards list it under the master.
         link = {"master": data.repeat_of.pk, "link_type": data.link_type}
@@ -290,10 +304,14 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
 
 def _propose_diversion(incident: Incident) -> None:
     """The auto-diversion rule for the new call, if one matches (selectors.rule_for): stored as a proposal
-    (the rule's hit), which the desk confirms with one key (incident_divert with the rule) or ignores."""
+    (the rule's hit), which the desk confirms with one key (incident_divert with the rule) or ignores.
+    The intake's answer shows it: kept on the incident (`intake_proposal`, None when no rule matched) so
+    the view need not read it back."""
     rule = selectors.rule_for(incident)
+    proposal = None
     if rule is not None:
-        DiversionProposal.objects.create(incident=incident, rule=rule, target_id=rule.target_id)
+        proposal = DiversionProposal.objects.create(incident=incident, rule=rule, target=rule.target)
+    incident.intake_proposal = proposal  # type: ignore[attr-defined]
 
 
 def _link(incident: Incident, master: Incident, link_type: str, actor: Any, reason: str, *, field: str) -> RepeatLink:

@@ -1,0 +1,119 @@
+"""Prepared statements on kept connections (command_center/prepared.py): the intake's token read and insert
+answer the same prepared as sent as text."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from command_center import codes, prepared, tokens
+from command_center.models import Deadline, Org
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kept(monkeypatch):
+    """The connection as the WSGI server keeps it (CONN_MAX_AGE > 0): statements are prepared."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
+
+def on_server() -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT name FROM pg_prepared_statements")
+        return {r[0] for r in cur.fetchall()}
+
+
+def test_placeholders_become_postgresqls():
+    assert prepared._convert("SELECT %s, %s WHERE a LIKE 'x%%'") == ("SELECT $1, $2 WHERE a LIKE 'x%'", None, 2)
+    assert prepared._convert("SELECT %(a)s, %(b)s, %(a)s") == ("SELECT $1, $2, $1", ["a", "b"], 2)
+    with pytest.raises(ValueError):
+        prepared._convert("SELECT %s, %(a)s")
+
+
+def test_prepared_once_per_connection_then_executed(kept):
+    rows = []
+    with CaptureQueriesContext(connection) as q:
+        for n in (1, 2, 3):
+            with connection.cursor() as cur:
+                prepared.execute(cur, "cc_test_add", "SELECT %(n)s::int + %(m)s::int, '%%'", {"n": n, "m": 10})
+                rows.append(cur.fetchone())
+    assert rows == [(11, "%"), (12, "%"), (13, "%")]
+    sent = [x["sql"].split()[0] for x in q.captured_queries]
+    assert sent == ["PREPARE", "EXECUTE", "EXECUTE", "EXECUTE"]
+    assert "cc_test_add" in on_server()
+
+
+def test_a_new_connection_prepares_again(kept):
+    with connection.cursor() as cur:
+        prepared.execute(cur, "cc_test_one", "SELECT %s::int", [1])
+    connections["default"].__dict__["_cc_prepared"] = (object(), set())  # as after Django reconnected
+    with CaptureQueriesContext(connection) as q, connection.cursor() as cur:
+        cur.execute("DEALLOCATE cc_test_one")  # the new session has none
+        prepared.execute(cur, "cc_test_one", "SELECT %s::int", [2])
+        assert cur.fetchone() == (2,)
+    assert [x["sql"].split()[0] for x in q.captured_queries] == ["DEALLOCATE", "PREPARE", "EXECUTE"]
+
+
+def test_a_connection_per_request_sends_the_text(monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    with CaptureQueriesContext(connection) as q, connection.cursor() as cur:
+        prepared.execute(cur, "cc_test_text", "SELECT %s::int", [5])
+        assert cur.fetchone() == (5,)
+    assert q.captured_queries[0]["sql"] == "SELECT 5::int"
+
+
+def test_intake_prepared_is_the_intake_as_text(world, kept):
+    """The same calls through the API with token auth, prepared: the same answers; a retried call (its
+    insert fails on the unique call id inside the transaction) leaves the prepared insert usable."""
+    codes.load_defaults()
+    Org.objects.filter(pk=world.station_a1.pk).update(lat=30.2900, lon=120.1600)
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION=f"Token {tokens.token_issue(user=world.duty)[1]}")
+    body = {"call_id": "P1", "source": "110", "caller_phone": "13800138000", "address": "东湖路12号",
+            "lat": 30.2901, "lon": 120.1601, "category": "020500", "level": 3, "narrative": "噪音"}  # fmt: skip
+    first = c.post("/api/incidents/", body, format="json")
+    assert first.status_code == 201, first.json()
+    assert {"cc_token_auth", "cc_incident_insert_clock"} <= on_server()
+    again = c.post("/api/incidents/", body, format="json")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    second = c.post("/api/incidents/", {**body, "call_id": "P2"}, format="json")
+    assert second.status_code == 201
+    ids = [first.json()["id"], second.json()["id"]]
+    # stored with each incident, in its statement
+    assert Deadline.objects.filter(subject_id__in=ids, kind="incidents.dispatch").count() == 2
+    linked = c.post("/api/incidents/", {**body, "call_id": "P3", "repeat_of": first.json()["id"]}, format="json")
+    assert linked.status_code == 201 and "cc_incident_insert" in on_server()  # another report: no clock
+    assert not Deadline.objects.filter(subject_id=linked.json()["id"]).exists()
+    assert int(second.json()["number"]) == int(first.json()["number"]) + 1  # no gap after the retry
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Token " + "0" * 16 + "." + "0" * 64)
+    assert wrong.get("/api/me/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_prepares_on_its_own_connection(kept):
+    """gthread workers: every thread has its own connection, and each prepares what it uses once."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for n in range(5):
+                with connections["default"].cursor() as cur:
+                    prepared.execute(cur, "cc_test_thread", "SELECT %s::int * 2", [n])
+                    assert cur.fetchone() == (n * 2,)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
