@@ -246,9 +246,10 @@ WS_HEARTBEAT_MAX_AGE_S = env.float("WS_HEARTBEAT_MAX_AGE_S", default=3.0)
 # How long a worker process keeps the org tree and code tables it read (command_center/memo.py).
 PROCESS_CACHE_S = env.float("PROCESS_CACHE_S", default=60.0)
 
-# The intake's fixed statements prepared once per kept connection (command_center/prepared.py). Off behind a
-# pooler in transaction mode (PgBouncer's), which does not keep a session's prepared statements.
-PREPARED_STATEMENTS = env.bool("PREPARED_STATEMENTS", default=True)
+# The intake's fixed statements prepared once per kept connection (command_center/prepared.py). Always off
+# behind a pooler in transaction mode (DATABASE_POOL=transaction: PgBouncer's does not keep a session's
+# prepared statements: the next transaction may run on a server connection that never saw the PREPARE).
+PREPARED_STATEMENTS = env.bool("PREPARED_STATEMENTS", default=True) and DATABASE_POOL != "transaction"
 
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

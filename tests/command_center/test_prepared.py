@@ -117,3 +117,32 @@ def test_each_thread_prepares_on_its_own_connection(kept):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_pooler_in_transaction_mode_turns_them_off_and_server_side_cursors_too():
+    """DATABASE_POOL=transaction (PgBouncer): no PREPARE whatever PREPARED_STATEMENTS says, no named cursors."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    script = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.PREPARED_STATEMENTS, s.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS', False)]))"
+    )
+
+    def read(**env: str) -> list[bool]:
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "command_center.settings", **env},
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert read(DATABASE_POOL="session", PREPARED_STATEMENTS="1") == [True, False]
+    assert read(DATABASE_POOL="transaction", PREPARED_STATEMENTS="1") == [False, True]
