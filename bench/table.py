@@ -344,12 +344,49 @@ def sentiment_ingest(e: dict[str, Any]) -> Row:
     )
 
 
+def province(e: dict[str, Any]) -> Row:
+    i, h, k = e.get("intake_ms") or {}, e.get("hints_ms") or {}, e.get("kpis_ms") or {}
+    t = dig(e, "target", "met") or {}
+    load = e.get("load") or {}
+    size = e.get("size") or {}
+    retire = dig(e, "partitioning", "retire_oldest_month") or {}
+    pk = dig(e, "baseline", "pk_select_ms", "p99")
+    part = ""
+    if retire:
+        drop = (retire.get("detach_partitions_ms") or 0) + (retire.get("drop_partitions_ms") or 0)
+        part = (
+            f"; retiring a month: DELETE ≈ {num(retire.get('delete_month_s_estimated'), 's')}, DETACH + DROP "
+            f"PARTITION {num(drop, 'ms')}"
+        )
+    return (
+        f"a province's year: {num(e.get('incidents'), '', 0)} incidents ({e.get('months', DASH)} months, "
+        f"{e.get('stations', DASH)} stations) loaded by COPY; intake, hints and the month's measures at that size; "
+        "a month-partitioned copy against the plain tables",
+        f"intake p99 {num(dig(i, 'near_empty_table', 'p99'), 'ms')} on a near-empty table, "
+        f"{num(dig(i, 'full_table', 'p99'), 'ms')} on the full one; hints p99 phone "
+        f"{num(dig(h, 'phone', 'p99'), 'ms')}, address {num(dig(h, 'address', 'p99'), 'ms')}, position + category "
+        f"{num(dig(h, 'position_and_category', 'p99'), 'ms')}; month p99 province "
+        f"{num(dig(k, 'province_month', 'p99'), 'ms')}, city {num(dig(k, 'city_month', 'p99'), 'ms')}, county "
+        f"{num(dig(k, 'county_month', 'p99'), 'ms')}; station day p99 {num(dig(k, 'station_day', 'p99'), 'ms')}; "
+        f"load {num(load.get('load_s'), 's')}, rebuild {num(load.get('rebuild_s'), 's')}; "
+        f"{num(size.get('bytes_per_incident_with_log'), 'B', 0)} per incident with its log{part}",
+        f"intake ≤ 100 ms: {met(t.get('intake'))}; hints ≤ 20 ms: {met(t.get('hints'))}; city month ≤ 300 ms: "
+        f"{met(t.get('city_month'))}; station day ≤ 50 ms: {met(t.get('station_day'))}",
+        joined(pgbench(e), f"primary-key SELECT p99 {num(pk, 'ms')}" if pk is not None else ""),
+        joined(
+            f"intake full / near-empty {num(dig(e, 'ratios', 'intake_p99_full_over_empty'), '×')}",
+            f"intake {num(dig(e, 'ratios', 'intake_p99_over_pgbench_1_client_p99'), '×')} one INSERT",
+        ),
+    )
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], Row]] = {
     "intake": intake,
     "hints": hints,
     "gazetteer": gazetteer,
     "kpis": kpis,
     "hotspots": hotspots,
+    "province": province,
     "recommend": recommend,
     "board": board,
     "sweep": sweep,

@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -253,6 +254,41 @@ def test_the_table_reads_the_committed_results(bench):
 
 def test_the_bench_scripts_import_without_django_set_up(bench):
     """Each script reads its sizes at import and must not need the database before main() runs."""
-    for name in ("intake", "hints", "recommend", "loop", "sweep", "board", "day", "hotspots", "table"):
+    for name in ("intake", "hints", "recommend", "loop", "sweep", "board", "day", "hotspots", "province", "table"):
         sys.modules.pop(name, None)
         assert callable(bench(name).main)
+
+
+def test_the_province_row_reads_intake_hints_measures_and_the_partitioning(bench):
+    table = bench("table")
+    entry = {
+        "machine": MACHINE,
+        "incidents": 12_000_000,
+        "months": 12,
+        "stations": 112,
+        "intake_ms": {"near_empty_table": {"p99": 30.0}, "full_table": {"p99": 33.0}},
+        "hints_ms": {"phone": {"p99": 5.0}, "address": {"p99": 6.0}, "position_and_category": {"p99": 7.0}},
+        "kpis_ms": {"province_month": {"p99": 400.0}, "city_month": {"p99": 150.0}, "station_day": {"p99": 20.0}},
+        "load": {"load_s": 1800.0, "rebuild_s": 600.0},
+        "size": {"bytes_per_incident_with_log": 1100},
+        "partitioning": {"retire_oldest_month": {"delete_month_s_estimated": 900.0, "detach_partitions_ms": 5.0,
+                                                 "drop_partitions_ms": 45.0}},
+        "baseline": DB_BASE | {"pk_select_ms": {"p99": 0.5}},
+        "ratios": {"intake_p99_full_over_empty": 1.1, "intake_p99_over_pgbench_1_client_p99": 41.2},
+        "target": {"met": {"intake": True, "hints": True, "city_month": True, "station_day": False}},
+    }  # fmt: skip
+    line = table.table({"province": entry}).splitlines()[2]
+    assert "12,000,000 incidents (12 months, 112 stations) loaded by COPY" in line
+    assert "intake p99 30.0 ms on a near-empty table, 33.0 ms on the full one" in line
+    assert "month p99 province 400 ms, city 150 ms, county —" in line
+    assert "DELETE ≈ 900 s, DETACH + DROP PARTITION 50.0 ms" in line
+    assert "station day ≤ 50 ms: **not met**" in line and "intake full / near-empty 1.10×" in line
+
+
+def test_the_province_bench_partitions_by_calendar_month_and_rewrites_to_the_copies(bench):
+    province = bench("province")
+    months = province.months_between(date(2025, 12, 7), date(2026, 12, 7))
+    assert len(months) == 13 and months[0] == date(2025, 12, 1) and months[-1] == date(2026, 12, 1)
+    assert province.months_between(date(2026, 1, 31), date(2026, 2, 1)) == [date(2026, 1, 1), date(2026, 2, 1)]
+    q = 'SELECT "incidents_incident"."id" FROM "incidents_incident" JOIN "incidents_incidenttransition" ON true'
+    assert province.part_sql(q) == 'SELECT "pinc"."id" FROM "pinc" JOIN "plog" ON true'
