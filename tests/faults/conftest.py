@@ -30,6 +30,16 @@ BIN = Path(sys.executable).parent
 DEMO_PASSWORD = "fault-demo-123"
 
 
+def wait_until(check: Any, timeout: float, what: str) -> None:
+    """Poll `check` every 0.25 s until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import websockets
 
-from .conftest import Platform, intake_body
+from .conftest import Platform, intake_body, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
@@ -92,15 +92,6 @@ def deadlines_of(p: Platform, incident_ids: list[int]) -> list[tuple[int, Any, A
         "AND d.subject_id = ANY(%s)",
         [incident_ids],
     )
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_worker_killed_while_deadlines_fall_due_loses_no_breach(platform: Platform) -> None:

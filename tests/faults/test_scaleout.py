@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 import websockets
 
-from .conftest import DEMO_PASSWORD, PGBOUNCER, Platform, intake_body, launch
+from .conftest import DEMO_PASSWORD, PGBOUNCER, Platform, intake_body, launch, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
@@ -199,15 +199,6 @@ class Boards:
 
 
 # --- The run ----------------------------------------------------------------------------------------------
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
