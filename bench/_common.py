@@ -697,3 +697,48 @@ class CpuSampler:
 
     def ms_per(self, n: int) -> dict[str, float]:
         return cpu_ms_per_process(self.before, self.last, n)
+
+
+def insert_life_rows(cur: Any, *, user_id: int, ct: int, where: str = "", params: dict[str, Any] | None = None) -> None:
+    """The rows an incident's life leaves that the measures read, made in SQL for the incidents already loaded
+    (bench/kpis.py, bench/province.py): one order per dispatched incident to its station (signed after 5–64 s,
+    some never: cancelled; on scene after 70–489 s; rings of 1, 3 and 5 minutes), a feedback clock per
+    dispatched incident (a quarter late, some met after the hour) and a callback for nine closed incidents
+    in ten (satisfied, basically, dissatisfied in turn). `where` narrows the incidents (`i`), e.g. to a month,
+    with its values in `params`."""
+    extra = f" AND {where}" if where else ""
+    values = {**(params or {}), "user": user_id, "ct": ct}
+    cur.execute(
+        f"""
+        INSERT INTO dispatch_dispatchorder (incident_id, org_id, dispatcher_id, kind, note, state, version,
+            ring_minutes, sent_at, signed_at, arrived_at, return_reason, cancel_reason)
+        SELECT i.id, i.org_id, %(user)s, 'first', '', CASE WHEN i.id %% 23 = 0 THEN 'cancelled' ELSE 'done' END,
+            1, (ARRAY[1, 3, 5])[1 + i.id %% 3], i.dispatched_at,
+            CASE WHEN i.id %% 23 <> 0 THEN i.dispatched_at + make_interval(secs => 5 + i.id * 13 %% 60) END,
+            CASE WHEN i.id %% 23 <> 0 THEN i.dispatched_at + make_interval(secs => 70 + i.id * 29 %% 420) END,
+            '', ''
+        FROM incidents_incident i WHERE i.dispatched_at IS NOT NULL{extra}
+        """,  # noqa: S608  # `where` is the caller's own SQL; values are parameters
+        values,
+    )
+    cur.execute(
+        f"""
+        INSERT INTO command_center_deadline (subject_type_id, subject_id, kind, org_id, level, started_at, due_at,
+            met_at, breached_at, attempts, last_error)
+        SELECT %(ct)s, i.id, 'incidents.feedback', i.org_id, 0, i.dispatched_at,
+            i.dispatched_at + interval '1 hour',
+            CASE WHEN i.id %% 4 <> 3 THEN i.dispatched_at + make_interval(mins => (20 + i.id %% 60)::int) END,
+            CASE WHEN i.id %% 4 = 3 OR i.id %% 60 > 39 THEN i.dispatched_at + interval '1 hour' END, 0, ''
+        FROM incidents_incident i WHERE i.dispatched_at IS NOT NULL{extra}
+        """,  # noqa: S608
+        values,
+    )
+    cur.execute(
+        f"""
+        INSERT INTO incidents_callback (incident_id, channel, satisfaction, text, by_id, at)
+        SELECT i.id, 'phone', (ARRAY['satisfied', 'basically', 'dissatisfied'])[1 + i.id %% 3], '', %(user)s,
+            i.closed_at + interval '1 day'
+        FROM incidents_incident i WHERE i.closed_at IS NOT NULL AND i.id %% 10 <> 0{extra}
+        """,  # noqa: S608
+        values,
+    )

@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import date
 
-from _common import machine, ratio, setup_django, size, summary, timed
+from _common import insert_life_rows, machine, ratio, setup_django, size, summary, timed
 
 INCIDENTS = size("BENCH_KPIS_INCIDENTS", 1_000_000, 30_000)
 QUERIES = size("BENCH_KPIS_QUERIES", 200, 30)
@@ -71,43 +71,8 @@ def load(city_id: int, station_ids: list[int], cats: list[str], user_id: int, ct
             },
         )
         say("incidents loaded")
-        # One order per dispatched incident to its station: signed after 5–64 s (some never: cancelled),
-        # on scene after 30–420 s, rings of 1, 3 and 5 minutes.
-        cur.execute(
-            """
-            INSERT INTO dispatch_dispatchorder (incident_id, org_id, dispatcher_id, kind, note, state, version,
-                ring_minutes, sent_at, signed_at, arrived_at, return_reason, cancel_reason)
-            SELECT i.id, i.org_id, %(user)s, 'first', '', CASE WHEN i.id %% 23 = 0 THEN 'cancelled' ELSE 'done' END,
-                1, (ARRAY[1, 3, 5])[1 + i.id %% 3], i.dispatched_at,
-                CASE WHEN i.id %% 23 <> 0 THEN i.dispatched_at + make_interval(secs => 5 + i.id * 13 %% 60) END,
-                CASE WHEN i.id %% 23 <> 0 THEN i.dispatched_at + make_interval(secs => 70 + i.id * 29 %% 420) END,
-                '', ''
-            FROM incidents_incident i WHERE i.dispatched_at IS NOT NULL
-            """,
-            {"user": user_id},
-        )
-        say("orders loaded")
-        cur.execute(
-            """
-            INSERT INTO command_center_deadline (subject_type_id, subject_id, kind, org_id, level, started_at, due_at,
-                met_at, breached_at, attempts, last_error)
-            SELECT %(ct)s, i.id, 'incidents.feedback', i.org_id, 0, i.dispatched_at,
-                i.dispatched_at + interval '1 hour',
-                CASE WHEN i.id %% 4 <> 3 THEN i.dispatched_at + make_interval(mins => (20 + i.id %% 60)::int) END,
-                CASE WHEN i.id %% 4 = 3 OR i.id %% 60 > 39 THEN i.dispatched_at + interval '1 hour' END, 0, ''
-            FROM incidents_incident i WHERE i.dispatched_at IS NOT NULL
-            """,
-            {"ct": ct},
-        )
-        cur.execute(
-            """
-            INSERT INTO incidents_callback (incident_id, channel, satisfaction, text, by_id, at)
-            SELECT i.id, 'phone', (ARRAY['satisfied', 'basically', 'dissatisfied'])[1 + i.id %% 3], '', %(user)s,
-                i.closed_at + interval '1 day'
-            FROM incidents_incident i WHERE i.closed_at IS NOT NULL AND i.id %% 10 <> 0
-            """,
-            {"user": user_id},
-        )
+        insert_life_rows(cur, user_id=user_id, ct=ct)
+        say("orders, feedback clocks and callbacks loaded")
         cur.execute(
             """
             INSERT INTO incidents_repeatlink (incident_id, master_id, link_type, reason, created_at)

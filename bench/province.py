@@ -35,7 +35,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from _common import db_baseline, machine, ratio, setup_django, size, summary, timed
+from _common import db_baseline, insert_life_rows, machine, ratio, setup_django, size, summary, timed
 
 PER_MONTH = size("BENCH_PROVINCE_PER_MONTH", 1_000_000, 20_000)
 MONTHS = 12
@@ -250,45 +250,12 @@ def load(
             cur.execute(ddl)
         out["transitions_s"] = round(time.perf_counter() - t1, 1)
         say(f"transition log loaded in {out['transitions_s']} s")
-        # The measured month's orders, feedback clocks and callbacks (as bench/kpis.py).
+        # The measured month's orders, feedback clocks and callbacks (_common.insert_life_rows, as bench/kpis.py).
         t1 = time.perf_counter()
-        mon: dict[str, Any] = {"lo": month[0], "hi": month[1] + timedelta(days=1), "user": user_id, "ct": ct}
+        mon: dict[str, Any] = {"lo": month[0], "hi": month[1] + timedelta(days=1)}
         in_month = "i.reported_at >= %(lo)s::date::timestamptz AND i.reported_at < %(hi)s::date::timestamptz"
         cur.execute("SET TIME ZONE 'Asia/Shanghai'")
-        cur.execute(
-            f"""
-            INSERT INTO dispatch_dispatchorder (incident_id, org_id, dispatcher_id, kind, note, state, version,
-                ring_minutes, sent_at, signed_at, arrived_at, return_reason, cancel_reason)
-            SELECT i.id, i.org_id, %(user)s, 'first', '', CASE WHEN i.id %% 23 = 0 THEN 'cancelled' ELSE 'done' END,
-                1, (ARRAY[1, 3, 5])[1 + i.id %% 3], i.dispatched_at,
-                CASE WHEN i.id %% 23 <> 0 THEN i.dispatched_at + make_interval(secs => 5 + i.id * 13 %% 60) END,
-                CASE WHEN i.id %% 23 <> 0 THEN i.dispatched_at + make_interval(secs => 70 + i.id * 29 %% 420) END,
-                '', ''
-            FROM incidents_incident i WHERE i.dispatched_at IS NOT NULL AND {in_month}
-            """,  # noqa: S608
-            mon,
-        )
-        cur.execute(
-            f"""
-            INSERT INTO command_center_deadline (subject_type_id, subject_id, kind, org_id, level, started_at, due_at,
-                met_at, breached_at, attempts, last_error)
-            SELECT %(ct)s, i.id, 'incidents.feedback', i.org_id, 0, i.dispatched_at,
-                i.dispatched_at + interval '1 hour',
-                CASE WHEN i.id %% 4 <> 3 THEN i.dispatched_at + make_interval(mins => (20 + i.id %% 60)::int) END,
-                CASE WHEN i.id %% 4 = 3 OR i.id %% 60 > 39 THEN i.dispatched_at + interval '1 hour' END, 0, ''
-            FROM incidents_incident i WHERE i.dispatched_at IS NOT NULL AND {in_month}
-            """,  # noqa: S608
-            mon,
-        )
-        cur.execute(
-            f"""
-            INSERT INTO incidents_callback (incident_id, channel, satisfaction, text, by_id, at)
-            SELECT i.id, 'phone', (ARRAY['satisfied', 'basically', 'dissatisfied'])[1 + i.id %% 3], '', %(user)s,
-                i.closed_at + interval '1 day'
-            FROM incidents_incident i WHERE i.closed_at IS NOT NULL AND i.id %% 10 <> 0 AND {in_month}
-            """,  # noqa: S608
-            mon,
-        )
+        insert_life_rows(cur, user_id=user_id, ct=ct, where=in_month, params=mon)
         cur.execute("SET TIME ZONE 'UTC'")
         cur.execute("SET session_replication_role = DEFAULT")
         out["month_rows_s"] = round(time.perf_counter() - t1, 1)

@@ -194,16 +194,25 @@ PARTS = [
 ]  # fmt: skip
 
 
-def _facts(part: _Part) -> str:
+def _facts(part: _Part, keyed: bool = False) -> str:
     """One part's facts over the days of `kd` (day, lo, hi): a range scan per day on the anchor's index, fenced
-    (OFFSET 0) so the planner joins the rest to those rows only, whatever it guesses of kd's size."""
+    (OFFSET 0) so the planner joins the rest to those rows only, whatever it guesses of kd's size.
+
+    `keyed`: only the (org_id, day) keys of the CTE `keys` are wanted. Where the part's org is a column of its
+    own table, the scan keeps those keys' rows before the fence, so the joins and the per-row subqueries run
+    for them alone — not for every row of a dirty day over the whole province (a city's month with ten dirty
+    days at 3,000,000 incidents a year: 1.4 s before). The caller filters the facts by `keys` again (a part
+    whose org comes from a join, the diversions, is only filtered there)."""
     values = ", ".join(f"{part.adds.get(c, '0')}::{_cast(c)} AS {c}" for c in COLUMNS)
     alias = part.source.split()[1]
+    only_keys = ""
+    if keyed and part.org.startswith(f"{alias}."):
+        only_keys = f" WHERE (({part.org}::bigint, kd.day) IN (SELECT org_id, day FROM keys)) IS TRUE"  # noqa: S608
     return (
         f"SELECT {part.org}::bigint AS org_id, {_local(part.anchor)} AS day, {part.category} AS category, "  # noqa: S608
         f"{values}, {part.wait} AS wait, {part.pending} AS pending "
-        f"FROM (SELECT {alias}.* FROM kd JOIN {part.source} ON {part.anchor} >= kd.lo AND {part.anchor} < kd.hi "
-        f"OFFSET 0) AS {alias} {part.joins} WHERE {part.where}"
+        f"FROM (SELECT {alias}.* FROM kd JOIN {part.source} ON {part.anchor} >= kd.lo AND {part.anchor} < kd.hi"
+        f"{only_keys} OFFSET 0) AS {alias} {part.joins} WHERE {part.where}"
     )
 
 
@@ -211,16 +220,17 @@ def _cast(col: str) -> str:
     return "numeric" if col.endswith("_s") else "int"
 
 
-def _facts_sql() -> str:
-    """Every fact of the days in `kd`: (org_id, day, category, COLUMNS…, wait), one row per counted thing."""
-    return " UNION ALL ".join(_facts(p) for p in PARTS)
+def _facts_sql(keyed: bool = False) -> str:
+    """Every fact of the days in `kd`: (org_id, day, category, COLUMNS…, wait), one row per counted thing; of
+    the keys in the CTE `keys` only (and maybe others: filter again) when `keyed`."""
+    return " UNION ALL ".join(_facts(p, keyed) for p in PARTS)
 
 
 def _builder(keyed: bool) -> str:
     """The rollup rows, as (org_id, day, category, COLUMNS…, disp_secs, disp_counts), from the raw rows of the
     days in the CTE `kd` (day, lo, hi) — of the (org_id, day) keys in the CTE `keys` only, when `keyed`: a row
     per category present (NULL for the facts without one) and the key's whole, category WHOLE."""
-    facts = _facts_sql()
+    facts = _facts_sql(keyed)
     key_filter = "WHERE ((f.org_id, f.day) IN (SELECT org_id, day FROM keys)) IS TRUE" if keyed else ""
     sums = ", ".join(f"sum({c}) AS {c}" for c in COLUMNS)
     return f"""
@@ -383,7 +393,8 @@ def sums(
                 AND (r.org_id, r.day) NOT IN (SELECT org_id, day FROM keys)
         ),
         facts AS MATERIALIZED (
-            SELECT r.* FROM ({_facts_sql()}) AS r WHERE ((r.org_id, r.day) IN (SELECT org_id, day FROM keys)) IS TRUE
+            SELECT r.* FROM ({_facts_sql(keyed=True)}) AS r
+            WHERE ((r.org_id, r.day) IN (SELECT org_id, day FROM keys)) IS TRUE
         ),
         dirty AS (SELECT {grp} AS g, r.* FROM facts r JOIN orgs o ON o.id = r.org_id WHERE {fact_cat}),
         totals AS (
