@@ -4,7 +4,8 @@ and malformed, binary or deeply nested WebSocket frames. Each is now a 400 (or a
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -76,15 +77,22 @@ def test_a_deep_checklist_in_a_multipart_report_is_a_field_error(world):
     "when",
     ["0001-01-01T00:00:00+08:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00", "2001-01-01T00:00:00Z"],
 )
-def test_reported_at_outside_the_window_is_a_400_with_the_range(world, when):
+def test_reported_at_outside_the_window_is_a_400_with_the_range(world, settings, when):
     codes.load_defaults()
+    settings.INPUT_PAST_DAYS, settings.INPUT_FUTURE_S = 30, 300
     body = {"call_id": "T1", "address": "东湖路12号", "category": "020500", "reported_at": when}
+    before = timezone.now().replace(microsecond=0)
     r = api_as(world.duty).post("/api/incidents/", body, format="json")
+    after = timezone.now()
     assert r.status_code == 400, r.content
     message = r.json()["reported_at"][0]
-    today = timezone.localdate()
-    assert (today - timedelta(days=30)).isoformat() in message and today.isoformat() in message
-    assert "+0800" in message  # the range in the server's zone, said so
+    # The range, to the second, in the server's zone and saying so: [now − 30 days, now + 300 s] as the
+    # request saw it (near midnight the two ends fall on different dates than today's).
+    stated = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0800", message)
+    assert len(stated) == 2, message
+    earliest, latest = (datetime.strptime(s, "%Y-%m-%d %H:%M:%S %z") for s in stated)
+    assert before - timedelta(days=30) <= earliest <= after - timedelta(days=30), message
+    assert before + timedelta(seconds=300) <= latest <= after + timedelta(seconds=300), message
 
 
 def test_reported_at_inside_the_window_is_taken(world, settings):

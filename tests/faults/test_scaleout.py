@@ -245,15 +245,25 @@ def leader_identity(p: Platform) -> str | None:
     return str(raw) if raw else None
 
 
+def probes_from(p: Platform, identity: str) -> int:
+    """How many probes the worker recorded as sent by the beat `identity` (command_center.tasks.beat_probe)."""
+    import redis
+
+    raw = redis.Redis(port=p.redis_port, decode_responses=True).lrange("ccfaults:beat:probe", 0, -1)
+    return sum(1 for r in raw if str(r).rsplit(" ", 1)[0] == identity)
+
+
 def beat_named(p: Platform, identity: str) -> str:
     pid = int(identity.split(":")[1])
     return next(name for name, proc in p.procs.items() if name.startswith("beat") and proc.pid == pid)
 
 
 def load(p: Platform, orgs: dict[str, int], stop_at: float, events: list[Any]) -> tuple[Counter[int], list[int]]:
-    """CALLERS threads post incidents through both web servers until `stop_at` (or MAX_INCIDENTS); every
+    """CALLERS threads post incidents through both web servers until `stop_at` (or MAX_INCIDENTS), paced
+    evenly over the LOAD_S seconds so that a fast machine does not post them all in the first few; every
     other one is self-handled at once through the other server. The `events` run one after the other while
     they post, the first a third of the way in, the next at two thirds (or when the one before ended)."""
+    start = stop_at - LOAD_S
     token = p.token("duty")
     tag = uuid.uuid4().hex[:6]
     answers: Counter[int] = Counter()
@@ -268,6 +278,7 @@ def load(p: Platform, orgs: dict[str, int], stop_at: float, events: list[Any]) -
                 k = next(counter, None)
             if k is None:
                 return
+            time.sleep(max(0.0, start + k * LOAD_S / MAX_INCIDENTS - time.monotonic()))
             port, other = p.web_ports[(n + k) % 2], p.web_ports[(n + k + 1) % 2]
             body = intake_body(
                 f"scale-{tag}-{k}", caller_phone=f"139{k:08d}", address=f"扩容测试路{k}号", org=targets[k % 3]
@@ -292,9 +303,7 @@ def load(p: Platform, orgs: dict[str, int], stop_at: float, events: list[Any]) -
     for t in threads:
         t.start()
     for n, event in enumerate(events, start=1):
-        at = stop_at - LOAD_S + n * LOAD_S / (len(events) + 1)
-        while time.monotonic() < at and any(t.is_alive() for t in threads):
-            time.sleep(0.1)
+        time.sleep(max(0.0, start + n * LOAD_S / (len(events) + 1) - time.monotonic()))
         event()
     for t in threads:
         t.join()
@@ -343,7 +352,9 @@ def run(request: Any) -> Iterator[Run]:
             beats["second"] = leader_identity(p)
 
         def kill_the_leader() -> None:
-            """SIGKILL the new leader: the first one, thawed and standing by, takes over."""
+            """SIGKILL the new leader once it has sent a probe: the first one, thawed and standing by, takes
+            over."""
+            wait_until(lambda: probes_from(p, beats["second"]) > 0, 30, "the new leader to send a probe")
             beats["killed"] = beat_named(p, beats["second"])
             beats["killed_at"] = time.time()
             p.kill(beats["killed"])
