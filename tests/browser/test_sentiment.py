@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from lxml import etree
 from playwright.sync_api import expect
 
 from command_center import codes
 from command_center.models import Role
+from intel import cap
 from intel.models import Analysis, Directive
 from sentiment import services
 from sentiment.models import Event, Post, Warning
@@ -173,6 +175,21 @@ def test_ingest_event_spike_analysis_directive(asgi_live_server, browser, closin
     expect(strip.locator(".ws-event").first).to_be_visible()
     expect(strip.locator(f'.ws-event[data-id="{event.pk}"]')).to_contain_text("3")
     wall.screenshot(path=str(ARTIFACTS / "sentiment-wall.png"))
+    # The commander, who may publish, gets the warning's CAP 1.2 alert from its card; the analyst does not.
+    expect(card.locator("a.sm-cap")).to_have_count(0)
+    wall.goto(f"{base}/sentiment/")
+    cap_link = wall.locator(f'.sm-warning[data-id="{warning.pk}"] a.sm-cap')
+    expect(cap_link).to_be_visible(timeout=LIVE_MS)
+    cap_href = cap_link.get_attribute("href") or ""
+    assert cap_href.endswith(f"/{warning.pk}/"), cap_href
+    alert = wall.request.get(f"{base}{cap_href}")
+    assert alert.ok and "xml" in alert.headers["content-type"], (alert.status, alert.headers)
+    assert cap.validate(alert.body()) == []  # valid against the CAP 1.2 XSD
+    root = etree.fromstring(alert.body())
+    ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+    assert root.findtext("cap:identifier", namespaces=ns, default="").endswith(f".sentiment-warning.{warning.pk}")
+    assert w.station_a1.name in root.findtext("cap:info/cap:headline", namespaces=ns, default="")
+    wall.locator(f'.sm-warning[data-id="{warning.pk}"]').screenshot(path=str(ARTIFACTS / "sentiment-warning-cap.png"))
     wall_ctx.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844})
     closing(phone)
