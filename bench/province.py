@@ -157,6 +157,51 @@ def intake_calls(user: Any, cats: list[Any], n: int, tag: str, rnd: random.Rando
 # --- The load ----------------------------------------------------------------------------------------------
 
 
+def hint_profile(user: Any, probes: list[dict[str, Any]], warm: int = 30) -> dict[str, Any]:
+    """`repeat_hints` for each probe (the first `warm` unmeasured): p50/p99 of the call and of its time in
+    the database (an execute_wrapper round each statement), and the slowest call again under EXPLAIN
+    (ANALYZE, BUFFERS): each statement's time, rows, and pages found in shared buffers or read (the second
+    time round, so "read" counts what was still not cached; the pages touched are hit + read)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.selectors import repeat_hints
+
+    in_db = [0.0]
+
+    def clock(execute: Any, q: str, params: Any, many: bool, context: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return execute(q, params, many, context)
+        finally:
+            in_db[0] += (time.perf_counter() - t) * 1000
+
+    for kw in probes[:warm]:
+        repeat_hints(user, **kw)
+    calls, db = [], []
+    with connection.execute_wrapper(clock):
+        for kw in probes[warm:]:
+            in_db[0] = 0.0
+            t = time.perf_counter()
+            repeat_hints(user, **kw)
+            calls.append((time.perf_counter() - t) * 1000)
+            db.append(in_db[0])
+    worst = max(range(len(calls)), key=calls.__getitem__)
+    with CaptureQueriesContext(connection) as captured:
+        repeat_hints(user, **probes[warm + worst])
+    statements = []
+    for q in captured.captured_queries:
+        [(plan,)] = sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + q["sql"])
+        top = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+        node, where = top["Plan"], q["sql"][q["sql"].find(" WHERE ") + 1 :]
+        statements.append({
+            "where": where[:200], "ms": round(top["Execution Time"], 3), "rows": node["Actual Rows"],
+            "shared_hit": node.get("Shared Hit Blocks"), "shared_read": node.get("Shared Read Blocks"),
+        })  # fmt: skip
+    return {**summary(calls), "db": summary(db), "slowest": {"ms": round(calls[worst], 3), "db_ms": round(db[worst], 3),
+                                                                "statements": statements}}  # fmt: skip
+
+
 def secondary_indexes(table: str) -> list[tuple[str, str]]:
     """(name, CREATE INDEX …) of the table's indexes that back no constraint."""
     return sql(
@@ -576,14 +621,10 @@ def main() -> None:
             "all_fields": {"phone": phone, "address": addr, "lat": float(lat), "lon": float(lon), "category": cat},
         }[kind]
 
-    from incidents.selectors import repeat_hints
-
-    def hint(kind: str) -> None:
-        repeat_hints(user, **probe(kind))
-
-    hints: dict[str, Any] = {}
-    for kind in ("phone", "address", "position_and_category", "all_fields"):
-        hints[kind] = summary(timed(functools.partial(hint, kind), QUERIES))
+    hints = {
+        kind: hint_profile(user, [probe(kind) for _ in range(QUERIES + 30)])
+        for kind in ("phone", "address", "position_and_category", "all_fields")
+    }
     say("hints measured")
 
     first_d, last_d = month
