@@ -104,7 +104,7 @@ def main() -> None:
                     "source": "110",
                     "caller_phone": f"139{rnd.randrange(10**8):08d}",
                     # each mode its own 500 addresses: a mode run later does not meet the earlier ones'
-                    # calls as repeats (the ledger's work grows with the earlier calls at the address)
+                    # calls as repeats at the same address
                     "address": f"示范{m + 1}路{rnd.randrange(500)}号",
                     "lat": 30.2 + rnd.random() * 0.15,
                     "lon": 120.05 + rnd.random() * 0.2,
