@@ -4,6 +4,8 @@ from django.db import migrations
 # by these indexes — a range scan of the org's day — instead of scanning the whole province's day for each
 # dirty day and keeping the keys' rows (at 12,000,000 incidents a year that scan was 70 % of a city's month of
 # measures). Built CONCURRENTLY: a province's incident table is not locked against intake while they build.
+# A build that is interrupted leaves its index INVALID, which IF NOT EXISTS then skips: drop it
+# (`DROP INDEX CONCURRENTLY kpi_…`) and migrate again (docs/operations.md, "Upgrading").
 INDEX_DEFS = {
     "kpi_incident_org_reported": "incidents_incident (org_id, reported_at)",
     "kpi_incident_org_closed": "incidents_incident (org_id, closed_at) WHERE closed_at IS NOT NULL",
