@@ -245,12 +245,16 @@ def leader_identity(p: Platform) -> str | None:
     return str(raw) if raw else None
 
 
-def probes_from(p: Platform, identity: str) -> int:
-    """How many probes the worker recorded as sent by the beat `identity` (command_center.tasks.beat_probe)."""
+def probe_records(p: Platform) -> list[tuple[float, str]]:
+    """The probes the worker recorded (command_center.tasks.beat_probe), in time order: (the run of the
+    schedule it was, the beat that sent it)."""
     import redis
 
-    raw = redis.Redis(port=p.redis_port, decode_responses=True).lrange("ccfaults:beat:probe", 0, -1)
-    return sum(1 for r in raw if str(r).rsplit(" ", 1)[0] == identity)
+    records = []
+    for raw in redis.Redis(port=p.redis_port, decode_responses=True).lrange("ccfaults:beat:probe", 0, -1):
+        sender, run_at = str(raw).rsplit(" ", 1)
+        records.append((float(run_at), sender))
+    return sorted(records)
 
 
 def beat_named(p: Platform, identity: str) -> str:
@@ -354,7 +358,9 @@ def run(request: Any) -> Iterator[Run]:
         def kill_the_leader() -> None:
             """SIGKILL the new leader once it has sent a probe: the first one, thawed and standing by, takes
             over."""
-            wait_until(lambda: probes_from(p, beats["second"]) > 0, 30, "the new leader to send a probe")
+            wait_until(
+                lambda: any(s == beats["second"] for _t, s in probe_records(p)), 30, "the new leader to send a probe"
+            )
             beats["killed"] = beat_named(p, beats["second"])
             beats["killed_at"] = time.time()
             p.kill(beats["killed"])
@@ -491,16 +497,10 @@ def test_every_due_deadline_was_breached_exactly_once(run: Run) -> None:
 
 
 def test_one_beat_sent_at_a_time_and_the_standby_took_over(run: Run) -> None:
-    import redis
-
     b = run.beats
     first, second, frozen_at, killed_at = b["first"], b["second"], b["frozen_at"], b["killed_at"]
     assert second not in (None, first)
-    records = []
-    for raw in redis.Redis(port=run.p.redis_port, decode_responses=True).lrange("ccfaults:beat:probe", 0, -1):
-        sender, run_at = str(raw).rsplit(" ", 1)  # who sent it, and the run of the schedule it was
-        records.append((float(run_at), sender))
-    records.sort()
+    records = probe_records(run.p)
     # One beat at a time: the first until it froze, the second from its takeover until it was killed (the
     # first, thawed meanwhile, sent nothing: its lease was lost), then the first again.
     expected = [first if t < frozen_at or t > killed_at else second for t, _s in records]
