@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from command_center import heartbeat, metrics  # noqa: E402
+from command_center.gcfreeze import freeze_after_import  # noqa: E402
 from command_center.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -20,6 +21,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+freeze_after_import()  # after the app and its views are loaded: full GC passes stop walking them
 
 # /healthz (served by the web server) sees that a process serving /ws/ is alive by this heartbeat. A thread,
 # not a task on the server's event loop: daphne does not run the ASGI lifespan protocol, so nothing would
