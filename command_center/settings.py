@@ -110,6 +110,11 @@ DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 # per request cost more than the request's own queries (bench/intake.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The health check looks at the kept connection's socket and sends `SELECT 1` only when there is something
+# to read (command_center/pgbackend/base.py): no round trip per request on a live connection.
+_PG_ENGINE = "command_center.pgbackend"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = _PG_ENGINE
 # An outage must surface as a quick 503, not a hung request.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 # The forked live server of browser tests must find the same test database (RECIPES pitfall 1).
@@ -132,6 +137,8 @@ if _replica_url:
     DATABASES["replica"]["HOST"] = unquote(DATABASES["replica"].get("HOST", ""))
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"]["ENGINE"] = _PG_ENGINE
     DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 5
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the test database through it
     READ_REPLICA = "replica"
