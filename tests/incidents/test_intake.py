@@ -167,3 +167,40 @@ def test_only_the_dispatch_clock_runs_on_a_fresh_incident(duty_api):
     # Issue 12: a waiting call is timed from the call to the first order (tests/dispatch/test_queue.py).
     duty_api.post("/api/incidents/", call(), format="json")
     assert list(Deadline.objects.values_list("kind", flat=True)) == ["incidents.dispatch"]
+
+
+# --- One statement, no transaction, for a call that writes nothing else ------------------------------------
+
+
+def _statements_of_one_intake(client, body):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as q:
+        r = client.post("/api/incidents/", body, format="json")
+    assert r.status_code == 201, r.json()
+    return r, [" ".join(x["sql"].split())[:40] for x in q.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_that_writes_nothing_else_is_stored_by_one_statement_without_begin_or_commit():
+    """Outside any transaction (as the servers run), a call that repeats nothing is one INSERT statement,
+    atomic on its own: the incident, its log row, its number and its clock, committed together."""
+    from command_center import codes
+    from incidents.models import RepeatCluster
+    from tests.conftest import build_world
+
+    w = build_world()
+    codes.load_defaults()
+    client = api_as(w.duty)
+    r, sent = _statements_of_one_intake(client, call(call_id="ALONE-1"))
+    assert "BEGIN" not in sent and "COMMIT" not in sent, sent
+    inc = Incident.objects.get(pk=r.json()["id"])
+    assert inc.number.endswith("000001") and inc.transitions.count() == 1
+    assert list(Deadline.objects.filter(subject_id=inc.pk).values_list("kind", flat=True)) == ["incidents.dispatch"]
+
+    # The same caller again at the same place: the call goes on the repeat ledger, written with it in one
+    # transaction.
+    r, sent = _statements_of_one_intake(client, call(call_id="ALONE-2"))
+    assert sent[0] != "BEGIN" and "BEGIN" in sent and sent[-1] == "COMMIT", sent
+    assert RepeatCluster.objects.filter(incidents=r.json()["id"]).exists()
