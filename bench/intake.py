@@ -47,8 +47,8 @@ def analyze() -> None:
 
 def statements_per_intake(token: str, body: dict[str, Any]) -> dict[str, Any]:
     """The SQL statements one intake sends (BEGIN and COMMIT included), through Django's WSGI handler in
-    this process: the middleware, DRF and the service as the server runs them. Not counted: the connection
-    health check (a `SELECT 1` per request on a kept connection, CONN_HEALTH_CHECKS)."""
+    this process: the middleware, DRF and the service as the server runs them. The kept connection's health
+    check sends nothing on a live connection (command_center/pgbackend)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
