@@ -4,7 +4,7 @@ Once a web or ws process has loaded Django, DRF, the URLconf and every view it n
 objects that live as long as the process. Python's full (generation 2) collection walks all of them each
 time it runs: 30–190 ms on a 2-core machine under the intake bench's load, about once in every few hundred
 requests a worker serves, and the request that worker holds waits it out. Those pauses were the intake
-bench's p99 (README, "Intake levers": p99 78–114 ms before, 63 ms after).
+bench's p99 (README, "Levers of the second round": p99 70–114 ms before, 60–78 ms after).
 
 `gc.freeze()` moves every object tracked now into a permanent generation that no collection walks.
 Reference counting still frees them; only a reference cycle among them would never be collected, and

@@ -245,8 +245,8 @@ def _intake(*, actor: Any, data: IntakeData) -> Incident:
     call needs them; push after commit.
 
     Most calls need nothing but that one statement, and a statement is atomic on its own: it then runs
-    without BEGIN and COMMIT (two round trips fewer; README, "Intake levers"), its push sent once it has
-    committed. A call that writes more, or an intake inside a caller's transaction, runs in a transaction
+    without BEGIN and COMMIT (two round trips fewer; README, "Levers of the second round"), its push sent
+    once it has committed. A call that writes more, or an intake inside a caller's transaction, runs in a transaction
     (a savepoint inside the caller's, so a duplicate call id rolls back only its own work)."""
     home = _desk(actor)
     orgs.require(actor, home, roles=INTAKE_ROLES)

@@ -191,8 +191,10 @@
     function say(text, kind) { notice = { text: text, kind: kind }; drawDetail(); }
 
     let loading = null; // the task whose detail is being fetched
-    async function select(id) {
-      if (selected !== id) notice = { text: "", kind: "" };
+    // `next`: the queue moved on by itself after a decision; the decision's notice stays until the
+    // supervisor picks a report.
+    async function select(id, next) {
+      if (selected !== id && !next) notice = { text: "", kind: "" };
       selected = id;
       drawQueue();
       const row = el.list.querySelector('[data-id="' + id + '"]');
@@ -341,7 +343,7 @@
         const id = selected;
         CCLive.api(url(ds.taskUrl, id)).then(function (res) { if (selected === id && res.ok) { detail = res.data; drawDetail(); } });
       }
-      if (selected == null && ids.length) select(ids[0]);
+      if (selected == null && ids.length) select(ids[0], true);
     }
 
     let refreshTimer = 0;

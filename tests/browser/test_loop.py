@@ -267,6 +267,11 @@ def test_a_red_directive_goes_round_the_loop(asgi_live_server, browser, closing)
             expect(review.locator(".rv-notice.conflict")).to_contain_text("已办结")
         else:
             expect(review.locator(".rv-notice")).to_contain_text("已通过")
+            # The queue moves on to the next report by itself; the confirmation stays until one is picked.
+            expect(review.locator(".rv-body[data-task]:not([data-task=''])")).to_have_count(1)
+            expect(review.locator(".rv-notice")).to_contain_text(f"已通过：{task.org.name}")
+            if task is t1:
+                review.screenshot(path=str(ARTIFACTS / "loop-review-approved.png"))
     expect(review.locator(".rv-item")).to_have_count(0)
     assert set(Task.objects.filter(carried__directive=d).values_list("state", flat=True)) == {"approved"}
     expect(board.locator(f'.watch[data-task="{t3.pk}"]')).to_have_count(0)  # closed: off the board
