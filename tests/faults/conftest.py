@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -40,10 +41,36 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, from outside the kernel's ephemeral range: a port the kernel may give to
+    any client connection (the suite's own, to PostgreSQL or Redis) could be taken between this choice and
+    the server binding it, and a server restarted on its port (Redis in a fault test) could find it taken.
+    Never the same port twice in one run."""
+    low, high = _ephemeral_range()
+    candidates = list(range(20000, low)) if low > 21000 else list(range(high + 1, 65536))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port outside the ephemeral range")
 
 
 PGBOUNCER = "/usr/sbin/pgbouncer"
@@ -121,7 +148,7 @@ class Platform:
             for f in run.iterdir():
                 _sh.chown(f, "pgserver")
             argv[1:1] = ["-u", "pgserver"]
-        log = (self.home / "pgbouncer.out").open("ab")
+        log = (self.home / "pgbouncer.log").open("ab")
         self.procs["pgbouncer"] = subprocess.Popen(
             argv, cwd=run, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -129,7 +156,7 @@ class Platform:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.pgbouncer_port), 0.5):
                 return f"postgres://postgres@127.0.0.1:{self.pgbouncer_port}/cc"
             time.sleep(0.05)
-        raise RuntimeError(f"pgbouncer did not start: {(self.home / 'pgbouncer.out').read_text()[-2000:]}")
+        raise RuntimeError(f"pgbouncer did not start: {(self.home / 'pgbouncer.log').read_text()[-2000:]}")
 
     def stop_postgres(self) -> None:
         self._pg_ctl("-w", "-m", "fast", "stop")
@@ -283,7 +310,21 @@ class Platform:
                 if last[0] == 200:
                     return
             time.sleep(0.5)
-        raise RuntimeError(f"platform not healthy: {last}")
+        raise RuntimeError(f"platform not healthy: /healthz answered {last}\n{self.diagnosis()}")
+
+    def diagnosis(self) -> str:
+        """What each process is doing (running, or its exit code) and the end of its log: what a failed
+        launch on a machine one cannot log into (CI) must print."""
+        out = []
+        for name, proc in sorted(self.procs.items()):
+            code = proc.poll()
+            log = self.home / f"{name}.log"
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"
+            out.append(f"--- {name}: {'running' if code is None else f'exited {code}'}\n{tail}")
+        log = self.home / "redis.log"
+        tail = log.read_text(errors="replace")[-800:] if log.exists() else "(no log)"
+        out.append(f"--- redis on {self.redis_port}\n{tail}")
+        return "\n".join(out)
 
     def token(self, username: str) -> str:
         status, body = self.http("POST", "/api/auth/token/", {"username": username, "password": DEMO_PASSWORD})
