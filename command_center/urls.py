@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api, health, metrics, views
+from . import api, health, metrics, urlgroups, views
 
 # The apps are named here as strings, as INSTALLED_APPS names them: the project's wiring, not an import, so
 # the kernel still imports no app (docs/architecture.md; `make lint` checks it).
@@ -49,7 +49,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path("api/", include(api_patterns)),
+    path("api/", include(urlgroups.by_first_segment(api_patterns))),  # each path tries its own segment's
     path("admin/", admin.site.urls),
     path("", include("incidents.page_urls")),
     path("", include("dispatch.page_urls")),
