@@ -97,7 +97,6 @@ def bench_database(name: str) -> str:
     import psycopg2
 
     url = os.environ["DATABASE_URL"]
-    parts = urlsplit(url)
     from environ import Env
 
     cfg = Env.db_url_config(url)
@@ -113,7 +112,12 @@ def bench_database(name: str) -> str:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return bench_url(name)
+
+
+def bench_url(name: str) -> str:
+    """DATABASE_URL with the database `name` (one a bench made)."""
+    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
 
 
 def setup_django(db_name: str, redis_prefix: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import time
@@ -152,6 +153,75 @@ def intake_calls(user: Any, cats: list[Any], n: int, tag: str, rnd: random.Rando
         call(k)
         out.append((time.perf_counter() - t) * 1000)
     return out
+
+
+def ledger_plan_ok(ledger: dict[str, Any]) -> bool:
+    """The generic plan walks the cell and address indexes, no table scan, and is no slower than text (median)."""
+    return (
+        {"incident_cell", "incident_address"} <= set(ledger["generic_plan_indexes"])
+        and ledger["generic_plan_seq_scans"] == 0
+        and ledger["p50_generic_over_text"] <= 1.0
+    )
+
+
+_SCAN = re.compile(r"(?:Index Scan(?: Backward)? using|Index Only Scan(?: Backward)? using|Bitmap Index Scan on) (\w+)")
+
+
+def ledger_plan(probes: list[tuple[str, float, float]]) -> dict[str, Any]:
+    """The ledger read every intake sends (selectors.ledger_hints), prepared as the WSGI server prepares it:
+    the generic plan PostgreSQL may keep after five runs (made without the cells and the window), forced, on
+    the full table: which indexes it walks, and p50/p99 of its runs against the statement sent as text
+    (planned at each call), for the same calls at (address, lat, lon) of the sample, `now` as at intake."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from command_center.prepared import _convert
+    from incidents.models import Incident
+    from incidents.selectors import _LEDGER_SQL, address_key, cell_of, ledger_params
+
+    text, names, _count = _convert(_LEDGER_SQL)
+    assert names is not None
+    now = timezone.now()
+    calls = [
+        ledger_params(Incident(address_key=address_key(a), lat=lat, lon=lon, cell=cell_of(lat, lon), reported_at=now))
+        for a, lat, lon in probes
+    ]
+    execute = f"EXECUTE bench_ledger({', '.join(['%s'] * len(names))})"
+    rows = {"text": 0, "generic": 0}
+    with connection.cursor() as cur:
+        cur.execute(f"PREPARE bench_ledger AS {text}")
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+        cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + execute, [calls[0][n] for n in names])
+        plan = [r[0] for r in cur.fetchall()]
+        values = [[c[n] for n in names] for c in calls]
+        g: list[float] = []
+        t: list[float] = []
+        # Each call both ways, one after the other, the order alternating: the second run of a call finds
+        # the pages the first read in memory, and each way is second half of the time.
+        for k, (call, vals) in enumerate(zip(calls, values, strict=True)):
+            for way in ("generic", "text") if k % 2 == 0 else ("text", "generic"):
+                start = time.perf_counter()
+                if way == "generic":
+                    cur.execute(execute, vals)
+                else:
+                    cur.execute(_LEDGER_SQL, call)
+                rows[way] += len(cur.fetchall())
+                (g if way == "generic" else t).append((time.perf_counter() - start) * 1000)
+        warm = min(30, len(calls) // 4)
+        g, t = g[warm:], t[warm:]
+        cur.execute("RESET plan_cache_mode")
+        cur.execute("DEALLOCATE bench_ledger")
+    assert rows["generic"] == rows["text"], rows  # the same calls, the same rows
+    return {
+        "generic_plan_indexes": sorted(set(_SCAN.findall("\n".join(plan)))),
+        "generic_plan_seq_scans": sum("Seq Scan" in line for line in plan),
+        "generic_plan": plan,
+        "prepared_generic_ms": summary(g),
+        "text_ms": summary(t),
+        "rows_read": rows["text"],
+        "p50_generic_over_text": ratio(summary(g)["p50"], summary(t)["p50"]),
+        "p99_generic_over_text": ratio(summary(g)["p99"], summary(t)["p99"]),
+    }
 
 
 # --- The load ----------------------------------------------------------------------------------------------
@@ -626,6 +696,8 @@ def main() -> None:
         for kind in ("phone", "address", "position_and_category", "all_fields")
     }
     say("hints measured")
+    ledger = ledger_plan([(a, float(la), float(lo)) for _p, a, la, lo in sample[: QUERIES + 30]])
+    say(f"ledger read: generic plan on {ledger['generic_plan_indexes']}")
 
     first_d, last_d = month
     k_ms: dict[str, Any] = {}
@@ -670,6 +742,7 @@ def main() -> None:
         "load": {**loaded, "rebuild_s": rebuild_s, "rollup_rows": rows},
         "intake_ms": {"near_empty_table": ie, "full_table": ifull},
         "hints_ms": hints,
+        "ledger_plan": ledger,
         "kpis_ms": k_ms,
         "size": size_info,
         "partitioning": part,
@@ -690,6 +763,7 @@ def main() -> None:
                 "hints": all(hints[k]["p99"] <= 20 for k in ("phone", "address", "position_and_category")),
                 "city_month": k_ms["city_month"]["p99"] <= 300,
                 "station_day": k_ms["station_day"]["p99"] <= 50,
+                "ledger_generic_plan": ledger_plan_ok(ledger),
             },
         },
         "wall_s": round(time.perf_counter() - t_start, 1),
@@ -701,5 +775,24 @@ def main() -> None:
         connection.close()
 
 
+def ledger_only() -> None:
+    """`province.py ledger`: only `ledger_plan`, on the database a run kept (BENCH_KEEP=1)."""
+    from _common import bench_url
+
+    os.environ.update(DATABASE_URL=bench_url(DB), DJANGO_SETTINGS_MODULE="command_center.settings", LOG_LEVEL="WARNING")
+    import django
+
+    django.setup()
+    sample = sql(
+        "SELECT address, lat, lon FROM incidents_incident WHERE reported_at > now() - interval '7 days' "
+        "ORDER BY random() LIMIT %s",
+        [QUERIES + 30],
+    )
+    ledger = ledger_plan([(a, float(la), float(lo)) for a, la, lo in sample])
+    rows = one("SELECT reltuples::bigint FROM pg_class WHERE relname = 'incidents_incident'")
+    out = {"bench": "province.ledger", "machine": machine(), "incidents": rows, "ledger_plan": ledger}
+    print(json.dumps({**out, "met": ledger_plan_ok(ledger)}, ensure_ascii=False))
+
+
 if __name__ == "__main__":
-    main()
+    ledger_only() if sys.argv[1:] == ["ledger"] else main()

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from command_center import memo, orgs
+from command_center import memo, orgs, prepared
 from command_center.models import Category, Org, Role
 from places import selectors as places_selectors
 
@@ -368,8 +368,8 @@ _LEDGER_SQL = f"""
 """  # noqa: S608  # fixed column names, values are parameters
 
 
-def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
-    """What the repeat ledger needs of a new call, read before it is stored (see services._intake)."""
+def ledger_params(incident: Incident, limit: int = 50) -> dict[str, Any]:
+    """`_LEDGER_SQL`'s values for a new call."""
     cfg = settings.REPEAT
     now = incident.reported_at
     cells = (
@@ -378,7 +378,7 @@ def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
         else cells_around(incident.lat, incident.lon, cfg["radius_m"])
     )
     akey = incident.address_key
-    params: dict[str, Any] = {
+    return {
         "cells": cells,
         "since": now - timedelta(days=cfg["place_window_days"]),
         "now": now,
@@ -387,13 +387,19 @@ def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
         "by_address": len(akey) >= 4,  # a short address ("门口") says nothing about the place
         "limit": limit,
     }
+
+
+def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
+    """What the repeat ledger needs of a new call, read before it is stored (see services._intake)."""
+    params = ledger_params(incident, limit)
+    now = incident.reported_at
     near: list[Earlier] = []
     at_address: list[Earlier] = []
     with connection.cursor() as cur:
-        # Sent as text, not prepared (command_center/prepared.py): after five runs PostgreSQL may keep a
-        # generic plan, chosen without the cells and the window, and over a year of incidents a plan that
-        # walks the time index for the nearest cells could cost far more than the planning it saves.
-        cur.execute(_LEDGER_SQL, params)
+        # Prepared (command_center/prepared.py): planning it cost six times its running. After five runs
+        # PostgreSQL may keep a generic plan, made without the cells and the window; its shape at a
+        # province's year of incidents is checked in bench/province.py (`ledger_plan`).
+        prepared.execute(cur, "cc_ledger", _LEDGER_SQL, params)
         for tag, *values in cur.fetchall():
             (near if tag == "n" else at_address).append(Earlier._make(values))
     return _classify(

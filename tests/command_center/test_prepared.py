@@ -76,7 +76,7 @@ def test_intake_prepared_is_the_intake_as_text(world, kept):
             "lat": 30.2901, "lon": 120.1601, "category": "020500", "level": 3, "narrative": "噪音"}  # fmt: skip
     first = c.post("/api/incidents/", body, format="json")
     assert first.status_code == 201, first.json()
-    assert {"cc_token_auth", "cc_incident_insert_clock"} <= on_server()
+    assert {"cc_token_auth", "cc_ledger", "cc_incident_insert_clock"} <= on_server()
     again = c.post("/api/incidents/", body, format="json")
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     second = c.post("/api/incidents/", {**body, "call_id": "P2"}, format="json")
@@ -91,6 +91,53 @@ def test_intake_prepared_is_the_intake_as_text(world, kept):
     wrong = APIClient()
     wrong.credentials(HTTP_AUTHORIZATION="Token " + "0" * 16 + "." + "0" * 64)
     assert wrong.get("/api/me/").status_code == 401
+
+
+def test_the_ledger_read_under_its_generic_plan_finds_what_the_text_finds(world, monkeypatch):
+    """The repeat ledger's read at intake, prepared and run under the generic plan PostgreSQL may keep after
+    five runs (forced here), finds the same earlier incidents as the statement sent as text: near, at the
+    address, both, neither; without a position (no cells) and at a short address (not looked up)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from command_center.models import Category
+    from incidents import selectors, services
+    from incidents.models import Incident
+
+    codes.load_defaults()
+    cat = Category.objects.get(code="020500")
+    t0 = timezone.now() - timedelta(hours=2)
+    for k, (address, lat, lon) in enumerate(
+        [("东湖路12号", 30.2901, 120.1601), ("东湖路12号", None, None), ("西湖路3号", 30.2903, 120.1604),
+         ("南山路8号", 30.3300, 120.2000), ("门口", 30.2902, 120.1602)]
+    ):  # fmt: skip
+        services.incident_intake(
+            actor=world.duty,
+            data=services.IntakeData(call_id=f"L{k}", source="110", address=address, category=cat, lat=lat, lon=lon,
+                                     caller_phone=f"1380013800{k}", reported_at=t0 + timedelta(minutes=k)),
+        )  # fmt: skip
+    probes = [("东湖路12号", 30.2901, 120.1601), ("东湖路12号", None, None), ("北街1号", 30.2902, 120.1603),
+              ("南山路8号", 30.3301, 120.2001), ("门口", None, None), ("无名路9号", 31.0, 121.0)]  # fmt: skip
+
+    def read(address: str, lat: float | None, lon: float | None) -> list[tuple[int, str]]:
+        new = Incident(address_key=selectors.address_key(address), lat=lat, lon=lon, category=cat,
+                       cell=selectors.cell_of(lat, lon), reported_at=timezone.now())  # fmt: skip
+        return [(h.incident.id, h.kind) for h in selectors.ledger_hints(new)]
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    as_text = [read(*p) for p in probes]
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    with connection.cursor() as cur:
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        generic = [read(*p) for p in probes * 2]  # past five runs
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("RESET plan_cache_mode")
+    assert "cc_ledger" in on_server()
+    assert generic == as_text * 2
+    assert [len(x) for x in as_text] == [4, 2, 3, 1, 0, 0], as_text  # each kind of answer was met
 
 
 @pytest.mark.django_db(transaction=True)
