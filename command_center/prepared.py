@@ -8,8 +8,11 @@ prepares the statement once per connection (`PREPARE name AS …`, its own round
 cost more than it saves, and the statement is sent as it is; so it is with `PREPARED_STATEMENTS = False` (a
 pooler in transaction mode, such as PgBouncer's, does not keep a session's prepared statements).
 
-Only statements whose plan does not hang on their values belong here (a lookup by primary key, an insert):
-after five executions PostgreSQL may keep a generic plan, made without the values, for good.
+Only statements whose plan does not hang on their values belong here (a lookup by primary key, an insert),
+or whose generic plan has been checked where it could go wrong: after five executions PostgreSQL may keep a
+generic plan, made without the values, for good. The intake's ledger read (incidents/selectors.py) is of the
+second kind: `bench/province.py` forces its generic plan over 12 M incidents and checks it walks the same
+indexes as a plan made for the values (`ledger_plan`).
 
 A prepared statement belongs to the session and not to a transaction (a rollback keeps it), so the names
 prepared are remembered per underlying psycopg2 connection: a new connection (Django reconnects after an

@@ -355,12 +355,20 @@ def _rows(qs: QuerySet[Incident]) -> list[Earlier]:
 
 
 # The ledger's read at intake: the incidents near the call and at its address, in one statement of a fixed
-# shape (the incident_cell and incident_address indexes, newest first). System view: no scope.
+# shape. System view: no scope. Near: each cell around the call read on its own (the incident_cell index
+# gives a cell's incidents in the window newest first, so each stops after `near_limit`), then the newest
+# of them all. It is prepared (command_center/prepared.py), and PostgreSQL may keep a generic plan made
+# without the cells and the window; written as `cell = ANY(cells)`, the generic plan made on a small or
+# stale-statistics table walked the time index and filtered the cells, reading the whole window. Per cell,
+# the cell index is the only good path whatever the statistics say (tests/command_center/test_prepared.py;
+# at 12 M incidents: bench/province.py's ledger_plan).
 _LEDGER_SQL = f"""
-    (SELECT 'n', {", ".join(HINT_FIELDS)} FROM incidents_incident
-      WHERE cell = ANY(%(cells)s) AND reported_at >= %(since)s AND reported_at <= %(now)s
-        AND state NOT IN ('merged', 'invalid')
-      ORDER BY reported_at DESC LIMIT %(near_limit)s)
+    (SELECT 'n', near.* FROM unnest(%(cells)s::bigint[]) AS c(cell) CROSS JOIN LATERAL
+       (SELECT {", ".join(HINT_FIELDS)} FROM incidents_incident
+         WHERE cell = c.cell AND reported_at >= %(since)s AND reported_at <= %(now)s
+           AND state NOT IN ('merged', 'invalid')
+         ORDER BY reported_at DESC LIMIT %(near_limit)s) AS near
+      ORDER BY near.reported_at DESC LIMIT %(near_limit)s)
     UNION ALL
     (SELECT 'a', {", ".join(HINT_FIELDS)} FROM incidents_incident
       WHERE %(by_address)s AND address_key = %(akey)s AND reported_at >= %(since)s AND reported_at <= %(now)s
@@ -396,9 +404,7 @@ def ledger_hints(incident: Incident, *, limit: int = 50) -> list[Hint]:
     near: list[Earlier] = []
     at_address: list[Earlier] = []
     with connection.cursor() as cur:
-        # Prepared (command_center/prepared.py): planning it cost six times its running. After five runs
-        # PostgreSQL may keep a generic plan, made without the cells and the window; its shape at a
-        # province's year of incidents is checked in bench/province.py (`ledger_plan`).
+        # Prepared (command_center/prepared.py): planning it cost six times its running (see above).
         prepared.execute(cur, "cc_ledger", _LEDGER_SQL, params)
         for tag, *values in cur.fetchall():
             (near if tag == "n" else at_address).append(Earlier._make(values))
