@@ -11,8 +11,9 @@ pooler in transaction mode, such as PgBouncer's, does not keep a session's prepa
 Only statements whose plan does not hang on their values belong here (a lookup by primary key, an insert),
 or whose generic plan has been checked where it could go wrong: after five executions PostgreSQL may keep a
 generic plan, made without the values, for good. The intake's ledger read (incidents/selectors.py) is of the
-second kind: `bench/province.py` forces its generic plan over 12 M incidents and checks it walks the same
-indexes as a plan made for the values (`ledger_plan`).
+second kind: written so that each cell is read by its own index whatever the statistics, its generic plan
+is checked on a young table with stale statistics (tests/command_center/test_prepared.py) and on a
+province's table by `bench/province.py` (`ledger_plan`).
 
 A prepared statement belongs to the session and not to a transaction (a rollback keeps it), so the names
 prepared are remembered per underlying psycopg2 connection: a new connection (Django reconnects after an

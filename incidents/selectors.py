@@ -361,7 +361,7 @@ def _rows(qs: QuerySet[Incident]) -> list[Earlier]:
 # without the cells and the window; written as `cell = ANY(cells)`, the generic plan made on a small or
 # stale-statistics table walked the time index and filtered the cells, reading the whole window. Per cell,
 # the cell index is the only good path whatever the statistics say (tests/command_center/test_prepared.py;
-# at 12 M incidents: bench/province.py's ledger_plan).
+# at a province's scale: bench/province.py's ledger_plan).
 _LEDGER_SQL = f"""
     (SELECT 'n', near.* FROM unnest(%(cells)s::bigint[]) AS c(cell) CROSS JOIN LATERAL
        (SELECT {", ".join(HINT_FIELDS)} FROM incidents_incident
